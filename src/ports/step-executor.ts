@@ -1,0 +1,32 @@
+/** Runs one command of a step. The engine never spawns processes itself. */
+export interface CommandSpec {
+  /** Shell text, run as `/bin/sh -e -c <command>`; never has variables substituted into it. */
+  command: string;
+  /** Absolute working directory. */
+  cwd: string;
+  /** Complete environment of the child (the executor adds nothing but what it documents). */
+  env: Record<string, string>;
+  /** Kill the process group after this long; undefined = no limit. */
+  timeoutMs?: number;
+  /** Values replaced by `***` in the captured output. */
+  redact: string[];
+  /** Aborting kills the process group (cancel). */
+  signal?: AbortSignal;
+}
+
+export interface CommandResult {
+  /** null when killed by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  /** stdout and stderr interleaved as they came, redacted, capped (head and tail kept). */
+  output: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  /** The process could not be started (missing shell, bad cwd); exitCode is null. */
+  spawnError?: string;
+}
+
+export interface StepExecutor {
+  run(spec: CommandSpec): Promise<CommandResult>;
+}
