@@ -1,0 +1,89 @@
+/**
+ * Reads every SOP folder under a directory. One broken SOP never hides the good ones: the
+ * result is the good definitions plus every diagnostic.
+ */
+import { createHash } from "node:crypto";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseSop } from "../core/sop/parse-sop.ts";
+import type { Diagnostic, LoadedSop } from "../core/sop/types.ts";
+
+export const MAX_SOP_FILE_BYTES = 1024 * 1024;
+const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export interface LoadResult {
+  sops: LoadedSop[];
+  diagnostics: Diagnostic[];
+}
+
+function problem(file: string, code: string, message: string, severity: Diagnostic["severity"] = "error"): Diagnostic {
+  return { severity, file, line: 1, column: 1, code, message };
+}
+
+type TextOrProblem = { text: string } | { problem: Diagnostic } | { missing: true };
+
+async function readSopFile(file: string): Promise<TextOrProblem> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) return { problem: problem(file, "not-a-file", `${file} is not a regular file`) };
+    if (info.size > MAX_SOP_FILE_BYTES) {
+      const mb = (info.size / (1024 * 1024)).toFixed(1);
+      return { problem: problem(file, "file-too-large", `file is ${mb} MiB; an SOP file may be at most 1 MiB`) };
+    }
+    const bytes = await readFile(file);
+    if (bytes.includes(0)) return { problem: problem(file, "binary-file", "file is binary (it contains NUL bytes), not UTF-8 text") };
+    try {
+      return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/^\uFEFF/, "") };
+    } catch {
+      return { problem: problem(file, "not-utf8", "file is not valid UTF-8 text") };
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { missing: true };
+    return { problem: problem(file, "unreadable", `cannot read file: ${(err as Error).message}`) };
+  }
+}
+
+/** One SOP folder; `dir` as the caller names it (diagnostics keep that form). */
+export async function loadSopFolder(dir: string, folder: string): Promise<{ sop?: LoadedSop; diagnostics: Diagnostic[] }> {
+  const tomlFile = join(dir, "SOP.toml");
+  const mdFile = join(dir, "SOP.md");
+  const [toml, md] = await Promise.all([readSopFile(tomlFile), readSopFile(mdFile)]);
+  const diagnostics: Diagnostic[] = [];
+  if (!NAME_RE.test(folder)) {
+    diagnostics.push(problem(dir, "bad-folder-name", `SOP folder name "${folder}" must match ^[a-z0-9][a-z0-9_-]{0,63}$ (lower-case letters, digits, - and _)`));
+  }
+  for (const [file, got] of [[tomlFile, toml], [mdFile, md]] as const) {
+    if ("problem" in got) diagnostics.push(got.problem);
+    if ("missing" in got) diagnostics.push(problem(file, "missing-file", `missing ${file.endsWith(".toml") ? "SOP.toml" : "SOP.md"}: every SOP folder needs SOP.toml and SOP.md`));
+  }
+  if (!("text" in toml) || !("text" in md) || diagnostics.length > 0) return { diagnostics };
+  const parsed = parseSop({ folder, tomlFile, toml: toml.text, mdFile, markdown: md.text });
+  diagnostics.push(...parsed.diagnostics);
+  if (!parsed.definition) return { diagnostics };
+  const hash = createHash("sha256").update(toml.text).update("\0").update(md.text).digest("hex");
+  return { sop: { definition: parsed.definition, dir: resolve(dir), hash }, diagnostics };
+}
+
+export async function loadSops(sopsDir: string): Promise<LoadResult> {
+  let entries;
+  try {
+    entries = await readdir(sopsDir, { withFileTypes: true });
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "SOP directory does not exist" : `cannot read SOP directory: ${(err as Error).message}`;
+    return { sops: [], diagnostics: [problem(sopsDir, "no-sops-dir", reason)] };
+  }
+  const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
+  const results = await Promise.all(folders.map((f) => loadSopFolder(join(sopsDir, f), f)));
+  const sops: LoadedSop[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const r of results) {
+    diagnostics.push(...r.diagnostics);
+    if (r.sop) sops.push(r.sop);
+  }
+  return { sops, diagnostics };
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column}: ${d.severity === "warning" ? "warning: " : ""}${d.message}`;
+}

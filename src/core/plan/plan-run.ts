@@ -1,0 +1,100 @@
+/**
+ * `sop plan`: which steps would run, skip or wait, and why. It drives the real state machine
+ * with every command succeeding, every approval given and no step output, so a plan can never
+ * disagree with what a run does under those assumptions.
+ */
+import type { SopDefinition, VarValue } from "../sop/types.ts";
+import { applyEvent, type RunInput } from "../run/apply-event.ts";
+import type { Actor } from "../run/decide.ts";
+import { newRun } from "../run/new-run.ts";
+import { isTerminal, type Checkpoint, type RunState } from "../run/run-state.ts";
+
+export type PlanDecision = "run" | "skip" | "approval" | "manual";
+
+export interface PlannedStep {
+  number: number;
+  title: string;
+  decision: PlanDecision;
+  reason: string;
+}
+
+export interface PlannedGate {
+  name: string;
+  type: "approval" | "verification";
+  decision: "approval" | "notify" | "run" | "skip";
+  reason: string;
+}
+
+export interface Plan {
+  sop: string;
+  steps: PlannedStep[];
+  gates: PlannedGate[];
+}
+
+const PLANNER: Actor = { id: "plan:assumed-approver", groups: [], admin: true };
+
+/** Play the run through to its end under the plan's assumptions. */
+export function simulateRun(def: SopDefinition, vars: Record<string, VarValue>): RunState {
+  let run = newRun(def, { id: "plan", definitionHash: "plan", trigger: { type: "manual" }, requestedBy: "plan:requester", vars, now: 0 });
+  let queue: RunInput[] = [{ type: "start" }];
+  // Every step, gate and approval is at most one event each; the bound only guards against bugs.
+  const limit = 10 * (def.steps.length + def.gates.length + 4);
+  for (let i = 0; i < limit && queue.length > 0 && !isTerminal(run.status); i++) {
+    const input = queue.shift()!;
+    const result = applyEvent(def, run, input, i + 1);
+    run = result.run;
+    for (const effect of result.effects) {
+      if (effect.type !== "run_command") continue;
+      queue.push({
+        type: "command_finished", target: effect.target, commandIndex: effect.commandIndex, attempt: effect.attempt,
+        result: { exitCode: 0, output: "", timedOut: false, cancelled: false, durationMs: 0 }, outputVars: {},
+      });
+    }
+    if (queue.length === 0 && run.checkpoints.some((c) => c.status === "pending")) {
+      queue = [{ type: "decide", actor: PLANNER, decision: "approve" }];
+    }
+  }
+  return run;
+}
+
+function isPostGate(cp: Checkpoint): boolean {
+  return cp.id.startsWith("gate:post_");
+}
+
+function approvalsOf(run: RunState, stepNumber: number, isFirstRunning: boolean): Checkpoint[] {
+  return run.checkpoints.filter((c) =>
+    c.kind === "approval" && c.required && !isPostGate(c) &&
+    (c.step === stepNumber || (isFirstRunning && c.id.startsWith("gate:pre_run"))));
+}
+
+export function planRun(def: SopDefinition, vars: Record<string, VarValue>): Plan {
+  const run = simulateRun(def, vars);
+  const firstRunning = run.steps.find((s) => s.status !== "skipped")?.number;
+  const steps = run.steps.map((s): PlannedStep => {
+    const base = { number: s.number, title: s.title };
+    if (s.status === "skipped") return { ...base, decision: "skip", reason: `skipped: ${s.reason ?? "condition is false"}` };
+    const approvals = approvalsOf(run, s.number, s.number === firstRunning);
+    if (approvals.length > 0) {
+      return { ...base, decision: "approval", reason: `waits for approval: ${approvals.map((a) => a.reason).join(", then ")}` };
+    }
+    if (def.steps[s.number - 1]?.manual) return { ...base, decision: "manual", reason: "waits for a person to mark it Done or Failed (manual step)" };
+    const step = def.steps[s.number - 1];
+    const why = step?.condition || step?.commands.length ? (s.reason ?? "no condition") : "a note, nothing to execute";
+    return { ...base, decision: "run", reason: `runs: ${why}` };
+  });
+  return { sop: def.name, steps, gates: planGates(def, run) };
+}
+
+function planGates(def: SopDefinition, run: RunState): PlannedGate[] {
+  return def.gates.map((g): PlannedGate => {
+    if (g.type === "verification") {
+      const v = run.verifications.find((x) => x.gate === g.name);
+      return { name: g.name, type: g.type, decision: v ? "run" : "skip", reason: v ? `runs \`${g.command}\`` : "its step does not run" };
+    }
+    const cp = run.checkpoints.find((c) => c.id === `gate:${g.name}`);
+    if (!cp) return { name: g.name, type: g.type, decision: "skip", reason: "its step does not run" };
+    return cp.required
+      ? { name: g.name, type: g.type, decision: "approval", reason: `waits for ${cp.minApprovals} approval${cp.minApprovals > 1 ? "s" : ""}` }
+      : { name: g.name, type: g.type, decision: "notify", reason: "notifies, does not wait (required = false)" };
+  });
+}

@@ -1,0 +1,201 @@
+/**
+ * The run state machine: (definition, state, event, now) → (state, effects, outcome).
+ * Pure: the caller persists the state and performs the effects.
+ */
+import type { SopDefinition, VarValue } from "../sop/types.ts";
+import { advanceInPlace, finishRun, stepTimeoutMs, type Transition } from "./advance.ts";
+import { decide, type Actor, type DecisionOutcome } from "./decide.ts";
+import { RUN_TIMEOUT, type Effect, type CommandTarget } from "./effects.ts";
+import { capOutput } from "./cap-output.ts";
+import { isTerminal, type Checkpoint, type RunState } from "./run-state.ts";
+
+export interface CommandResultEvent {
+  exitCode: number | null;
+  output: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+  error?: string;
+}
+
+export type RunInput =
+  | { type: "start" }
+  | { type: "command_finished"; target: CommandTarget; commandIndex: number; attempt: number; result: CommandResultEvent; outputVars: Record<string, VarValue> }
+  | { type: "decide"; checkpoint?: string; actor: Actor; decision: "approve" | "deny"; comment?: string; definitionHash?: string }
+  | { type: "timeout"; checkpoint: string }
+  | { type: "cancel"; actor: Actor; reason?: string }
+  /** The process that ran this run's command died; recover what it left. */
+  | { type: "recover" };
+
+export interface EventResult extends Transition {
+  outcome?: DecisionOutcome;
+  /** False when the event changed nothing (stale, duplicate): nothing to persist. */
+  changed: boolean;
+}
+
+export function applyEvent(def: SopDefinition, before: RunState, input: RunInput, now: number): EventResult {
+  const run = structuredClone(before);
+  const effects: Effect[] = [];
+  const unchanged: EventResult = { run: before, effects: [], changed: false };
+  switch (input.type) {
+    case "start": {
+      if (run.status !== "queued") return unchanged;
+      run.status = "running";
+      run.startedAt = now;
+      effects.push({ type: "emit", event: { type: "run_started", runId: run.id, sop: run.sop, at: now } });
+      if (def.timeoutSecs !== undefined) effects.push({ type: "schedule_timeout", checkpoint: RUN_TIMEOUT, at: now + def.timeoutSecs * 1000 });
+      break;
+    }
+    case "command_finished":
+      if (!commandFinished(def, run, input, now, effects)) return unchanged;
+      break;
+    case "decide": {
+      const outcome = decide(run, input, now, effects);
+      if (!outcome.changed) return { ...unchanged, outcome };
+      if (outcome.ended) finishRun(def, run, now, effects, "denied");
+      advanceInPlace(def, run, now, effects);
+      return { run, effects, outcome, changed: true };
+    }
+    case "timeout":
+      if (!timeout(def, run, input.checkpoint, now, effects)) return unchanged;
+      break;
+    case "cancel": {
+      if (isTerminal(run.status)) {
+        return { ...unchanged, outcome: { ok: false, code: "finished", message: `run ${run.id} already ended (${run.status})`, changed: false } };
+      }
+      stopRun(def, run, now, effects, "cancelled", `cancelled by ${input.actor.id}${input.reason ? `: ${input.reason}` : ""}`);
+      return { run, effects, outcome: { ok: true, message: `cancelled run ${run.id}`, changed: true }, changed: true };
+    }
+    case "recover":
+      recover(run, def, now, effects);
+      break;
+  }
+  advanceInPlace(def, run, now, effects);
+  return { run, effects, changed: true };
+}
+
+function commandFinished(
+  def: SopDefinition, run: RunState, input: Extract<RunInput, { type: "command_finished" }>, now: number, effects: Effect[],
+): boolean {
+  if (isTerminal(run.status)) return false;
+  const { result, target } = input;
+  const ok = result.exitCode === 0 && !result.timedOut && !result.cancelled && result.error === undefined;
+  Object.assign(run.outputVars, input.outputVars);
+  if (target.kind === "gate") {
+    const v = run.verifications.find((x) => x.gate === target.gate);
+    if (!v || v.status !== "running" || v.attempt !== input.attempt) return false;
+    Object.assign(v, { status: ok ? "success" : "failed", completedAt: now, exitCode: result.exitCode, output: capOutput(result.output) });
+    return true;
+  }
+  const state = run.steps[target.step - 1];
+  const step = def.steps[target.step - 1];
+  if (!state || !step || state.status !== "running") return false;
+  if (state.commandIndex !== input.commandIndex || state.attempt !== input.attempt) return false;
+  state.output = capOutput(state.output + result.output);
+  state.exitCode = result.exitCode;
+  const next = step.commands[input.commandIndex + 1];
+  if (ok && next !== undefined) {
+    Object.assign(state, { commandIndex: input.commandIndex + 1, attempt: 0 });
+    effects.push({ type: "run_command", target, command: next, commandIndex: state.commandIndex, attempt: 0, timeoutMs: stepTimeoutMs(step) });
+    return true;
+  }
+  if (!ok && !result.cancelled && input.attempt < step.retries) {
+    state.attempt = input.attempt + 1;
+    state.output = capOutput(`${state.output}\n--- ${failureWords(result, step.timeoutSecs)}; retry ${state.attempt} of ${step.retries} ---\n`);
+    effects.push({ type: "run_command", target, command: step.commands[input.commandIndex]!, commandIndex: input.commandIndex, attempt: state.attempt, timeoutMs: stepTimeoutMs(step) });
+    return true;
+  }
+  Object.assign(state, { status: ok ? "success" : "failed", completedAt: now });
+  if (!ok) state.reason = failureWords(result, step.timeoutSecs);
+  effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: step.number, status: state.status } });
+  return true;
+}
+
+function failureWords(result: CommandResultEvent, timeoutSecs: number | undefined): string {
+  if (result.error !== undefined) return result.error;
+  if (result.timedOut) return `timed out after ${timeoutSecs ?? 900} s`;
+  if (result.cancelled) return "cancelled";
+  return result.exitCode === null ? "killed by a signal" : `exit code ${result.exitCode}`;
+}
+
+function timeout(def: SopDefinition, run: RunState, id: string, now: number, effects: Effect[]): boolean {
+  if (isTerminal(run.status)) return false;
+  if (id === RUN_TIMEOUT) {
+    if (def.timeoutSecs === undefined || run.startedAt === undefined) return false;
+    if (now < run.startedAt + def.timeoutSecs * 1000) return false;
+    stopRun(def, run, now, effects, "timed_out", `the run took longer than timeout_secs = ${def.timeoutSecs}`);
+    return true;
+  }
+  const cp = run.checkpoints.find((c) => c.id === id);
+  if (!cp || cp.status !== "pending" || cp.deadline === undefined || now < cp.deadline) return false;
+  const waited = Math.round((cp.deadline - cp.requestedAt) / 1000);
+  cp.decidedAt = now;
+  if (cp.onTimeout === "approve") {
+    Object.assign(cp, { status: "approved", by: [...cp.by, "timeout"], comment: `approved automatically: no decision within ${waited} s (on_timeout = "approve")` });
+    const step = cp.step !== undefined ? run.steps[cp.step - 1] : undefined;
+    if (cp.kind === "manual" && step) Object.assign(step, { status: "success", completedAt: now });
+    effects.push({ type: "emit", event: { type: "approval_decided", runId: run.id, sop: run.sop, at: now, checkpoint: cp.id, status: "approved", by: "timeout" } });
+    return true;
+  }
+  cp.status = "timed_out";
+  effects.push({ type: "emit", event: { type: "approval_decided", runId: run.id, sop: run.sop, at: now, checkpoint: cp.id, status: "timed_out" } });
+  const words = `no decision on ${cp.id} within ${waited} s`;
+  if (cp.kind === "manual" && cp.step !== undefined) {
+    Object.assign(run.steps[cp.step - 1]!, { status: "failed", completedAt: now, reason: words });
+    return true;
+  }
+  run.endReason = words;
+  for (const s of run.steps) if (s.status === "pending" || s.status === "awaiting_approval") Object.assign(s, { status: "skipped", reason: words });
+  finishRun(def, run, now, effects, "timed_out");
+  return true;
+}
+
+/** Cancel or time out: kill what runs, and nothing else starts. */
+function stopRun(def: SopDefinition, run: RunState, now: number, effects: Effect[], status: "cancelled" | "timed_out", reason: string): void {
+  if (run.steps.some((s) => s.status === "running") || run.verifications.some((v) => v.status === "running")) {
+    effects.push({ type: "kill_command" });
+  }
+  for (const s of run.steps) {
+    if (s.status === "pending" || s.status === "running" || s.status === "awaiting_approval" || s.status === "awaiting_manual") {
+      Object.assign(s, { status: "cancelled", reason, ...(s.startedAt !== undefined ? { completedAt: now } : {}) });
+    }
+  }
+  for (const v of run.verifications) if (v.status === "running") Object.assign(v, { status: "cancelled", completedAt: now });
+  for (const c of run.checkpoints) if (c.status === "pending") cancelCheckpoint(c, now);
+  run.endReason = reason;
+  finishRun(def, run, now, effects, status);
+}
+
+function cancelCheckpoint(c: Checkpoint, now: number): void {
+  c.status = "cancelled";
+  c.decidedAt = now;
+}
+
+/**
+ * A worker died mid-command: the interrupted command fails ("interrupted"), or runs again when
+ * its step has retries left. Completed steps stay as they are. Timers are re-armed, because
+ * they lived in the dead process.
+ */
+function recover(run: RunState, def: SopDefinition, now: number, effects: Effect[]): void {
+  for (const state of run.steps) {
+    if (state.status !== "running") continue;
+    const step = def.steps[state.number - 1]!;
+    if (state.attempt < step.retries) {
+      state.attempt += 1;
+      state.output = capOutput(`${state.output}\n--- interrupted; retry ${state.attempt} of ${step.retries} ---\n`);
+      effects.push({ type: "run_command", target: { kind: "step", step: step.number }, command: step.commands[state.commandIndex]!, commandIndex: state.commandIndex, attempt: state.attempt, timeoutMs: stepTimeoutMs(step) });
+    } else {
+      Object.assign(state, { status: "failed", completedAt: now, reason: "interrupted", output: capOutput(`${state.output}\n--- interrupted ---\n`) });
+      effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: state.number, status: "failed" } });
+    }
+  }
+  for (const v of run.verifications) {
+    if (v.status === "running") Object.assign(v, { status: "failed", completedAt: now, output: `${v.output}\n--- interrupted ---\n` });
+  }
+  for (const c of run.checkpoints) {
+    if (c.status === "pending" && c.deadline !== undefined) effects.push({ type: "schedule_timeout", checkpoint: c.id, at: c.deadline });
+  }
+  if (def.timeoutSecs !== undefined && run.startedAt !== undefined && !isTerminal(run.status)) {
+    effects.push({ type: "schedule_timeout", checkpoint: RUN_TIMEOUT, at: run.startedAt + def.timeoutSecs * 1000 });
+  }
+}

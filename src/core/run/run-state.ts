@@ -1,0 +1,129 @@
+/**
+ * The state of one run: plain data that the store keeps. The state machine (advance.ts,
+ * apply-event.ts) is the only code that changes it.
+ */
+import type { Priority, ExecutionMode, VarValue } from "../sop/types.ts";
+
+export const RUN_STATUSES = [
+  "queued", "running", "awaiting_approval", "awaiting_manual",
+  "success", "failed", "denied", "cancelled", "timed_out",
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ["success", "failed", "denied", "cancelled", "timed_out"];
+export const isTerminal = (s: RunStatus): boolean => TERMINAL_STATUSES.includes(s);
+/** Statuses that hold a `max_concurrent` slot. */
+export const isActive = (s: RunStatus): boolean =>
+  s === "running" || s === "awaiting_approval" || s === "awaiting_manual";
+
+export type StepStatus =
+  | "pending" | "running" | "awaiting_approval" | "awaiting_manual"
+  | "success" | "failed" | "skipped" | "cancelled" | "bypassed";
+
+export interface StepState {
+  number: number;
+  title: string;
+  slug: string;
+  status: StepStatus;
+  /** Why it was skipped, why it failed, why it waits: the words a person reads. */
+  reason?: string;
+  startedAt?: number;
+  completedAt?: number;
+  exitCode?: number | null;
+  output: string;
+  /** Index of the command being run (a step's fenced blocks run one after another). */
+  commandIndex: number;
+  /** 0 for the first try; each retry adds one. */
+  attempt: number;
+}
+
+/**
+ * A point where the run waits for people: an approval (`step:N`, `gate:<name>`, `run`) or a
+ * manual step (`manual:N`). Its id is what buttons and commands bind to.
+ */
+export interface Checkpoint {
+  id: string;
+  kind: "approval" | "manual";
+  /** The step it belongs to (the step it precedes for approvals), if any. */
+  step?: number;
+  /** `notified`: an approval gate with `required = false`, announced but not waited for. */
+  status: "pending" | "approved" | "denied" | "bypassed" | "timed_out" | "cancelled" | "notified";
+  /** Why this approval is asked: "requires_approval", "step_by_step mode", "gate pre_patch" … */
+  reason: string;
+  requestedAt: number;
+  decidedAt?: number;
+  /** Deadline in epoch ms, when the policy has a timeout. */
+  deadline?: number;
+  approvers: string[];
+  minApprovals: number;
+  allowSelfApproval: boolean;
+  onTimeout: "deny" | "approve";
+  /** Distinct identities that approved (or bypassed, or denied). */
+  by: string[];
+  comment?: string;
+  refused: RefusedAttempt[];
+  /** Approval gates with `required = false` notify and pass at once. */
+  required: boolean;
+}
+
+export interface RefusedAttempt {
+  by: string;
+  at: number;
+  decision: "approve" | "deny";
+  reason: string;
+}
+
+export interface VerificationState {
+  gate: string;
+  status: "running" | "success" | "failed" | "skipped" | "cancelled";
+  startedAt?: number;
+  completedAt?: number;
+  exitCode?: number | null;
+  output: string;
+  attempt: number;
+}
+
+export interface TriggerInfo {
+  type: "manual" | "command" | "file_watch" | "schedule";
+  /** Where it came from: `slack:C0DEPLOYS`, `cli`, `api`, a file path … */
+  source?: string;
+  text?: string;
+}
+
+export interface RunState {
+  id: string;
+  sop: string;
+  version: string;
+  /** Content hash of the definition the run pinned at acceptance. */
+  definitionHash: string;
+  priority: Priority;
+  executionMode: ExecutionMode;
+  status: RunStatus;
+  trigger: TriggerInfo;
+  requestedBy: string;
+  /** Variables given at start (defaults, trigger captures, execute-time vars). */
+  inputVars: Record<string, VarValue>;
+  /** Variables set by steps through $SOP_OUTPUT, in order. */
+  outputVars: Record<string, VarValue>;
+  queuedAt: number;
+  startedAt?: number;
+  completedAt?: number;
+  steps: StepState[];
+  checkpoints: Checkpoint[];
+  verifications: VerificationState[];
+  /** Set when an admin started the run with every approval bypassed. */
+  bypassedBy?: string;
+  /** Set when an admin forced the run past its cooldown. */
+  cooldownForcedBy?: string;
+  /** Why the run ended, in words (denied by …, cancelled by …, timed out after …). */
+  endReason?: string;
+  /** Bumped by every change; the store's compare-and-set guard. */
+  revision: number;
+}
+
+/** Gate ids as buttons, commands and the audit name them. */
+export const checkpointId = {
+  step: (n: number) => `step:${n}`,
+  manual: (n: number) => `manual:${n}`,
+  gate: (name: string) => `gate:${name}`,
+  run: "run",
+} as const;

@@ -1,0 +1,79 @@
+/**
+ * SOP.toml + SOP.md → one definition: attaches `[gates]` to the steps they name and checks what
+ * only the two files together can tell (name vs folder, gates naming no step).
+ */
+import { conditionVariables } from "../conditions/evaluate-condition.ts";
+import { parseManifest, type ManifestGate } from "./parse-manifest.ts";
+import { parseProcedure } from "./parse-procedure.ts";
+import type { Diagnostic, Gate, GateAttachment, SopDefinition, Step } from "./types.ts";
+
+export interface SopSource {
+  /** The folder's name, which `[sop].name` must equal. */
+  folder: string;
+  tomlFile: string;
+  toml: string;
+  mdFile: string;
+  markdown: string;
+}
+
+export interface ParsedSop {
+  definition?: SopDefinition;
+  diagnostics: Diagnostic[];
+}
+
+export function parseSop(src: SopSource): ParsedSop {
+  const { manifest, diagnostics } = parseManifest(src.toml, src.tomlFile);
+  const procedure = parseProcedure(src.markdown, src.mdFile);
+  diagnostics.push(...procedure.diagnostics);
+  if (!manifest) return { diagnostics };
+  const at = (line: number, column: number, code: string, message: string, severity: Diagnostic["severity"] = "error"): void => {
+    diagnostics.push({ severity, file: src.tomlFile, line, column, code, message });
+  };
+  if (manifest.name !== src.folder) {
+    const { line, column } = manifest.namePosition;
+    at(line, column, "name-mismatch", `[sop].name "${manifest.name}" does not match its folder "${src.folder}"; rename one of them`);
+  }
+  const gates = manifest.gates.flatMap((g) => {
+    const attach = attachGate(g, procedure.steps);
+    if (typeof attach === "string") {
+      at(g.line, g.column, "gate-names-no-step", attach);
+      return [];
+    }
+    return [{ name: g.name, attach, ...g.gate } as Gate];
+  });
+  checkStepReferences(procedure.steps, src.mdFile, diagnostics);
+  if (diagnostics.some((d) => d.severity === "error")) return { diagnostics };
+  const { namePosition: _namePosition, gates: _gates, ...rest } = manifest;
+  return { definition: { ...rest, gates, steps: procedure.steps }, diagnostics };
+}
+
+/** `pre_<slug>` / `post_<slug>` / `pre_run` / `post_run` → where the gate goes, or why it can't. */
+function attachGate(gate: ManifestGate, steps: Step[]): GateAttachment | string {
+  if (gate.name === "pre_run" || gate.name === "post_run") return { when: gate.name };
+  const match = /^(pre|post)_(.+)$/.exec(gate.name);
+  if (!match) return `gate "${gate.name}" must be named pre_<step>, post_<step>, pre_run or post_run`;
+  const [, when, slug] = match as unknown as [string, "pre" | "post", string];
+  const found = steps.filter((s) => s.slug === slug);
+  if (found.length === 1) return { when, step: found[0]!.number };
+  if (found.length > 1) {
+    return `gate "${gate.name}" is ambiguous: steps ${found.map((s) => s.number).join(" and ")} both have the slug "${slug}"; rename one of them`;
+  }
+  const known = steps.map((s) => s.slug).join(", ") || "none";
+  return `gate "${gate.name}" names no step: no step's title makes the slug "${slug}" (slugs: ${known})`;
+}
+
+function checkStepReferences(steps: Step[], file: string, diagnostics: Diagnostic[]): void {
+  const slugs = new Set(steps.map((s) => s.slug));
+  for (const step of steps) {
+    if (!step.condition) continue;
+    for (const name of conditionVariables(step.condition.ast)) {
+      if (!name.startsWith("steps.")) continue;
+      const slug = name.slice("steps.".length);
+      if (slugs.has(slug)) continue;
+      diagnostics.push({
+        severity: "warning", file, line: step.line, column: 1, code: "unknown-step-reference",
+        message: `step ${step.number} condition names ${name}, but no step has the slug "${slug}" (it will always be unset)`,
+      });
+    }
+  }
+}
