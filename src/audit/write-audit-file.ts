@@ -1,0 +1,69 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+export interface WriteJsonOptions {
+  /** What the file is, for error messages: `cannot write <what> <path>: …`. Default "file". */
+  what?: string;
+}
+
+/**
+ * Writes `value` as pretty JSON (2-space indent, trailing newline) so that readers see either the
+ * old file or the new one, never a part: a uniquely named temp file beside the target
+ * (`.<name>.<pid>.<random>.tmp`), fsynced, renamed over the target, then the folder fsynced
+ * (best-effort). Creates missing folders. On failure the temp file is removed and the Error names
+ * the path and the cause, e.g. `cannot write audit file /x/y.json: ENOSPC: no space left on device`.
+ */
+export async function writeJsonAtomic(path: string, value: unknown, options: WriteJsonOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  let tempExists = false;
+  try {
+    const text = serialize(value);
+    await mkdir(dir, { recursive: true });
+    // "wx": never reuse or clobber a file that happens to carry the temp name.
+    const handle = await open(temp, "wx");
+    tempExists = true;
+    try {
+      await handle.writeFile(text, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    tempExists = false;
+  } catch (error) {
+    if (tempExists) await rm(temp, { force: true }).catch(() => undefined);
+    throw new Error(`cannot write ${options.what ?? "file"} ${path}: ${describe(error)}`, { cause: error });
+  }
+  await syncDirectory(dir);
+}
+
+function serialize(value: unknown): string {
+  const text: string | undefined = JSON.stringify(value, null, 2);
+  if (text === undefined) throw new TypeError("the value has no JSON form (undefined, a function or a symbol)");
+  return `${text}\n`;
+}
+
+// Makes the rename itself durable. Some platforms cannot open or fsync a folder; the data is
+// already safe in the file, so this is worth trying but not worth failing for.
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // best-effort, see above
+  }
+}
+
+// Node's messages end with the syscall and (temp) path, e.g. "ENOSPC: no space left on device,
+// write" or "…, open '/x/.y.json.1.ab.tmp'"; the caller's path is already in our message.
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === "string" ? error.message.replace(/, [a-z]+( '.*)?$/s, "") : error.message;
+}
