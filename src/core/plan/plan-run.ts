@@ -50,6 +50,7 @@ export function simulateRun(def: SopDefinition, vars: Record<string, VarValue>):
         result: { exitCode: 0, output: "", timedOut: false, cancelled: false, durationMs: 0 }, outputVars: {},
       });
     }
+    if (input.type === "decide") queue.push({ type: "advance" });
     if (queue.length === 0 && run.checkpoints.some((c) => c.status === "pending")) {
       queue = [{ type: "decide", actor: PLANNER, decision: "approve" }];
     }

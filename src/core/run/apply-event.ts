@@ -18,8 +18,14 @@ export interface CommandResultEvent {
   error?: string;
 }
 
+/**
+ * Inputs of the state machine. `decide`, `timeout` and `cancel` only record what happened;
+ * moving on (which may start a command) is `advance`, done by a worker, so commands never start
+ * in the process that merely received a click.
+ */
 export type RunInput =
   | { type: "start" }
+  | { type: "advance" }
   | { type: "command_finished"; target: CommandTarget; commandIndex: number; attempt: number; result: CommandResultEvent; outputVars: Record<string, VarValue> }
   | { type: "decide"; checkpoint?: string; actor: Actor; decision: "approve" | "deny"; comment?: string; definitionHash?: string }
   | { type: "timeout"; checkpoint: string }
@@ -53,11 +59,12 @@ export function applyEvent(def: SopDefinition, before: RunState, input: RunInput
       const outcome = decide(run, input, now, effects);
       if (!outcome.changed) return { ...unchanged, outcome };
       if (outcome.ended) finishRun(def, run, now, effects, "denied");
-      advanceInPlace(def, run, now, effects);
       return { run, effects, outcome, changed: true };
     }
     case "timeout":
       if (!timeout(def, run, input.checkpoint, now, effects)) return unchanged;
+      return { run, effects, changed: true };
+    case "advance":
       break;
     case "cancel": {
       if (isTerminal(run.status)) {
@@ -71,6 +78,7 @@ export function applyEvent(def: SopDefinition, before: RunState, input: RunInput
       break;
   }
   advanceInPlace(def, run, now, effects);
+  if (input.type === "advance" && effects.length === 0 && run.status === before.status) return unchanged;
   return { run, effects, changed: true };
 }
 
