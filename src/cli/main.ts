@@ -7,14 +7,28 @@ import { EXIT, UsageError, makeContext, parseVars, type CliIo } from "./cli-cont
 import { listCommand } from "./commands/list.ts";
 import { planCommand } from "./commands/plan.ts";
 import { validateCommand } from "./commands/validate.ts";
+import { auditVerifyCommand } from "./commands/audit.ts";
+import { cancelCommand, decideCommand, runCommand, triggerCommand } from "./commands/run.ts";
+import { statusCommand } from "./commands/status.ts";
+import { withLocalRunner } from "./local-runner.ts";
 
 export const USAGE = `usage: sop <command> [options]
 
   validate [DIR]                 check SOP folders; errors as file:line:col: message
   list                           the SOPs and their triggers
   plan NAME [--var k=v]…         which steps would run, skip or wait, and why
+  run NAME [--var k=v]… [--approve-all] [--force]
+                                 run it; on a TTY asks at each gate, else exits 3 while it waits
+  status NAME|RUN_ID             an SOP's runs and metrics, or one run
+  approve NAME [RUN_ID] [--comment TEXT]
+  deny NAME [RUN_ID] [--reason TEXT]
+  cancel NAME|RUN_ID
+  trigger TEXT                   feed a command trigger, as a chat message would
+  audit verify [DIR]             check the audit hash chains; exit 1 on any tampering
 
-options: --sops DIR  --logs DIR  --json  --help`;
+options: --sops DIR  --logs DIR  --json  --help
+exit codes: 0 success, 1 run failed/denied/cancelled/timed out, 2 usage or validation error,
+            3 waiting for a person, 4 refused (cooldown, unknown SOP, nothing waiting, not allowed)`;
 
 const OPTIONS = {
   sops: { type: "string" },
@@ -22,6 +36,10 @@ const OPTIONS = {
   json: { type: "boolean", default: false },
   var: { type: "string", multiple: true, default: [] as string[] },
   help: { type: "boolean", short: "h", default: false },
+  "approve-all": { type: "boolean", default: false },
+  force: { type: "boolean", default: false },
+  comment: { type: "string" },
+  reason: { type: "string" },
 } as const;
 
 function defaultIo(): CliIo {
@@ -32,6 +50,11 @@ function defaultIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
   };
+}
+
+function need(value: string | undefined, usage: string): string {
+  if (value === undefined || value === "") throw new UsageError(usage);
+  return value;
 }
 
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
@@ -52,6 +75,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   try {
     const config = readConfig(io.env, io.cwd);
     const sopsDir = values.sops ?? config.sopsDir;
+    const local = { ...config, sopsDir, logsDir: values.logs ?? config.logsDir };
     switch (command) {
       case "validate":
         return await validateCommand(ctx, args[0] ?? sopsDir);
@@ -60,6 +84,26 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       case "plan":
         if (!args[0]) throw new UsageError("sop plan NAME [--var k=v]…");
         return await planCommand(ctx, sopsDir, args[0], parseVars(values.var));
+      case "run": {
+        const name = need(args[0], "sop run NAME [--var k=v]…");
+        const flags = { vars: parseVars(values.var), approveAll: values["approve-all"], force: values.force, interactive: io.isTTY && Boolean(process.stdin.isTTY) && !values.json };
+        return await withLocalRunner(ctx, local, "sop run", (r) => runCommand(ctx, r, name, flags));
+      }
+      case "approve":
+      case "deny": {
+        const name = need(args[0], `sop ${command} NAME [RUN_ID]`);
+        const text = command === "approve" ? values.comment : (values.reason ?? (args.slice(2).join(" ") || undefined));
+        return await withLocalRunner(ctx, local, `sop ${command}`, (r) => decideCommand(ctx, r, command, name, args[1], text));
+      }
+      case "status":
+        return await withLocalRunner(ctx, local, "sop status", (r) => statusCommand(ctx, r, need(args[0], "sop status NAME|RUN_ID")));
+      case "cancel":
+        return await withLocalRunner(ctx, local, "sop cancel", (r) => cancelCommand(ctx, r, need(args[0], "sop cancel NAME|RUN_ID")));
+      case "trigger":
+        return await withLocalRunner(ctx, local, "sop trigger", (r) => triggerCommand(ctx, r, need(args.join(" ") || undefined, "sop trigger TEXT")));
+      case "audit":
+        if (args[0] !== "verify") throw new UsageError("sop audit verify [DIR]");
+        return await auditVerifyCommand(ctx, args[1] ?? local.logsDir, local.dataDir);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -142,6 +142,8 @@ function timeout(def: SopDefinition, run: RunState, id: string, now: number, eff
     Object.assign(cp, { status: "approved", by: [...cp.by, "timeout"], comment: `approved automatically: no decision within ${waited} s (on_timeout = "approve")` });
     const step = cp.step !== undefined ? run.steps[cp.step - 1] : undefined;
     if (cp.kind === "manual" && step) Object.assign(step, { status: "success", completedAt: now });
+    else if (step?.status === "awaiting_approval") step.status = "pending";
+    run.status = "running";
     effects.push({ type: "emit", event: { type: "approval_decided", runId: run.id, sop: run.sop, at: now, checkpoint: cp.id, status: "approved", by: "timeout" } });
     return true;
   }
@@ -150,6 +152,7 @@ function timeout(def: SopDefinition, run: RunState, id: string, now: number, eff
   const words = `no decision on ${cp.id} within ${waited} s`;
   if (cp.kind === "manual" && cp.step !== undefined) {
     Object.assign(run.steps[cp.step - 1]!, { status: "failed", completedAt: now, reason: words });
+    run.status = "running";
     return true;
   }
   run.endReason = words;

@@ -81,6 +81,7 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
     effects.push({ type: "emit", event: { ...event, type: cp.kind === "manual" ? "manual_done" : "approval_decided", status: "denied" } });
     const words = `${cp.kind === "manual" ? "marked failed" : "denied"} by ${actor.id}${input.comment ? `: ${input.comment}` : ""}`;
     if (cp.kind === "manual" && step) {
+      run.status = "running";
       Object.assign(step, { status: "failed", completedAt: now, reason: words });
       effects.push({ type: "emit", event: { ...event, type: "step_finished", status: "failed" } });
       return { ok: true, message: `step ${step.number} of run ${run.id} marked failed`, changed: true, resolved: true };
@@ -96,6 +97,8 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
     return { ok: true, message: `approval recorded: ${cp.by.length} of ${cp.minApprovals} for ${cp.id} of run ${run.id}; waiting for ${left} more`, changed: true, resolved: false };
   }
   Object.assign(cp, { status: "approved", decidedAt: now });
+  // The run moves on (a worker advances it); until then it is no longer waiting for anyone.
+  run.status = "running";
   if (cp.kind === "manual" && step) {
     Object.assign(step, { status: "success", completedAt: now });
     effects.push({ type: "emit", event: { ...event, type: "manual_done", status: "approved" } });

@@ -1,0 +1,265 @@
+/**
+ * The library API of SPEC §5.1. A runner is a full node: it holds the driver, runs a worker,
+ * and recovers what a previous process left behind.
+ */
+import { randomUUID } from "node:crypto";
+import { tmpdir, userInfo } from "node:os";
+import type { AuditRecord } from "../core/audit/audit-record.ts";
+import { planRun, type Plan } from "../core/plan/plan-run.ts";
+import type { RunEvent } from "../core/run/effects.ts";
+import { isTerminal, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
+import { CommandMatcher } from "../core/triggers/command-matcher.ts";
+import { openLocalDriver } from "../drivers/local/index.ts";
+import { ShellExecutor } from "../exec/shell-executor.ts";
+import { readConfig } from "../main/config.ts";
+import type { EventBus } from "../ports/event-bus.ts";
+import type { RunStore } from "../ports/run-store.ts";
+import type { StepExecutor } from "../ports/step-executor.ts";
+import { AuditSink } from "./audit-sink.ts";
+import { silentLogger, type Logger } from "./logger.ts";
+import { RunEngine, type ActorRef } from "./run-engine.ts";
+import { SopCatalog } from "./sop-catalog.ts";
+import { SopError } from "./sop-error.ts";
+import { sopStatus, type SopStatus } from "./sop-status.ts";
+
+export interface SopRunnerOptions {
+  sopsDir?: string;
+  logsDir?: string;
+  dataDir?: string;
+  redisUrl?: string;
+  /** Identities allowed everything (SOP_ADMINS). */
+  admins?: string[];
+  /** Environment for defaults, `[secrets]` and the commands' base environment; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  log?: Logger;
+  /** Runs advanced at once by this process's worker; default 4. */
+  concurrency?: number;
+  executor?: StepExecutor;
+  now?: () => number;
+  /** Who holds DATA_DIR, for the lock message ("sop serve", "sop run" …). */
+  owner?: string;
+}
+
+export interface RunOptions {
+  vars?: Record<string, VarValue>;
+  skipApproval?: boolean;
+  force?: boolean;
+  actor?: string | ActorRef;
+  trigger?: TriggerInfo;
+  /** Default true: resolve when the run ends or waits for a person; false: once accepted. */
+  wait?: boolean;
+}
+
+export interface DecisionOptions {
+  actor?: string | ActorRef;
+  runId?: string;
+  comment?: string;
+  reason?: string;
+  checkpoint?: string;
+  definitionHash?: string;
+  /** Resolve once the run has moved on and ends or waits again (default false). */
+  wait?: boolean;
+}
+
+export interface SopSummary {
+  name: string;
+  description: string;
+  version: string;
+  priority: string;
+  execution_mode: string;
+  cooldown_secs: number;
+  max_concurrent: number;
+  triggers: SopDefinition["triggers"];
+  steps: number;
+}
+
+/** A run is at rest when it ended or waits for people; a CLI or a caller may then go. */
+export const atRest = (run: RunState): boolean =>
+  isTerminal(run.status) || run.status === "awaiting_approval" || run.status === "awaiting_manual";
+
+export class SopRunner {
+  private matcher: CommandMatcher;
+
+  constructor(
+    readonly engine: RunEngine,
+    readonly catalog: SopCatalog,
+    readonly store: RunStore,
+    readonly events: EventBus,
+    private readonly audit: AuditSink,
+    private readonly defaultActor: string,
+    private readonly now: () => number,
+    private readonly onClose: () => Promise<void>,
+  ) {
+    this.matcher = new CommandMatcher(catalog.list().map((s) => s.definition));
+  }
+
+  get diagnostics(): Diagnostic[] {
+    return this.catalog.diagnostics;
+  }
+
+  async reload(): Promise<void> {
+    await this.catalog.reload();
+    this.matcher = new CommandMatcher(this.catalog.list().map((s) => s.definition));
+  }
+
+  private actor(a: string | ActorRef | undefined): ActorRef {
+    if (a === undefined) return { id: this.defaultActor };
+    return typeof a === "string" ? { id: a } : a;
+  }
+
+  async execute(name: string, opts: RunOptions = {}): Promise<AuditRecord> {
+    const seen = this.collect();
+    try {
+      const run = await this.engine.execute(name, {
+        actor: this.actor(opts.actor),
+        ...(opts.vars ? { vars: opts.vars } : {}),
+        ...(opts.skipApproval ? { skipApproval: true } : {}),
+        ...(opts.force ? { force: true } : {}),
+        ...(opts.trigger ? { trigger: opts.trigger } : {}),
+      });
+      if (opts.wait === false) return this.record(run.id);
+      return await this.untilAtRest(run.id, seen);
+    } finally {
+      seen.stop();
+    }
+  }
+
+  async approve(name: string, opts: DecisionOptions = {}): Promise<{ message: string; record: AuditRecord }> {
+    return this.decision(name, "approve", opts.comment, opts);
+  }
+
+  async deny(name: string, opts: DecisionOptions = {}): Promise<{ message: string; record: AuditRecord }> {
+    return this.decision(name, "deny", opts.reason ?? opts.comment, opts);
+  }
+
+  private async decision(name: string, decision: "approve" | "deny", comment: string | undefined, opts: DecisionOptions) {
+    const seen = this.collect();
+    try {
+      const { message, run } = await this.engine.decide(
+        { sop: name, ...(opts.runId ? { runId: opts.runId } : {}) },
+        {
+          actor: this.actor(opts.actor), decision,
+          ...(comment !== undefined ? { comment } : {}),
+          ...(opts.checkpoint !== undefined ? { checkpoint: opts.checkpoint } : {}),
+          ...(opts.definitionHash !== undefined ? { definitionHash: opts.definitionHash } : {}),
+        },
+      );
+      const record = opts.wait ? await this.untilAtRest(run.id, seen) : await this.record(run.id);
+      return { message, record };
+    } finally {
+      seen.stop();
+    }
+  }
+
+  async cancel(nameOrRunId: string, opts: { actor?: string | ActorRef; reason?: string } = {}): Promise<{ message: string; record: AuditRecord }> {
+    const { message, run } = await this.engine.cancel(nameOrRunId, this.actor(opts.actor), opts.reason);
+    return { message, record: await this.record(run.id) };
+  }
+
+  /** Feed a command trigger: every SOP whose pattern matches starts with the captures as vars. */
+  async trigger(text: string, opts: { actor?: string | ActorRef; source?: string; wait?: boolean } = {}) {
+    const matches = this.matcher.match(text);
+    const results: { sop: string; record?: AuditRecord; error?: SopError }[] = [];
+    for (const m of matches) {
+      try {
+        const trigger: TriggerInfo = { type: "command", text, ...(opts.source ? { source: opts.source } : {}) };
+        const record = await this.execute(m.sop, { vars: m.vars, trigger, actor: this.actor(opts.actor), wait: opts.wait ?? false });
+        results.push({ sop: m.sop, record });
+      } catch (err) {
+        if (!(err instanceof SopError)) throw err;
+        results.push({ sop: m.sop, error: err });
+      }
+    }
+    return results;
+  }
+
+  list(): SopSummary[] {
+    return this.catalog.list().map(({ definition: d }) => ({
+      name: d.name, description: d.description, version: d.version, priority: d.priority,
+      execution_mode: d.executionMode, cooldown_secs: d.cooldownSecs, max_concurrent: d.maxConcurrent,
+      triggers: d.triggers, steps: d.steps.length,
+    }));
+  }
+
+  plan(name: string, vars: Record<string, VarValue> = {}): Plan {
+    const sop = this.catalog.get(name);
+    if (!sop) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
+    return planRun(sop.definition, vars);
+  }
+
+  async getStatus(name: string): Promise<SopStatus> {
+    const sop = this.catalog.get(name);
+    const runs = await this.store.list({ sop: name });
+    if (!sop && runs.length === 0) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
+    return sopStatus(this.store, name, sop?.definition.cooldownSecs ?? 0, this.now());
+  }
+
+  /** The audit record of a run as it stands (redacted; sealed once ended). */
+  async record(runId: string): Promise<AuditRecord> {
+    const stored = await this.store.get(runId);
+    if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+    await this.audit.drain();
+    return this.audit.record((await this.store.get(runId)) ?? stored);
+  }
+
+  async close(): Promise<void> {
+    await this.onClose();
+  }
+
+  /** Events seen since now, so none is missed between starting something and waiting for it. */
+  private collect() {
+    const waiters = new Set<() => void>();
+    const stop = this.events.subscribe((_e: RunEvent) => { for (const w of waiters) w(); });
+    return { waiters, stop };
+  }
+
+  private async untilAtRest(runId: string, seen: { waiters: Set<() => void> }): Promise<AuditRecord> {
+    for (;;) {
+      const changed = new Promise<void>((resolve) => seen.waiters.add(resolve));
+      const stored = await this.store.get(runId);
+      if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+      if (atRest(stored.run)) return this.record(runId);
+      await changed;
+    }
+  }
+}
+
+export async function createSopRunner(options: SopRunnerOptions = {}): Promise<SopRunner> {
+  const env = options.env ?? process.env;
+  const config = readConfig(env);
+  if (options.redisUrl ?? config.redisUrl) {
+    throw new SopError("invalid", "REDIS_URL is set, but this build has only the in-process driver; unset REDIS_URL");
+  }
+  const log = options.log ?? silentLogger;
+  const localUser = `local:${userInfo().username}`;
+  const catalog = await new SopCatalog(options.sopsDir ?? config.sopsDir).reload();
+  const driver = await openLocalDriver({
+    dataDir: options.dataDir ?? config.dataDir,
+    owner: options.owner ?? "sop-runner",
+    onProblem: (m) => log.error({}, m),
+    onError: (err, where) => log.error({ err: String(err) }, `${where} failed`),
+  });
+  const now = options.now ?? (() => Date.now());
+  const audit = new AuditSink({
+    logsDir: options.logsDir ?? config.logsDir,
+    store: driver.store,
+    secretValues: (stored) => stored.definition.secrets.flatMap((n) => (env[n] ? [env[n]] : [])),
+    log,
+  });
+  const engine = new RunEngine({
+    store: driver.store, queue: driver.queue, events: driver.events,
+    executor: options.executor ?? new ShellExecutor(),
+    catalog, audit, log, now, newId: randomUUID,
+    admins: [...(options.admins ?? config.admins), localUser],
+    env, tmpDir: tmpdir(),
+  });
+  driver.queue.process((job) => engine.handle(job), options.concurrency ?? 4);
+  await engine.recoverAll();
+  return new SopRunner(engine, catalog, driver.store, driver.events, audit, localUser, now, async () => {
+    await driver.queue.close();
+    await audit.drain();
+    audit.close();
+    await driver.close();
+  });
+}

@@ -1,0 +1,39 @@
+import type { SopRunner } from "../../app/sop-runner.ts";
+import type { CliContext } from "../cli-context.ts";
+import { exitForStatus, reportRefusal } from "../run-exit.ts";
+
+const ms = (v: number | null): string => (v === null ? "–" : `${(v / 1000).toFixed(1)} s`);
+
+/** `sop status NAME|RUN_ID`: one run (exit code = its state), or an SOP's runs and metrics. */
+export async function statusCommand(ctx: CliContext, runner: SopRunner, ref: string): Promise<number> {
+  try {
+    const stored = await runner.store.get(ref);
+    if (stored) {
+      const record = await runner.record(ref);
+      if (ctx.json) ctx.out(JSON.stringify(record, null, 2));
+      else {
+        ctx.out(`run ${record.run_id} of ${record.sop} ${record.version}: ${record.status}${record.end_reason ? ` — ${record.end_reason}` : ""}`);
+        for (const s of record.steps) ctx.out(`  ${String(s.number).padStart(2)}. ${s.title.padEnd(28)} ${s.status}${s.reason ? `  (${s.reason})` : ""}`);
+        for (const a of record.approvals) ctx.out(`  ${a.gate}: ${a.decision}${a.by.length ? ` by ${a.by.join(", ")}` : ""}${a.refused.length ? `, ${a.refused.length} refused` : ""}`);
+      }
+      return exitForStatus(record.status);
+    }
+    const status = await runner.getStatus(ref);
+    if (ctx.json) {
+      ctx.out(JSON.stringify({
+        sop: status.sop, active: status.active.map((r) => ({ id: r.id, status: r.status })),
+        queued: status.queued.map((r) => ({ id: r.id })), last: status.last ? { id: status.last.id, status: status.last.status } : null,
+        cooldown_remaining_secs: status.cooldown_remaining_secs, metrics: status.metrics,
+      }, null, 2));
+      return 0;
+    }
+    const m = status.metrics;
+    ctx.out(`${status.sop}: ${status.active.length} active, ${status.queued.length} queued, cooldown ${status.cooldown_remaining_secs} s left`);
+    for (const r of status.active) ctx.out(`  ${r.id}  ${r.status}`);
+    if (status.last) ctx.out(`  last: ${status.last.id} ${status.last.status}`);
+    ctx.out(`  ${m.runs} runs, success rate ${m.success_rate === null ? "–" : `${Math.round(m.success_rate * 100)}%`}, duration p50 ${ms(m.duration_p50_ms)} p95 ${ms(m.duration_p95_ms)}, approval wait p50 ${ms(m.approval_wait_p50_ms)} p95 ${ms(m.approval_wait_p95_ms)}`);
+    return 0;
+  } catch (err) {
+    return reportRefusal(ctx, err);
+  }
+}

@@ -1,0 +1,40 @@
+import type { AuditRecord } from "../core/audit/audit-record.ts";
+import { SopError } from "../app/sop-error.ts";
+import { EXIT, type CliContext } from "./cli-context.ts";
+
+/** SPEC §5.2: the run's state as an exit code. */
+export function exitForStatus(status: string): number {
+  switch (status) {
+    case "success":
+      return EXIT.ok;
+    case "awaiting_approval":
+    case "awaiting_manual":
+      return EXIT.waiting;
+    case "failed":
+    case "denied":
+    case "cancelled":
+    case "timed_out":
+      return EXIT.runFailed;
+    default:
+      return EXIT.ok;
+  }
+}
+
+/** Refusals (cooldown, unknown SOP, nothing waiting, not allowed) exit 4 with the reason. */
+export function reportRefusal(ctx: CliContext, err: unknown): number {
+  if (!(err instanceof SopError)) throw err;
+  if (ctx.json) ctx.out(JSON.stringify({ error: err.message, code: err.code, ...err.details }));
+  else ctx.err(ctx.color.red(err.message));
+  if (err.details.runs && !ctx.json) for (const r of err.details.runs) ctx.err(`  ${r.id}  ${r.status}${r.waiting ? `  waiting at ${r.waiting}` : ""}`);
+  return err.code === "invalid" ? EXIT.usage : EXIT.refused;
+}
+
+export function printRecord(ctx: CliContext, record: AuditRecord): void {
+  if (ctx.json) {
+    ctx.out(JSON.stringify(record, null, 2));
+    return;
+  }
+  const waiting = record.approvals.find((a) => a.decision === "pending");
+  if (waiting) ctx.out(`run ${record.run_id} of ${record.sop} waits at ${waiting.gate}: sop approve ${record.sop} ${record.run_id}  (or sop deny …)`);
+  else ctx.out(`run ${record.run_id} of ${record.sop}: ${record.status}`);
+}
