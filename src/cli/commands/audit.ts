@@ -7,7 +7,7 @@ import type { CliContext } from "../cli-context.ts";
 async function localHeads(dataDir: string): Promise<Map<string, ChainHead>> {
   const heads = new Map<string, ChainHead>();
   const dir = join(dataDir, "chain");
-  let files: string[] = [];
+  let files: string[];
   try {
     files = await readdir(dir);
   } catch {
