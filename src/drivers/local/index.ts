@@ -1,0 +1,58 @@
+import { lockDataDir } from "./data-dir-lock.ts";
+import { FileRunStore } from "./file-run-store.ts";
+import { MemoryEventBus } from "./memory-event-bus.ts";
+import { MemoryQueue } from "./memory-queue.ts";
+
+export { DataDirLockedError, lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
+export { FileRunStore, type FileRunStoreOptions } from "./file-run-store.ts";
+export { MemoryEventBus, type MemoryEventBusOptions } from "./memory-event-bus.ts";
+export { MemoryQueue, type MemoryQueueOptions } from "./memory-queue.ts";
+
+export interface LocalDriverOptions {
+  dataDir: string;
+  /** Who holds the data folder, for the message another process gets, e.g. "sop serve". */
+  owner: string;
+  /** Told about each run or chain file that could not be read and was moved aside. */
+  onProblem?: (message: string) => void;
+  /** Receives queue handler and event subscriber errors, with where they happened. */
+  onError?: (error: unknown, where: string) => void;
+}
+
+export interface LocalDriver {
+  store: FileRunStore;
+  queue: MemoryQueue;
+  events: MemoryEventBus;
+  /** Closes the queue (waiting for running jobs), the bus and the store, then drops the lock. */
+  close(): Promise<void>;
+}
+
+/** The zero-set-up driver: everything in this process, runs as files in `dataDir`. */
+export async function openLocalDriver(opts: LocalDriverOptions): Promise<LocalDriver> {
+  // The lock comes first: reading run files that another process is writing would race it.
+  const lock = await lockDataDir(opts.dataDir, opts.owner);
+  let store: FileRunStore;
+  try {
+    store = await FileRunStore.open(opts.dataDir, opts.onProblem === undefined ? {} : { onProblem: opts.onProblem });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  const onError = opts.onError ?? reportToStderr;
+  const queue = new MemoryQueue({ onError: (error, job) => onError(error, `queue job ${job.kind} of run ${job.runId}`) });
+  const events = new MemoryEventBus({ onError: (error, event) => onError(error, `subscriber of ${event.type} of run ${event.runId}`) });
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    try {
+      await queue.close();
+      await events.close();
+      await store.close();
+    } finally {
+      await lock.release();
+    }
+  };
+  return { store, queue, events, close: () => (closing ??= close()) };
+}
+
+function reportToStderr(error: unknown, where: string): void {
+  console.error(`sop-runner: ${where}:`, error);
+}

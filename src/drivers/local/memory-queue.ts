@@ -1,0 +1,137 @@
+import type { Priority } from "../../core/sop/types.ts";
+import type { EnqueueOptions, Job, WorkQueue } from "../../ports/work-queue.ts";
+
+export interface MemoryQueueOptions {
+  /** Receives a handler's rejection; the queue goes on with the next job. */
+  onError: (error: unknown, job: Job) => void;
+}
+
+interface Entry {
+  job: Job;
+  priority: Priority;
+  id: string | undefined;
+}
+
+const LANES: readonly Priority[] = ["critical", "high", "medium", "low"];
+// setTimeout fires at once for longer delays (with a warning), so long waits go in hops.
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * The local `WorkQueue`: four FIFO lanes in memory, delayed jobs on timers. Nothing here is
+ * durable; the store is the truth and the engine re-arms timeouts when it starts.
+ */
+export class MemoryQueue implements WorkQueue {
+  private readonly lanes: Record<Priority, Entry[]> = { critical: [], high: [], medium: [], low: [] };
+  /** Ids of the jobs that wait, queued or delayed; a running job's id no longer counts. */
+  private readonly waitingIds = new Set<string>();
+  private readonly delayed = new Map<Entry, NodeJS.Timeout>();
+  private readonly running = new Set<Promise<void>>();
+  private idleWaiters: (() => void)[] = [];
+  private handler: ((job: Job) => Promise<void>) | undefined;
+  private concurrency = 0;
+  private closed = false;
+
+  constructor(private readonly options: MemoryQueueOptions) {}
+
+  async enqueue(job: Job, opts: EnqueueOptions): Promise<void> {
+    if (this.closed) return;
+    if (!LANES.includes(opts.priority)) throw new RangeError(`cannot enqueue a job with priority ${JSON.stringify(opts.priority)}`);
+    if (opts.id !== undefined) {
+      if (this.waitingIds.has(opts.id)) return;
+      this.waitingIds.add(opts.id);
+    }
+    const entry: Entry = { job, priority: opts.priority, id: opts.id };
+    const delayMs = opts.delayMs ?? 0;
+    if (delayMs > 0) this.delay(entry, delayMs);
+    else this.push(entry);
+  }
+
+  process(handler: (job: Job) => Promise<void>, concurrency: number): void {
+    if (this.handler !== undefined) throw new Error("MemoryQueue.process() was already called; a queue has one handler");
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+    this.handler = handler;
+    this.concurrency = concurrency;
+    this.pump();
+  }
+
+  /** Resolves once no job is queued or running. Delayed jobs do not count. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops taking jobs, drops the waiting and delayed ones, and waits for the running handlers. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.delayed.values()) clearTimeout(timer);
+    this.delayed.clear();
+    for (const lane of LANES) this.lanes[lane].length = 0;
+    this.waitingIds.clear();
+    this.settleIdle();
+    while (this.running.size > 0) await Promise.all(this.running);
+  }
+
+  private delay(entry: Entry, ms: number): void {
+    const hop = Math.min(ms, MAX_TIMER_MS);
+    const timer = setTimeout(() => {
+      this.delayed.delete(entry);
+      if (ms > hop) this.delay(entry, ms - hop);
+      else this.push(entry);
+    }, hop);
+    // A CLI process may exit while a timeout waits: the store keeps the deadline.
+    timer.unref();
+    this.delayed.set(entry, timer);
+  }
+
+  private push(entry: Entry): void {
+    this.lanes[entry.priority].push(entry);
+    this.pump();
+  }
+
+  private next(): Entry | undefined {
+    for (const lane of LANES) {
+      const entry = this.lanes[lane].shift();
+      if (entry !== undefined) return entry;
+    }
+    return undefined;
+  }
+
+  private pump(): void {
+    const handler = this.handler;
+    while (handler !== undefined && !this.closed && this.running.size < this.concurrency) {
+      const entry = this.next();
+      if (entry === undefined) break;
+      if (entry.id !== undefined) this.waitingIds.delete(entry.id);
+      // Started on a later microtask, so a handler that enqueues cannot re-enter this loop
+      // before its own promise counts as running.
+      const run: Promise<void> = Promise.resolve()
+        .then(() => handler(entry.job))
+        .catch((error: unknown) => this.report(error, entry.job))
+        .finally(() => {
+          this.running.delete(run);
+          this.pump();
+        });
+      this.running.add(run);
+    }
+    this.settleIdle();
+  }
+
+  private report(error: unknown, job: Job): void {
+    try {
+      this.options.onError(error, job);
+    } catch {
+      // onError is the last stop for errors; a failing one must not stop the queue either.
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.running.size === 0 && (this.closed || LANES.every((lane) => this.lanes[lane].length === 0));
+  }
+
+  private settleIdle(): void {
+    if (!this.isIdle() || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
