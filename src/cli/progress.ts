@@ -5,10 +5,17 @@ import type { CliContext } from "./cli-context.ts";
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
-export function printProgress(ctx: CliContext, store: RunStore, events: { subscribe(h: (e: RunEvent) => void): () => void }): () => void {
+export interface Progress {
+  /** Wait until every line for the events so far is printed, then stop listening. */
+  stop(): Promise<void>;
+}
+
+export function printProgress(ctx: CliContext, store: RunStore, events: { subscribe(h: (e: RunEvent) => void): () => void }): Progress {
   const { color } = ctx;
-  return events.subscribe((event) => {
-    void store.get(event.runId).then((stored) => {
+  // Lines are printed in event order even though each needs a store read first.
+  let printed: Promise<void> = Promise.resolve();
+  const unsubscribe = events.subscribe((event) => {
+    printed = printed.then(() => store.get(event.runId)).then((stored) => {
       if (!stored) return;
       const { run } = stored;
       const step = event.step !== undefined ? run.steps[event.step - 1] : undefined;
@@ -56,4 +63,10 @@ export function printProgress(ctx: CliContext, store: RunStore, events: { subscr
       }
     });
   });
+  return {
+    async stop() {
+      unsubscribe();
+      await printed;
+    },
+  };
 }

@@ -15,7 +15,7 @@ export interface RunFlags {
 
 /** `sop run`: start, show progress, and on a TTY ask at each gate; without one, leave it waiting (exit 3). */
 export async function runCommand(ctx: CliContext, runner: SopRunner, name: string, flags: RunFlags): Promise<number> {
-  const stop = printProgress(ctx, runner.store, runner.events);
+  const progress = printProgress(ctx, runner.store, runner.events);
   try {
     let record = await runner.execute(name, { vars: flags.vars, skipApproval: flags.approveAll, force: flags.force, trigger: { type: "manual", source: "cli" } });
     while (flags.interactive && exitForStatus(record.status) === 3) {
@@ -23,12 +23,13 @@ export async function runCommand(ctx: CliContext, runner: SopRunner, name: strin
       if (!next) break;
       record = next;
     }
+    await progress.stop();
     printRecord(ctx, record);
     return exitForStatus(record.status);
   } catch (err) {
     return reportRefusal(ctx, err);
   } finally {
-    stop();
+    await progress.stop();
   }
 }
 
@@ -57,17 +58,18 @@ async function askAtGate(ctx: CliContext, runner: SopRunner, record: AuditRecord
 export async function decideCommand(
   ctx: CliContext, runner: SopRunner, decision: "approve" | "deny", name: string, runId: string | undefined, text: string | undefined,
 ): Promise<number> {
-  const stop = printProgress(ctx, runner.store, runner.events);
+  const progress = printProgress(ctx, runner.store, runner.events);
   try {
     const opts = { wait: true, ...(runId ? { runId } : {}), ...(text !== undefined ? (decision === "approve" ? { comment: text } : { reason: text }) : {}) };
     const { message, record } = decision === "approve" ? await runner.approve(name, opts) : await runner.deny(name, opts);
+    await progress.stop();
     if (!ctx.json) ctx.err(message);
     printRecord(ctx, record);
     return exitForStatus(record.status);
   } catch (err) {
     return reportRefusal(ctx, err);
   } finally {
-    stop();
+    await progress.stop();
   }
 }
 
@@ -83,9 +85,10 @@ export async function cancelCommand(ctx: CliContext, runner: SopRunner, ref: str
 }
 
 export async function triggerCommand(ctx: CliContext, runner: SopRunner, text: string): Promise<number> {
-  const stop = printProgress(ctx, runner.store, runner.events);
+  const progress = printProgress(ctx, runner.store, runner.events);
   try {
     const results = await runner.trigger(text, { source: "cli", wait: true });
+    await progress.stop();
     if (results.length === 0) {
       ctx.err(`no command trigger matches "${text}"`);
       return 4;
@@ -103,6 +106,6 @@ export async function triggerCommand(ctx: CliContext, runner: SopRunner, text: s
     }
     return code;
   } finally {
-    stop();
+    await progress.stop();
   }
 }
