@@ -248,8 +248,10 @@ export class RunEngine {
       const next = { ...result.run, revision: stored.run.revision + 1 };
       if (!(await store.update(runId, stored.run.revision, next))) continue;
       const updated = { ...stored, run: next };
-      await this.perform(updated, result.effects);
+      // The audit write is under way before anyone hears of the change, so a listener that
+      // then reads the record (after AuditSink.drain) sees it on disk.
       void this.deps.audit.update(runId);
+      await this.perform(updated, result.effects);
       return { stored: updated, result };
     }
     throw new Error(`run ${runId} kept changing under us; gave up after 50 attempts`);
