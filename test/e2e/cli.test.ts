@@ -1,0 +1,129 @@
+import { readFile, writeFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sop, spawnSop } from "../helpers/cli.ts";
+import { until } from "../helpers/until.ts";
+import { EXAMPLES, Workspace, steps } from "../helpers/workspace.ts";
+
+let ws: Workspace;
+const opts = () => ({ cwd: ws.root, env: ws.env() });
+
+beforeEach(async () => {
+  ws = await Workspace.create();
+});
+afterEach(async () => {
+  await ws.remove();
+});
+
+describe("sop validate and sop plan", () => {
+  it("accepts the examples and exits 0", async () => {
+    const r = await sop(["validate", EXAMPLES], opts());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("4 valid SOPs");
+  });
+
+  it("prints each error as file:line:col and exits 1, while the good SOPs still load", async () => {
+    await ws.addExample("hello");
+    await ws.addSop("broken", `description = "x"\npriority = "urgent"`, steps("**Go** [if: a ==]"));
+    const r = await sop(["validate", "sops"], opts());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('sops/broken/SOP.toml:4:12: [sop].priority must be one of low, medium, high, critical (or "normal"), got "urgent"');
+    expect(r.stderr).toContain('sops/broken/SOP.md:5:20: bad condition: expected a value after "==" (a quoted string, number, true, false or variable name)');
+    expect(r.stderr).toContain("1 valid SOP in sops; 2 errors");
+    const list = await sop(["list", "--sops", "sops"], opts());
+    expect(list.stdout).toContain("hello");
+  });
+
+  it("plans deploy-production with tests_pass set, as JSON", async () => {
+    const r = await sop(["plan", "deploy-production", "--sops", EXAMPLES, "--var", "tests_pass=true", "--json"], opts());
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout) as { sop: string; steps: { number: number; title: string; decision: string; reason: string }[] };
+    expect(plan.sop).toBe("deploy-production");
+    expect(plan.steps.map((s) => [s.number, s.decision, s.reason])).toEqual([
+      [1, "run", "runs: no condition"],
+      [2, "run", 'runs: tests_pass is "true"'],
+      [3, "approval", "waits for approval: requires_approval"],
+      [4, "skip", "skipped: staging_ok is unset"],
+      [5, "skip", "skipped: staging_verified is unset"],
+    ]);
+  });
+
+  it("exits 4 for an unknown SOP and 2 for a usage error", async () => {
+    expect((await sop(["plan", "nope", "--sops", EXAMPLES], opts())).code).toBe(4);
+    expect((await sop(["plan"], opts())).code).toBe(2);
+    expect((await sop(["frobnicate"], opts())).code).toBe(2);
+    expect((await sop(["run", "nope", "--sops", EXAMPLES], opts())).code).toBe(4);
+  });
+});
+
+describe("sop run, approve, status, audit verify", () => {
+  it("runs deploy-production to its gates, approved twice from other processes, and the audit chain verifies", async () => {
+    await ws.addExample("deploy-production");
+    const run = await sop(["run", "deploy-production", "--sops", "sops", "--var", "version=2.0.0"], opts());
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain("⏸ step:3 (3. Deploy to Staging) waits for approval");
+    const runId = /run (\S+) of deploy-production waits at step:3/.exec(run.stdout)![1]!;
+    expect((await sop(["approve", "deploy-production", "--sops", "sops", "--comment", "lgtm"], opts())).code).toBe(3);
+    const last = await sop(["approve", "deploy-production", runId, "--sops", "sops", "--json"], opts());
+    expect(last.code).toBe(0);
+    expect(JSON.parse(last.stdout)).toMatchObject({ run_id: runId, status: "success", metrics: { approval_waits: 2, steps_completed: 5 } });
+    expect((await sop(["status", runId, "--sops", "sops"], opts())).code).toBe(0);
+    expect((await sop(["approve", "deploy-production", "--sops", "sops"], opts())).code).toBe(4);
+    const verify = await sop(["audit", "verify"], opts());
+    expect(verify.code).toBe(0);
+    const dir = join(ws.logsDir, "sop", "deploy-production");
+    const [file] = await readdir(dir);
+    const record = JSON.parse(await readFile(join(dir, file!), "utf8")) as Record<string, unknown>;
+    await writeFile(join(dir, file!), JSON.stringify({ ...record, requested_by: "local:someone-else" }));
+    const tampered = await sop(["audit", "verify"], opts());
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain(`edited: sop/deploy-production/${file} (seq 1) was edited`);
+  });
+
+  it("denies with a reason and exits 1", async () => {
+    await ws.addExample("security-patch");
+    expect((await sop(["run", "security-patch", "--sops", "sops"], opts())).code).toBe(3);
+    const deny = await sop(["deny", "security-patch", "--sops", "sops", "--reason", "not during the freeze", "--json"], opts());
+    expect(deny.code).toBe(1);
+    expect(JSON.parse(deny.stdout)).toMatchObject({ status: "denied", end_reason: "denied by local:root: not during the freeze" });
+  });
+
+  it("runs the security-patch rollback when the patch fails", async () => {
+    await ws.addExample("security-patch");
+    const r = await sop(["run", "security-patch", "--sops", "sops", "--approve-all", "--var", "simulate_failure=true", "--json"], opts());
+    expect(r.code).toBe(1);
+    const record = JSON.parse(r.stdout) as { steps: { title: string; status: string }[] };
+    expect(record.steps.map((s) => [s.title, s.status])).toEqual([
+      ["Check Advisories", "success"], ["Snapshot System", "success"], ["Patch", "failed"], ["Roll Back", "success"],
+    ]);
+  });
+
+  it("runs db-backup end to end", async () => {
+    await ws.addExample("db-backup");
+    const r = await sop(["run", "db-backup", "--sops", "sops", "--json"], opts());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: "success", metrics: { steps_completed: 3, steps_skipped: 1 } });
+    expect((await sop(["run", "db-backup", "--sops", "sops"], opts())).code).toBe(4);
+  });
+
+  it("after kill -9 mid-step, the next process marks the step interrupted and never re-runs a completed step", async () => {
+    await ws.addSop("long", `description = "x"\nexecution_mode = "automatic"`, steps(
+      '**Count**\n```sh\necho x >> "$TMPDIR/count"\n```',
+      '**Sleep**\n```sh\ntouch "$TMPDIR/sleeping"; sleep 60\n```',
+      "**After**",
+    ));
+    const child = spawnSop(["run", "long", "--sops", "sops"], opts());
+    await until("the second step to be running", () => readFile(join(ws.tmpDir, "sleeping")).then(() => true, () => false), 15_000);
+    child.kill("SIGKILL");
+    await new Promise((r) => child.on("close", r));
+    const runFile = (await readdir(join(ws.dataDir, "runs")))[0]!;
+    const runId = runFile.replace(/\.json$/, "");
+    const status = await sop(["status", runId, "--sops", "sops", "--json"], opts());
+    expect(status.code).toBe(1);
+    const record = JSON.parse(status.stdout) as { status: string; steps: { status: string; reason?: string }[] };
+    expect(record.status).toBe("failed");
+    expect(record.steps.map((s) => s.status)).toEqual(["success", "failed", "skipped"]);
+    expect(record.steps[1]!.reason).toBe("interrupted");
+    expect(await readFile(join(ws.tmpDir, "count"), "utf8")).toBe("x\n");
+  });
+});
