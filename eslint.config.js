@@ -31,9 +31,6 @@ export default tseslint.config(
       "no-restricted-properties": ["error", { object: "Date", property: "now", message: "Inject the clock." }],
     },
   },
-  {
-    files: ["bin/*.js", "eslint.config.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly" } },
-    ...tseslint.configs.disableTypeChecked,
-  },
+  { files: ["bin/*.js", "eslint.config.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["bin/*.js", "eslint.config.js"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
 );
