@@ -74,8 +74,20 @@ const jobId = (...parts: string[]): string => parts.join("-").replace(/[^A-Za-z0
 export class RunEngine {
   private readonly running = new Map<string, AbortController>();
   private readonly serials = new Map<string, Promise<void>>();
+  private readonly unsubscribe: () => void;
 
-  constructor(private readonly deps: EngineDeps) {}
+  constructor(private readonly deps: EngineDeps) {
+    // A cancel or timeout may be decided by another process; whoever runs the command hears it.
+    this.unsubscribe = deps.events.subscribe((event) => {
+      if (event.type === "run_finished" && (event.status === "cancelled" || event.status === "timed_out")) {
+        this.running.get(event.runId)?.abort();
+      }
+    });
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
 
   resolveActor(ref: ActorRef): Actor {
     const groups = ref.groups ?? [];

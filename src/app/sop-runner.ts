@@ -258,6 +258,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   await engine.recoverAll();
   return new SopRunner(engine, catalog, driver.store, driver.events, audit, localUser, now, async () => {
     await driver.queue.close();
+    engine.stop();
     await audit.drain();
     audit.close();
     await driver.close();
