@@ -239,3 +239,17 @@ describe("running SOPs in-process", () => {
     expect(last?.status).toBe("success");
   });
 });
+
+describe("admission under load", () => {
+  it("starts every run that fits max_concurrent even when they arrive at the same moment and wait for people", async () => {
+    await ws.addSop("parallel", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 10`, steps("**Go** [requires_approval: true]\n```sh\ntrue\n```"));
+    runner = await ws.runner();
+    const runs = await Promise.all(Array.from({ length: 25 }, () => runner!.execute("parallel", { wait: false })));
+    const statuses = await until("ten runs to wait and fifteen to queue", async () => {
+      const all = await Promise.all(runs.map(async (r) => (await runner!.store.get(r.run_id))!.run.status));
+      const waiting = all.filter((s) => s === "awaiting_approval").length;
+      return waiting === 10 ? all : undefined;
+    });
+    expect(statuses.filter((s) => s === "queued")).toHaveLength(15);
+  });
+});
