@@ -1,0 +1,71 @@
+/**
+ * `npm run bench`: runs every benchmark in turn (never in parallel: they would share two cores
+ * and skew each other), prints one line each, then a summary table. A missed target never fails
+ * the run; a benchmark that throws is broken, so it is listed and the exit code is 1.
+ */
+import { availableParallelism, loadavg } from "node:os";
+import { benchApproveLatency } from "./approve-latency.bench.ts";
+import { resultLine, resultTable, type BenchResult } from "./bench-result.ts";
+import { benchConditions } from "./conditions.bench.ts";
+import { benchLoadSops } from "./load-sops.bench.ts";
+import { benchStepOverhead } from "./step-overhead.bench.ts";
+import { benchThroughput } from "./throughput.bench.ts";
+
+/**
+ * A benchmark that has not finished by then is reported as stalled. Without this, a run that
+ * waits forever on an event leaves Node with nothing to do, and it exits (code 13) mid-table.
+ */
+const DEADLINE_MS = 90_000;
+
+const BENCHMARKS: readonly { name: string; run: () => Promise<BenchResult[]> }[] = [
+  { name: "load-sops", run: benchLoadSops },
+  { name: "conditions", run: benchConditions },
+  { name: "step-overhead", run: benchStepOverhead },
+  { name: "throughput", run: benchThroughput },
+  { name: "approve-latency", run: benchApproveLatency },
+];
+
+async function withDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`stalled: not done after ${DEADLINE_MS / 1000} s (its temp dir may be left behind)`)), DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function main(): Promise<number> {
+  if (globalThis.gc === undefined) console.log("note: run with --expose-gc (npm run bench) for steadier figures");
+  const only = process.argv.slice(2);
+  const selected = only.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => only.includes(b.name));
+  if (selected.length === 0) {
+    console.error(`unknown benchmark ${only.join(", ")}; known: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
+    return 2;
+  }
+  const results: BenchResult[] = [];
+  const errors: { name: string; message: string }[] = [];
+  const started = performance.now();
+  for (const bench of selected) {
+    try {
+      for (const result of await withDeadline(bench.run())) {
+        results.push(result);
+        console.log(resultLine(result));
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      errors.push({ name: bench.name, message });
+      console.error(`${bench.name}: ERROR ${error instanceof Error ? (error.stack ?? message) : message}`);
+    }
+  }
+  // Other work on the machine moves every figure; the load average says how much there was.
+  const load = loadavg().map((l) => l.toFixed(2)).join(" ");
+  console.log(`\nnode ${process.version}, ${process.platform}/${process.arch}, ${availableParallelism()} cores, load ${load}, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  console.log(resultTable(results, errors));
+  return errors.length > 0 ? 1 : 0;
+}
+
+// exit() rather than exitCode: a stalled benchmark may still hold timers or child processes.
+process.exit(await main());
