@@ -63,7 +63,8 @@ export class AuditSink {
     const { run } = stored;
     const path = auditFilePath(this.deps.logsDir, run.sop, new Date(run.startedAt ?? run.queuedAt), run.id);
     try {
-      await writeJsonAtomic(path, this.record(stored), { what: "audit file" });
+      // The store is the truth while a run goes on; the final record is the one that must last.
+      await writeJsonAtomic(path, this.record(stored), { what: "audit file", durable: isTerminal(run.status) });
       if (this.failing.delete(runId)) this.deps.log.info({ runId, path }, "audit file written after earlier failures");
     } catch (err) {
       const cause = (err as Error).message;

@@ -8,7 +8,8 @@ import { join, resolve } from "node:path";
 import { parseSop } from "../core/sop/parse-sop.ts";
 import type { Diagnostic, LoadedSop } from "../core/sop/types.ts";
 
-export const MAX_SOP_FILE_BYTES = 1024 * 1024;
+/** Real SOP files are a few KiB; the cap keeps a hostile file from stalling a load. */
+export const MAX_SOP_FILE_BYTES = 256 * 1024;
 const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export interface LoadResult {
@@ -27,8 +28,8 @@ async function readSopFile(file: string): Promise<TextOrProblem> {
     const info = await stat(file);
     if (!info.isFile()) return { problem: problem(file, "not-a-file", `${file} is not a regular file`) };
     if (info.size > MAX_SOP_FILE_BYTES) {
-      const mb = (info.size / (1024 * 1024)).toFixed(1);
-      return { problem: problem(file, "file-too-large", `file is ${mb} MiB; an SOP file may be at most 1 MiB`) };
+      const kib = Math.round(info.size / 1024);
+      return { problem: problem(file, "file-too-large", `file is ${kib} KiB; an SOP file may be at most ${MAX_SOP_FILE_BYTES / 1024} KiB`) };
     }
     const bytes = await readFile(file);
     if (bytes.includes(0)) return { problem: problem(file, "binary-file", "file is binary (it contains NUL bytes), not UTF-8 text") };

@@ -4,7 +4,7 @@
  * `handle` (a worker), one run at a time per process.
  */
 import { randomBytes } from "node:crypto";
-import { rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { applyEvent, type RunInput, type EventResult } from "../core/run/apply-event.ts";
 import { mayDecide, type Actor } from "../core/run/decide.ts";
@@ -36,7 +36,7 @@ export interface EngineDeps {
   admins: readonly string[];
   /** The bot's environment: where `[secrets]` values and the commands' base environment come from. */
   env: Readonly<Record<string, string | undefined>>;
-  /** Where $SOP_OUTPUT files live while a command runs. */
+  /** A private (0700) folder where $SOP_OUTPUT files live while a command runs. */
   tmpDir: string;
 }
 
@@ -231,7 +231,6 @@ export class RunEngine {
         }
         secrets[name] = value;
       }
-      await writeFile(outputFile, "", { mode: 0o600 });
       const result = await this.deps.executor.run({
         command: effect.command,
         cwd: resolve(stored.dir, def.workdir),

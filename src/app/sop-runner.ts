@@ -3,7 +3,9 @@
  * and recovers what a previous process left behind.
  */
 import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { planRun, type Plan } from "../core/plan/plan-run.ts";
 import type { RunEvent } from "../core/run/effects.ts";
@@ -247,12 +249,14 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     secretValues: (stored) => stored.definition.secrets.flatMap((n) => (env[n] ? [env[n]] : [])),
     log,
   });
+  // $SOP_OUTPUT files are not pre-created: their folder is private and their names random.
+  const outputDir = await mkdtemp(join(tmpdir(), "sop-output-"));
   const engine = new RunEngine({
     store: driver.store, queue: driver.queue, events: driver.events,
     executor: options.executor ?? new ShellExecutor(),
     catalog, audit, log, now, newId: randomUUID,
     admins: [...(options.admins ?? config.admins), localUser],
-    env, tmpDir: tmpdir(),
+    env, tmpDir: outputDir,
   });
   driver.queue.process((job) => engine.handle(job), options.concurrency ?? 4);
   await engine.recoverAll();
@@ -262,5 +266,6 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     await audit.drain();
     audit.close();
     await driver.close();
+    await rm(outputDir, { recursive: true, force: true });
   });
 }

@@ -5,6 +5,12 @@ import { basename, dirname, join } from "node:path";
 export interface WriteJsonOptions {
   /** What the file is, for error messages: `cannot write <what> <path>: …`. Default "file". */
   what?: string;
+  /**
+   * Default true: fsync the file and its folder. False keeps the write atomic (readers see the
+   * old file or the new one) but lets the OS flush it later, for files rewritten often whose
+   * truth lives elsewhere.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -26,7 +32,7 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
     tempExists = true;
     try {
       await handle.writeFile(text, "utf8");
-      await handle.sync();
+      if (options.durable !== false) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -36,7 +42,7 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
     if (tempExists) await rm(temp, { force: true }).catch(() => undefined);
     throw new Error(`cannot write ${options.what ?? "file"} ${path}: ${describe(error)}`, { cause: error });
   }
-  await syncDirectory(dir);
+  if (options.durable !== false) await syncDirectory(dir);
 }
 
 function serialize(value: unknown): string {
