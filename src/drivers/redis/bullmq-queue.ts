@@ -1,0 +1,94 @@
+import { Queue, Worker, type JobsOptions } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Priority } from "../../core/sop/types.ts";
+import type { EnqueueOptions, Job, WorkQueue } from "../../ports/work-queue.ts";
+
+/** BullMQ runs the lowest number first and FIFO within one; 0 would mean "unprioritised", ahead of all. */
+const BULLMQ_PRIORITY: Record<Priority, number> = { critical: 1, high: 2, medium: 3, low: 4 };
+
+export interface BullmqQueueOptions {
+  /** Needs `maxRetriesPerRequest: null` (BullMQ's rule for workers); BullMQ duplicates it for blocking reads. */
+  connection: Redis;
+  /** BullMQ's key prefix: the deployment prefix, so its keys are `<prefix>:<name>:*`. */
+  prefix: string;
+  /** Queue name; default `jobs`. */
+  name?: string;
+  /** How long a worker's lock on a job lasts without renewal before the job counts as stalled (ms). */
+  lockDurationMs?: number;
+  /** How often workers look for stalled jobs, i.e. jobs of a dead worker (ms). */
+  stalledIntervalMs?: number;
+  /** Receives a handler's error (with its job) and BullMQ's own errors (job undefined). */
+  onError: (error: unknown, job: Job | undefined) => void;
+}
+
+/**
+ * The Redis `WorkQueue`: one BullMQ queue of "advance run X" and timeout nudges.
+ *
+ * Dedupe follows the port (and the local queue): while a job with an id waits, queued or
+ * delayed, another with that id is dropped; a job whose id is running is taken, and runs once
+ * the running one ends, since that one may already have looked. That is BullMQ's deduplication
+ * with `keepLastIfActive` rather than a custom jobId, which would drop it. Finished jobs are
+ * removed, so 10,000 runs leave no job records behind; failed ones are kept a while for a look.
+ */
+export class BullmqQueue implements WorkQueue {
+  private readonly queue: Queue;
+  private worker: Worker | undefined;
+  private closed = false;
+  private readonly name: string;
+
+  constructor(private readonly options: BullmqQueueOptions) {
+    this.name = options.name ?? "jobs";
+    this.queue = new Queue(this.name, { connection: options.connection, prefix: options.prefix });
+    this.queue.on("error", (error: unknown) => this.report(error, undefined));
+  }
+
+  async enqueue(job: Job, opts: EnqueueOptions): Promise<void> {
+    if (this.closed) return;
+    const priority = BULLMQ_PRIORITY[opts.priority] as number | undefined;
+    if (priority === undefined) throw new RangeError(`cannot enqueue a job with priority ${JSON.stringify(opts.priority)}`);
+    const jobOptions: JobsOptions = {
+      priority,
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600, count: 1_000 },
+    };
+    if (opts.delayMs !== undefined && opts.delayMs > 0) jobOptions.delay = opts.delayMs;
+    if (opts.id !== undefined) jobOptions.deduplication = { id: opts.id, keepLastIfActive: true };
+    await this.queue.add(job.kind, job, jobOptions);
+  }
+
+  process(handler: (job: Job) => Promise<void>, concurrency: number): void {
+    if (this.worker !== undefined) throw new Error("BullmqQueue.process() was already called; a queue has one handler");
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number >= 1, got ${concurrency}`);
+    if (this.closed) return;
+    const { lockDurationMs, stalledIntervalMs } = this.options;
+    const worker = new Worker<Job>(this.name, (bullJob) => handler(bullJob.data), {
+      connection: this.options.connection,
+      prefix: this.options.prefix,
+      concurrency,
+      ...(lockDurationMs === undefined ? {} : { lockDuration: lockDurationMs }),
+      ...(stalledIntervalMs === undefined ? {} : { stalledInterval: stalledIntervalMs }),
+    });
+    // A handler's error fails its job (no retries: the store is the truth, the next nudge retries).
+    worker.on("failed", (bullJob, error) => this.report(error, bullJob?.data));
+    worker.on("error", (error: unknown) => this.report(error, undefined));
+    this.worker = worker;
+  }
+
+  /** Stops taking jobs, waits for the running handlers, then closes the queue. Waiting jobs stay in Redis. */
+  async close(): Promise<void> {
+    this.closed = true;
+    try {
+      await this.worker?.close();
+    } finally {
+      await this.queue.close();
+    }
+  }
+
+  private report(error: unknown, job: Job | undefined): void {
+    try {
+      this.options.onError(error, job);
+    } catch {
+      // onError is the last stop for errors; a failing one must not stop the worker.
+    }
+  }
+}

@@ -1,0 +1,95 @@
+import type { Redis } from "ioredis";
+import { BullmqQueue } from "./bullmq-queue.ts";
+import { connectRedis, OutageReporter, waitReady } from "./redis-connection.ts";
+import { RedisEventBus } from "./redis-event-bus.ts";
+import { DEFAULT_PREFIX, redisKeys } from "./redis-keys.ts";
+import { RedisRunStore } from "./redis-run-store.ts";
+
+export { BullmqQueue, type BullmqQueueOptions } from "./bullmq-queue.ts";
+export { isConnectionError, redactUrl } from "./redis-connection.ts";
+export { RedisEventBus, type RedisEventBusOptions } from "./redis-event-bus.ts";
+export { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
+export { RedisRunStore, type RedisRunStoreOptions } from "./redis-run-store.ts";
+
+export interface RedisDriverOptions {
+  url: string;
+  /** Key prefix of the deployment (`SOP_REDIS_PREFIX`); default `sop`. BullMQ's prefix too. */
+  prefix?: string;
+  /** BullMQ `lockDuration`: after this long without a heartbeat a running job counts as stalled. */
+  lockDurationMs?: number;
+  /** BullMQ `stalledInterval`: how often workers look for jobs of a dead worker. */
+  stalledIntervalMs?: number;
+  /** How long opening waits for Redis to answer at first; default 10 s. Later outages are waited out. */
+  connectTimeoutMs?: number;
+  /** Receives queue handler, subscriber and connection errors (connection errors once per outage), with where. */
+  onError?: (error: unknown, where: string) => void;
+}
+
+export interface RedisDriver {
+  store: RedisRunStore;
+  queue: BullmqQueue;
+  events: RedisEventBus;
+  /** Closes the queue (waiting for running jobs), the bus and the store, then the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The distributed driver: runs, slots and cooldowns in Redis, work through BullMQ, events over
+ * pub/sub. Two connections of its own (commands: store, publishing and the queue; and the
+ * subscriber), plus the blocking one BullMQ's worker duplicates when `process` is called.
+ */
+export async function openRedisDriver(opts: RedisDriverOptions): Promise<RedisDriver> {
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  const keys = redisKeys(prefix);
+  const onError = opts.onError ?? reportToStderr;
+  const outage = new OutageReporter(onError);
+  const commands = connectRedis({ url: opts.url, name: `${prefix}:commands`, outage });
+  const subscriber = connectRedis({ url: opts.url, name: `${prefix}:events`, outage });
+  const connections: Redis[] = [commands, subscriber];
+  let events: RedisEventBus;
+  try {
+    await Promise.all(connections.map((c) => waitReady(c, opts.url, opts.connectTimeoutMs ?? 10_000)));
+    events = await RedisEventBus.open({
+      publisher: commands,
+      subscriber,
+      channel: keys.events,
+      onError: (error, event) => outage.report(error, event === undefined ? `event channel ${keys.events}` : `subscriber of ${event.type} of run ${event.runId}`),
+    });
+  } catch (error) {
+    for (const c of connections) c.disconnect();
+    throw error;
+  }
+  const store = new RedisRunStore(commands, { prefix });
+  const queue = new BullmqQueue({
+    connection: commands,
+    prefix,
+    name: keys.queueName,
+    ...(opts.lockDurationMs === undefined ? {} : { lockDurationMs: opts.lockDurationMs }),
+    ...(opts.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: opts.stalledIntervalMs }),
+    onError: (error, job) => outage.report(error, job === undefined ? `BullMQ queue ${prefix}:${keys.queueName}` : `queue job ${job.kind} of run ${job.runId}`),
+  });
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    try {
+      await queue.close();
+      await events.close();
+      await store.close();
+    } finally {
+      await Promise.all(connections.map((c) => quit(c)));
+    }
+  };
+  return { store, queue, events, close: () => (closing ??= close()) };
+}
+
+/** QUIT when connected (pending replies arrive first); just drop the socket otherwise. */
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === "ready") {
+    await redis.quit().catch(() => redis.disconnect());
+  } else {
+    redis.disconnect();
+  }
+}
+
+function reportToStderr(error: unknown, where: string): void {
+  console.error(`sop-runner: ${where}:`, error);
+}

@@ -1,0 +1,103 @@
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { RunEvent } from "../../core/run/effects.ts";
+import type { EventBus } from "../../ports/event-bus.ts";
+import { MemoryEventBus } from "../local/memory-event-bus.ts";
+
+export interface RedisEventBusOptions {
+  /** Any command connection (it may be shared with the store). */
+  publisher: Redis;
+  /** A connection of its own: SUBSCRIBE puts it in subscriber mode. */
+  subscriber: Redis;
+  /** Pub/sub channel of the deployment, `<prefix>:events`. */
+  channel: string;
+  /** Receives what a subscriber threw, a failed publish, or an unreadable message (event undefined). */
+  onError: (error: unknown, event: RunEvent | undefined) => void;
+  /** Tells this bus's own messages apart when Redis echoes them back; default a random UUID. */
+  origin?: string;
+}
+
+interface Envelope {
+  /** Origin: the bus that published it. */
+  o: string;
+  e: RunEvent;
+}
+
+/**
+ * The Redis `EventBus`: every process hears every run event over one pub/sub channel.
+ *
+ * Exactly once per process: `publish` hands the event to this process's subscribers at once
+ * (as the local bus does, so they have seen it when `publish` resolves) and then to Redis; the
+ * echo of its own message is recognised by its origin id and dropped. Pub/sub is at-most-once:
+ * a process that is disconnected misses events, which are notifications only (the store is
+ * the truth about a run).
+ */
+export class RedisEventBus implements EventBus {
+  readonly origin: string;
+  private readonly local: MemoryEventBus;
+  private closed = false;
+  private readonly onMessage = (channel: string, message: string): void => this.receive(channel, message);
+
+  private constructor(private readonly options: RedisEventBusOptions) {
+    this.origin = options.origin ?? randomUUID();
+    this.local = new MemoryEventBus({ onError: (error, event) => this.report(error, event) });
+  }
+
+  /** Resolves once the subscription is in place, so no event published after it is missed. */
+  static async open(options: RedisEventBusOptions): Promise<RedisEventBus> {
+    const bus = new RedisEventBus(options);
+    options.subscriber.on("message", bus.onMessage);
+    await options.subscriber.subscribe(options.channel);
+    return bus;
+  }
+
+  async publish(event: RunEvent): Promise<void> {
+    if (this.closed) return;
+    await this.local.publish(event);
+    const envelope: Envelope = { o: this.origin, e: event };
+    try {
+      await this.options.publisher.publish(this.options.channel, JSON.stringify(envelope));
+    } catch (error) {
+      // Other processes miss this notification; the run itself is safe in the store.
+      this.report(error, event);
+    }
+  }
+
+  subscribe(handler: (event: RunEvent) => void): () => void {
+    return this.local.subscribe(handler);
+  }
+
+  /** Stops delivering; the connections belong to the caller. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.options.subscriber.off("message", this.onMessage);
+    await this.local.close();
+    if (this.options.subscriber.status === "ready") await this.options.subscriber.unsubscribe(this.options.channel).catch(() => undefined);
+  }
+
+  private receive(channel: string, message: string): void {
+    if (this.closed || channel !== this.options.channel) return;
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(message) as Envelope;
+      if (typeof envelope.o !== "string" || typeof envelope.e?.type !== "string" || typeof envelope.e.runId !== "string") {
+        throw new Error("not { o, e: RunEvent }");
+      }
+    } catch (error) {
+      this.report(new Error(`unreadable message on ${channel}: ${error instanceof Error ? error.message : String(error)}`), undefined);
+      return;
+    }
+    if (envelope.o === this.origin) return;
+    // MemoryEventBus.publish delivers synchronously and never rejects.
+    void this.local.publish(envelope.e);
+  }
+
+  private report(error: unknown, event: RunEvent | undefined): void {
+    try {
+      this.options.onError(error, event);
+    } catch {
+      // onError is the last stop for errors; a failing one must not stop the fan-out.
+    }
+  }
+}

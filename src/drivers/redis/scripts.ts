@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+
+/**
+ * The run store's Lua scripts (in `./lua`, each with a header naming its KEYS, ARGV and
+ * returns). Every check-and-change of the store is one of them, so it is atomic across
+ * processes. `keys` is the fixed key count; `undefined` means the caller passes it first
+ * (scripts that take one key per run status).
+ */
+const SCRIPTS = {
+  admit: { file: "admit.lua", keys: 7 },
+  update: { file: "update.lua", keys: undefined },
+  tryStart: { file: "try-start.lua", keys: 3 },
+  release: { file: "release.lua", keys: 3 },
+  advanceChain: { file: "advance-chain.lua", keys: 1 },
+  setSeal: { file: "set-seal.lua", keys: 1 },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+type Arg = string | number;
+
+// Read once per process: the files ship beside this module and never change while it runs.
+const sources = new Map<ScriptName, string>(
+  (Object.keys(SCRIPTS) as ScriptName[]).map((name) => [name, readFileSync(new URL(`./lua/${SCRIPTS[name].file}`, import.meta.url), "utf8")]),
+);
+
+const commandName = (name: ScriptName): string => `sop_${name}`;
+
+/**
+ * Registers the scripts on a connection (ioredis sends EVALSHA and falls back to EVAL once
+ * after a Redis restart flushed the script cache).
+ */
+export function defineScripts(redis: Redis): void {
+  for (const [name, lua] of sources) {
+    const keys = SCRIPTS[name].keys;
+    redis.defineCommand(commandName(name), keys === undefined ? { lua } : { lua, numberOfKeys: keys });
+  }
+}
+
+/** Runs a script registered by `defineScripts` on this connection. */
+export function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+  const command = (redis as unknown as Record<string, ((...a: Arg[]) => Promise<unknown>) | undefined>)[commandName(name)];
+  if (command === undefined) throw new Error(`Redis script ${name} is not defined on this connection; call defineScripts first`);
+  const expected = SCRIPTS[name].keys;
+  if (expected !== undefined && keys.length !== expected) {
+    throw new Error(`Redis script ${name} takes ${expected} keys, got ${keys.length}`);
+  }
+  const head: Arg[] = expected === undefined ? [keys.length, ...keys] : [...keys];
+  return command.call(redis, ...head, ...args);
+}

@@ -1,0 +1,85 @@
+/** What every `EventBus` driver must do within one process: fan-out in order, errors aside, unsubscribe, close. */
+import { afterEach, describe, expect, it } from "vitest";
+import type { RunEvent } from "../../src/core/run/effects.ts";
+import type { EventBus } from "../../src/ports/event-bus.ts";
+import { until } from "../helpers/until.ts";
+import { nameSource } from "./fixtures.ts";
+
+export interface BusHandle {
+  bus: EventBus;
+  close(): Promise<void>;
+}
+
+/** Opens a bus called `name`; `onError` receives what subscribers threw. */
+export type OpenBus = (name: string, onError: (error: unknown) => void) => Promise<BusHandle>;
+
+export const event = (runId: string, type: RunEvent["type"] = "run_started"): RunEvent => ({ type, runId, sop: "deploy", at: 1_000 });
+
+export function eventBusContract(driver: string, open: OpenBus): void {
+  describe(`EventBus contract (${driver})`, () => {
+    const nextName = nameSource("bus-");
+    const handles: BusHandle[] = [];
+    const errors: unknown[] = [];
+
+    async function newBus(): Promise<EventBus> {
+      const handle = await open(nextName(), (error) => errors.push(error));
+      handles.push(handle);
+      return handle.bus;
+    }
+
+    afterEach(async () => {
+      await Promise.all(handles.splice(0).map((h) => h.close()));
+      errors.length = 0;
+    });
+
+    it("delivers each event to every subscriber in subscription order, even past one that throws", async () => {
+      const bus = await newBus();
+      const seen: string[] = [];
+      bus.subscribe((e) => seen.push(`first:${e.runId}`));
+      bus.subscribe(() => {
+        throw new Error("subscriber broke");
+      });
+      bus.subscribe((e) => seen.push(`third:${e.runId}`));
+      await bus.publish(event("r1"));
+      await bus.publish(event("r2"));
+      expect(seen).toEqual(["first:r1", "third:r1", "first:r2", "third:r2"]);
+      expect(errors).toEqual([new Error("subscriber broke"), new Error("subscriber broke")]);
+    });
+
+    it("has told this process's subscribers by the time publish resolves, and only once", async () => {
+      const bus = await newBus();
+      const seen: RunEvent[] = [];
+      bus.subscribe((e) => seen.push(e));
+      await bus.publish(event("r1", "step_finished"));
+      expect(seen).toEqual([event("r1", "step_finished")]);
+      // Give an echo through the backend, if there is one, every chance to arrive.
+      await new Promise((r) => setTimeout(r, 100));
+      await bus.publish(event("r2"));
+      expect(seen).toEqual([event("r1", "step_finished"), event("r2")]);
+    });
+
+    it("stops delivering to a subscriber once it unsubscribed, and to everyone once closed", async () => {
+      const bus = await newBus();
+      const seen: string[] = [];
+      const off = bus.subscribe((e) => seen.push(`a:${e.type}`));
+      bus.subscribe((e) => seen.push(`b:${e.type}`));
+      off();
+      await bus.publish(event("r1"));
+      await bus.close();
+      await bus.publish(event("r1"));
+      expect(seen).toEqual(["b:run_started"]);
+    });
+
+    it("hands the rejection of an async subscriber to onError", async () => {
+      const bus = await newBus();
+      // The misuse under test: an async subscriber where a sync one is expected.
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises
+      bus.subscribe(async () => {
+        throw new Error("later");
+      });
+      await bus.publish(event("r1"));
+      await until("the rejection was reported", () => errors.length === 1);
+      expect(errors).toEqual([new Error("later")]);
+    });
+  });
+}
