@@ -59,6 +59,9 @@ export class AuditSink {
   private async flush(runId: string): Promise<void> {
     let stored = await this.deps.store.get(runId);
     if (!stored) return;
+    // The file is named after the run's start: a queued run gets none until it starts (or ends
+    // without starting, when its acceptance time names it).
+    if (stored.run.startedAt === undefined && !isTerminal(stored.run.status)) return;
     if (isTerminal(stored.run.status) && !stored.seal) stored = await this.seal(stored);
     const { run } = stored;
     const path = auditFilePath(this.deps.logsDir, run.sop, new Date(run.startedAt ?? run.queuedAt), run.id);

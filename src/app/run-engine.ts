@@ -169,6 +169,11 @@ export class RunEngine {
   /** A queue job: move the run on, running its commands here until it waits or ends. */
   async handle(job: Job): Promise<void> {
     await this.serially(job.runId, async () => {
+      if (job.redelivered && !this.running.has(job.runId) && (await this.hasRunningCommand(job.runId))) {
+        // The worker that held this job died; whatever it was running is orphaned.
+        await this.drive(job.runId, { type: "recover" });
+        return;
+      }
       if (job.kind === "timeout") {
         const { stored, result } = await this.transition(job.runId, { type: "timeout", checkpoint: job.checkpoint ?? "" });
         if (!result.changed || isTerminal(stored.run.status)) return;
@@ -177,7 +182,11 @@ export class RunEngine {
     });
   }
 
-  /** After a crash: what a dead process left running is marked interrupted (or retried), timers re-armed. */
+  /**
+   * After a crash of the only process (local driver): what it left running is marked
+   * interrupted (or retried), timers re-armed. With Redis other workers may be running those
+   * commands right now; there, a job redelivered after its worker died does this per run.
+   */
   async recoverAll(): Promise<number> {
     const runs = await this.deps.store.list();
     let recovered = 0;
@@ -188,6 +197,11 @@ export class RunEngine {
       else void this.serially(run.id, () => this.drive(run.id, { type: "recover" })).catch((err: unknown) => this.deps.log.error({ runId: run.id, err: String(err) }, "recovery failed"));
     }
     return recovered;
+  }
+
+  private async hasRunningCommand(runId: string): Promise<boolean> {
+    const stored = await this.deps.store.get(runId);
+    return Boolean(stored && (stored.run.steps.some((s) => s.status === "running") || stored.run.verifications.some((v) => v.status === "running")));
   }
 
   private async drive(runId: string, first: RunInput | undefined): Promise<void> {

@@ -13,6 +13,7 @@ import { isTerminal, type RunState, type TriggerInfo } from "../core/run/run-sta
 import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
+import { openRedisDriver } from "../drivers/redis/index.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { readConfig } from "../main/config.ts";
 import type { EventBus } from "../ports/event-bus.ts";
@@ -41,6 +42,8 @@ export interface SopRunnerOptions {
   now?: () => number;
   /** Who holds DATA_DIR, for the lock message ("sop serve", "sop run" …). */
   owner?: string;
+  /** Run a worker in this process (default true); `sop serve` with SOP_WORKER=0 runs none. */
+  worker?: boolean;
 }
 
 export interface RunOptions {
@@ -230,18 +233,14 @@ export class SopRunner {
 export async function createSopRunner(options: SopRunnerOptions = {}): Promise<SopRunner> {
   const env = options.env ?? process.env;
   const config = readConfig(env);
-  if (options.redisUrl ?? config.redisUrl) {
-    throw new SopError("invalid", "REDIS_URL is set, but this build has only the in-process driver; unset REDIS_URL");
-  }
   const log = options.log ?? silentLogger;
   const localUser = `local:${userInfo().username}`;
   const catalog = await new SopCatalog(options.sopsDir ?? config.sopsDir).reload();
-  const driver = await openLocalDriver({
-    dataDir: options.dataDir ?? config.dataDir,
-    owner: options.owner ?? "sop-runner",
-    onProblem: (m) => log.error({}, m),
-    onError: (err, where) => log.error({ err: String(err) }, `${where} failed`),
-  });
+  const redisUrl = options.redisUrl ?? config.redisUrl;
+  const onError = (err: unknown, where: string): void => log.error({ err: String(err) }, `${where} failed`);
+  const driver = redisUrl
+    ? await openRedisDriver({ url: redisUrl, ...config.redis, onError })
+    : await openLocalDriver({ dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", onProblem: (m) => log.error({}, m), onError });
   const now = options.now ?? (() => Date.now());
   const audit = new AuditSink({
     logsDir: options.logsDir ?? config.logsDir,
@@ -249,6 +248,9 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     secretValues: (stored) => stored.definition.secrets.flatMap((n) => (env[n] ? [env[n]] : [])),
     log,
   });
+  // Subscribed before anyone else, so a record's write is under way before listeners hear of the
+  // change. With Redis every process hears every run's events and keeps its LOGS_DIR complete.
+  const stopAudit = driver.events.subscribe((event) => void audit.update(event.runId));
   // $SOP_OUTPUT files are not pre-created: their folder is private and their names random.
   const outputDir = await mkdtemp(join(tmpdir(), "sop-output-"));
   const engine = new RunEngine({
@@ -258,11 +260,13 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     admins: [...(options.admins ?? config.admins), localUser],
     env, tmpDir: outputDir,
   });
-  driver.queue.process((job) => engine.handle(job), options.concurrency ?? 4);
-  await engine.recoverAll();
+  if (options.worker !== false) driver.queue.process((job) => engine.handle(job), options.concurrency ?? config.workerConcurrency);
+  // Only the local driver's single process can know that everything "running" is orphaned.
+  if (!redisUrl) await engine.recoverAll();
   return new SopRunner(engine, catalog, driver.store, driver.events, audit, localUser, now, async () => {
     await driver.queue.close();
     engine.stop();
+    stopAudit();
     await audit.drain();
     audit.close();
     await driver.close();

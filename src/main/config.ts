@@ -17,6 +17,10 @@ export interface Config {
   admins: string[];
   serverUrl: string;
   logLevel: string;
+  /** Runs one process advances at once (SOP_WORKER_CONCURRENCY, default 4). */
+  workerConcurrency: number;
+  /** Redis driver settings (SOP_REDIS_PREFIX, SOP_LOCK_DURATION_MS, SOP_STALLED_INTERVAL_MS). */
+  redis: { prefix: string; lockDurationMs?: number; stalledIntervalMs?: number };
   env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -43,6 +47,14 @@ export function defaultSopsDir(cwd: string): string {
   return existsSync(resolve(cwd, "sops")) ? "./sops" : "./sops-example";
 }
 
+function positiveInt(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name} must be a whole number >= 1, got "${raw}"`);
+  return n;
+}
+
 export function readConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): Config {
   const port = Number(env["PORT"] ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number, got "${env["PORT"]}"`);
@@ -55,8 +67,14 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     admins: list(env["SOP_ADMINS"]),
     serverUrl: env["SOP_SERVER_URL"] || "http://127.0.0.1:3000",
     logLevel: env["LOG_LEVEL"] || "info",
+    workerConcurrency: positiveInt(env, "SOP_WORKER_CONCURRENCY") ?? 4,
+    redis: { prefix: env["SOP_REDIS_PREFIX"] || "sop" },
     env,
   };
+  const lockDurationMs = positiveInt(env, "SOP_LOCK_DURATION_MS");
+  const stalledIntervalMs = positiveInt(env, "SOP_STALLED_INTERVAL_MS");
+  if (lockDurationMs !== undefined) config.redis.lockDurationMs = lockDurationMs;
+  if (stalledIntervalMs !== undefined) config.redis.stalledIntervalMs = stalledIntervalMs;
   if (env["REDIS_URL"]) config.redisUrl = env["REDIS_URL"];
   const tokens = parseTokens(env["API_TOKENS"]);
   if (tokens) config.apiTokens = tokens;

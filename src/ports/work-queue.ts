@@ -6,6 +6,11 @@ export interface Job {
   runId: string;
   /** For timeouts: the checkpoint id, or "run-timeout". */
   checkpoint?: string;
+  /**
+   * Set by the queue when it hands out a job again because the worker that held it stopped
+   * answering (it died mid-command): what that worker was running is now orphaned.
+   */
+  redelivered?: boolean;
 }
 
 export interface EnqueueOptions {

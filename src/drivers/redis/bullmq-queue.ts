@@ -61,7 +61,7 @@ export class BullmqQueue implements WorkQueue {
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number >= 1, got ${concurrency}`);
     if (this.closed) return;
     const { lockDurationMs, stalledIntervalMs } = this.options;
-    const worker = new Worker<Job>(this.name, (bullJob) => handler(bullJob.data), {
+    const worker = new Worker<Job>(this.name, (bullJob) => handler(bullJob.stalledCounter > 0 ? { ...bullJob.data, redelivered: true } : bullJob.data), {
       connection: this.options.connection,
       prefix: this.options.prefix,
       concurrency,

@@ -1,0 +1,95 @@
+/** The engine over the Redis driver: several runners on one prefix behave as several processes. */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createSopRunner, type SopRunner } from "../../src/app/sop-runner.ts";
+import { SopError } from "../../src/app/sop-error.ts";
+import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
+import { until } from "../helpers/until.ts";
+import { Workspace, steps } from "../helpers/workspace.ts";
+
+const url = await redisUrlForTests();
+
+describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPED line when skipped)", () => {
+  let ws: Workspace;
+  let prefix: string;
+  const runners: SopRunner[] = [];
+  const prefixes: string[] = [];
+
+  const node = async (name: string, opts: { worker?: boolean } = {}): Promise<SopRunner> => {
+    const logsDir = join(ws.root, `logs-${name}`);
+    await mkdir(logsDir, { recursive: true });
+    const runner = await createSopRunner({
+      sopsDir: ws.sopsDir, logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix, REDIS_URL: url! }),
+      ...(opts.worker === false ? { worker: false } : {}),
+    });
+    runners.push(runner);
+    return runner;
+  };
+
+  beforeEach(async () => {
+    ws = await Workspace.create();
+    prefix = testPrefix();
+    prefixes.push(prefix);
+  });
+  afterEach(async () => {
+    await Promise.all(runners.splice(0).map((r) => r.close()));
+    await ws.remove();
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await deleteKeys(url!, p);
+  });
+
+  it("runs deploy-production in a worker process, approved from a process that runs no worker", async () => {
+    await ws.addExample("deploy-production");
+    const worker = await node("worker");
+    const bot = await node("bot", { worker: false });
+    const first = await bot.execute("deploy-production", { vars: { version: "9.9.9" } });
+    expect(first.status).toBe("awaiting_approval");
+    expect(first.steps.slice(0, 2).map((s) => s.status)).toEqual(["success", "success"]);
+    const second = await bot.approve("deploy-production", { actor: "api:bob", wait: true });
+    expect(second.record.status).toBe("awaiting_approval");
+    const done = await worker.approve("deploy-production", { actor: "api:carol", wait: true });
+    expect(done.record).toMatchObject({ status: "success", metrics: { approval_waits: 2, steps_completed: 5 }, seq: 1 });
+    // Both processes heard every event and keep their own LOGS_DIR complete.
+    await until("the bot's audit file to be final", async () => {
+      const records = await new Workspace_(join(ws.root, "logs-bot")).records("deploy-production");
+      return records.length === 1 && records[0]!.status === "success";
+    });
+  });
+
+  it("lets exactly one of 100 simultaneous approvals from two processes decide the gate", async () => {
+    await ws.addSop("gated", `description = "x"\nexecution_mode = "automatic"`, steps("**Go** [requires_approval: true]\n```sh\ntrue\n```"));
+    const a = await node("a");
+    const b = await node("b", { worker: false });
+    const run = await a.execute("gated");
+    const results = await Promise.allSettled(Array.from({ length: 100 }, (_, i) =>
+      (i % 2 ? a : b).approve("gated", { runId: run.run_id, actor: `api:user${i}` })));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const codes = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as SopError).code] : []));
+    expect(new Set(codes)).toEqual(new Set(codes.filter((c) => c === "already_decided" || c === "finished" || c === "not_waiting")));
+    await until("the run to finish", async () => (await a.record(run.run_id)).status === "success");
+    expect((await a.record(run.run_id)).approvals[0]!.by).toHaveLength(1);
+  });
+
+  it("accepts exactly one of 50 simultaneous executes of an SOP with a cooldown", async () => {
+    await ws.addSop("cool", `description = "x"\nexecution_mode = "automatic"\ncooldown_secs = 600`, steps("**Note**"));
+    const a = await node("a");
+    const b = await node("b");
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).execute("cool", { wait: false })));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const refusals = results.flatMap((r) => (r.status === "rejected" ? [r.reason as SopError] : []));
+    expect(refusals.every((e) => e.code === "cooldown" && (e.details.retryAfterSecs ?? 0) > 590)).toBe(true);
+  });
+});
+
+/** Reads the audit records of another LOGS_DIR. */
+class Workspace_ {
+  constructor(private readonly logsDir: string) {}
+  async records(sop: string) {
+    const { readdir, readFile } = await import("node:fs/promises");
+    const dir = join(this.logsDir, "sop", sop);
+    const files = await readdir(dir).catch(() => [] as string[]);
+    return Promise.all(files.filter((f) => f.endsWith(".json")).map(async (f) => JSON.parse(await readFile(join(dir, f), "utf8")) as { status: string }));
+  }
+}
