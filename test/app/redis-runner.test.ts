@@ -1,4 +1,5 @@
 /** The engine over the Redis driver: several runners on one prefix behave as several processes. */
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -70,6 +71,22 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
     expect(new Set(codes)).toEqual(new Set(codes.filter((c) => c === "already_decided" || c === "finished" || c === "not_waiting")));
     await until("the run to finish", async () => (await a.record(run.run_id)).status === "success");
     expect((await a.record(run.run_id)).approvals[0]!.by).toHaveLength(1);
+  });
+
+  it("cancelling in one process kills the command that runs in another", async () => {
+    await ws.addSop("slow", `description = "x"\nexecution_mode = "automatic"`, steps('**Sleep**\n```sh\necho started; sleep 2; touch "$TMPDIR/survived"\n```', "**After**"));
+    const worker = await node("worker");
+    const bot = await node("bot", { worker: false });
+    const run = await bot.execute("slow", { wait: false });
+    await until("the command to run in the worker", async () => (await bot.store.get(run.run_id))?.run.steps[0]!.status === "running");
+    const started = Date.now();
+    const { record } = await bot.cancel(run.run_id);
+    expect(record.status).toBe("cancelled");
+    // The worker's executor returns once its process group is gone; then the run is quiet.
+    await until("the worker to let go of the run", async () => (await worker.getStatus("slow")).active.length === 0);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(existsSync(join(ws.tmpDir, "survived"))).toBe(false);
   });
 
   it("accepts exactly one of 50 simultaneous executes of an SOP with a cooldown", async () => {
