@@ -1,88 +1,102 @@
 /**
- * Step attributes and ZeroClaw-style bullets → typed step options, each problem located.
+ * The known step attributes (SPEC §2.2) and their validation, shared by the `[key: value]`
+ * group and ZeroClaw-style bullets so both accept and reject exactly the same values.
  */
 import { parseCondition } from "../conditions/parse-condition.ts";
+import { suggestKey } from "./manifest-keys.ts";
+import { shorten } from "./step-attributes.ts";
 import type { Condition } from "./types.ts";
-import { unquote } from "./step-attributes.ts";
 
-export const KNOWN_ATTRIBUTES = ["if", "requires_approval", "manual", "timeout", "retries", "continue_on_error", "always"] as const;
-type Known = (typeof KNOWN_ATTRIBUTES)[number];
+export const STEP_ATTRIBUTES = ["if", "requires_approval", "manual", "timeout", "retries", "continue_on_error", "always"] as const;
+export type StepAttribute = (typeof STEP_ATTRIBUTES)[number];
 
 export interface StepOptions {
   condition?: Condition;
-  requiresApproval?: boolean;
-  manual?: boolean;
+  requiresApproval: boolean;
+  manual: boolean;
   timeoutSecs?: number;
-  retries?: number;
-  continueOnError?: boolean;
-  always?: boolean;
+  retries: number;
+  continueOnError: boolean;
+  always: boolean;
 }
 
-export interface OptionProblem {
-  severity: "error" | "warning";
-  code: string;
+export interface OptionError {
+  code: "bad-attribute" | "bad-condition";
   message: string;
-  /** Offset into the attribute value or key where the problem is. */
-  at: "key" | "value";
-  /** Extra offset inside the value (condition errors). */
-  inner?: number;
+  /** 0-based offset into the raw value where the problem is. */
+  offset: number;
 }
 
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
+export function defaultStepOptions(): StepOptions {
+  return { requiresApproval: false, manual: false, retries: 0, continueOnError: false, always: false };
 }
 
-export function suggestKey(key: string): string {
-  const near = KNOWN_ATTRIBUTES.find((k) => distance(key, k) <= 2);
-  return near ? `; did you mean "${near}"?` : "";
+export function isStepAttribute(key: string): key is StepAttribute {
+  return (STEP_ATTRIBUTES as readonly string[]).includes(key);
 }
 
-export function isKnownAttribute(key: string): key is Known {
-  return (KNOWN_ATTRIBUTES as readonly string[]).includes(key);
-}
+const BOOLEAN_FIELDS = {
+  requires_approval: "requiresApproval",
+  manual: "manual",
+  continue_on_error: "continueOnError",
+  always: "always",
+} as const;
 
-/** Apply one known attribute to `opts`; returns a problem or undefined. */
-export function applyAttribute(opts: StepOptions, key: Known, raw: string): OptionProblem | undefined {
-  const bool = (field: "requiresApproval" | "manual" | "continueOnError" | "always"): OptionProblem | undefined => {
-    const v = unquote(raw);
-    if (v !== "true" && v !== "false") return { severity: "error", code: "bad-attribute", at: "value", message: `${key} must be true or false, got "${v}"` };
-    opts[field] = v === "true";
-    return undefined;
-  };
+/**
+ * Sets one known attribute on `options`. `written` is the key as the author wrote it (a bullet's
+ * `requires_confirmation`), so messages name what they see; `raw` is the value as written and
+ * `value` the same without its quotes.
+ */
+export function setStepOption(options: StepOptions, key: StepAttribute, written: string, raw: string, value: string): OptionError | undefined {
   switch (key) {
     case "if": {
       const parsed = parseCondition(raw);
-      if (!parsed.ok) return { severity: "error", code: "bad-condition", at: "value", inner: parsed.offset, message: `bad condition: ${parsed.message}` };
-      opts.condition = { source: raw, ast: parsed.ast };
+      if (!parsed.ok) return { code: "bad-condition", message: `bad condition: ${parsed.message}`, offset: parsed.offset };
+      options.condition = { source: raw, ast: parsed.ast };
       return undefined;
     }
-    case "requires_approval":
-      return bool("requiresApproval");
-    case "manual":
-      return bool("manual");
-    case "continue_on_error":
-      return bool("continueOnError");
-    case "always":
-      return bool("always");
-    case "timeout":
+    case "timeout": {
+      const seconds = wholeNumber(value);
+      if (seconds === undefined || seconds < 1) {
+        return bad(`timeout must be a positive whole number of seconds, got "${shorten(value)}"`);
+      }
+      options.timeoutSecs = seconds;
+      return undefined;
+    }
     case "retries": {
-      const v = unquote(raw);
-      const n = /^\d+$/.test(v) ? Number(v) : NaN;
-      if (key === "timeout" && !(n >= 1)) return { severity: "error", code: "bad-attribute", at: "value", message: `timeout must be a whole number of seconds >= 1, got "${v}"` };
-      if (key === "retries" && !(n >= 0)) return { severity: "error", code: "bad-attribute", at: "value", message: `retries must be a whole number >= 0, got "${v}"` };
-      if (key === "timeout") opts.timeoutSecs = n;
-      else opts.retries = n;
+      const count = wholeNumber(value);
+      if (count === undefined) return bad(`retries must be a whole number >= 0, got "${shorten(value)}"`);
+      options.retries = count;
+      return undefined;
+    }
+    default: {
+      if (value !== "true" && value !== "false") return bad(`${written} must be true or false, got "${shorten(value)}"`);
+      options[BOOLEAN_FIELDS[key]] = value === "true";
       return undefined;
     }
   }
+}
+
+function bad(message: string): OptionError {
+  return { code: "bad-attribute", message, offset: 0 };
+}
+
+function wholeNumber(text: string): number | undefined {
+  if (!/^\d+$/.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** The message for a group key that is not an attribute, with a suggestion when one is close. */
+export function unknownAttributeMessage(key: string): string {
+  // The ZeroClaw spelling works only as a bullet; in the group it would silently drop the approval.
+  const near = key === "requires_confirmation" ? "requires_approval" : closestAttribute(key);
+  const hint = near ? `; did you mean "${near}"?` : "";
+  return `unknown step attribute "${shorten(key)}" (known: ${STEP_ATTRIBUTES.join(", ")})${hint}`;
+}
+
+/** The known attribute within edit distance 2 of `key`, if any. */
+export function closestAttribute(key: string): StepAttribute | undefined {
+  const near = suggestKey(key, STEP_ATTRIBUTES);
+  return near !== undefined && isStepAttribute(near) ? near : undefined;
 }
