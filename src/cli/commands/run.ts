@@ -13,17 +13,16 @@ export interface RunFlags {
   interactive: boolean;
 }
 
-/** `sop run`: start, show progress, and on a TTY ask at each gate; without one, leave it waiting (exit 3). */
-export async function runCommand(ctx: CliContext, runner: SopRunner, name: string, flags: RunFlags): Promise<number> {
+/**
+ * Progress lines while `work` carries a run on, then its record and exit code; refusals exit 4.
+ * `work` returns the run's record at rest and, optionally, a message to print before it.
+ */
+async function withProgress(ctx: CliContext, runner: SopRunner, work: () => Promise<{ record: AuditRecord; message?: string }>): Promise<number> {
   const progress = printProgress(ctx, runner.store, runner.events);
   try {
-    let record = await runner.execute(name, { vars: flags.vars, skipApproval: flags.approveAll, force: flags.force, trigger: { type: "manual", source: "cli" } });
-    while (flags.interactive && exitForStatus(record.status) === 3) {
-      const next = await askAtGate(ctx, runner, record);
-      if (!next) break;
-      record = next;
-    }
+    const { record, message } = await work();
     await progress.stop();
+    if (message !== undefined && !ctx.json) ctx.err(message);
     printRecord(ctx, record);
     return exitForStatus(record.status);
   } catch (err) {
@@ -31,6 +30,19 @@ export async function runCommand(ctx: CliContext, runner: SopRunner, name: strin
   } finally {
     await progress.stop();
   }
+}
+
+/** `sop run`: start, show progress, and on a TTY ask at each gate; without one, leave it waiting (exit 3). */
+export async function runCommand(ctx: CliContext, runner: SopRunner, name: string, flags: RunFlags): Promise<number> {
+  return withProgress(ctx, runner, async () => {
+    let record = await runner.execute(name, { vars: flags.vars, skipApproval: flags.approveAll, force: flags.force, trigger: { type: "manual", source: "cli" } });
+    while (flags.interactive && exitForStatus(record.status) === 3) {
+      const next = await askAtGate(ctx, runner, record);
+      if (!next) break;
+      record = next;
+    }
+    return { record };
+  });
 }
 
 async function askAtGate(ctx: CliContext, runner: SopRunner, record: AuditRecord): Promise<AuditRecord | undefined> {
@@ -58,19 +70,10 @@ async function askAtGate(ctx: CliContext, runner: SopRunner, record: AuditRecord
 export async function decideCommand(
   ctx: CliContext, runner: SopRunner, decision: "approve" | "deny", name: string, runId: string | undefined, text: string | undefined,
 ): Promise<number> {
-  const progress = printProgress(ctx, runner.store, runner.events);
-  try {
+  return withProgress(ctx, runner, () => {
     const opts = { wait: true, ...(runId ? { runId } : {}), ...(text !== undefined ? (decision === "approve" ? { comment: text } : { reason: text }) : {}) };
-    const { message, record } = decision === "approve" ? await runner.approve(name, opts) : await runner.deny(name, opts);
-    await progress.stop();
-    if (!ctx.json) ctx.err(message);
-    printRecord(ctx, record);
-    return exitForStatus(record.status);
-  } catch (err) {
-    return reportRefusal(ctx, err);
-  } finally {
-    await progress.stop();
-  }
+    return decision === "approve" ? runner.approve(name, opts) : runner.deny(name, opts);
+  });
 }
 
 export async function cancelCommand(ctx: CliContext, runner: SopRunner, ref: string): Promise<number> {

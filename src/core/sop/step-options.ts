@@ -5,20 +5,13 @@
 import { parseCondition } from "../conditions/parse-condition.ts";
 import { suggestKey } from "./manifest-keys.ts";
 import { shorten } from "./step-attributes.ts";
-import type { Condition } from "./types.ts";
+import type { Step } from "./types.ts";
 
 export const STEP_ATTRIBUTES = ["if", "requires_approval", "manual", "timeout", "retries", "continue_on_error", "always"] as const;
 export type StepAttribute = (typeof STEP_ATTRIBUTES)[number];
 
-export interface StepOptions {
-  condition?: Condition;
-  requiresApproval: boolean;
-  manual: boolean;
-  timeoutSecs?: number;
-  retries: number;
-  continueOnError: boolean;
-  always: boolean;
-}
+/** The part of a step its attributes and bullets set. */
+export type StepOptions = Pick<Step, "condition" | "requiresApproval" | "manual" | "timeoutSecs" | "retries" | "continueOnError" | "always">;
 
 export interface OptionError {
   code: "bad-attribute" | "bad-condition";

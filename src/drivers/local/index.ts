@@ -1,3 +1,4 @@
+import type { Driver } from "../../ports/driver.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { FileRunStore } from "./file-run-store.ts";
 import { MemoryEventBus } from "./memory-event-bus.ts";
@@ -18,12 +19,10 @@ export interface LocalDriverOptions {
   onError?: (error: unknown, where: string) => void;
 }
 
-export interface LocalDriver {
+export interface LocalDriver extends Driver {
   store: FileRunStore;
   queue: MemoryQueue;
   events: MemoryEventBus;
-  /** Closes the queue (waiting for running jobs), the bus and the store, then drops the lock. */
-  close(): Promise<void>;
 }
 
 /** The zero-set-up driver: everything in this process, runs as files in `dataDir`. */

@@ -1,3 +1,4 @@
+import type { Driver } from "../../ports/driver.ts";
 import type { Redis } from "ioredis";
 import { BullmqQueue } from "./bullmq-queue.ts";
 import { connectRedis, OutageReporter, waitReady } from "./redis-connection.ts";
@@ -25,12 +26,10 @@ export interface RedisDriverOptions {
   onError?: (error: unknown, where: string) => void;
 }
 
-export interface RedisDriver {
+export interface RedisDriver extends Driver {
   store: RedisRunStore;
   queue: BullmqQueue;
   events: RedisEventBus;
-  /** Closes the queue (waiting for running jobs), the bus and the store, then the connections. */
-  close(): Promise<void>;
 }
 
 /**
