@@ -11,6 +11,11 @@ import { auditVerifyCommand } from "./commands/audit.ts";
 import { cancelCommand, decideCommand, runCommand, triggerCommand } from "./commands/run.ts";
 import { statusCommand } from "./commands/status.ts";
 import { withLocalRunner } from "./local-runner.ts";
+import { connectServer } from "./http-client.ts";
+import { remoteCancel, remoteDecide, remoteList, remoteRun, remoteStatus, remoteTrigger } from "./remote-commands.ts";
+import { withDotEnv } from "../main/dot-env.ts";
+import { serve } from "../main/serve.ts";
+import { runWorker } from "../main/worker.ts";
 
 export const USAGE = `usage: sop <command> [options]
 
@@ -25,6 +30,11 @@ export const USAGE = `usage: sop <command> [options]
   cancel NAME|RUN_ID
   trigger TEXT                   feed a command trigger, as a chat message would
   audit verify [DIR]             check the audit hash chains; exit 1 on any tampering
+  serve                          the bot: HTTP API, web UI, triggers, hot reload (npm start)
+  worker                         a queue worker only (needs REDIS_URL)
+
+With a server up (SOP_SERVER_URL, default http://127.0.0.1:3000) run, approve, deny, cancel,
+status, trigger and list use its HTTP API (token: SOP_API_TOKEN or API_TOKENS); else in-process.
 
 options: --sops DIR  --logs DIR  --json  --help
 exit codes: 0 success, 1 run failed/denied/cancelled/timed out, 2 usage or validation error,
@@ -41,6 +51,9 @@ const OPTIONS = {
   comment: { type: "string" },
   reason: { type: "string" },
 } as const;
+
+/** Commands that go to a running server when one answers. */
+const REMOTE = new Set(["run", "approve", "deny", "cancel", "status", "trigger", "list"]);
 
 function defaultIo(): CliIo {
   return {
@@ -73,34 +86,54 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     return command === undefined && !values.help ? EXIT.usage : EXIT.ok;
   }
   try {
-    const config = readConfig(io.env, io.cwd);
+    const env = withDotEnv(io.env, io.cwd);
+    const config = readConfig(env, io.cwd);
     const sopsDir = values.sops ?? config.sopsDir;
     const local = { ...config, sopsDir, logsDir: values.logs ?? config.logsDir };
+    const remote = REMOTE.has(command) ? await connectServer(local, env) : undefined;
+    if (remote && (values.sops !== undefined || values.logs !== undefined)) ctx.err(`note: using the server at ${remote.url}; --sops and --logs apply to in-process use only`);
     switch (command) {
       case "validate":
         return await validateCommand(ctx, args[0] ?? sopsDir);
       case "list":
-        return await listCommand(ctx, sopsDir);
+        return remote ? await remoteList(ctx, remote) : await listCommand(ctx, sopsDir);
       case "plan":
         if (!args[0]) throw new UsageError("sop plan NAME [--var k=v]…");
         return await planCommand(ctx, sopsDir, args[0], parseVars(values.var));
       case "run": {
         const name = need(args[0], "sop run NAME [--var k=v]…");
         const flags = { vars: parseVars(values.var), approveAll: values["approve-all"], force: values.force, interactive: io.isTTY && Boolean(process.stdin.isTTY) && !values.json };
+        if (remote) return await remoteRun(ctx, remote, name, flags);
         return await withLocalRunner(ctx, local, "sop run", (r) => runCommand(ctx, r, name, flags));
       }
       case "approve":
       case "deny": {
         const name = need(args[0], `sop ${command} NAME [RUN_ID]`);
         const text = command === "approve" ? values.comment : (values.reason ?? (args.slice(2).join(" ") || undefined));
+        if (remote) return await remoteDecide(ctx, remote, command, name, args[1], text);
         return await withLocalRunner(ctx, local, `sop ${command}`, (r) => decideCommand(ctx, r, command, name, args[1], text));
       }
-      case "status":
-        return await withLocalRunner(ctx, local, "sop status", (r) => statusCommand(ctx, r, need(args[0], "sop status NAME|RUN_ID")));
-      case "cancel":
-        return await withLocalRunner(ctx, local, "sop cancel", (r) => cancelCommand(ctx, r, need(args[0], "sop cancel NAME|RUN_ID")));
-      case "trigger":
-        return await withLocalRunner(ctx, local, "sop trigger", (r) => triggerCommand(ctx, r, need(args.join(" ") || undefined, "sop trigger TEXT")));
+      case "status": {
+        const ref = need(args[0], "sop status NAME|RUN_ID");
+        if (remote) return await remoteStatus(ctx, remote, ref);
+        return await withLocalRunner(ctx, local, "sop status", (r) => statusCommand(ctx, r, ref));
+      }
+      case "cancel": {
+        const ref = need(args[0], "sop cancel NAME|RUN_ID");
+        if (remote) return await remoteCancel(ctx, remote, ref);
+        return await withLocalRunner(ctx, local, "sop cancel", (r) => cancelCommand(ctx, r, ref));
+      }
+      case "trigger": {
+        const text = need(args.join(" ") || undefined, "sop trigger TEXT");
+        if (remote) return await remoteTrigger(ctx, remote, text);
+        return await withLocalRunner(ctx, local, "sop trigger", (r) => triggerCommand(ctx, r, text));
+      }
+      case "serve":
+        return await serve({ env: io.env, cwd: io.cwd, isTTY: io.isTTY, stderr: io.stderr }, {
+          ...(values.sops !== undefined ? { sopsDir: values.sops } : {}), ...(values.logs !== undefined ? { logsDir: values.logs } : {}),
+        });
+      case "worker":
+        return await runWorker(env, (line) => ctx.err(line));
       case "audit":
         if (args[0] !== "verify") throw new UsageError("sop audit verify [DIR]");
         return await auditVerifyCommand(ctx, args[1] ?? local.logsDir, local.dataDir);

@@ -1,0 +1,50 @@
+/** Read-only: SOPs with their plan and status, runs, and one run's audit record. */
+import type { FastifyInstance } from "fastify";
+import { formatDiagnostic } from "../../app/load-sops.ts";
+import { SopError } from "../../app/sop-error.ts";
+import { RUN_STATUSES, type RunStatus } from "../../core/run/run-state.ts";
+import type { ApiDeps } from "./index.ts";
+import { idParams, nameParams, runsQuery, type RunsQuery } from "./schemas.ts";
+import { definitionView, runBrief, statusView } from "./views.ts";
+
+export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): void {
+  api.get("/sops", async () => {
+    const sops = await Promise.all(runner.list().map(async (summary) => {
+      const status = await runner.getStatus(summary.name);
+      return {
+        ...summary,
+        cooldown_remaining_secs: status.cooldown_remaining_secs,
+        active: status.active.length,
+        queued: status.queued.length,
+        success_rate: status.metrics.success_rate,
+        last: status.last ? runBrief(status.last) : null,
+      };
+    }));
+    const diagnostics = runner.diagnostics.map((d) => ({ ...d, text: formatDiagnostic(d) }));
+    return { sops, diagnostics };
+  });
+
+  api.get<{ Params: { name: string } }>("/sops/:name", { schema: { params: nameParams } }, async (req) => {
+    const { name } = req.params;
+    const loaded = runner.catalog.get(name);
+    if (!loaded) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
+    return {
+      sop: definitionView(loaded.definition),
+      definition_hash: loaded.hash,
+      plan: runner.plan(name),
+      status: statusView(await runner.getStatus(name)),
+    };
+  });
+
+  api.get<{ Querystring: RunsQuery }>("/runs", { schema: { querystring: runsQuery } }, async (req) => {
+    const { sop, status, limit = 100 } = req.query;
+    const statuses = status?.split(",");
+    const unknown = statuses?.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s)) ?? [];
+    if (unknown.length) throw new SopError("invalid", `unknown status ${unknown.map((s) => `"${s}"`).join(", ")}; one of ${RUN_STATUSES.join(", ")}`);
+    const runs = await runner.store.list({ ...(sop ? { sop } : {}), ...(statuses ? { statuses: statuses as RunStatus[] } : {}) });
+    runs.sort((a, b) => b.queuedAt - a.queuedAt || b.id.localeCompare(a.id));
+    return { runs: runs.slice(0, limit).map(runBrief), total: runs.length };
+  });
+
+  api.get<{ Params: { id: string } }>("/runs/:id", { schema: { params: idParams } }, async (req) => runner.record(req.params.id));
+}

@@ -1,0 +1,85 @@
+/**
+ * Errors as HTTP answers (SPEC §5.3). Every error body is `{ "error": "…" }`, with the code and,
+ * where they help the caller, the waiting runs (409) or the seconds left (429). Handlers throw;
+ * the server's one error handler answers through `errorReply`.
+ */
+import type { FastifyError } from "fastify";
+import { SopError, type SopErrorCode } from "../app/sop-error.ts";
+
+const STATUS: Record<SopErrorCode, number> = {
+  unknown_sop: 404,
+  unknown_run: 404,
+  not_allowed: 403,
+  self_approval: 403,
+  ambiguous: 409,
+  nothing_waiting: 409,
+  not_waiting: 409,
+  finished: 409,
+  already_decided: 409,
+  duplicate: 409,
+  stale: 409,
+  cooldown: 429,
+  invalid: 400,
+};
+
+export interface ErrorBody {
+  error: string;
+  code?: string;
+  retry_after_secs?: number;
+  runs?: { id: string; status: string; waiting?: string }[];
+}
+
+export interface ErrorReply {
+  status: number;
+  headers: Record<string, string>;
+  body: ErrorBody;
+  /** Not the caller's fault: log it with its stack. */
+  internal: boolean;
+}
+
+export function statusOf(code: SopErrorCode): number {
+  return STATUS[code];
+}
+
+export function sopErrorBody(err: SopError): ErrorBody {
+  const body: ErrorBody = { error: err.message, code: err.code };
+  if (err.details.retryAfterSecs !== undefined) body.retry_after_secs = err.details.retryAfterSecs;
+  if (err.details.runs) body.runs = err.details.runs;
+  return body;
+}
+
+/** Ajv's words for a failed schema, said the way a caller can act on. */
+function validationMessage(err: FastifyError): string {
+  const first = err.validation?.[0];
+  if (!first) return err.message;
+  const where = `${err.validationContext ?? "body"}${first.instancePath.replace(/\//g, ".")}`;
+  if (first.keyword === "pattern" && /(^|\.)(sop|name)$/.test(where)) {
+    return `${where} must be an SOP name (lower-case letters, digits, - and _, at most 64, e.g. "deploy-production")`;
+  }
+  if (first.keyword === "pattern" && /(^|\.)(run_id|id)$/.test(where)) return `${where} must be a run id (letters, digits, - and _)`;
+  if (first.keyword === "additionalProperties") {
+    const extra = (first.params as { additionalProperty?: string }).additionalProperty;
+    return `${where} has an unknown field "${extra ?? "?"}"`;
+  }
+  return `${where} ${first.message ?? "is invalid"}`;
+}
+
+export function errorReply(err: unknown): ErrorReply {
+  if (err instanceof SopError) {
+    const headers: Record<string, string> = {};
+    if (err.details.retryAfterSecs !== undefined) headers["retry-after"] = String(err.details.retryAfterSecs);
+    return { status: statusOf(err.code), headers, body: sopErrorBody(err), internal: false };
+  }
+  const fe = err as FastifyError;
+  if (fe?.validation) return { status: 400, headers: {}, body: { error: validationMessage(fe), code: "invalid" }, internal: false };
+  const status = typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
+  if (status === 500) return { status, headers: {}, body: { error: "internal error; the server log has the details" }, internal: true };
+  return { status, headers: {}, body: { error: bodyErrorMessage(fe, status), code: fe.code ?? "bad_request" }, internal: false };
+}
+
+function bodyErrorMessage(fe: FastifyError, status: number): string {
+  if (status === 413) return "request body too large (the API takes at most 256 KiB of JSON)";
+  if (fe.code === "FST_ERR_CTP_INVALID_JSON_BODY" || /JSON/.test(fe.message)) return `malformed JSON body: ${fe.message}`;
+  if (status === 415) return "send JSON (Content-Type: application/json)";
+  return fe.message;
+}

@@ -1,0 +1,167 @@
+/**
+ * Prometheus metrics of the bot (`GET /metrics`). Counters and histograms are fed from run
+ * events; gauges of what waits now (queued runs, pending approvals, runs in progress) are read
+ * from the store at scrape time, so they are right after a restart too.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Logger } from "../app/logger.ts";
+import type { SopRunner } from "../app/sop-runner.ts";
+import type { RunEvent } from "../core/run/effects.ts";
+import { isTerminal, type RunState } from "../core/run/run-state.ts";
+
+export type TriggerType = "command" | "file_watch" | "schedule" | "manual";
+
+/** What triggers, the API and chat adapters report; the HTTP layer does not own these events. */
+export interface MetricsSink {
+  /** A trigger fired: `started` when a run was accepted, `refused` when not. */
+  triggerFired(type: TriggerType, sop: string, outcome: "started" | "refused"): void;
+  /** A run was not accepted: cooldown, max_concurrent, not_allowed … */
+  runRefused(sop: string, reason: string, source: TriggerType): void;
+  /** A chat message or notification could not be delivered. */
+  notificationFailed(platform: string): void;
+}
+
+const IN_PROGRESS = ["queued", "running", "awaiting_approval", "awaiting_manual"] as const;
+const SNAPSHOT_MS = 500;
+
+export class BotMetrics implements MetricsSink {
+  readonly registry = new Registry();
+  private snapshotAt = 0;
+  private snapshotRuns: Promise<RunState[]> | undefined;
+
+  private readonly runsTotal = new Counter({
+    name: "sop_runs_total", help: "Runs that ended, by SOP and final status", labelNames: ["sop", "status"] as const, registers: [this.registry],
+  });
+  private readonly runDuration = new Histogram({
+    name: "sop_run_duration_seconds", help: "Run duration from start to end", labelNames: ["sop", "status"] as const,
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600], registers: [this.registry],
+  });
+  private readonly stepDuration = new Histogram({
+    name: "sop_step_duration_seconds", help: "Duration of steps that ran, by SOP and step status", labelNames: ["sop", "status"] as const,
+    buckets: [0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 3600], registers: [this.registry],
+  });
+  private readonly approvalWait = new Histogram({
+    name: "sop_approval_wait_seconds", help: "Time from an approval request to its decision", labelNames: ["sop", "decision"] as const,
+    buckets: [5, 30, 60, 300, 900, 1800, 3600, 14400, 86400], registers: [this.registry],
+  });
+  private readonly approvalsRefused = new Counter({
+    name: "sop_approvals_refused_total", help: "Approve/deny attempts refused (not an approver, self-approval)", labelNames: ["sop"] as const, registers: [this.registry],
+  });
+  private readonly runsRefused = new Counter({
+    name: "sop_runs_refused_total", help: "Runs not accepted, by reason (cooldown, max_concurrent, not_allowed …) and where they came from",
+    labelNames: ["sop", "reason", "trigger"] as const, registers: [this.registry],
+  });
+  private readonly triggerFirings = new Counter({
+    name: "sop_trigger_firings_total", help: "Trigger firings by type and outcome", labelNames: ["type", "sop", "outcome"] as const, registers: [this.registry],
+  });
+  private readonly notificationFailures = new Counter({
+    name: "sop_notification_failures_total", help: "Chat notifications that could not be delivered", labelNames: ["platform"] as const, registers: [this.registry],
+  });
+
+  constructor(private readonly runner: SopRunner, private readonly log: Logger) {
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges' collect() runs with the gauge as `this`; these reach the bot's state.
+    const runs = () => this.runs();
+    const sopNames = () => this.sopNames();
+    new Gauge({
+      name: "sop_pending_approvals", help: "Approvals and manual steps waiting for a person", labelNames: ["sop", "kind"] as const, registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const sop of sopNames()) for (const kind of ["approval", "manual"]) this.set({ sop, kind }, 0);
+        for (const run of await runs()) {
+          for (const c of run.checkpoints) if (c.status === "pending") this.inc({ sop: run.sop, kind: c.kind });
+        }
+      },
+    });
+    new Gauge({
+      name: "sop_queued_runs", help: "Runs accepted and waiting for a slot (max_concurrent) or a worker", labelNames: ["sop"] as const, registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const sop of sopNames()) this.set({ sop }, 0);
+        for (const run of await runs()) if (run.status === "queued") this.inc({ sop: run.sop });
+      },
+    });
+    new Gauge({
+      name: "sop_runs_in_progress", help: "Runs not ended yet, by SOP and status", labelNames: ["sop", "status"] as const, registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const sop of sopNames()) for (const status of IN_PROGRESS) this.set({ sop, status }, 0);
+        for (const run of await runs()) if (!isTerminal(run.status)) this.inc({ sop: run.sop, status: run.status });
+      },
+    });
+  }
+
+  /** Listen to the runner's events; returns the function that stops listening. */
+  start(): () => void {
+    return this.runner.events.subscribe((event) => {
+      this.onEvent(event).catch((err: unknown) => this.log.warn({ err: String(err), event: event.type }, "metrics: could not record an event"));
+    });
+  }
+
+  triggerFired(type: TriggerType, sop: string, outcome: "started" | "refused"): void {
+    this.triggerFirings.inc({ type, sop, outcome });
+  }
+
+  runRefused(sop: string, reason: string, source: TriggerType): void {
+    this.runsRefused.inc({ sop, reason, trigger: source });
+  }
+
+  notificationFailed(platform: string): void {
+    this.notificationFailures.inc({ platform });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  private sopNames(): string[] {
+    return this.runner.list().map((s) => s.name);
+  }
+
+  /** One store read serves every gauge of a scrape. */
+  private runs(): Promise<RunState[]> {
+    const now = Date.now();
+    if (!this.snapshotRuns || now - this.snapshotAt > SNAPSHOT_MS) {
+      this.snapshotAt = now;
+      this.snapshotRuns = this.runner.store.list({ statuses: IN_PROGRESS });
+    }
+    return this.snapshotRuns;
+  }
+
+  private async onEvent(event: RunEvent): Promise<void> {
+    const { sop } = event;
+    switch (event.type) {
+      case "approval_refused":
+        this.approvalsRefused.inc({ sop });
+        return;
+      case "run_finished": {
+        const status = event.status ?? "unknown";
+        this.runsTotal.inc({ sop, status });
+        const run = (await this.runner.store.get(event.runId))?.run;
+        const start = run?.startedAt ?? run?.queuedAt;
+        if (run?.completedAt !== undefined && start !== undefined) this.runDuration.observe({ sop, status }, (run.completedAt - start) / 1000);
+        return;
+      }
+      case "step_finished": {
+        if (event.step === undefined || event.status === "skipped" || event.status === "bypassed") return;
+        const step = (await this.runner.store.get(event.runId))?.run.steps[event.step - 1];
+        if (step?.startedAt !== undefined && step.completedAt !== undefined) {
+          this.stepDuration.observe({ sop, status: event.status ?? step.status }, (step.completedAt - step.startedAt) / 1000);
+        }
+        return;
+      }
+      case "approval_decided": {
+        if (event.status === "partial" || event.status === "bypassed") return;
+        const cp = (await this.runner.store.get(event.runId))?.run.checkpoints.find((c) => c.id === event.checkpoint);
+        if (cp?.decidedAt !== undefined) this.approvalWait.observe({ sop, decision: event.status ?? cp.status }, (cp.decidedAt - cp.requestedAt) / 1000);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}

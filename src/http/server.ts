@@ -1,0 +1,65 @@
+/**
+ * The bot's HTTP server: the API (SPEC §5.3), /metrics, /healthz and the web UI. Errors are
+ * always `{ "error": "…" }` JSON; request bodies are JSON of at most 256 KiB, checked against a
+ * schema before a handler sees them.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import type { SopRunner } from "../app/sop-runner.ts";
+import type { Config } from "../main/config.ts";
+import { registerApi } from "./api/index.ts";
+import { refuseLargeBodies } from "./body-limit.ts";
+import { errorReply } from "./http-errors.ts";
+import { BotMetrics } from "./metrics.ts";
+import { registerOpsRoutes } from "./ops-routes.ts";
+import { registerWebUi } from "./web/index.ts";
+
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
+export interface ServerDeps {
+  runner: SopRunner;
+  config: Config;
+  /** name → token (API_TOKENS, or the one `sop serve` generated). */
+  tokens: Map<string, string>;
+  log: Logger;
+  /** Shared with the triggers so their firings and refusals are counted; made here when absent. */
+  metrics?: BotMetrics;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { runner, config, tokens, log } = deps;
+  // Typed as fastify's base logger, so the app is the plain FastifyInstance plugins expect.
+  const baseLog: FastifyBaseLogger = log;
+  const app = Fastify({
+    loggerInstance: baseLog,
+    // Request lines are logged below, by route pattern: a raw URL may carry a login token.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Live views (server-sent events) must not hold shutdown open.
+    forceCloseConnections: true,
+    // An unknown field is an error, not silently dropped: a typo in "run_id" must not approve another run.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  const metrics = deps.metrics ?? new BotMetrics(runner, log);
+  if (!deps.metrics) {
+    const stop = metrics.start();
+    app.addHook("onClose", async () => stop());
+  }
+
+  refuseLargeBodies(app, BODY_LIMIT_BYTES);
+  app.setErrorHandler(async (err, req, reply) => {
+    const answer = errorReply(err);
+    if (answer.internal) req.log.error({ err, route: req.routeOptions.url, method: req.method }, "request failed");
+    return reply.code(answer.status).headers(answer.headers).send(answer.body);
+  });
+  app.setNotFoundHandler(async (req, reply) =>
+    reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0] ?? ""}`, code: "not_found" }));
+  app.addHook("onResponse", async (req, reply) => {
+    req.log.debug({ method: req.method, route: req.routeOptions.url ?? "(none)", status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
+  });
+
+  registerOpsRoutes(app, { runner, config, metrics });
+  await registerApi(app, { runner, tokens, metrics, log });
+  await registerWebUi(app, { runner, tokens, log });
+  return app;
+}

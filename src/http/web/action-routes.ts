@@ -1,0 +1,101 @@
+/**
+ * The forms that change something: start a run, decide a checkpoint, cancel. Each passes the
+ * signed-in actor to the runner and shows the engine's answer, refusals included, as a flash on
+ * the next page (post/redirect/get), so reloading never repeats a decision.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { SopError } from "../../app/sop-error.ts";
+import type { VarValue } from "../../core/sop/types.ts";
+import { field, fieldNames } from "./form.ts";
+import { seg } from "./html.ts";
+import { VAR_PREFIX } from "./pages/run-form.ts";
+import { RUN_ID, SOP_NAME, type WebContext } from "./web-context.ts";
+
+/** Variable names as conditions can name them (SPEC §2.3). */
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Form fields → execute-time vars: changed defaults and the extra `name=value` lines. */
+export function formVars(body: unknown, defaults: Readonly<Record<string, VarValue>>): Record<string, VarValue> {
+  const vars: Record<string, VarValue> = {};
+  for (const key of fieldNames(body)) {
+    if (!key.startsWith(VAR_PREFIX)) continue;
+    const name = key.slice(VAR_PREFIX.length);
+    const value = field(body, key);
+    // An unchanged default is left out, so it keeps its TOML type (number, boolean).
+    if (value === undefined || !VAR_NAME.test(name) || (Object.hasOwn(defaults, name) && String(defaults[name]) === value)) continue;
+    vars[name] = value;
+  }
+  for (const [i, raw] of (field(body, "extra") ?? "").split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (line === "") continue;
+    const eq = line.indexOf("=");
+    const name = eq > 0 ? line.slice(0, eq).trim() : "";
+    if (!VAR_NAME.test(name)) throw new SopError("invalid", `line ${i + 1} of "More variables" is not name=value: ${line.slice(0, 60)}`);
+    vars[name] = line.slice(eq + 1).trim();
+  }
+  return vars;
+}
+
+/** A refusal from the engine is the person's answer; anything else is a bug, logged. */
+function failure(ctx: WebContext, err: unknown, what: string): { kind: "error"; text: string } {
+  if (err instanceof SopError) return { kind: "error", text: err.message };
+  ctx.log.error({ err: String(err) }, `web UI: ${what} failed`);
+  return { kind: "error", text: `${what} failed on the server; it is in the log.` };
+}
+
+async function runOf(ctx: WebContext, request: FastifyRequest, reply: FastifyReply) {
+  const { id } = request.params as { id: string };
+  const stored = RUN_ID.test(id) ? await ctx.runner.store.get(id) : undefined;
+  if (!stored) await ctx.notFound(request, reply, `There is no run ${id}.`);
+  return stored?.run;
+}
+
+export function registerActionRoutes(scope: FastifyInstance, ctx: WebContext): void {
+  const { runner } = ctx;
+
+  scope.post("/sops/:name/run", async (request, reply) => {
+    const { name } = request.params as { name: string };
+    const loaded = SOP_NAME.test(name) ? runner.catalog.get(name) : undefined;
+    if (!loaded) return ctx.notFound(request, reply, `There is no SOP named ${name}.`);
+    try {
+      const vars = formVars(request.body, loaded.definition.vars);
+      const record = await runner.execute(name, { vars, actor: ctx.actor(request), wait: false, trigger: { type: "manual", source: "web" } });
+      return ctx.redirect(request, reply, `/runs/${seg(record.run_id)}`, { kind: "ok", text: `Started ${name}, run ${record.run_id}.` });
+    } catch (err) {
+      return ctx.redirect(request, reply, `/sops/${seg(name)}`, failure(ctx, err, `starting ${name}`));
+    }
+  });
+
+  scope.post("/runs/:id/decide", async (request, reply) => {
+    const run = await runOf(ctx, request, reply);
+    if (!run) return reply;
+    const body = request.body;
+    const decision = field(body, "decision");
+    const back = field(body, "back") === "approvals" ? "/approvals" : `/runs/${seg(run.id)}`;
+    if (decision !== "approve" && decision !== "deny") return ctx.redirect(request, reply, back, { kind: "error", text: "Choose approve or deny." });
+    const checkpoint = field(body, "checkpoint");
+    const text = field(body, decision === "approve" ? "comment" : "reason")?.trim();
+    const opts = {
+      runId: run.id, actor: ctx.actor(request),
+      ...(checkpoint ? { checkpoint } : {}),
+      ...(text ? (decision === "approve" ? { comment: text } : { reason: text }) : {}),
+    };
+    try {
+      const { message } = decision === "approve" ? await runner.approve(run.sop, opts) : await runner.deny(run.sop, opts);
+      return ctx.redirect(request, reply, back, { kind: "ok", text: message });
+    } catch (err) {
+      return ctx.redirect(request, reply, back, failure(ctx, err, `${decision} on run ${run.id}`));
+    }
+  });
+
+  scope.post("/runs/:id/cancel", async (request, reply) => {
+    const run = await runOf(ctx, request, reply);
+    if (!run) return reply;
+    try {
+      const { message } = await runner.cancel(run.id, { actor: ctx.actor(request), reason: "cancelled from the web UI" });
+      return ctx.redirect(request, reply, `/runs/${seg(run.id)}`, { kind: "ok", text: message });
+    } catch (err) {
+      return ctx.redirect(request, reply, `/runs/${seg(run.id)}`, failure(ctx, err, `cancelling run ${run.id}`));
+    }
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * The web UI (SPEC §5.3, `GET /`): server-rendered pages, one script and one stylesheet, login
+ * by API token into a cookie session, CSRF tokens on every form that changes something.
+ * Everything registers inside its own encapsulated plugin, so its hooks, error page and form
+ * parser touch no other route of the app.
+ */
+import type { FastifyInstance } from "fastify";
+import { registerActionRoutes } from "./action-routes.ts";
+import { registerPageRoutes } from "./page-routes.ts";
+import { addFormParser } from "./form.ts";
+import { registerAuthRoutes, registerHooks } from "./routes.ts";
+import { SessionStore } from "./session.ts";
+import { RunStreams } from "./sse.ts";
+import { loadStaticAssets } from "./static-assets.ts";
+import { WebContext, type WebUiDeps } from "./web-context.ts";
+
+export type { WebUiDeps, WebLog } from "./web-context.ts";
+
+export async function registerWebUi(app: FastifyInstance, deps: WebUiDeps): Promise<void> {
+  const assets = await loadStaticAssets();
+  const now = deps.now ?? (() => Date.now());
+  const sessions = new SessionStore(now, (name) => deps.tokens.has(name));
+  const ctx = new WebContext(deps.runner, sessions, deps.tokens, deps.log, assets);
+  const streams = new RunStreams(deps.runner.events);
+  // Open event streams would keep close() waiting for their connections; end them first.
+  app.addHook("preClose", async () => streams.closeAll());
+  await app.register(async (scope) => {
+    addFormParser(scope);
+    registerHooks(scope, ctx);
+    registerAuthRoutes(scope, ctx);
+    registerPageRoutes(scope, ctx, streams);
+    registerActionRoutes(scope, ctx);
+  });
+}

@@ -1,0 +1,145 @@
+/** The pages: SOP list and detail, run history, a run (with its live fragment and events), approvals, audit. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { planRun, type Plan } from "../../core/plan/plan-run.ts";
+import { isTerminal, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
+import { approvalsPage } from "./pages/approvals.ts";
+import { auditPage } from "./pages/audit.ts";
+import { pendingApproval } from "./pages/decision-panel.ts";
+import { runListPage, type RunFilters } from "./pages/run-list.ts";
+import { runLive } from "./pages/run-live.ts";
+import { runPage } from "./pages/run-page.ts";
+import { sopDetailPage } from "./pages/sop-detail.ts";
+import { sopListPage } from "./pages/sop-list.ts";
+import { tokenLink } from "./routes.ts";
+import type { RunStreams } from "./sse.ts";
+import { RUN_ID, SOP_NAME, type WebContext } from "./web-context.ts";
+
+const WAITING: RunStatus[] = ["awaiting_approval", "awaiting_manual"];
+const STATUS_GROUPS: Readonly<Record<string, RunStatus[]>> = {
+  waiting: WAITING,
+  active: ["queued", "running", ...WAITING],
+};
+const RUNS_SHOWN = 200;
+const RECENT_RUNS = 15;
+
+const newestFirst = (a: RunState, b: RunState) => b.queuedAt - a.queuedAt;
+
+/** The run and its pinned definition, or a 404 page already sent. */
+async function findRun(ctx: WebContext, request: FastifyRequest, reply: FastifyReply) {
+  const { id } = request.params as { id: string };
+  const stored = RUN_ID.test(id) ? await ctx.runner.store.get(id) : undefined;
+  if (!stored) {
+    await ctx.notFound(request, reply, `There is no run ${id}.`);
+    return undefined;
+  }
+  return stored;
+}
+
+/**
+ * The plan of the steps still to come: the pinned definition, with the run's variables as the
+ * record shows them (redacted), so no reason can print a secret the record hides.
+ */
+async function runView(ctx: WebContext, id: string) {
+  const stored = await ctx.runner.store.get(id);
+  const record = await ctx.runner.record(id);
+  let plan: Plan | undefined;
+  if (stored && !isTerminal(stored.run.status)) {
+    try {
+      plan = planRun(stored.definition, record.vars);
+    } catch (err) {
+      ctx.log.warn({ err: String(err), run: id }, "could not plan the rest of a run for the web UI");
+    }
+  }
+  return { record, plan };
+}
+
+export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, streams: RunStreams): void {
+  const { runner } = ctx;
+
+  scope.get("/", async (request, reply) => {
+    const link = await tokenLink(request, reply, ctx);
+    if (link) return link;
+    const rows = await Promise.all(runner.catalog.list().map(async ({ definition }) =>
+      ({ definition, status: await runner.getStatus(definition.name) })));
+    const pending = (await runner.store.list({ statuses: WAITING })).length;
+    const body = sopListPage({ rows, pending, diagnostics: runner.diagnostics, csrf: ctx.session(request).csrf });
+    return ctx.page(request, reply, { title: "SOPs", nav: "sops", body });
+  });
+
+  scope.get("/sops/:name", async (request, reply) => {
+    const { name } = request.params as { name: string };
+    const loaded = SOP_NAME.test(name) ? runner.catalog.get(name) : undefined;
+    if (!loaded) return ctx.notFound(request, reply, `There is no SOP named ${name}.`);
+    const def = loaded.definition;
+    const [status, runs] = await Promise.all([runner.getStatus(name), runner.store.list({ sop: name })]);
+    const body = sopDetailPage({
+      def, status, plan: planRun(def, def.vars), runs: runs.sort(newestFirst).slice(0, RECENT_RUNS), csrf: ctx.session(request).csrf,
+    });
+    return ctx.page(request, reply, { title: name, nav: "sops", body });
+  });
+
+  scope.get("/runs", async (request, reply) => {
+    const q = request.query as { sop?: unknown; status?: unknown };
+    const filters: RunFilters = {};
+    if (typeof q.sop === "string" && SOP_NAME.test(q.sop)) filters.sop = q.sop;
+    if (typeof q.status === "string" && (q.status in STATUS_GROUPS || (RUN_STATUSES as readonly string[]).includes(q.status))) filters.status = q.status;
+    const statuses = filters.status ? (STATUS_GROUPS[filters.status] ?? [filters.status as RunStatus]) : undefined;
+    const all = (await runner.store.list({ ...(filters.sop ? { sop: filters.sop } : {}), ...(statuses ? { statuses } : {}) })).sort(newestFirst);
+    const sops = [...new Set([...runner.catalog.list().map((s) => s.definition.name), ...(filters.sop ? [filters.sop] : [])])].sort();
+    const body = runListPage({ runs: all.slice(0, RUNS_SHOWN), total: all.length, sops, filters });
+    return ctx.page(request, reply, { title: "Runs", nav: "runs", body });
+  });
+
+  scope.get("/runs/:id", async (request, reply) => {
+    const stored = await findRun(ctx, request, reply);
+    if (!stored) return reply;
+    const { record, plan } = await runView(ctx, stored.run.id);
+    return ctx.page(request, reply, { title: `${record.sop} ${record.status.replace(/_/g, " ")}`, nav: "runs", body: runPage(record, plan, ctx.session(request).csrf) });
+  });
+
+  scope.get("/runs/:id/live", async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!RUN_ID.test(id) || !(await runner.store.get(id))) return reply.code(404).type("text/plain; charset=utf-8").send("no such run");
+    const { record, plan } = await runView(ctx, id);
+    reply.header("x-run-status", record.status);
+    return ctx.send(reply, runLive(record, plan, ctx.session(request).csrf));
+  });
+
+  scope.get("/runs/:id/events", async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!RUN_ID.test(id) || !(await runner.store.get(id))) return reply.code(404).type("text/plain; charset=utf-8").send("no such run");
+    await streams.stream(reply, id, async () => {
+      const run = (await runner.store.get(id))?.run;
+      return { status: run?.status ?? "unknown", final: run ? isTerminal(run.status) : true };
+    });
+    return reply;
+  });
+
+  scope.get("/approvals", async (request, reply) => {
+    const runs = (await runner.store.list({ statuses: WAITING })).sort((a, b) => a.queuedAt - b.queuedAt);
+    const waiting = [];
+    for (const run of runs) {
+      const record = await runner.record(run.id);
+      const approval = pendingApproval(record);
+      if (approval) waiting.push({ record, approval });
+    }
+    return ctx.page(request, reply, { title: "Approvals", nav: "approvals", body: approvalsPage({ waiting, csrf: ctx.session(request).csrf }) });
+  });
+
+  scope.get("/runs/:id/audit", async (request, reply) => {
+    const stored = await findRun(ctx, request, reply);
+    if (!stored) return reply;
+    return ctx.page(request, reply, { title: "Audit record", nav: "runs", body: auditPage(await runner.record(stored.run.id)) });
+  });
+
+  scope.get("/runs/:id/audit.json", async (request, reply) => {
+    const stored = await findRun(ctx, request, reply);
+    if (!stored) return reply;
+    const record = await runner.record(stored.run.id);
+    return reply
+      .header("cache-control", "no-store")
+      .header("content-disposition", `attachment; filename="${record.sop}-${record.run_id}.json"`)
+      .type("application/json; charset=utf-8")
+      .send(`${JSON.stringify(record, null, 2)}\n`);
+  });
+}

@@ -1,0 +1,23 @@
+import type { SopDefinition } from "../../../core/sop/types.ts";
+import { CSRF_FIELD } from "../csrf.ts";
+import { html, seg, type SafeHtml } from "../html.ts";
+
+/** Field-name prefix of a variable in the run form (`var.version`). */
+export const VAR_PREFIX = "var.";
+
+/**
+ * Start a run: one input per `[vars]` default, plus free `name=value` lines for others.
+ * Collapsed in the SOP list (a `<details>`, no script needed), open on the SOP's own page.
+ */
+export function runForm(def: SopDefinition, csrf: string, open: boolean): SafeHtml {
+  const vars = Object.entries(def.vars);
+  const form = html`<form class="run-form" method="post" action="/sops/${seg(def.name)}/run">
+    <input type="hidden" name="${CSRF_FIELD}" value="${csrf}">
+    ${vars.map(([name, value], i) => html`<label for="v-${def.name}-${i}">${name}</label>
+    <input id="v-${def.name}-${i}" name="${VAR_PREFIX}${name}" value="${String(value)}" autocomplete="off">`)}
+    <label for="x-${def.name}">More variables <small>(one <code>name=value</code> a line)</small></label>
+    <textarea id="x-${def.name}" name="extra" rows="2" autocomplete="off"></textarea>
+    <button type="submit" class="primary">Start ${def.name}</button>
+  </form>`;
+  return open ? form : html`<details class="run"><summary class="button primary">Run…</summary>${form}</details>`;
+}

@@ -1,0 +1,185 @@
+/**
+ * `sop serve` / `npm start`: the composition root of the bot. Reads `.env` and the environment,
+ * opens the runner (which recovers what a previous process left), starts the HTTP server, the
+ * triggers and hot reload, and on SIGTERM or SIGINT stops taking work, lets running steps finish
+ * for SOP_SHUTDOWN_GRACE_SECS (default 30, as `sop worker`), interrupts what is left, and exits 0.
+ * A second signal interrupts at once.
+ */
+import { userInfo } from "node:os";
+import type { Logger } from "pino";
+import { formatDiagnostic } from "../app/load-sops.ts";
+import { SopError } from "../app/sop-error.ts";
+import { createSopRunner, type SopRunner } from "../app/sop-runner.ts";
+import { ShellExecutor } from "../exec/shell-executor.ts";
+import { generateToken } from "../http/auth.ts";
+import { BotMetrics } from "../http/metrics.ts";
+import { buildServer } from "../http/server.ts";
+import { ConfigError, readConfig, type Config } from "./config.ts";
+import { createLogger } from "./create-logger.ts";
+import { withDotEnv } from "./dot-env.ts";
+import { InterruptibleExecutor } from "./interruptible-executor.ts";
+import { removeServerFile, writeServerFile } from "./server-file.ts";
+import { watchSops } from "./sops-watcher.ts";
+import { reportChat, reportDiagnostics, reportListening, reportQueue, reportSops } from "./startup-report.ts";
+import { TriggerSet } from "./triggers/index.ts";
+
+export interface ServeIo {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  isTTY: boolean;
+  stderr: (text: string) => void;
+  /** Resolves with the reason to stop; default: the first SIGTERM or SIGINT. */
+  stopSignal?: Promise<string>;
+}
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|localhost|::1|\[::1\])$/i;
+
+export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?: string } = {}): Promise<number> {
+  const env = withDotEnv(io.env, io.cwd);
+  let config: Config;
+  try {
+    config = { ...readConfig(env, io.cwd), ...overrides };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.stderr(`sop serve: ${err.message}\n`);
+    return 2;
+  }
+  const log = createLogger({ level: config.logLevel, pretty: io.isTTY && !env["NO_COLOR"] });
+  if (!LOOPBACK.test(config.host) && !config.apiTokens) {
+    log.fatal({ host: config.host }, `refusing to listen on HOST=${config.host} without API_TOKENS: anyone who reaches it could run and approve SOPs. Set API_TOKENS=name:token,… or use HOST=127.0.0.1`);
+    return 2;
+  }
+  const generated = config.apiTokens ? undefined : { name: localName(), token: generateToken() };
+  const tokens = config.apiTokens ?? new Map([[generated!.name, generated!.token]]);
+  const executor = new InterruptibleExecutor(new ShellExecutor());
+
+  let runner: SopRunner;
+  try {
+    runner = await createSopRunner({
+      sopsDir: config.sopsDir, logsDir: config.logsDir, dataDir: config.dataDir, env, log, owner: "sop serve", executor,
+      // The generated token is the person at this machine, as the in-process CLI's local:<user> is.
+      admins: [...config.admins, ...(generated ? [`api:${generated.name}`] : [])],
+      // With Redis, SOP_WORKER=0 makes this process the bot only and leaves the steps to `sop worker`s.
+      worker: !(config.redisUrl && env["SOP_WORKER"] === "0"),
+    });
+  } catch (err) {
+    log.fatal({ err: String(err) }, `cannot start: ${(err as Error).message}`);
+    return err instanceof SopError ? 2 : 1;
+  }
+  reportSops(log, runner, config.sopsDir);
+  reportQueue(log, config, env["SOP_WORKER"] !== "0");
+
+  const metrics = new BotMetrics(runner, log);
+  const stopMetrics = metrics.start();
+  const triggers = new TriggerSet({ runner, metrics, log }, config.sopsDir);
+  const app = await buildServer({ runner, config, tokens, log, metrics });
+  let url: string;
+  try {
+    await app.listen({ host: config.host, port: config.port });
+    url = urlOf(config.host, app.server.address());
+  } catch (err) {
+    log.fatal({ err: String(err) }, `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+    await app.close();
+    await runner.close();
+    return 1;
+  }
+
+  await triggers.sync(runner.catalog.list().map((s) => s.definition));
+  const counts = triggers.counts();
+  const commands = runner.list().flatMap((s) => s.triggers.filter((t) => t.type === "command")).length;
+  log.info(counts, `triggers: ${counts.schedule} schedule, ${counts.file_watch} file_watch, ${commands} command`);
+  const watcher = await watchSops({
+    sopsDir: config.sopsDir, log,
+    reload: async () => {
+      await reloadSops(log, runner);
+      await triggers.sync(runner.catalog.list().map((s) => s.definition));
+    },
+  });
+  await writeServerFile(config.dataDir, { url, pid: process.pid, ...(generated ? { token: generated.token } : {}) });
+  reportListening(log, { config, url, tokenNames: [...tokens.keys()], ...(generated ? { generatedToken: generated.token } : {}) });
+  reportChat(log, env);
+
+  const reason = await (io.stopSignal ?? firstSignal());
+  const graceSecs = graceOf(env["SOP_SHUTDOWN_GRACE_SECS"]);
+  // Local: the step is recovered at the next start. Redis: its job is redelivered to a worker.
+  const mode = config.redisUrl ? "abandon" : "reject";
+  log.info({ reason }, `${reason}: shutting down; no new work is taken, running steps get ${graceSecs} s to finish`);
+  // A second signal means now: interrupt what runs (the next start recovers it) and go.
+  let interrupted: Promise<void> | undefined;
+  const interrupt = (): void => {
+    interrupted ??= executor.interrupt(mode);
+  };
+  const again = (): void => interrupt();
+  process.once("SIGTERM", again).once("SIGINT", again);
+  try {
+    await watcher.close();
+    await triggers.close();
+    await app.close();
+    stopMetrics();
+    const grace = setTimeout(() => {
+      if (executor.size > 0) log.warn({ steps: executor.size }, `interrupting ${executor.size} running step(s); ${mode === "reject" ? "the next start marks them failed (interrupted)" : "a worker takes them over once their lock expires"}`);
+      interrupt();
+    }, graceSecs * 1000);
+    const closing = runner.close();
+    // An abandoned step's job never finishes here, so close() would wait for it forever.
+    await (mode === "reject" ? closing : Promise.race([closing, untilInterrupted(() => interrupted)]));
+    clearTimeout(grace);
+    await removeServerFile(config.dataDir);
+  } finally {
+    process.off("SIGTERM", again).off("SIGINT", again);
+  }
+  log.info({}, "stopped");
+  // Whatever still holds the event loop (an abandoned job's Redis connection) must not keep us.
+  setTimeout(() => process.exit(0), 2000).unref();
+  return 0;
+}
+
+async function untilInterrupted(current: () => Promise<void> | undefined): Promise<void> {
+  while (current() === undefined) await new Promise((r) => setTimeout(r, 50));
+  await current();
+}
+
+async function reloadSops(log: Logger, runner: SopRunner): Promise<void> {
+  const before = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
+  const known = new Set(runner.diagnostics.map(formatDiagnostic));
+  await runner.reload();
+  const after = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
+  const added = [...after.keys()].filter((n) => !before.has(n));
+  const removed = [...before.keys()].filter((n) => !after.has(n));
+  const changed = [...after].filter(([n, h]) => before.has(n) && before.get(n) !== h).map(([n]) => n);
+  const parts = [added.length && `added ${added.join(", ")}`, changed.length && `changed ${changed.join(", ")}`, removed.length && `removed ${removed.join(", ")}`].filter(Boolean);
+  // Files that are not SOP.toml or SOP.md (a script, a step's output) change nothing worth a line.
+  if (parts.length) log.info({ added, changed, removed, sops: after.size }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
+  else log.debug({ sops: after.size }, "SOPs reloaded: no change");
+  const fresh = runner.diagnostics.filter((d) => !known.has(formatDiagnostic(d)));
+  reportDiagnostics(log, fresh);
+  if (fresh.some((d) => d.severity === "error")) log.error({}, "a broken SOP keeps its last good version until the errors above are fixed");
+}
+
+function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: string) => () => {
+      process.off("SIGTERM", term).off("SIGINT", int);
+      resolve(signal);
+    };
+    const term = on("SIGTERM");
+    const int = on("SIGINT");
+    process.on("SIGTERM", term).on("SIGINT", int);
+  });
+}
+
+function graceOf(value: string | undefined): number {
+  const secs = Number(value || 30);
+  return Number.isFinite(secs) && secs >= 0 ? secs : 30;
+}
+
+function localName(): string {
+  const name = userInfo().username.replace(/[^A-Za-z0-9_.-]/g, "_");
+  return name || "local";
+}
+
+function urlOf(host: string, address: ReturnType<import("node:net").Server["address"]>): string {
+  const port = typeof address === "object" && address ? address.port : 0;
+  const shown = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
+}

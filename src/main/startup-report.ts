@@ -1,0 +1,61 @@
+/** The few lines `sop serve` prints at start: what loaded, where it listens, what is on and off. */
+import type { Logger } from "../app/logger.ts";
+import { formatDiagnostic } from "../app/load-sops.ts";
+import type { SopRunner } from "../app/sop-runner.ts";
+import type { Diagnostic } from "../core/sop/types.ts";
+import type { Config } from "./config.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ChatPlatform {
+  name: "Slack" | "Discord";
+  on: boolean;
+  why: string;
+}
+
+/** Which chat platforms the environment configures; none has an adapter in this build yet. */
+export function chatPlatforms(env: Env): ChatPlatform[] {
+  const slack = Boolean((env["SLACK_BOT_TOKEN"] && env["SLACK_SIGNING_SECRET"]) || env["SLACK_APP_TOKEN"]);
+  const discord = Boolean(env["DISCORD_TOKEN"] && env["DISCORD_APPLICATION_ID"]);
+  const notBuilt = (name: string) => `${name} variables are set, but this build has no ${name} adapter yet`;
+  return [
+    { name: "Slack", on: false, why: slack ? notBuilt("Slack") : "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN, not set" },
+    { name: "Discord", on: false, why: discord ? notBuilt("Discord") : "DISCORD_TOKEN and DISCORD_APPLICATION_ID not set" },
+  ];
+}
+
+export function reportSops(log: Logger, runner: SopRunner, sopsDir: string): void {
+  const names = runner.list().map((s) => s.name);
+  log.info({ sops: names.length, dir: sopsDir }, `SOPs: ${names.length} loaded from ${sopsDir}${names.length ? `: ${names.join(", ")}` : ""}`);
+  reportDiagnostics(log, runner.diagnostics);
+}
+
+export function reportDiagnostics(log: Logger, diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    if (d.severity === "error") log.error({ file: d.file, line: d.line, column: d.column, code: d.code }, formatDiagnostic(d));
+    else log.warn({ file: d.file, line: d.line, column: d.column, code: d.code }, formatDiagnostic(d));
+  }
+}
+
+export function reportQueue(log: Logger, config: Config, worker: boolean): void {
+  if (!config.redisUrl) {
+    log.info({ driver: "local", dataDir: config.dataDir }, `queue: in-process (DATA_DIR=${config.dataDir})`);
+    return;
+  }
+  const url = config.redisUrl.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+  log.info({ driver: "redis", url, prefix: config.redis.prefix, worker }, `queue: BullMQ on Redis (${url}, prefix ${config.redis.prefix}), ${worker ? `a worker in this process (concurrency ${config.workerConcurrency})` : "no worker in this process (SOP_WORKER=0)"}`);
+}
+
+export function reportListening(log: Logger, o: { config: Config; url: string; generatedToken?: string; tokenNames: string[] }): void {
+  log.info({ url: o.url }, `HTTP: listening on ${o.url} (web UI, API under /api, /metrics, /healthz)`);
+  if (o.generatedToken !== undefined) {
+    log.info({}, `login: ${o.url}/?token=${o.generatedToken}`);
+    log.info({}, "  (API_TOKENS is not set, so this token was generated for this start; the sop CLI finds it in DATA_DIR/server.json)");
+  } else {
+    log.info({ tokens: o.tokenNames }, `API tokens: ${o.tokenNames.join(", ")} (from API_TOKENS); log in at ${o.url}/ with one of them`);
+  }
+}
+
+export function reportChat(log: Logger, env: Env): void {
+  for (const p of chatPlatforms(env)) log.info({ platform: p.name.toLowerCase(), on: p.on }, `${p.name}: ${p.on ? "on" : "off"} (${p.why})`);
+}
