@@ -2,7 +2,7 @@
  * The library API of SPEC §5.1. A runner is a full node: it holds the driver, runs a worker,
  * and recovers what a previous process left behind.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,8 @@ import { readConfig } from "../main/config.ts";
 import type { EventBus } from "../ports/event-bus.ts";
 import type { RunStore } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
+import type { CronSchedule, Job, WorkQueue } from "../ports/work-queue.ts";
+import { fireTrigger } from "./fire-trigger.ts";
 import { AuditSink } from "./audit-sink.ts";
 import { silentLogger, type Logger } from "./logger.ts";
 import { RunEngine, type ActorRef } from "./run-engine.ts";
@@ -91,12 +93,37 @@ export class SopRunner {
     readonly catalog: SopCatalog,
     readonly store: RunStore,
     readonly events: EventBus,
+    private readonly queue: WorkQueue,
+    private readonly log: Logger,
     private readonly audit: AuditSink,
     private readonly defaultActor: string,
     private readonly now: () => number,
     private readonly onClose: () => Promise<void>,
   ) {
     this.matcher = new CommandMatcher(catalog.list().map((s) => s.definition));
+  }
+
+  /**
+   * Hand the schedule triggers of `defs` to the queue when it fires schedules itself (Redis:
+   * once across every process). False when it does not, and the caller arms node-cron.
+   */
+  async syncSchedules(defs: readonly SopDefinition[]): Promise<boolean> {
+    if (!this.queue.syncSchedules) return false;
+    const schedules: CronSchedule[] = defs.flatMap((def) => def.triggers.flatMap((t) => {
+      if (t.type !== "schedule") return [];
+      const id = `schedule-${def.name}-${createHash("sha256").update(`${t.cron}\0${t.timezone ?? ""}`).digest("hex").slice(0, 12)}`;
+      return [{ id, sop: def.name, cron: t.cron, ...(t.timezone ? { timezone: t.timezone } : {}) }];
+    }));
+    await this.queue.syncSchedules(schedules);
+    return true;
+  }
+
+  /** A schedule tick from the queue: start the SOP unless its slots are all taken. */
+  async onScheduleTick(job: Job): Promise<void> {
+    const sop = job.sop ?? "";
+    const outcome = await fireTrigger(this, { sop, type: "schedule", source: job.cron ?? "", refuseWhenBusy: true });
+    if ("started" in outcome) this.log.info({ sop, runId: outcome.started.run_id }, `schedule trigger started ${sop} (run ${outcome.started.run_id})`);
+    else this.log.warn({ sop, reason: outcome.refused.code }, `schedule trigger of ${sop} refused: ${outcome.refused.message}`);
   }
 
   get diagnostics(): Diagnostic[] {
@@ -260,10 +287,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     admins: [...(options.admins ?? config.admins), localUser],
     env, tmpDir: outputDir,
   });
-  if (options.worker !== false) driver.queue.process((job) => engine.handle(job), options.concurrency ?? config.workerConcurrency);
-  // Only the local driver's single process can know that everything "running" is orphaned.
-  if (!redisUrl) await engine.recoverAll();
-  return new SopRunner(engine, catalog, driver.store, driver.events, audit, localUser, now, async () => {
+  const runner = new SopRunner(engine, catalog, driver.store, driver.events, driver.queue, log, audit, localUser, now, async () => {
     await driver.queue.close();
     engine.stop();
     stopAudit();
@@ -272,4 +296,10 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     await driver.close();
     await rm(outputDir, { recursive: true, force: true });
   });
+  if (options.worker !== false) {
+    driver.queue.process((job) => (job.kind === "schedule" ? runner.onScheduleTick(job) : engine.handle(job)), options.concurrency ?? config.workerConcurrency);
+  }
+  // Only the local driver's single process can know that everything "running" is orphaned.
+  if (!redisUrl) await engine.recoverAll();
+  return runner;
 }

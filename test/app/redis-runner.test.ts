@@ -89,6 +89,25 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
     expect(existsSync(join(ws.tmpDir, "survived"))).toBe(false);
   });
 
+  it("fires each cron tick once across three processes, and stops when the schedule goes away", async () => {
+    await ws.addSop("ticker", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 10\n[[triggers]]\ntype = "schedule"\ncron = "* * * * * *"`, steps("**Note**"));
+    const nodes = [await node("a"), await node("b"), await node("c")];
+    const defs = nodes[0]!.catalog.list().map((s) => s.definition);
+    for (const n of nodes) expect(await n.syncSchedules(defs)).toBe(true);
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 3_200));
+    const runs = await nodes[0]!.store.list({ sop: "ticker" });
+    const seconds = (Date.now() - started) / 1000;
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs.length).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+    expect(runs.every((r) => r.trigger.type === "schedule" && r.trigger.source === "* * * * * *")).toBe(true);
+    for (const n of nodes) await n.syncSchedules([]);
+    await new Promise((r) => setTimeout(r, 300));
+    const after = (await nodes[0]!.store.list({ sop: "ticker" })).length;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await nodes[0]!.store.list({ sop: "ticker" })).length).toBe(after);
+  });
+
   it("accepts exactly one of 50 simultaneous executes of an SOP with a cooldown", async () => {
     await ws.addSop("cool", `description = "x"\nexecution_mode = "automatic"\ncooldown_secs = 600`, steps("**Note**"));
     const a = await node("a");

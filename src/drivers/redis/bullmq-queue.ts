@@ -1,7 +1,10 @@
 import { Queue, Worker, type JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Priority } from "../../core/sop/types.ts";
-import type { EnqueueOptions, Job, WorkQueue } from "../../ports/work-queue.ts";
+import type { CronSchedule, EnqueueOptions, Job, WorkQueue } from "../../ports/work-queue.ts";
+
+/** Ids of the job schedulers this queue owns (`schedule-<sop>-<hash>`). */
+export const SCHEDULE_PREFIX = "schedule-";
 
 /** BullMQ runs the lowest number first and FIFO within one; 0 would mean "unprioritised", ahead of all. */
 const BULLMQ_PRIORITY: Record<Priority, number> = { critical: 1, high: 2, medium: 3, low: 4 };
@@ -72,6 +75,21 @@ export class BullmqQueue implements WorkQueue {
     worker.on("failed", (bullJob, error) => this.report(error, bullJob?.data));
     worker.on("error", (error: unknown) => this.report(error, undefined));
     this.worker = worker;
+  }
+
+  /** BullMQ job schedulers: one per id in Redis, so three processes upserting them fire each tick once. */
+  async syncSchedules(schedules: readonly CronSchedule[]): Promise<void> {
+    const wanted = new Set(schedules.map((s) => s.id));
+    for (const existing of await this.queue.getJobSchedulers(0, -1)) {
+      const id = existing.key;
+      if (id.startsWith(SCHEDULE_PREFIX) && !wanted.has(id)) await this.queue.removeJobScheduler(id);
+    }
+    for (const s of schedules) {
+      const data: Job = { kind: "schedule", runId: "", sop: s.sop, cron: s.cron };
+      await this.queue.upsertJobScheduler(s.id, { pattern: s.cron, ...(s.timezone ? { tz: s.timezone } : {}) }, {
+        name: "schedule", data, opts: { removeOnComplete: true, removeOnFail: { age: 24 * 3600, count: 1_000 } },
+      });
+    }
   }
 
   /** Stops taking jobs, waits for the running handlers, then closes the queue. Waiting jobs stay in Redis. */

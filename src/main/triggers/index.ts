@@ -16,10 +16,12 @@ export class TriggerSet {
   constructor(private readonly ctx: TriggerContext, private readonly sopsDir: string) {}
 
   async sync(defs: readonly SopDefinition[]): Promise<void> {
+    // With Redis the queue keeps the schedules (each tick fires once across processes).
+    const queueSchedules = await this.ctx.runner.syncSchedules(defs);
     const wanted = new Map<string, { sop: string; trigger: Armable }>();
     for (const def of defs) {
       for (const t of def.triggers) {
-        if (t.type === "file_watch" || t.type === "schedule") wanted.set(`${def.name}\u0000${JSON.stringify(t)}`, { sop: def.name, trigger: t });
+        if (t.type === "file_watch" || (t.type === "schedule" && !queueSchedules)) wanted.set(`${def.name}\u0000${JSON.stringify(t)}`, { sop: def.name, trigger: t });
       }
     }
     for (const [key, { trigger }] of [...this.armed]) {
