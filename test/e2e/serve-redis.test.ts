@@ -43,6 +43,31 @@ describe.skipIf(url === undefined)("sop serve on Redis (see the REDIS SUITES SKI
     expect(await serve.stop("SIGTERM")).toBe(0);
   });
 
+  it("across three serve processes, 100 simultaneous approvals decide a gate once and 50 simultaneous executes in a cooldown accept one", async () => {
+    await ws.addSop("gated", `description = "x"\nexecution_mode = "automatic"\ncooldown_secs = 600\n[approval]\nmin_approvals = 1`, steps("**Go** [requires_approval: true]\n```sh\ntrue\n```"));
+    const prefix = testPrefix();
+    prefixes.push(prefix);
+    const nodes: ServeProcess[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const dataDir = join(ws.root, `data-${i}`);
+        nodes.push(await ServeProcess.start(ws, { REDIS_URL: url!, SOP_REDIS_PREFIX: prefix, DATA_DIR: dataDir, LOGS_DIR: join(ws.root, `logs-${i}`) }));
+      }
+      const executes = await Promise.all(Array.from({ length: 50 }, (_, i) => nodes[i % 3]!.api<{ run_id: string }>("POST", "/api/sop/execute", { body: { sop: "gated" } })));
+      expect(executes.map((a) => a.status).sort()).toEqual([202, ...Array.from({ length: 49 }, () => 429)]);
+      const runId = executes.find((a) => a.status === 202)!.json.run_id;
+      await nodes[0]!.runUntil(runId, "the gate", (r) => r.status === "awaiting_approval");
+      const approvals = await Promise.all(Array.from({ length: 100 }, (_, i) =>
+        nodes[i % 3]!.api("POST", "/api/sop/approve", { body: { sop: "gated", run_id: runId } })));
+      expect(approvals.filter((a) => a.status === 200)).toHaveLength(1);
+      expect(approvals.filter((a) => a.status !== 200).every((a) => a.status === 409)).toBe(true);
+      const done = await nodes[1]!.runUntil(runId, "success", (r) => r.status === "success");
+      expect((done["approvals"] as { by: string[] }[])[0]!.by).toHaveLength(1);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    }
+  });
+
   it("on SIGTERM mid-step kills the command, exits 0, and the next process takes the run over", async () => {
     await ws.addSop("long", `description = "x"\nexecution_mode = "automatic"`, steps(
       '**Sleep**\n```sh\ntouch "$TMPDIR/sleeping"; sleep 60\n```',
