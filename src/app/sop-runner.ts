@@ -6,6 +6,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
+import type { Queue } from "bullmq";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { planRun, type Plan } from "../core/plan/plan-run.ts";
 import type { RunEvent } from "../core/run/effects.ts";
@@ -13,7 +14,7 @@ import { isTerminal, type RunState, type TriggerInfo } from "../core/run/run-sta
 import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
-import { openRedisDriver } from "../drivers/redis/index.ts";
+import { BullmqQueue, openRedisDriver } from "../drivers/redis/index.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { readConfig } from "../main/config.ts";
 import type { EventBus } from "../ports/event-bus.ts";
@@ -124,6 +125,11 @@ export class SopRunner {
     const outcome = await fireTrigger(this, { sop, type: "schedule", source: job.cron ?? "", refuseWhenBusy: true });
     if ("started" in outcome) this.log.info({ sop, runId: outcome.started.run_id }, `schedule trigger started ${sop} (run ${outcome.started.run_id})`);
     else this.log.warn({ sop, reason: outcome.refused.code }, `schedule trigger of ${sop} refused: ${outcome.refused.message}`);
+  }
+
+  /** The BullMQ queue on the Redis driver (for Bull Board); undefined on the local driver. */
+  bullQueue(): Queue | undefined {
+    return this.queue instanceof BullmqQueue ? this.queue.bullQueue() : undefined;
   }
 
   get diagnostics(): Diagnostic[] {

@@ -1,7 +1,7 @@
 /**
- * The bot's HTTP server: the API (SPEC §5.3), /metrics, /healthz and the web UI. Errors are
- * always `{ "error": "…" }` JSON; request bodies are JSON of at most 256 KiB, checked against a
- * schema before a handler sees them.
+ * The bot's HTTP server: the API (SPEC §5.3), /metrics, /healthz, the web UI and, on Redis,
+ * Bull Board at /admin/queues. Errors are always `{ "error": "…" }` JSON; request bodies are
+ * JSON of at most 256 KiB, checked against a schema before a handler sees them.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -60,6 +60,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   registerOpsRoutes(app, { runner, config, metrics });
   await registerApi(app, { runner, tokens, metrics, log });
-  await registerWebUi(app, { runner, tokens, log });
+  const web = await registerWebUi(app, { runner, tokens, log });
+  const queue = runner.bullQueue();
+  if (queue) {
+    // Loaded only here: Bull Board and its view and static plugins cost ~30 MB of RSS, which
+    // the local driver, having no BullMQ queue to show, should not pay.
+    const { registerBullBoard } = await import("./bull-board.ts");
+    await registerBullBoard(app, { queue, sessionOf: web.sessionOf, log, admins: deps.config.admins });
+  }
   return app;
 }

@@ -45,6 +45,11 @@ export class BullmqQueue implements WorkQueue {
     this.queue.on("error", (error: unknown) => this.report(error, undefined));
   }
 
+  /** The BullMQ queue itself, for Bull Board (/admin/queues) to show; everything else goes through the port. */
+  bullQueue(): Queue {
+    return this.queue;
+  }
+
   async enqueue(job: Job, opts: EnqueueOptions): Promise<void> {
     if (this.closed) return;
     const priority = BULLMQ_PRIORITY[opts.priority] as number | undefined;

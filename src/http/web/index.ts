@@ -4,19 +4,25 @@
  * Everything registers inside its own encapsulated plugin, so its hooks, error page and form
  * parser touch no other route of the app.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { registerActionRoutes } from "./action-routes.ts";
 import { registerPageRoutes } from "./page-routes.ts";
 import { addFormParser } from "./form.ts";
 import { registerAuthRoutes, registerHooks } from "./routes.ts";
-import { SessionStore } from "./session.ts";
+import { readCookie, SESSION_COOKIE, SessionStore } from "./session.ts";
 import { RunStreams } from "./sse.ts";
 import { loadStaticAssets } from "./static-assets.ts";
 import { WebContext, type WebUiDeps } from "./web-context.ts";
 
 export type { WebUiDeps, WebLog } from "./web-context.ts";
 
-export async function registerWebUi(app: FastifyInstance, deps: WebUiDeps): Promise<void> {
+/** The web UI's login, for other routes that must be behind it (Bull Board at /admin/queues). */
+export interface WebSessions {
+  /** Who is signed in on this request (its session cookie), or undefined: send them to /login. */
+  sessionOf(request: FastifyRequest): { tokenName: string } | undefined;
+}
+
+export async function registerWebUi(app: FastifyInstance, deps: WebUiDeps): Promise<WebSessions> {
   const assets = await loadStaticAssets();
   const now = deps.now ?? (() => Date.now());
   const sessions = new SessionStore(now, (name) => deps.tokens.has(name));
@@ -31,4 +37,11 @@ export async function registerWebUi(app: FastifyInstance, deps: WebUiDeps): Prom
     registerPageRoutes(scope, ctx, streams);
     registerActionRoutes(scope, ctx);
   });
+  return {
+    sessionOf: (request) => {
+      const session = sessions.get(readCookie(request.headers.cookie, SESSION_COOKIE));
+      // A copy: the caller learns the name, never the CSRF secret or a handle to change the session.
+      return session && { tokenName: session.tokenName };
+    },
+  };
 }

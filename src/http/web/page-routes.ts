@@ -57,8 +57,9 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
   const { runner } = ctx;
 
   scope.get("/", async (request, reply) => {
-    const link = await tokenLink(request, reply, ctx);
-    if (link) return link;
+    // A login link answers with a redirect; the reply is then sent and the page is not drawn.
+    await tokenLink(request, reply, ctx);
+    if (reply.sent) return reply;
     const rows = await Promise.all(runner.catalog.list().map(async ({ definition }) =>
       ({ definition, status: await runner.getStatus(definition.name) })));
     const pending = (await runner.store.list({ statuses: WAITING })).length;
