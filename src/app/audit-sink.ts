@@ -12,6 +12,11 @@ import { writeJsonAtomic } from "../audit/write-audit-file.ts";
 import { redactText } from "../exec/redact.ts";
 import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { Logger } from "./logger.ts";
+import { access } from "node:fs/promises";
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
 
 const RETRY_MS = 2000;
 
@@ -22,7 +27,14 @@ export class AuditSink {
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: { logsDir: string; store: RunStore; secretValues: (stored: StoredRun) => string[]; log: Logger },
+    private readonly deps: {
+      logsDir: string;
+      store: RunStore;
+      secretValues: (stored: StoredRun) => string[];
+      log: Logger;
+      /** False for processes that keep no audit files (a Redis `sop worker`): records are still built on request. */
+      writes?: boolean;
+    },
   ) {}
 
   /** The record as it stands, redacted, with its seal once sealed. */
@@ -34,6 +46,7 @@ export class AuditSink {
 
   /** Ask for the run's file to be brought up to date; writes for one run never overlap. */
   update(runId: string): Promise<void> {
+    if (this.deps.writes === false) return Promise.resolve();
     const running = this.inflight.get(runId);
     if (running) {
       this.dirty.add(runId);
@@ -45,6 +58,25 @@ export class AuditSink {
     });
     this.inflight.set(runId, p);
     return p;
+  }
+
+  /**
+   * Bring LOGS_DIR up to date with the store: runs still going or not yet sealed, and sealed
+   * runs whose file this machine lacks (events are at most once; a process that was down
+   * missed some).
+   */
+  async reconcile(): Promise<number> {
+    if (this.deps.writes === false) return 0;
+    let written = 0;
+    for (const run of await this.deps.store.list()) {
+      const stored = await this.deps.store.get(run.id);
+      if (!stored) continue;
+      const path = auditFilePath(this.deps.logsDir, run.sop, new Date(run.startedAt ?? run.queuedAt), run.id);
+      if (stored.seal && (await exists(path))) continue;
+      await this.update(run.id);
+      written++;
+    }
+    return written;
   }
 
   /** Wait for every pending write. */

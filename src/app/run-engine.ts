@@ -69,8 +69,6 @@ export interface DecideOptions {
 
 type CommandEffect = Extract<Effect, { type: "run_command" }>;
 
-const RANK = { low: 0, medium: 1, high: 2, critical: 3 } as const;
-
 const jobId = (...parts: string[]): string => parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_");
 
 export class RunEngine {
@@ -217,9 +215,6 @@ export class RunEngine {
       }
     }
     let step = await this.transition(runId, input);
-    // A run that was behind this one in line gave up when it saw this one ahead; now that this
-    // one has its slot, the next may find a free slot too (or waits for a release).
-    if (input.type === "start" && step.result.changed) await this.nudgeNextInLine(stored.run.sop);
     let command = step.result.changed ? commandOf(step.result) : undefined;
     while (command) {
       const finished = await this.runCommand(step.stored, command);
@@ -312,19 +307,13 @@ export class RunEngine {
     }
   }
 
-  /** Free the slot and nudge the runs queued behind it. */
+  /** Free the slot and nudge the runs that may start now: queued runs whose own job found no room. */
   private async release(stored: StoredRun): Promise<void> {
-    const line = await this.deps.store.release(stored.run.id);
-    for (const id of line.slice(0, stored.definition.maxConcurrent)) {
+    const line = await this.deps.store.release(stored.run.id, stored.definition.maxConcurrent);
+    for (const id of line) {
       const next = await this.deps.store.get(id);
       if (next) await this.nudge(next.run);
     }
-  }
-
-  private async nudgeNextInLine(sop: string): Promise<void> {
-    const queued = await this.deps.store.list({ sop, statuses: ["queued"] });
-    const next = queued.sort((a, b) => RANK[b.priority] - RANK[a.priority] || a.queuedAt - b.queuedAt || a.id.localeCompare(b.id))[0];
-    if (next) await this.nudge(next);
   }
 
   private async nudge(run: RunState): Promise<void> {

@@ -47,6 +47,11 @@ export interface SopRunnerOptions {
   owner?: string;
   /** Run a worker in this process (default true); `sop serve` with SOP_WORKER=0 runs none. */
   worker?: boolean;
+  /**
+   * Keep audit files in LOGS_DIR (default true). With Redis, `sop serve` writes every run's
+   * record from the events it hears; `sop worker` processes write none unless SOP_AUDIT_FILES=1.
+   */
+  auditFiles?: boolean;
 }
 
 export interface RunOptions {
@@ -183,7 +188,8 @@ export class SopRunner {
           ...(opts.definitionHash !== undefined ? { definitionHash: opts.definitionHash } : {}),
         },
       );
-      const record = opts.wait ? await this.untilAtRest(run.id, seen) : await this.record(run.id);
+      // Without `wait` the answer need not wait for audit files on disk: it is built from the store.
+      const record = opts.wait ? await this.untilAtRest(run.id, seen) : await this.currentRecord(run.id);
       return { message, record };
     } finally {
       seen.stop();
@@ -233,7 +239,13 @@ export class SopRunner {
     return sopStatus(this.store, name, sop?.definition.cooldownSecs ?? 0, this.now());
   }
 
-  /** The audit record of a run as it stands (redacted; sealed once ended). */
+  private async currentRecord(runId: string): Promise<AuditRecord> {
+    const stored = await this.store.get(runId);
+    if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+    return this.audit.record(stored);
+  }
+
+  /** The audit record of a run as it stands (redacted; sealed once ended), after pending audit writes. */
   async record(runId: string): Promise<AuditRecord> {
     const stored = await this.store.get(runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
@@ -280,6 +292,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     store: driver.store,
     secretValues: (stored) => stored.definition.secrets.flatMap((n) => (env[n] ? [env[n]] : [])),
     log,
+    writes: options.auditFiles !== false,
   });
   // Subscribed before anyone else, so a record's write is under way before listeners hear of the
   // change. With Redis every process hears every run's events and keeps its LOGS_DIR complete.
@@ -307,5 +320,6 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   }
   // Only the local driver's single process can know that everything "running" is orphaned.
   if (!redisUrl) await engine.recoverAll();
+  else void audit.reconcile().catch((err: unknown) => log.error({ err: String(err) }, "audit: cannot bring LOGS_DIR up to date"));
   return runner;
 }

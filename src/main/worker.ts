@@ -1,6 +1,6 @@
 /**
- * `sop worker`: a queue worker only (Redis). It takes "advance run X" jobs from BullMQ, runs
- * their commands, and keeps its LOGS_DIR's audit files up to date from the events it hears.
+ * `sop worker`: a queue worker only (Redis). It takes "advance run X" jobs from BullMQ and runs
+ * their commands; audit files are the serve process's (SOP_AUDIT_FILES=1 to write them here too).
  * SIGTERM: stop taking jobs, let running steps finish for up to SOP_SHUTDOWN_GRACE_SECS, exit;
  * what is left is redelivered to other workers once its lock expires.
  */
@@ -18,6 +18,9 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
   const log = stderrLogger(write, config.logLevel === "debug");
   const runner = await createSopRunner({
     sopsDir: config.sopsDir, logsDir: config.logsDir, admins: config.admins, env, log, owner: "sop worker",
+    // The serve process keeps the audit files from the events it hears; a worker on the same
+    // machine writing them too would only double the disk work (SOP_AUDIT_FILES=1 to opt in).
+    auditFiles: env["SOP_AUDIT_FILES"] === "1",
   });
   write(`sop worker: ${runner.catalog.list().length} SOPs, queue on ${redactPassword(config.redisUrl)} (prefix ${config.redis.prefix}), concurrency ${config.workerConcurrency}`);
   const signal = await new Promise<string>((resolve) => {

@@ -51,13 +51,14 @@ export interface RunStore {
   update(runId: string, expectedRevision: number, next: RunState): Promise<boolean>;
   list(filter?: RunFilter): Promise<RunState[]>;
   /**
-   * Give the run one of its SOP's `maxConcurrent` slots when one is free and no queued run of
-   * the SOP is ahead of it (higher priority first, then earlier). Runs holding a slot count
-   * whatever their status until released. Idempotent for a run that already holds one.
+   * Give the run one of its SOP's `maxConcurrent` slots when, with k slots free, fewer than k
+   * queued runs of the SOP are ahead of it (higher priority first, then earlier): whoever
+   * starts is first in line, and k may start at once. Runs holding a slot count whatever their
+   * status until released. Idempotent for a run that already holds one.
    */
   tryStart(runId: string, maxConcurrent: number): Promise<boolean>;
-  /** Free the run's slot; returns the ids of the SOP's queued runs, first in line first. */
-  release(runId: string): Promise<string[]>;
+  /** Free the run's slot; returns the queued runs that may start now (the first k of the line, k free slots). */
+  release(runId: string, maxConcurrent: number): Promise<string[]>;
   /** Seconds left of the SOP's cooldown at `now` (0 when none). */
   cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number>;
   chainHead(sop: string): Promise<ChainHead>;

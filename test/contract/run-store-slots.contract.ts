@@ -19,7 +19,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       expect(await start("r1", 2)).toBe(true);
       expect(await start("r2", 2)).toBe(true);
       expect(await store.tryStart("r3", 2)).toBe(false);
-      expect(await store.release("r1")).toEqual(["r3"]);
+      expect(await store.release("r1", 100)).toEqual(["r3"]);
       expect(await store.tryStart("r3", 2)).toBe(true);
     });
 
@@ -45,7 +45,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       }
       const line = [...ids].sort((a, b) => Number(a.slice(1)) % 5 - Number(b.slice(1)) % 5 || (a < b ? -1 : 1));
       expect([...started].sort()).toEqual(line.slice(0, 2).sort());
-      expect(await store.release("missing")).toEqual([]);
+      expect(await store.release("missing", 100)).toEqual([]);
       expect((await store.list({ statuses: ["queued"] })).length).toBe(50);
     });
 
@@ -61,9 +61,26 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       const { store } = subject;
       await store.admit(storedRun("second", { queuedAt: 2_000 }), admitNow);
       await store.admit(storedRun("first", { queuedAt: 1_000 }), admitNow);
-      expect(await store.tryStart("second", 5)).toBe(false);
-      expect(await store.tryStart("first", 5)).toBe(true);
-      expect(await store.tryStart("second", 5)).toBe(true);
+      expect(await store.tryStart("second", 1)).toBe(false);
+      expect(await store.tryStart("first", 1)).toBe(true);
+      expect(await store.tryStart("second", 1)).toBe(false);
+    });
+
+    it("with k slots free lets any of the first k in line start, and none behind them", async () => {
+      const { store } = subject;
+      for (const [id, at] of [["a", 1_000], ["b", 2_000], ["c", 3_000]] as const) await store.admit(storedRun(id, { queuedAt: at }), admitNow);
+      expect(await store.tryStart("c", 2)).toBe(false);
+      expect(await store.tryStart("b", 2)).toBe(true);
+      expect(await store.tryStart("c", 2)).toBe(false);
+      expect(await store.tryStart("a", 2)).toBe(true);
+    });
+
+    it("names from release only as many queued runs as there are free slots", async () => {
+      const { store } = subject;
+      await store.admit(storedRun("holder", { queuedAt: 500 }), admitNow);
+      await start("holder", 1);
+      for (const [id, at] of [["x", 1_000], ["y", 2_000], ["z", 3_000]] as const) await store.admit(storedRun(id, { queuedAt: at }), admitNow);
+      expect(await store.release("holder", 2)).toEqual(["x", "y"]);
     });
 
     it("returns the line from release: priority first, then arrival", async () => {
@@ -74,7 +91,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       await store.admit(storedRun("high-late", { priority: "high", queuedAt: 3_000 }), admitNow);
       await store.admit(storedRun("high-early", { priority: "high", queuedAt: 2_000 }), admitNow);
       await store.admit(storedRun("crit", { priority: "critical", queuedAt: 4_000 }), admitNow);
-      expect(await store.release("running")).toEqual(["crit", "high-early", "high-late", "low"]);
+      expect(await store.release("running", 100)).toEqual(["crit", "high-early", "high-late", "low"]);
     });
 
     it("says yes again to a run that already holds a slot, and no to a run that is not queued", async () => {
@@ -85,7 +102,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       expect(await store.tryStart("r1", 1)).toBe(true);
       const r2 = (await store.get("r2"))!.run;
       await store.update("r2", 0, bumped(r2, { status: "cancelled" }));
-      await store.release("r1");
+      await store.release("r1", 100);
       expect(await store.tryStart("r2", 1)).toBe(false);
       expect(await store.tryStart("missing", 1)).toBe(false);
     });
@@ -96,7 +113,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       await start("holder", 1);
       const a = (await store.get("a"))!.run;
       await store.update("a", 0, bumped(a, { status: "cancelled" }));
-      expect(await store.release("holder")).toEqual(["b"]);
+      expect(await store.release("holder", 100)).toEqual(["b"]);
       expect(await store.tryStart("b", 1)).toBe(true);
     });
 
@@ -105,7 +122,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       await store.admit(storedRun("r1"), admitNow);
       await store.admit(storedRun("r2", { queuedAt: 2_000 }), admitNow);
       await store.tryStart("r1", 1);
-      expect(await store.release("r1")).toEqual(["r1", "r2"]);
+      expect(await store.release("r1", 100)).toEqual(["r1", "r2"]);
     });
 
     it("counts a slot held by an ended run until it is released, also after a reopen", async () => {
@@ -117,7 +134,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       await store.update("r1", 0, bumped(r1, { status: "failed" }));
       store = await subject.reopen();
       expect(await store.tryStart("r2", 1)).toBe(false);
-      expect(await store.release("r1")).toEqual(["r2"]);
+      expect(await store.release("r1", 100)).toEqual(["r2"]);
       expect(await store.tryStart("r2", 1)).toBe(true);
     });
 

@@ -104,24 +104,28 @@ export class FileRunStore implements RunStore {
     if (stored === undefined) return false;
     if (stored.holdsSlot) return true;
     if (stored.run.status !== "queued") return false;
+    // With k slots free, the first k of the line may start: the line order still decides who.
     const index = this.indexOf(stored.run.sop);
-    if (index.slots.size >= maxConcurrent) return false;
+    const free = maxConcurrent - index.slots.size;
+    if (free <= 0) return false;
+    let ahead = 0;
     for (const otherId of index.waiting) {
       const other = this.runs.get(otherId);
-      if (other !== undefined && compareLine(other.run, stored.run) < 0) return false;
+      if (other !== undefined && compareLine(other.run, stored.run) < 0 && ++ahead >= free) return false;
     }
     this.put({ ...stored, holdsSlot: true });
     await this.persistRun(runId);
     return true;
   }
 
-  async release(runId: string): Promise<string[]> {
+  async release(runId: string, maxConcurrent: number): Promise<string[]> {
     this.assertOpen();
     const stored = this.runs.get(runId);
     if (stored === undefined) return [];
     const changed = stored.holdsSlot;
     if (changed) this.put({ ...stored, holdsSlot: false });
-    const line = this.line(stored.run.sop);
+    const free = maxConcurrent - this.indexOf(stored.run.sop).slots.size;
+    const line = free > 0 ? this.line(stored.run.sop).slice(0, free) : [];
     if (changed) await this.persistRun(runId);
     return line;
   }

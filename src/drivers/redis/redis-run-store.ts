@@ -124,11 +124,11 @@ export class RedisRunStore implements RunStore {
     return result === 1;
   }
 
-  async release(runId: string): Promise<string[]> {
+  async release(runId: string, maxConcurrent: number): Promise<string[]> {
     this.assertOpen();
     const sop = await this.sopOf(runId);
     if (sop === undefined) return [];
-    return (await runScript(this.redis, "release", [this.keys.run(runId), this.keys.line(sop), this.keys.slots(sop)], [runId])) as string[];
+    return (await runScript(this.redis, "release", [this.keys.run(runId), this.keys.line(sop), this.keys.slots(sop)], [runId, maxConcurrent])) as string[];
   }
 
   async cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number> {

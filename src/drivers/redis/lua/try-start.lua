@@ -1,6 +1,7 @@
 --[[
-  Give a queued run one of its SOP's max_concurrent slots, when one is free and no queued run
-  of the SOP is ahead of it in the line (higher priority first, then earlier, then by id).
+  Give a queued run one of its SOP's max_concurrent slots when, with k slots free, it is among
+  the first k of the line (higher priority first, then earlier, then by id): the runs that
+  start are always the ones first in line, and k of them may start at once.
   Slots held by runs of any status count until released. Idempotent: a run that already holds
   a slot gets yes again.
 
@@ -13,7 +14,7 @@
 
   Returns
     1  the run holds a slot (now or already)
-    0  no such run, not queued, no free slot, or another run is ahead of it
+    0  no such run, not queued, or k or more runs are ahead of it with k slots free
 ]]
 local rcall = redis.call
 local id = ARGV[1]
@@ -22,9 +23,10 @@ local run = rcall("HMGET", KEYS[1], "status", "slot")
 if run[1] == false then return 0 end
 if run[2] == "1" then return 1 end
 if run[1] ~= "queued" then return 0 end
-if rcall("SCARD", KEYS[3]) >= tonumber(ARGV[2]) then return 0 end
-local first = rcall("ZRANGE", KEYS[2], 0, 0)[1]
-if first ~= nil and first ~= id then return 0 end
+local free = tonumber(ARGV[2]) - rcall("SCARD", KEYS[3])
+if free <= 0 then return 0 end
+local rank = rcall("ZRANK", KEYS[2], id)
+if rank ~= false and rank >= free then return 0 end
 
 rcall("SADD", KEYS[3], id)
 rcall("HSET", KEYS[1], "slot", "1")
