@@ -16,7 +16,7 @@ export interface BenchResult {
 
 /** Three significant digits, whole numbers kept whole; "1,234" style grouping for big ones. */
 export function fmt(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
+  if (!Number.isFinite(n) || n === 0) return String(n);
   const abs = Math.abs(n);
   if (abs >= 100) return Math.round(n).toLocaleString("en-US");
   if (abs >= 10) return n.toFixed(1);

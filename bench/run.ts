@@ -7,9 +7,17 @@ import { availableParallelism, loadavg } from "node:os";
 import { benchApproveLatency } from "./approve-latency.bench.ts";
 import { resultLine, resultTable, type BenchResult } from "./bench-result.ts";
 import { benchConditions } from "./conditions.bench.ts";
+import { benchHttpApprove } from "./http-approve.bench.ts";
 import { benchLoadSops } from "./load-sops.bench.ts";
+import { benchRedisApproveLatency } from "./redis-approve-latency.bench.ts";
+import { REDIS_URL, redisAnswers, sweepRedis } from "./redis-env.ts";
+import { benchRedisThroughput } from "./redis-throughput.bench.ts";
+import { benchRedisWaiting } from "./redis-waiting.bench.ts";
+import { benchRedisWorkers } from "./redis-workers.bench.ts";
+import { benchServeRss } from "./serve-rss.bench.ts";
 import { benchStepOverhead } from "./step-overhead.bench.ts";
 import { benchThroughput } from "./throughput.bench.ts";
+import { benchTriggerMatch } from "./trigger-match.bench.ts";
 
 /**
  * A benchmark that has not finished by then is reported as stalled. Without this, a run that
@@ -17,18 +25,34 @@ import { benchThroughput } from "./throughput.bench.ts";
  */
 const DEADLINE_MS = 90_000;
 
-const BENCHMARKS: readonly { name: string; run: () => Promise<BenchResult[]> }[] = [
+interface Benchmark {
+  name: string;
+  run: () => Promise<BenchResult[]>;
+  /** Needs Redis at REDIS_URL; without one, all such benchmarks are skipped with one line. */
+  redis?: true;
+  /** For the few that need longer than DEADLINE_MS by design (10,000 runs started one by one). */
+  deadlineMs?: number;
+}
+
+const BENCHMARKS: readonly Benchmark[] = [
   { name: "load-sops", run: benchLoadSops },
   { name: "conditions", run: benchConditions },
   { name: "step-overhead", run: benchStepOverhead },
   { name: "throughput", run: benchThroughput },
   { name: "approve-latency", run: benchApproveLatency },
+  { name: "http-approve", run: benchHttpApprove },
+  { name: "trigger-match", run: benchTriggerMatch },
+  { name: "serve-rss", run: benchServeRss },
+  { name: "redis-throughput", run: benchRedisThroughput, redis: true },
+  { name: "redis-approve-latency", run: benchRedisApproveLatency, redis: true },
+  { name: "redis-waiting", run: benchRedisWaiting, redis: true, deadlineMs: 240_000 },
+  { name: "redis-workers", run: benchRedisWorkers, redis: true },
 ];
 
-async function withDeadline<T>(work: Promise<T>): Promise<T> {
+async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`stalled: not done after ${DEADLINE_MS / 1000} s (its temp dir may be left behind)`)), DEADLINE_MS);
+    timer = setTimeout(() => reject(new Error(`stalled: not done after ${ms / 1000} s (its temp dir may be left behind)`)), ms);
   });
   try {
     return await Promise.race([work, deadline]);
@@ -40,17 +64,21 @@ async function withDeadline<T>(work: Promise<T>): Promise<T> {
 async function main(): Promise<number> {
   if (globalThis.gc === undefined) console.log("note: run with --expose-gc (npm run bench) for steadier figures");
   const only = process.argv.slice(2);
-  const selected = only.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => only.includes(b.name));
+  let selected = only.length === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => only.includes(b.name));
   if (selected.length === 0) {
     console.error(`unknown benchmark ${only.join(", ")}; known: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
     return 2;
+  }
+  if (selected.some((b) => b.redis) && !(await redisAnswers())) {
+    console.log(`redis benchmarks skipped: no Redis at ${REDIS_URL} (set REDIS_URL)`);
+    selected = selected.filter((b) => !b.redis);
   }
   const results: BenchResult[] = [];
   const errors: { name: string; message: string }[] = [];
   const started = performance.now();
   for (const bench of selected) {
     try {
-      for (const result of await withDeadline(bench.run())) {
+      for (const result of await withDeadline(bench.run(), bench.deadlineMs ?? DEADLINE_MS)) {
         results.push(result);
         console.log(resultLine(result));
       }
@@ -60,6 +88,8 @@ async function main(): Promise<number> {
       console.error(`${bench.name}: ERROR ${error instanceof Error ? (error.stack ?? message) : message}`);
     }
   }
+  // A stalled Redis benchmark never reached its own clean-up.
+  await sweepRedis();
   // Other work on the machine moves every figure; the load average says how much there was.
   const load = loadavg().map((l) => l.toFixed(2)).join(" ");
   console.log(`\nnode ${process.version}, ${process.platform}/${process.arch}, ${availableParallelism()} cores, load ${load}, ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

@@ -1,0 +1,169 @@
+/**
+ * End-to-end no-op runs per second through BullMQ on Redis: a burst of runs of a 3-note SOP
+ * (no commands) started with `wait: false` from a process that runs a worker (concurrency 8),
+ * counted until every `run_finished` was heard and every audit file is on disk. The baseline,
+ * measured in the same run on the same Redis, is raw BullMQ: the same number of no-op jobs added
+ * at once (same priority and removal options as the runner's jobs) to a queue whose `Worker` has
+ * the same concurrency. The ratio is the share of bare BullMQ's rate a real run keeps.
+ */
+import { performance } from "node:perf_hooks";
+import { Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { SopRunner } from "../src/app/sop-runner.ts";
+import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
+import { commandCalls, connect, REDIS_URL, redisCpuSeconds, withPrefix } from "./redis-env.ts";
+import { collectGarbage, median } from "./stats.ts";
+import { withRunner, withWorkspace, type TempWorkspace } from "./temp-workspace.ts";
+
+const RUNS = 500;
+const WARM_UP_RUNS = 50;
+/** Rounds are repeated (median taken) while they are quick; one round when a burst takes seconds. */
+const MAX_ROUNDS = 3;
+const ROUNDS_BUDGET_MS = 3_000;
+const CONCURRENCY = 8;
+const TARGET_RATIO = 0.5;
+const SOP = "three-notes";
+/** BullMQ's number for the runner's default priority (medium). */
+const MEDIUM = 3;
+
+const TOML = `[sop]
+name = "${SOP}"
+description = "Three notes, no commands"
+execution_mode = "automatic"
+cooldown_secs = 0
+max_concurrent = 1000
+`;
+
+const MD = `# Three notes
+
+## Steps
+
+1. **Announce**
+   Tell the channel the run started.
+2. **Record**
+   Nothing to run: a note succeeds at once.
+3. **Close**
+   Done.
+`;
+
+/** Starts `count` runs at once and resolves when all of them finished and their audit files landed. */
+async function burst(runner: SopRunner, count: number): Promise<void> {
+  const finished = new Map<string, string>();
+  let wake: () => void = () => undefined;
+  // Subscribed before the first execute, so no run_finished can slip by.
+  const stop = runner.events.subscribe((e) => {
+    if (e.type === "run_finished") {
+      finished.set(e.runId, e.status ?? "");
+      wake();
+    }
+  });
+  try {
+    const records = await Promise.all(Array.from({ length: count }, () => runner.execute(SOP, { wait: false })));
+    const ids = records.map((r) => r.run_id);
+    while (!ids.every((id) => finished.has(id))) await new Promise<void>((resolve) => (wake = resolve));
+    const failed = ids.filter((id) => finished.get(id) !== "success");
+    if (failed.length > 0) throw new Error(`${failed.length} runs did not succeed, e.g. ${failed[0]} ${finished.get(failed[0]!)}`);
+    // record() waits for every pending audit write, so the clock includes the files.
+    await runner.record(ids[ids.length - 1]!);
+  } finally {
+    stop();
+  }
+}
+
+interface Timed {
+  /** Median of the rounds, ms. */
+  ms: number;
+  rounds: number[];
+  /** Redis's own CPU seconds and its commands (scripts count once), per run or job, over the rounds. */
+  redisCpuUs: number;
+  redisCalls: number;
+}
+
+/** Times `round` (RUNS runs or jobs) until MAX_ROUNDS or ROUNDS_BUDGET_MS, with Redis's CPU and commands over all of it. */
+async function timeRounds(probe: Redis, round: () => Promise<void>): Promise<Timed> {
+  const rounds: number[] = [];
+  const cpu0 = await redisCpuSeconds(probe);
+  const calls0 = await commandCalls(probe);
+  do {
+    collectGarbage();
+    const start = performance.now();
+    await round();
+    rounds.push(performance.now() - start);
+  } while (rounds.length < MAX_ROUNDS && rounds.reduce((a, b) => a + b, 0) < ROUNDS_BUDGET_MS);
+  const units = rounds.length * RUNS;
+  return {
+    ms: median(rounds),
+    rounds,
+    redisCpuUs: (((await redisCpuSeconds(probe)) - cpu0) * 1e6) / units,
+    redisCalls: ((await commandCalls(probe)) - calls0) / units,
+  };
+}
+
+async function runnerRounds(ws: TempWorkspace, prefix: string): Promise<Timed> {
+  const env = { ...ws.env(), REDIS_URL, SOP_REDIS_PREFIX: prefix };
+  const probe = connect();
+  try {
+    return await withRunner(ws, async (runner) => {
+      await burst(runner, WARM_UP_RUNS);
+      return timeRounds(probe, () => burst(runner, RUNS));
+    }, { redisUrl: REDIS_URL, env, concurrency: CONCURRENCY });
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Raw BullMQ: RUNS no-op jobs added at once, timed until the worker completed all of them. */
+async function rawRounds(prefix: string): Promise<Timed> {
+  const connection = connect();
+  const queue = new Queue("raw", { connection, prefix });
+  let completed = 0;
+  let wake: () => void = () => undefined;
+  const worker = new Worker("raw", async () => undefined, { connection, prefix, concurrency: CONCURRENCY });
+  worker.on("completed", () => {
+    completed++;
+    wake();
+  });
+  const jobs = async (count: number): Promise<void> => {
+    completed = 0;
+    await Promise.all(Array.from({ length: count }, (_, i) => queue.add("noop", { i }, { priority: MEDIUM, removeOnComplete: true })));
+    while (completed < count) await new Promise<void>((resolve) => (wake = resolve));
+  };
+  try {
+    await worker.waitUntilReady();
+    await jobs(WARM_UP_RUNS);
+    return await timeRounds(connection, () => jobs(RUNS));
+  } finally {
+    await worker.close();
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+export async function benchRedisThroughput(): Promise<BenchResult[]> {
+  const raw = await withPrefix("raw", rawRounds);
+  const runs = await withPrefix("throughput", (prefix) => withWorkspace("redis-throughput", async (ws) => {
+    await ws.addSop(SOP, TOML, MD);
+    const timed = await runnerRounds(ws, prefix);
+    // Counted after close(), which waits for every write: each run must have left its record.
+    const expected = WARM_UP_RUNS + timed.rounds.length * RUNS;
+    const files = await ws.auditFileCount(SOP);
+    if (files !== expected) throw new Error(`expected ${expected} audit files, found ${files}`);
+    return timed;
+  }));
+
+  const rate = (RUNS * 1000) / runs.ms;
+  const rawRate = (RUNS * 1000) / raw.ms;
+  const ratio = rate / rawRate;
+  const ms = (t: Timed) => t.rounds.map(fmt).join(", ");
+  return [{
+    name: "redis-throughput",
+    value: rate,
+    unit: "runs/s",
+    baseline: `raw BullMQ ${fmt(rawRate)} jobs/s`,
+    ratio: `${ratioText(ratio)} of raw BullMQ`,
+    target: targetText(`≥ ${TARGET_RATIO}×`, ratioText(ratio), ratio >= TARGET_RATIO),
+    note: `${RUNS} no-op runs (3 notes, audit written) started at once, worker concurrency ${CONCURRENCY}, after ${WARM_UP_RUNS} warm-up; ` +
+      `median of ${runs.rounds.length} round(s) (${ms(runs)} ms; raw ${ms(raw)} ms); per run vs per raw job: ` +
+      `Redis CPU ${fmt(runs.redisCpuUs)} vs ${fmt(raw.redisCpuUs)} µs, Redis commands ${fmt(runs.redisCalls)} vs ${fmt(raw.redisCalls)}`,
+  }];
+}
