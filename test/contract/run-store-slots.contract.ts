@@ -80,7 +80,20 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       await store.admit(storedRun("holder", { queuedAt: 500 }), admitNow);
       await start("holder", 1);
       for (const [id, at] of [["x", 1_000], ["y", 2_000], ["z", 3_000]] as const) await store.admit(storedRun(id, { queuedAt: at }), admitNow);
+      for (const id of ["z", "y", "x"]) expect(await store.tryStart(id, 1)).toBe(false);
       expect(await store.release("holder", 2)).toEqual(["x", "y"]);
+      // Nudged runs leave the blocked set; whoever is still blocked is named next time.
+      expect(await store.release("holder", 2)).toEqual(["z"]);
+    });
+
+    it("names from release only runs that tried to start and found no room", async () => {
+      const { store } = subject;
+      await store.admit(storedRun("holder", { queuedAt: 500 }), admitNow);
+      await start("holder", 1);
+      await store.admit(storedRun("tried", { queuedAt: 2_000 }), admitNow);
+      await store.admit(storedRun("fresh", { queuedAt: 1_000 }), admitNow);
+      expect(await store.tryStart("tried", 1)).toBe(false);
+      expect(await store.release("holder", 1)).toEqual(["tried"]);
     });
 
     it("returns the line from release: priority first, then arrival", async () => {
@@ -91,6 +104,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       await store.admit(storedRun("high-late", { priority: "high", queuedAt: 3_000 }), admitNow);
       await store.admit(storedRun("high-early", { priority: "high", queuedAt: 2_000 }), admitNow);
       await store.admit(storedRun("crit", { priority: "critical", queuedAt: 4_000 }), admitNow);
+      for (const id of ["low", "high-late", "high-early", "crit"]) expect(await store.tryStart(id, 1)).toBe(false);
       expect(await store.release("running", 100)).toEqual(["crit", "high-early", "high-late", "low"]);
     });
 
@@ -111,6 +125,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       const { store } = subject;
       for (const [i, id] of ["holder", "a", "b"].entries()) await store.admit(storedRun(id, { queuedAt: 1_000 + i }), admitNow);
       await start("holder", 1);
+      for (const id of ["b", "a"]) expect(await store.tryStart(id, 1)).toBe(false);
       const a = (await store.get("a"))!.run;
       await store.update("a", 0, bumped(a, { status: "cancelled" }));
       expect(await store.release("holder", 100)).toEqual(["b"]);
@@ -122,6 +137,7 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       await store.admit(storedRun("r1"), admitNow);
       await store.admit(storedRun("r2", { queuedAt: 2_000 }), admitNow);
       await store.tryStart("r1", 1);
+      expect(await store.tryStart("r2", 1)).toBe(false);
       expect(await store.release("r1", 100)).toEqual(["r1", "r2"]);
     });
 

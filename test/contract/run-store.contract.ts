@@ -217,6 +217,7 @@ export function runStoreContract(driver: string, open: OpenStore): void {
         expect(await store.chainHeads()).toEqual(new Map([["deploy", head]]));
         expect(await store.cooldownRemaining("deploy", 60, 2_000)).toBe(60);
         expect((await store.list({ statuses: ["running"] })).map((r) => r.id)).toEqual(["r1"]);
+        expect(await store.tryStart("r2", 1)).toBe(false);
         expect(await store.release("r1", 100)).toEqual(["r2"]);
       });
     });

@@ -20,6 +20,8 @@ interface SopIndex {
   /** Queued runs without a slot: the line. */
   waiting: Set<string>;
   slots: Set<string>;
+  /** Queued runs whose start was refused for want of a slot: whom a release nudges. */
+  blocked: Set<string>;
   /** Latest `queuedAt` of any run of the SOP, ended ones too: the cooldown's start. */
   lastAcceptance?: number;
 }
@@ -107,12 +109,16 @@ export class FileRunStore implements RunStore {
     // With k slots free, the first k of the line may start: the line order still decides who.
     const index = this.indexOf(stored.run.sop);
     const free = maxConcurrent - index.slots.size;
-    if (free <= 0) return false;
     let ahead = 0;
-    for (const otherId of index.waiting) {
+    for (const otherId of free > 0 ? index.waiting : []) {
       const other = this.runs.get(otherId);
-      if (other !== undefined && compareLine(other.run, stored.run) < 0 && ++ahead >= free) return false;
+      if (other !== undefined && compareLine(other.run, stored.run) < 0) ahead++;
     }
+    if (free <= 0 || ahead >= free) {
+      index.blocked.add(runId);
+      return false;
+    }
+    index.blocked.delete(runId);
     this.put({ ...stored, holdsSlot: true });
     await this.persistRun(runId);
     return true;
@@ -124,8 +130,12 @@ export class FileRunStore implements RunStore {
     if (stored === undefined) return [];
     const changed = stored.holdsSlot;
     if (changed) this.put({ ...stored, holdsSlot: false });
-    const free = maxConcurrent - this.indexOf(stored.run.sop).slots.size;
-    const line = free > 0 ? this.line(stored.run.sop).slice(0, free) : [];
+    const index = this.indexOf(stored.run.sop);
+    // Back in line, and nudged: its job already ran and will not look again by itself.
+    if (changed && stored.run.status === "queued") index.blocked.add(runId);
+    const free = maxConcurrent - index.slots.size;
+    const line = free > 0 ? this.line(stored.run.sop).filter((id) => index.blocked.has(id)).slice(0, free) : [];
+    for (const id of line) index.blocked.delete(id);
     if (changed) await this.persistRun(runId);
     return line;
   }
@@ -174,7 +184,7 @@ export class FileRunStore implements RunStore {
 
   private indexOf(sop: string): SopIndex {
     let index = this.sops.get(sop);
-    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), waiting: new Set(), slots: new Set() }));
+    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), waiting: new Set(), slots: new Set(), blocked: new Set() }));
     return index;
   }
 

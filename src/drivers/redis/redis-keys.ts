@@ -17,6 +17,8 @@ export interface RedisKeys {
   line(sop: string): string;
   /** Set: ids of the SOP's runs holding a slot. */
   slots(sop: string): string;
+  /** Queued runs whose start was refused for want of a slot, in line order: whom a release nudges. */
+  blocked(sop: string): string;
   /** String: the SOP's last acceptance, epoch ms (the cooldown's start). */
   last(sop: string): string;
   /** Hash: SOP name -> audit chain head JSON. */
@@ -41,6 +43,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     status: (name, status) => `${sop(name)}:status:${status}`,
     line: (name) => `${sop(name)}:line`,
     slots: (name) => `${sop(name)}:slots`,
+    blocked: (name) => `${sop(name)}:blocked`,
     last: (name) => `${sop(name)}:last`,
     chains: `${prefix}:chains`,
     events: `${prefix}:events`,

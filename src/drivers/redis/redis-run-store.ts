@@ -120,7 +120,7 @@ export class RedisRunStore implements RunStore {
     this.assertOpen();
     const sop = await this.sopOf(runId);
     if (sop === undefined) return false;
-    const result = await runScript(this.redis, "tryStart", [this.keys.run(runId), this.keys.line(sop), this.keys.slots(sop)], [runId, maxConcurrent]);
+    const result = await runScript(this.redis, "tryStart", [this.keys.run(runId), this.keys.line(sop), this.keys.slots(sop), this.keys.blocked(sop)], [runId, maxConcurrent]);
     return result === 1;
   }
 
@@ -128,7 +128,7 @@ export class RedisRunStore implements RunStore {
     this.assertOpen();
     const sop = await this.sopOf(runId);
     if (sop === undefined) return [];
-    return (await runScript(this.redis, "release", [this.keys.run(runId), this.keys.line(sop), this.keys.slots(sop)], [runId, maxConcurrent])) as string[];
+    return (await runScript(this.redis, "release", [this.keys.run(runId), this.keys.line(sop), this.keys.slots(sop), this.keys.blocked(sop)], [runId, maxConcurrent])) as string[];
   }
 
   async cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number> {

@@ -10,8 +10,8 @@ import type { Redis } from "ioredis";
 const SCRIPTS = {
   admit: { file: "admit.lua", keys: 7 },
   update: { file: "update.lua", keys: undefined },
-  tryStart: { file: "try-start.lua", keys: 3 },
-  release: { file: "release.lua", keys: 3 },
+  tryStart: { file: "try-start.lua", keys: 4 },
+  release: { file: "release.lua", keys: 4 },
   advanceChain: { file: "advance-chain.lua", keys: 1 },
   setSeal: { file: "set-seal.lua", keys: 1 },
 } as const;

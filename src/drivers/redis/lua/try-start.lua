@@ -8,6 +8,7 @@
   KEYS[1] run hash  <p>:run:<id>
   KEYS[2] line      <p>:sop:<name>:line   (queued runs without a slot, scored in line order)
   KEYS[3] slots     <p>:sop:<name>:slots
+  KEYS[4] blocked   <p>:sop:<name>:blocked (refused runs, scored like the line: who a release nudges)
 
   ARGV[1] run id
   ARGV[2] max_concurrent
@@ -24,10 +25,14 @@ if run[1] == false then return 0 end
 if run[2] == "1" then return 1 end
 if run[1] ~= "queued" then return 0 end
 local free = tonumber(ARGV[2]) - rcall("SCARD", KEYS[3])
-if free <= 0 then return 0 end
 local rank = rcall("ZRANK", KEYS[2], id)
-if rank ~= false and rank >= free then return 0 end
+if free <= 0 or (rank ~= false and rank >= free) then
+  local score = rcall("ZSCORE", KEYS[2], id)
+  if score then rcall("ZADD", KEYS[4], score, id) end
+  return 0
+end
 
+rcall("ZREM", KEYS[4], id)
 rcall("SADD", KEYS[3], id)
 rcall("HSET", KEYS[1], "slot", "1")
 rcall("ZREM", KEYS[2], id)
