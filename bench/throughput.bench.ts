@@ -7,59 +7,17 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { SopRunner } from "../src/app/sop-runner.ts";
 import { writeJsonAtomic } from "../src/audit/write-audit-file.ts";
 import { fmt, ratioText, type BenchResult } from "./bench-result.ts";
 import { collectGarbage, timeMs } from "./stats.ts";
 import { withRunner, withWorkspace, type TempWorkspace } from "./temp-workspace.ts";
+import { NO_OP_MD, NO_OP_SOP, burst, noOpToml } from "./no-op-burst.ts";
 
 const RUNS = 300;
 const WARM_UP_RUNS = 30;
-const SOP = "three-notes";
-
-const TOML = `[sop]
-name = "${SOP}"
-description = "Three notes, no commands"
-execution_mode = "automatic"
-cooldown_secs = 0
-max_concurrent = 100
-`;
-
-const MD = `# Three notes
-
-## Steps
-
-1. **Announce**
-   Tell the channel the run started.
-2. **Record**
-   Nothing to run: a note succeeds at once.
-3. **Close**
-   Done.
-`;
-
-/** Starts `count` runs at once and resolves when all of them finished and their audit files landed. */
-async function burst(runner: SopRunner, count: number): Promise<void> {
-  const finished = new Map<string, string>();
-  let wake: () => void = () => undefined;
-  // Subscribed before the first execute, so no run_finished can slip by.
-  const stop = runner.events.subscribe((e) => {
-    if (e.type === "run_finished") {
-      finished.set(e.runId, e.status ?? "");
-      wake();
-    }
-  });
-  try {
-    const records = await Promise.all(Array.from({ length: count }, () => runner.execute(SOP, { wait: false })));
-    const ids = records.map((r) => r.run_id);
-    while (!ids.every((id) => finished.has(id))) await new Promise<void>((resolve) => (wake = resolve));
-    const failed = ids.filter((id) => finished.get(id) !== "success");
-    if (failed.length > 0) throw new Error(`${failed.length} runs did not succeed, e.g. ${failed[0]} ${finished.get(failed[0]!)}`);
-    // record() waits for every pending audit write, so the clock includes the files.
-    await runner.record(ids[ids.length - 1]!);
-  } finally {
-    stop();
-  }
-}
+const SOP = NO_OP_SOP;
+const TOML = noOpToml(100);
+const MD = NO_OP_MD;
 
 /** The baseline: `count` concurrent atomic writes of a real final audit record. */
 async function durableWrites(ws: TempWorkspace, count: number): Promise<number> {
