@@ -7,9 +7,9 @@ import type { AuditRecord } from "../core/audit/audit-record.ts";
 import type { Trigger, VarValue } from "../core/sop/types.ts";
 import type { CommandTriggerResult } from "../main/triggers/command-trigger.ts";
 import { EXIT, type CliContext } from "./cli-context.ts";
-import { describeTrigger } from "./commands/list.ts";
+import { describeTrigger } from "../core/sop/describe-trigger.ts";
 import { ApiError, type ServerClient } from "./http-client.ts";
-import { exitForStatus, printRecord } from "./run-exit.ts";
+import { exitForStatus, printRecord, printRunStatus } from "./run-exit.ts";
 
 const POLL_MS = 250;
 const RESTING = new Set(["success", "failed", "denied", "cancelled", "timed_out", "awaiting_approval", "awaiting_manual"]);
@@ -101,13 +101,7 @@ export async function remoteStatus(ctx: CliContext, client: ServerClient, ref: s
       throw err;
     });
     if (record) {
-      if (ctx.json) ctx.out(JSON.stringify(record, null, 2));
-      else {
-        ctx.out(`run ${record.run_id} of ${record.sop} ${record.version}: ${record.status}${record.end_reason ? ` — ${record.end_reason}` : ""}`);
-        for (const s of record.steps) ctx.out(`  ${String(s.number).padStart(2)}. ${s.title.padEnd(28)} ${s.status}${s.reason ? `  (${s.reason})` : ""}`);
-        for (const a of record.approvals) ctx.out(`  ${a.gate}: ${a.decision}${a.by.length ? ` by ${a.by.join(", ")}` : ""}${a.refused.length ? `, ${a.refused.length} refused` : ""}`);
-      }
-      return exitForStatus(record.status);
+      return printRunStatus(ctx, record);
     }
     const { status: s } = await client.get<SopView>(`/api/sops/${encodeURIComponent(ref)}`);
     if (ctx.json) {

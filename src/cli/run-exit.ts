@@ -38,3 +38,14 @@ export function printRecord(ctx: CliContext, record: AuditRecord): void {
   if (waiting) ctx.out(`run ${record.run_id} of ${record.sop} waits at ${waiting.gate}: sop approve ${record.sop} ${record.run_id}  (or sop deny …)`);
   else ctx.out(`run ${record.run_id} of ${record.sop}: ${record.status}`);
 }
+
+/** One run as `sop status RUN_ID` shows it (local or over HTTP); the exit code is its state. */
+export function printRunStatus(ctx: CliContext, record: AuditRecord): number {
+  if (ctx.json) ctx.out(JSON.stringify(record, null, 2));
+  else {
+    ctx.out(`run ${record.run_id} of ${record.sop} ${record.version}: ${record.status}${record.end_reason ? ` — ${record.end_reason}` : ""}`);
+    for (const s of record.steps) ctx.out(`  ${String(s.number).padStart(2)}. ${s.title.padEnd(28)} ${s.status}${s.reason ? `  (${s.reason})` : ""}`);
+    for (const a of record.approvals) ctx.out(`  ${a.gate}: ${a.decision}${a.by.length ? ` by ${a.by.join(", ")}` : ""}${a.refused.length ? `, ${a.refused.length} refused` : ""}`);
+  }
+  return exitForStatus(record.status);
+}

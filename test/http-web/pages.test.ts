@@ -37,7 +37,7 @@ describe("web UI pages", () => {
     expect(body).toContain("Deploy code to production with approval gate");
     expect(body).toContain(">high</span>");
     expect(body).toContain(">supervised</span>");
-    expect(body).toContain("command ^deploy:(?&lt;version&gt;\\S+)$");
+    expect(body).toContain("command /^deploy:(?&lt;version&gt;\\S+)$/");
     expect(body).toContain("Cooldown left");
     expect(body).toContain("Success rate");
     expect(body).toContain('action="/sops/deploy-production/run"');

@@ -1,15 +1,7 @@
 import { loadSops, formatDiagnostic } from "../../app/load-sops.ts";
-import type { Trigger } from "../../core/sop/types.ts";
+import { describeTrigger } from "../../core/sop/describe-trigger.ts";
 import { EXIT, type CliContext } from "../cli-context.ts";
 
-export function describeTrigger(t: Trigger): string {
-  switch (t.type) {
-    case "command": return `command /${t.pattern}/`;
-    case "file_watch": return `file ${t.event} ${t.path}`;
-    case "schedule": return `schedule "${t.cron}"${t.timezone ? ` ${t.timezone}` : ""}`;
-    case "manual": return "manual";
-  }
-}
 
 export async function listCommand(ctx: CliContext, sopsDir: string): Promise<number> {
   const { sops, diagnostics } = await loadSops(sopsDir);

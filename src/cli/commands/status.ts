@@ -1,6 +1,6 @@
 import type { SopRunner } from "../../app/sop-runner.ts";
 import type { CliContext } from "../cli-context.ts";
-import { exitForStatus, reportRefusal } from "../run-exit.ts";
+import { printRunStatus, reportRefusal } from "../run-exit.ts";
 
 const ms = (v: number | null): string => (v === null ? "–" : `${(v / 1000).toFixed(1)} s`);
 
@@ -10,13 +10,7 @@ export async function statusCommand(ctx: CliContext, runner: SopRunner, ref: str
     const stored = await runner.store.get(ref);
     if (stored) {
       const record = await runner.record(ref);
-      if (ctx.json) ctx.out(JSON.stringify(record, null, 2));
-      else {
-        ctx.out(`run ${record.run_id} of ${record.sop} ${record.version}: ${record.status}${record.end_reason ? ` — ${record.end_reason}` : ""}`);
-        for (const s of record.steps) ctx.out(`  ${String(s.number).padStart(2)}. ${s.title.padEnd(28)} ${s.status}${s.reason ? `  (${s.reason})` : ""}`);
-        for (const a of record.approvals) ctx.out(`  ${a.gate}: ${a.decision}${a.by.length ? ` by ${a.by.join(", ")}` : ""}${a.refused.length ? `, ${a.refused.length} refused` : ""}`);
-      }
-      return exitForStatus(record.status);
+      return printRunStatus(ctx, record);
     }
     const status = await runner.getStatus(ref);
     if (ctx.json) {

@@ -1,6 +1,6 @@
 /** Small formatting helpers shared by the pages: times, durations, statuses. */
+import { describeTrigger } from "../../core/sop/describe-trigger.ts";
 import { html, type SafeHtml } from "./html.ts";
-import type { Trigger } from "../../core/sop/types.ts";
 
 export function duration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "";
@@ -32,14 +32,8 @@ export function badge(status: string): SafeHtml {
   return html`<span class="badge s-${cls}">${status.replace(/_/g, " ")}</span>`;
 }
 
-export function triggerText(t: Trigger): string {
-  switch (t.type) {
-    case "command": return `command ${t.pattern}`;
-    case "file_watch": return `file ${t.event} ${t.path}`;
-    case "schedule": return `schedule ${t.cron}${t.timezone ? ` (${t.timezone})` : ""}`;
-    case "manual": return "manual";
-  }
-}
+/** A trigger in a few words (shared with the CLI). */
+export const triggerText = describeTrigger;
 
 export function percent(rate: number | null): string {
   return rate === null ? "—" : `${Math.round(rate * 100)} %`;
