@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
+import { answersPing, deleteKeys as deleteTestKeys } from "../test/helpers/redis.ts";
 
 export const REDIS_URL = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379";
 
@@ -16,21 +17,9 @@ let probed: Promise<boolean> | undefined;
 
 /** Whether Redis answers PING at REDIS_URL (asked once per process). */
 export function redisAnswers(): Promise<boolean> {
-  return (probed ??= ping(REDIS_URL));
+  return (probed ??= answersPing(REDIS_URL));
 }
 
-async function ping(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** A plain command connection (BullMQ's rule for workers: `maxRetriesPerRequest: null`). */
 export function connect(): Redis {
@@ -78,20 +67,8 @@ export async function sweepRedis(): Promise<void> {
 }
 
 /** Deletes every key that starts with `prefix:` (ours and BullMQ's, which share it). */
-export async function deleteKeys(prefix: string): Promise<number> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  let deleted = 0;
-  try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
+export function deleteKeys(prefix: string): Promise<number> {
+  return deleteTestKeys(REDIS_URL, `${prefix}:`);
 }
 
 /** Sum of `MEMORY USAGE` over the keys under `prefix:` and how many there are. */

@@ -3,51 +3,9 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { newRun } from "../../src/core/run/new-run.ts";
-import type { RunState } from "../../src/core/run/run-state.ts";
-import { DEFAULT_APPROVAL, type Priority, type SopDefinition } from "../../src/core/sop/types.ts";
 import { FileRunStore } from "../../src/drivers/local/file-run-store.ts";
+import { admitNow, bumped, GENESIS, storedRun } from "../contract/fixtures.ts";
 import type { StoredRun } from "../../src/ports/run-store.ts";
-
-const GENESIS = "0".repeat(64);
-
-const definition: SopDefinition = {
-  name: "deploy",
-  description: "Deploy the app",
-  version: "1.0.0",
-  priority: "medium",
-  executionMode: "automatic",
-  cooldownSecs: 0,
-  maxConcurrent: 1,
-  workdir: ".",
-  vars: { env: "staging" },
-  secrets: [],
-  approval: DEFAULT_APPROVAL,
-  notify: { slack: [], discord: [] },
-  triggers: [{ type: "manual" }],
-  gates: [],
-  steps: [
-    {
-      number: 1, title: "Build", slug: "build", description: "", commands: ["make"], shown: [],
-      requiresApproval: false, manual: false, retries: 0, continueOnError: false, always: false, metadata: {}, line: 5,
-    },
-  ],
-};
-
-function storedRun(id: string, opts: { sop?: string; priority?: Priority; queuedAt?: number } = {}): StoredRun {
-  const def = { ...definition, name: opts.sop ?? "deploy", priority: opts.priority ?? "medium" };
-  const run = newRun(def, {
-    id, definitionHash: "a".repeat(64), trigger: { type: "manual", source: "cli" }, requestedBy: "local:alice",
-    vars: {}, now: opts.queuedAt ?? 1_000,
-  });
-  return { run, definition: def, dir: `/sops/${def.name}`, holdsSlot: false };
-}
-
-function bumped(run: RunState, change: Partial<RunState>): RunState {
-  return { ...run, ...change, revision: run.revision + 1 };
-}
-
-const admitNow = { cooldownSecs: 0, force: false, now: 1_000 };
 
 let dataDir: string;
 let store: FileRunStore;

@@ -72,7 +72,8 @@ function warnOncePerRun(message: string): void {
   console.warn(message);
 }
 
-async function answersPing(url: string): Promise<boolean> {
+/** Whether a Redis answers PING at `url` within a second. */
+export async function answersPing(url: string): Promise<boolean> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on("error", () => undefined);
   try {
