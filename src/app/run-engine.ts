@@ -151,7 +151,8 @@ export class RunEngine {
     return { message: outcome.message, run: stored.run };
   }
 
-  async cancel(ref: string, actorRef: ActorRef, reason?: string): Promise<{ message: string; run: RunState }> {
+  /** Cancel by run id, by the SOP's one active run, or by both (the run must then be that SOP's). */
+  async cancel(ref: string | RunRef, actorRef: ActorRef, reason?: string): Promise<{ message: string; run: RunState }> {
     const target = await this.findActive(ref);
     const actor = this.resolveActor(actorRef);
     const stored = (await this.deps.store.get(target.id))!;
@@ -334,13 +335,7 @@ export class RunEngine {
 
   /** The run a decision is for: by id, or the one run of the SOP that waits for people. */
   async findWaiting(ref: RunRef): Promise<RunState> {
-    if (ref.runId) {
-      const stored = await this.deps.store.get(ref.runId);
-      if (!stored || (ref.sop && stored.run.sop !== ref.sop)) {
-        throw new SopError("unknown_run", `unknown run ${ref.runId}${ref.sop ? ` of ${ref.sop}` : ""}`);
-      }
-      return stored.run;
-    }
+    if (ref.runId) return this.runOf(ref.runId, ref.sop);
     const sop = ref.sop ?? "";
     const waiting = await this.deps.store.list({ sop, statuses: ["awaiting_approval", "awaiting_manual"] });
     if (waiting.length === 1) return waiting[0]!;
@@ -355,8 +350,17 @@ export class RunEngine {
     throw new SopError("nothing_waiting", `no run of ${sop} is waiting for a decision`);
   }
 
+  /** The run with this id, which must belong to `sop` when one is named. */
+  private async runOf(runId: string, sop: string | undefined): Promise<RunState> {
+    const stored = await this.deps.store.get(runId);
+    if (!stored || (sop && stored.run.sop !== sop)) throw new SopError("unknown_run", `unknown run ${runId}${sop ? ` of ${sop}` : ""}`);
+    return stored.run;
+  }
+
   /** A run id, or the one active or queued run of an SOP. */
-  private async findActive(ref: string): Promise<RunState> {
+  private async findActive(target: string | RunRef): Promise<RunState> {
+    if (typeof target !== "string" && target.runId !== undefined) return this.runOf(target.runId, target.sop);
+    const ref = typeof target === "string" ? target : (target.sop ?? "");
     const byId = await this.deps.store.get(ref);
     if (byId) return byId.run;
     const runs = (await this.deps.store.list({ sop: ref })).filter((r) => isActive(r.status) || r.status === "queued");

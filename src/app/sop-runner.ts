@@ -24,7 +24,7 @@ import type { CronSchedule, Job, WorkQueue } from "../ports/work-queue.ts";
 import { fireTrigger } from "./fire-trigger.ts";
 import { AuditSink } from "./audit-sink.ts";
 import { silentLogger, type Logger } from "./logger.ts";
-import { RunEngine, type ActorRef } from "./run-engine.ts";
+import { RunEngine, type ActorRef, type RunRef } from "./run-engine.ts";
 import { SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
 import { sopStatus, type SopStatus } from "./sop-status.ts";
@@ -196,7 +196,7 @@ export class SopRunner {
     }
   }
 
-  async cancel(nameOrRunId: string, opts: { actor?: string | ActorRef; reason?: string } = {}): Promise<{ message: string; record: AuditRecord }> {
+  async cancel(nameOrRunId: string | RunRef, opts: { actor?: string | ActorRef; reason?: string } = {}): Promise<{ message: string; record: AuditRecord }> {
     const { message, run } = await this.engine.cancel(nameOrRunId, this.actor(opts.actor), opts.reason);
     return { message, record: await this.record(run.id) };
   }

@@ -1,6 +1,5 @@
 /** Approve, deny and cancel. Each records the decision and returns; a worker advances the run. */
 import type { FastifyInstance } from "fastify";
-import { SopError } from "../../app/sop-error.ts";
 import type { ApiDeps } from "./index.ts";
 import { actorOf } from "./actor.ts";
 import { approveBody, cancelBody, denyBody, type ApproveBody, type CancelBody, type DenyBody } from "./schemas.ts";
@@ -24,11 +23,7 @@ export function registerDecisionRoutes(api: FastifyInstance, { runner }: ApiDeps
 
   api.post<{ Body: CancelBody }>("/sop/cancel", { schema: { body: cancelBody } }, async (req) => {
     const { sop, run_id, reason } = req.body;
-    if (run_id !== undefined && sop !== undefined) {
-      const stored = await runner.store.get(run_id);
-      if (!stored || stored.run.sop !== sop) throw new SopError("unknown_run", `unknown run ${run_id} of ${sop}`);
-    }
-    const ref = run_id ?? sop ?? "";
+    const ref = { ...(sop !== undefined ? { sop } : {}), ...(run_id !== undefined ? { runId: run_id } : {}) };
     const { message, record } = await runner.cancel(ref, { actor: actorOf(req), ...(reason !== undefined ? { reason } : {}) });
     return { message, run: record };
   });
