@@ -7,7 +7,6 @@ import type { Logger } from "../../app/logger.ts";
 import type { SopRunner } from "../../app/sop-runner.ts";
 import type { MetricsSink } from "../../http/metrics.ts";
 
-export { BusyRefusal, type Firing, type FiringOutcome } from "../../app/fire-trigger.ts";
 
 export interface TriggerContext {
   runner: SopRunner;
