@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { formatDiagnostic } from "../app/load-sops.ts";
 import { SopError } from "../app/sop-error.ts";
 import { createSopRunner, type SopRunner } from "../app/sop-runner.ts";
+import type { SopDefinition } from "../core/sop/types.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { generateToken } from "../http/auth.ts";
 import { BotMetrics } from "../http/metrics.ts";
@@ -90,10 +91,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   log.info(counts, `triggers: ${counts.schedule} schedule, ${counts.file_watch} file_watch, ${commands} command`);
   const watcher = await watchSops({
     sopsDir: config.sopsDir, log,
-    reload: async () => {
-      await reloadSops(log, runner);
-      await triggers.sync(runner.catalog.list().map((s) => s.definition));
-    },
+    reload: () => reloadSops(log, runner, (defs) => triggers.sync(defs)),
   });
   await writeServerFile(config.dataDir, { url, pid: process.pid, ...(generated ? { token: generated.token } : {}) });
   reportListening(log, { config, url, tokenNames: [...tokens.keys()], ...(generated ? { generatedToken: generated.token } : {}) });
@@ -139,10 +137,12 @@ async function untilInterrupted(current: () => Promise<void> | undefined): Promi
   await current();
 }
 
-async function reloadSops(log: Logger, runner: SopRunner): Promise<void> {
+/** Reload, re-arm triggers, then report: once "SOPs reloaded" is logged, the new SOPs' triggers listen. */
+async function reloadSops(log: Logger, runner: SopRunner, armTriggers: (defs: SopDefinition[]) => Promise<void>): Promise<void> {
   const before = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
   const known = new Set(runner.diagnostics.map(formatDiagnostic));
   await runner.reload();
+  await armTriggers(runner.catalog.list().map((s) => s.definition));
   const after = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
   const added = [...after.keys()].filter((n) => !before.has(n));
   const removed = [...before.keys()].filter((n) => !after.has(n));
