@@ -18,7 +18,8 @@ import { BullmqQueue, openRedisDriver } from "../drivers/redis/index.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { readConfig } from "../main/config.ts";
 import type { EventBus } from "../ports/event-bus.ts";
-import type { RunStore } from "../ports/run-store.ts";
+import type { MessageLedger } from "../ports/message-ledger.ts";
+import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
 import type { CronSchedule, Job, WorkQueue } from "../ports/work-queue.ts";
 import { fireTrigger } from "./fire-trigger.ts";
@@ -99,6 +100,8 @@ export class SopRunner {
     readonly catalog: SopCatalog,
     readonly store: RunStore,
     readonly events: EventBus,
+    /** What the chat adapters posted about each run. */
+    readonly ledger: MessageLedger,
     private readonly queue: WorkQueue,
     private readonly log: Logger,
     private readonly audit: AuditSink,
@@ -239,6 +242,12 @@ export class SopRunner {
     return sopStatus(this.store, name, sop?.definition.cooldownSecs ?? 0, this.now());
   }
 
+  /** A run as it stands, with its redacted record, without waiting for audit files; undefined when unknown. */
+  async snapshot(runId: string): Promise<{ stored: StoredRun; record: AuditRecord } | undefined> {
+    const stored = await this.store.get(runId);
+    return stored && { stored, record: this.audit.record(stored) };
+  }
+
   private async currentRecord(runId: string): Promise<AuditRecord> {
     const stored = await this.store.get(runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
@@ -306,7 +315,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     admins: [...(options.admins ?? config.admins), localUser],
     env, tmpDir: outputDir,
   });
-  const runner = new SopRunner(engine, catalog, driver.store, driver.events, driver.queue, log, audit, localUser, now, async () => {
+  const runner = new SopRunner(engine, catalog, driver.store, driver.events, driver.ledger, driver.queue, log, audit, localUser, now, async () => {
     await driver.queue.close();
     engine.stop();
     stopAudit();

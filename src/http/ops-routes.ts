@@ -7,6 +7,7 @@ import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
 import type { SopRunner } from "../app/sop-runner.ts";
+import type { ChatStatus } from "../main/chat.ts";
 import type { Config } from "../main/config.ts";
 import type { BotMetrics } from "./metrics.ts";
 
@@ -17,10 +18,11 @@ export interface HealthReport {
   store: string;
   queue: string;
   sops: number;
-  chat: { slack: string; discord: string };
+  /** "off", or the platform's connection and notification backlog. An outage there does not make the bot unhealthy. */
+  chat: ChatStatus;
 }
 
-export function registerOpsRoutes(app: FastifyInstance, deps: { runner: SopRunner; config: Config; metrics: BotMetrics }): void {
+export function registerOpsRoutes(app: FastifyInstance, deps: { runner: SopRunner; config: Config; metrics: BotMetrics; chat?: () => ChatStatus }): void {
   const { runner, config, metrics } = deps;
 
   app.get("/metrics", async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
@@ -33,8 +35,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: { runner: SopRunne
       store,
       queue: config.redisUrl ? "redis" : "in-process",
       sops: runner.list().length,
-      // The chat adapters are not part of this build yet; their start-up line says the same.
-      chat: { slack: "off", discord: "off" },
+      chat: deps.chat?.() ?? { slack: "off", discord: "off" },
     };
     return reply.code(report.status === "ok" ? 200 : 503).send(report);
   });

@@ -6,6 +6,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import type { SopRunner } from "../app/sop-runner.ts";
+import type { ChatStatus } from "../main/chat.ts";
 import type { Config } from "../main/config.ts";
 import { registerApi } from "./api/index.ts";
 import { refuseLargeBodies } from "./body-limit.ts";
@@ -24,6 +25,8 @@ export interface ServerDeps {
   log: Logger;
   /** Shared with the triggers so their firings and refusals are counted; made here when absent. */
   metrics?: BotMetrics;
+  /** The chat platforms' state for /healthz. */
+  chat?: () => ChatStatus;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -58,7 +61,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     req.log.debug({ method: req.method, route: req.routeOptions.url ?? "(none)", status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "request");
   });
 
-  registerOpsRoutes(app, { runner, config, metrics });
+  registerOpsRoutes(app, { runner, config, metrics, ...(deps.chat ? { chat: deps.chat } : {}) });
   await registerApi(app, { runner, tokens, metrics, log });
   const web = await registerWebUi(app, { runner, tokens, log });
   const queue = runner.bullQueue();

@@ -21,7 +21,29 @@ export interface Config {
   workerConcurrency: number;
   /** Redis driver settings (SOP_REDIS_PREFIX, SOP_LOCK_DURATION_MS, SOP_STALLED_INTERVAL_MS). */
   redis: { prefix: string; lockDurationMs?: number; stalledIntervalMs?: number };
+  /** Base URL of the web UI in chat links (SOP_PUBLIC_URL); default the address `sop serve` listens on. */
+  publicUrl?: string;
+  slack?: SlackConfig;
+  discord?: DiscordConfig;
   env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Slack is on with a bot token and either a signing secret (HTTP) or an app token (Socket Mode). */
+export interface SlackConfig {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  apiUrl?: string;
+  channel?: string;
+}
+
+/** Discord is on with a bot token and the application id. */
+export interface DiscordConfig {
+  token: string;
+  applicationId: string;
+  guildId?: string;
+  channelId?: string;
+  apiUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -76,7 +98,41 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
   if (lockDurationMs !== undefined) config.redis.lockDurationMs = lockDurationMs;
   if (stalledIntervalMs !== undefined) config.redis.stalledIntervalMs = stalledIntervalMs;
   if (env["REDIS_URL"]) config.redisUrl = env["REDIS_URL"];
+  if (env["SOP_PUBLIC_URL"]) config.publicUrl = env["SOP_PUBLIC_URL"].replace(/\/+$/, "");
+  const slack = slackConfig(env);
+  if (slack) config.slack = slack;
+  const discord = discordConfig(env);
+  if (discord) config.discord = discord;
   const tokens = parseTokens(env["API_TOKENS"]);
   if (tokens) config.apiTokens = tokens;
   return config;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Only the variables that are set, so optional fields stay absent rather than undefined. */
+function pick<K extends string>(env: Env, names: Record<K, string>): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const [key, name] of Object.entries(names) as [K, string][]) if (env[name]) out[key] = env[name];
+  return out;
+}
+
+function slackConfig(env: Env): SlackConfig | undefined {
+  const botToken = env["SLACK_BOT_TOKEN"];
+  if (!botToken) {
+    if (env["SLACK_APP_TOKEN"] || env["SLACK_SIGNING_SECRET"]) throw new ConfigError("SLACK_BOT_TOKEN is not set, but other SLACK_ variables are: Slack needs the bot token (xoxb-…)");
+    return undefined;
+  }
+  if (!env["SLACK_SIGNING_SECRET"] && !env["SLACK_APP_TOKEN"]) {
+    throw new ConfigError("SLACK_BOT_TOKEN is set without SLACK_SIGNING_SECRET (HTTP at POST /slack/events) or SLACK_APP_TOKEN (Socket Mode)");
+  }
+  return { botToken, ...pick(env, { signingSecret: "SLACK_SIGNING_SECRET", appToken: "SLACK_APP_TOKEN", apiUrl: "SLACK_API_URL", channel: "SLACK_CHANNEL" }) };
+}
+
+function discordConfig(env: Env): DiscordConfig | undefined {
+  const token = env["DISCORD_TOKEN"];
+  const applicationId = env["DISCORD_APPLICATION_ID"];
+  if (!token && !applicationId) return undefined;
+  if (!token || !applicationId) throw new ConfigError(`${token ? "DISCORD_APPLICATION_ID" : "DISCORD_TOKEN"} is not set: Discord needs both the bot token and the application id`);
+  return { token, applicationId, ...pick(env, { guildId: "DISCORD_GUILD_ID", channelId: "DISCORD_CHANNEL_ID", apiUrl: "DISCORD_API_URL" }) };
 }

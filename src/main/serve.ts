@@ -15,6 +15,7 @@ import { ShellExecutor } from "../exec/shell-executor.ts";
 import { generateToken } from "../http/auth.ts";
 import { BotMetrics } from "../http/metrics.ts";
 import { buildServer } from "../http/server.ts";
+import { openChat, type ChatSet } from "./chat.ts";
 import { ConfigError, readConfig, type Config } from "./config.ts";
 import { createLogger } from "./create-logger.ts";
 import { withDotEnv } from "./dot-env.ts";
@@ -73,9 +74,11 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   const metrics = new BotMetrics(runner, log);
   const stopMetrics = metrics.start();
   const triggers = new TriggerSet({ runner, metrics, log }, config.sopsDir);
-  const app = await buildServer({ runner, config, tokens, log, metrics });
+  let chat: ChatSet | undefined;
+  const app = await buildServer({ runner, config, tokens, log, metrics, chat: () => chat?.status() ?? { slack: "off", discord: "off" } });
   let url: string;
   try {
+    chat = await openChat(config, { runner, http: app, log, metrics });
     await app.listen({ host: config.host, port: config.port });
     url = urlOf(config.host, app.server.address());
   } catch (err) {
@@ -84,6 +87,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
     await runner.close();
     return 1;
   }
+  chat.listeningAt(url);
 
   await triggers.sync(runner.catalog.list().map((s) => s.definition));
   const counts = triggers.counts();
@@ -95,7 +99,9 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   });
   await writeServerFile(config.dataDir, { url, pid: process.pid, ...(generated ? { token: generated.token } : {}) });
   reportListening(log, { config, url, tokenNames: [...tokens.keys()], ...(generated ? { generatedToken: generated.token } : {}) });
-  reportChat(log, env);
+  reportChat(log, config);
+  // Connecting may take a while or fail (an outage, a revoked token); the bot serves meanwhile.
+  void chat.start().catch((err: unknown) => log.error({ err: String(err) }, "chat: cannot start"));
 
   const reason = await (io.stopSignal ?? firstSignal());
   const graceSecs = graceOf(env["SOP_SHUTDOWN_GRACE_SECS"]);
@@ -112,6 +118,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   try {
     await watcher.close();
     await triggers.close();
+    await chat.close();
     await app.close();
     stopMetrics();
     const grace = setTimeout(() => {

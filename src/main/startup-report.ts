@@ -5,22 +5,23 @@ import type { SopRunner } from "../app/sop-runner.ts";
 import type { Diagnostic } from "../core/sop/types.ts";
 import type { Config } from "./config.ts";
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 export interface ChatPlatform {
   name: "Slack" | "Discord";
   on: boolean;
   why: string;
 }
 
-/** Which chat platforms the environment configures; none has an adapter in this build yet. */
-export function chatPlatforms(env: Env): ChatPlatform[] {
-  const slack = Boolean((env["SLACK_BOT_TOKEN"] && env["SLACK_SIGNING_SECRET"]) || env["SLACK_APP_TOKEN"]);
-  const discord = Boolean(env["DISCORD_TOKEN"] && env["DISCORD_APPLICATION_ID"]);
-  const notBuilt = (name: string) => `${name} variables are set, but this build has no ${name} adapter yet`;
+/** Which chat platforms the configuration turns on, and how, in words. */
+export function chatPlatforms(config: Config): ChatPlatform[] {
+  const slack = config.slack;
+  const discord = config.discord;
   return [
-    { name: "Slack", on: false, why: slack ? notBuilt("Slack") : "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN, not set" },
-    { name: "Discord", on: false, why: discord ? notBuilt("Discord") : "DISCORD_TOKEN and DISCORD_APPLICATION_ID not set" },
+    slack
+      ? { name: "Slack", on: true, why: slack.appToken ? "Socket Mode" : "HTTP at POST /slack/events" }
+      : { name: "Slack", on: false, why: "SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN not set" },
+    discord
+      ? { name: "Discord", on: true, why: `gateway; commands ${discord.guildId ? `in guild ${discord.guildId}` : "global (may take up to an hour to appear)"}` }
+      : { name: "Discord", on: false, why: "DISCORD_TOKEN and DISCORD_APPLICATION_ID not set" },
   ];
 }
 
@@ -56,6 +57,6 @@ export function reportListening(log: Logger, o: { config: Config; url: string; g
   }
 }
 
-export function reportChat(log: Logger, env: Env): void {
-  for (const p of chatPlatforms(env)) log.info({ platform: p.name.toLowerCase(), on: p.on }, `${p.name}: ${p.on ? "on" : "off"} (${p.why})`);
+export function reportChat(log: Logger, config: Config): void {
+  for (const p of chatPlatforms(config)) log.info({ platform: p.name.toLowerCase(), on: p.on }, `${p.name}: ${p.on ? "on" : "off"} (${p.why})`);
 }

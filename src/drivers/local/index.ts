@@ -1,5 +1,6 @@
 import type { Driver } from "../../ports/driver.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
+import { FileMessageLedger } from "./file-message-ledger.ts";
 import { FileRunStore } from "./file-run-store.ts";
 import { MemoryEventBus } from "./memory-event-bus.ts";
 import { MemoryQueue } from "./memory-queue.ts";
@@ -49,7 +50,7 @@ export async function openLocalDriver(opts: LocalDriverOptions): Promise<LocalDr
       await lock.release();
     }
   };
-  return { store, queue, events, close: () => (closing ??= close()) };
+  return { store, queue, events, ledger: new FileMessageLedger(opts.dataDir), close: () => (closing ??= close()) };
 }
 
 function reportToStderr(error: unknown, where: string): void {

@@ -4,6 +4,7 @@ import { BullmqQueue } from "./bullmq-queue.ts";
 import { connectRedis, OutageReporter, waitReady } from "./redis-connection.ts";
 import { RedisEventBus } from "./redis-event-bus.ts";
 import { DEFAULT_PREFIX, redisKeys } from "./redis-keys.ts";
+import { RedisMessageLedger } from "./redis-message-ledger.ts";
 import { RedisRunStore } from "./redis-run-store.ts";
 
 export { BullmqQueue, type BullmqQueueOptions } from "./bullmq-queue.ts";
@@ -77,7 +78,7 @@ export async function openRedisDriver(opts: RedisDriverOptions): Promise<RedisDr
       await Promise.all(connections.map((c) => quit(c)));
     }
   };
-  return { store, queue, events, close: () => (closing ??= close()) };
+  return { store, queue, events, ledger: new RedisMessageLedger(commands, prefix), close: () => (closing ??= close()) };
 }
 
 /** QUIT when connected (pending replies arrive first); just drop the socket otherwise. */

@@ -1,16 +1,9 @@
 /** Small formatting helpers shared by the pages: times, durations, statuses. */
 import { describeTrigger } from "../../core/sop/describe-trigger.ts";
+import { duration } from "../../core/format-duration.ts";
 import { html, type SafeHtml } from "./html.ts";
 
-export function duration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "";
-  if (ms < 1000) return `${ms} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
+export { duration };
 
 export function seconds(secs: number): string {
   if (secs <= 0) return "—";

@@ -1,0 +1,227 @@
+/**
+ * What a chat command, a button click or a channel message does, the same on Slack and Discord:
+ * it calls the runner with the caller's identity and turns the outcome into a reply. Whether a
+ * decision counts is the engine's call; a refusal comes back as its words, ephemeral.
+ */
+import type { ActorRef } from "../app/run-engine.ts";
+import { SopError } from "../app/sop-error.ts";
+import type { SopRunner } from "../app/sop-runner.ts";
+import { sopMetrics } from "../app/sop-status.ts";
+import type { AuditRecord } from "../core/audit/audit-record.ts";
+import { duration } from "../core/format-duration.ts";
+import { isActive } from "../core/run/run-state.ts";
+import { describeTrigger } from "../core/sop/describe-trigger.ts";
+import { buttonId, type ButtonTarget } from "./button-id.ts";
+import { ephemeral, inChannel, message, type ChatButton, type ChatReply } from "./chat-message.ts";
+import { RUN_ID, USAGE, type ChatCommand } from "./command-text.ts";
+import { shortId, type MessageContext } from "./run-messages.ts";
+
+export interface ChatCaller {
+  actor: ActorRef;
+  /** Where it came from, for the audit: `slack:C0DEPLOYS`, `discord:998877` … */
+  source: string;
+}
+
+export interface ChatActionsOptions {
+  runner: SopRunner;
+  context: MessageContext;
+  /** A run's messages may be stale (a click or command touched it): bring them up to date. */
+  touched?: (runId: string) => void;
+}
+
+const percent = (rate: number | null): string => (rate === null ? "—" : `${Math.round(rate * 100)} %`);
+
+function refusal(err: unknown): ChatReply {
+  if (!(err instanceof SopError)) throw err;
+  return ephemeral(message({ title: err.message, tone: "failure" }));
+}
+
+export class ChatActions {
+  constructor(private readonly o: ChatActionsOptions) {}
+
+  async command(cmd: ChatCommand, caller: ChatCaller): Promise<ChatReply> {
+    try {
+      switch (cmd.kind) {
+        case "approve":
+        case "deny":
+          return await this.decide(cmd.kind, { sop: cmd.sop, ...(cmd.runId ? { runId: cmd.runId } : {}) }, caller, cmd.text);
+        case "help":
+          return ephemeral(message({ title: "sop-runner commands", lines: USAGE }));
+        case "list":
+          return this.list();
+        case "plan":
+          return ephemeral(this.planMessage(cmd.sop, cmd.vars, `Plan of ${cmd.sop}`));
+        case "run":
+          return await this.start(cmd.sop, cmd.vars, caller);
+        case "status":
+          return await this.status(cmd.target);
+        case "cancel":
+          return await this.cancel(cmd.target, caller, cmd.reason);
+        case "stats":
+          return await this.stats(cmd.sop);
+      }
+    } catch (err) {
+      return refusal(err);
+    }
+  }
+
+  /** A click on Approve / Deny / Done / Failed, bound to its run and checkpoint. */
+  async click(target: ButtonTarget, caller: ChatCaller, text?: string): Promise<ChatReply> {
+    try {
+      const checkpoint = await this.checkpointOf(target);
+      return await this.decide(target.action, { runId: target.runId, ...(checkpoint ? { checkpoint } : {}) }, caller, text);
+    } catch (err) {
+      return refusal(err);
+    } finally {
+      // Whatever the outcome, the clicked message must show the run as it is (a stale button goes).
+      this.o.touched?.(target.runId);
+    }
+  }
+
+  /** A message in a channel: the runs its `command` triggers started, or why not; undefined when none matches. */
+  async message(text: string, caller: ChatCaller): Promise<ChatReply | undefined> {
+    const results = await this.o.runner.trigger(text, { actor: caller.actor, source: caller.source });
+    if (results.length === 0) return undefined;
+    const lines: string[] = [];
+    let started = false;
+    for (const r of results) {
+      if (r.record) {
+        started = true;
+        lines.push(...(await this.accepted(r.record)));
+      } else if (r.error) {
+        lines.push(`❌ ${r.sop} refused: ${r.error.message}`);
+      }
+    }
+    const [title = "", ...rest] = lines;
+    return inChannel(message({ title, lines: rest, tone: started ? "info" : "failure" }));
+  }
+
+  private async checkpointOf(target: ButtonTarget): Promise<string | undefined> {
+    if (!target.checkpoint?.startsWith("#")) return target.checkpoint;
+    const stored = await this.o.runner.store.get(target.runId);
+    if (!stored) throw new SopError("unknown_run", `unknown run ${target.runId}`);
+    return stored.run.checkpoints[Number(target.checkpoint.slice(1))]?.id ?? target.checkpoint;
+  }
+
+  private async decide(kind: "approve" | "deny", ref: { sop?: string; runId?: string; checkpoint?: string }, caller: ChatCaller, text?: string): Promise<ChatReply> {
+    const { runner } = this.o;
+    try {
+      const opts = { actor: caller.actor, ...(ref.runId ? { runId: ref.runId } : {}), ...(ref.checkpoint ? { checkpoint: ref.checkpoint } : {}) };
+      const sop = ref.sop ?? (ref.runId ? (await runner.store.get(ref.runId))?.run.sop : undefined) ?? "";
+      const { message: said, record } = kind === "approve"
+        ? await runner.approve(sop, { ...opts, ...(text ? { comment: text } : {}) })
+        : await runner.deny(sop, { ...opts, ...(text ? { reason: text } : {}) });
+      this.o.touched?.(record.run_id);
+      const icon = kind === "approve" ? "✅" : "❌";
+      return inChannel(message({ title: `${icon} ${caller.actor.id}: ${said}`, text: said, tone: kind === "approve" ? "success" : "failure", lines: text ? [`“${text}”`] : [] }));
+    } catch (err) {
+      if (err instanceof SopError && err.code === "ambiguous" && err.details.runs) return this.pickRun(kind, ref.sop ?? "", err);
+      throw err;
+    }
+  }
+
+  /** Several runs wait: one button per run, each bound to that run. */
+  private pickRun(kind: "approve" | "deny", sop: string, err: SopError): ChatReply {
+    const runs = err.details.runs ?? [];
+    const buttons: ChatButton[] = runs.slice(0, 5).map((r) => ({
+      id: buttonId({ action: kind, runId: r.id }),
+      label: `${kind === "approve" ? "Approve" : "Deny"} ${shortId(r.id)}`,
+      style: kind === "approve" ? "primary" : "danger",
+    }));
+    return ephemeral(message({
+      title: `${runs.length} runs of ${sop} are waiting; which one?`,
+      lines: runs.map((r) => `\`${r.id}\` ${r.status.replace(/_/g, " ")}${r.waiting ? ` at \`${r.waiting}\`` : ""}`),
+      buttons,
+      tone: "waiting",
+      footer: `or type /${kind} ${sop} RUN_ID`,
+    }));
+  }
+
+  private list(): ChatReply {
+    const sops = this.o.runner.list();
+    if (sops.length === 0) return ephemeral(message({ title: "No SOPs are loaded" }));
+    return ephemeral(message({
+      title: `${sops.length} SOP${sops.length > 1 ? "s" : ""}`,
+      lines: sops.map((s) => `\`${s.name}\` ${s.version} (${s.priority}) — ${s.description}${s.triggers.length ? ` · ${s.triggers.map(describeTrigger).join(", ")}` : ""}`),
+    }));
+  }
+
+  private planMessage(sop: string, vars: Record<string, string>, title: string) {
+    const plan = this.o.runner.plan(sop, vars);
+    const icon = { run: "▶️", skip: "⏭️", approval: "⏳", manual: "✋" } as const;
+    return message({
+      title,
+      lines: [
+        ...plan.steps.map((s) => `${icon[s.decision]} ${s.number}. ${s.title} — ${s.reason}`),
+        ...plan.gates.map((g) => `🚦 gate \`${g.name}\` — ${g.reason}`),
+      ],
+    });
+  }
+
+  private async start(sop: string, vars: Record<string, string>, caller: ChatCaller): Promise<ChatReply> {
+    const record = await this.o.runner.execute(sop, { vars, actor: caller.actor, trigger: { type: "manual", source: caller.source }, wait: false });
+    const [title = "", ...lines] = await this.accepted(record);
+    return inChannel(message({ title, lines, tone: "info" }));
+  }
+
+  /** "Started …" (or queued behind the runs holding its slots), then the plan. */
+  private async accepted(record: AuditRecord): Promise<string[]> {
+    const { runner } = this.o;
+    const def = runner.catalog.get(record.sop)?.definition;
+    const busy = (await runner.store.list({ sop: record.sop })).filter((r) => r.id !== record.run_id && isActive(r.status));
+    const queued = def && busy.length >= def.maxConcurrent
+      ? ` — queued: max_concurrent = ${def.maxConcurrent} and ${busy.map((r) => shortId(r.id)).join(", ")} ${busy.length > 1 ? "are" : "is"} going`
+      : "";
+    const link = this.o.context.runUrl ? ` · ${this.o.context.runUrl(record.run_id)}` : "";
+    const plan = this.planMessage(record.sop, Object.fromEntries(Object.entries(record.vars).map(([k, v]) => [k, String(v)])), "");
+    return [`▶️ Started ${record.sop} ${record.version}, run ${shortId(record.run_id)}${queued}`, ...plan.lines, `run \`${record.run_id}\`${link}`];
+  }
+
+  private async status(target: string): Promise<ChatReply> {
+    const { runner } = this.o;
+    if (RUN_ID.test(target)) {
+      const r = await runner.record(target);
+      return ephemeral(message({
+        title: `${r.sop} ${r.version} · run ${shortId(r.run_id)}: ${r.status.replace(/_/g, " ")}`,
+        lines: [
+          ...(r.end_reason ? [r.end_reason] : []),
+          ...r.steps.map((s) => `${s.number}. ${s.title} — ${s.status.replace(/_/g, " ")}${s.reason ? ` (${s.reason})` : ""}`),
+          ...r.approvals.map((a) => `\`${a.gate}\` ${a.decision}${a.by.length ? ` by ${a.by.join(", ")}` : ""}`),
+        ],
+      }));
+    }
+    const s = await runner.getStatus(target);
+    const runLine = (r: { id: string; status: string; checkpoints: { id: string; status: string }[] }) =>
+      `\`${r.id}\` ${r.status.replace(/_/g, " ")}${r.checkpoints.find((c) => c.status === "pending") ? ` at \`${r.checkpoints.find((c) => c.status === "pending")!.id}\`` : ""}`;
+    return ephemeral(message({
+      title: `${target}: ${s.active.length} going, ${s.queued.length} queued`,
+      lines: [
+        ...s.active.map(runLine),
+        ...s.queued.map(runLine),
+        s.last ? `last run: \`${s.last.id}\` ${s.last.status}${s.last.completedAt ? ` at ${new Date(s.last.completedAt).toISOString()}` : ""}` : "no run has ended yet",
+        s.cooldown_remaining_secs > 0 ? `cooling down: ${s.cooldown_remaining_secs} s left` : "no cooldown",
+        `${s.metrics.runs} runs ended, success ${percent(s.metrics.success_rate)}, duration p50 ${duration(s.metrics.duration_p50_ms) || "—"}`,
+      ],
+    }));
+  }
+
+  private async cancel(target: string, caller: ChatCaller, reason?: string): Promise<ChatReply> {
+    const { message: said, record } = await this.o.runner.cancel(target, { actor: caller.actor, ...(reason ? { reason } : {}) });
+    this.o.touched?.(record.run_id);
+    return inChannel(message({ title: `⏹️ ${caller.actor.id}: ${said}`, tone: "neutral" }));
+  }
+
+  private async stats(sop?: string): Promise<ChatReply> {
+    const { runner } = this.o;
+    if (sop !== undefined && !runner.catalog.get(sop) && (await runner.store.list({ sop })).length === 0) {
+      throw new SopError("unknown_sop", `unknown SOP "${sop}"`);
+    }
+    const names = sop !== undefined ? [sop] : runner.list().map((s) => s.name);
+    const lines: string[] = [];
+    for (const name of names) {
+      const m = sopMetrics(await runner.store.list({ sop: name }));
+      lines.push(`\`${name}\`: ${m.runs} runs ended, success ${percent(m.success_rate)}, duration p50 ${duration(m.duration_p50_ms) || "—"} / p95 ${duration(m.duration_p95_ms) || "—"}, approval wait p50 ${duration(m.approval_wait_p50_ms) || "—"}`);
+    }
+    return ephemeral(message({ title: sop ? `Stats of ${sop}` : "Stats", lines: lines.length ? lines : ["no SOPs"] }));
+  }
+}

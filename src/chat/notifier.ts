@@ -1,0 +1,236 @@
+/**
+ * Run notifications on one chat platform, kept as a projection of the run: an event only marks
+ * its run as changed; the notifier then reads the run as it stands and brings the channel's
+ * messages up to date (post what is missing, edit what shows something else), recording each
+ * message in the ledger as soon as it is posted. So a burst of events costs one edit, a message
+ * lost to a rate limit or an outage is delivered later (never dropped), a restarted bot edits
+ * the messages it posted before, and nothing here ever waits in a run's path.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import type { Logger } from "../app/logger.ts";
+import type { SopRunner } from "../app/sop-runner.ts";
+import { isTerminal } from "../core/run/run-state.ts";
+import type { SopDefinition } from "../core/sop/types.ts";
+import type { LedgerEntry, Platform } from "../ports/message-ledger.ts";
+import type { ChatMessage } from "./chat-message.ts";
+import {
+  checkpointMessage, finishedSteps, progressMessage, stepDetailMessage, summaryMessage,
+  type MessageContext, type RunSnapshot,
+} from "./run-messages.ts";
+
+/** Where notifications go on one platform; what an adapter implements. */
+export interface ChatSurface {
+  readonly platform: Platform;
+  /** The SOP's `[notify]` channels on this platform, or the default channel; none: no notifications. */
+  channelsFor(def: SopDefinition): string[];
+  /** Posts and returns the new message's id; in the thread of `thread` when given. */
+  post(channel: string, message: ChatMessage, thread?: string): Promise<string>;
+  update(channel: string, id: string, message: ChatMessage): Promise<void>;
+}
+
+/** A delivery that may succeed later; `retryAfterMs` when the platform said when (429). */
+export class DeliveryError extends Error {
+  override name = "DeliveryError";
+  constructor(message: string, readonly retryAfterMs?: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export interface NotifierOptions {
+  runner: SopRunner;
+  surface: ChatSurface;
+  context: MessageContext;
+  log: Logger;
+  onFailure?: (platform: Platform) => void;
+  /** Runs that ended this long before start still get their summary (default one hour). */
+  catchUpMs?: number;
+  now?: () => number;
+}
+
+export interface NotifierHealth {
+  /** Runs whose messages are not up to date yet. */
+  pending: number;
+  /** The last delivery failure, while deliveries fail. */
+  failing?: string;
+}
+
+interface Desired {
+  key: string;
+  message: ChatMessage;
+  /** Key of the message whose thread it belongs in. */
+  thread?: string;
+}
+
+const CLAIM_MS = 60_000;
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 5 * 60_000;
+
+const digest = (m: ChatMessage): string => createHash("sha256").update(JSON.stringify(m)).digest("base64url").slice(0, 22);
+
+export class ChatNotifier {
+  private readonly dirty = new Set<string>();
+  private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
+  private readonly owner = randomUUID();
+  private readonly now: () => number;
+  private unsubscribe: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private pausedUntil = 0;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private failing: string | undefined;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: NotifierOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Listen to run events, and bring up to date the runs that changed while the bot was away. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.o.runner.events.subscribe((event) => this.mark(event.runId));
+    const since = this.now() - (this.o.catchUpMs ?? 3600_000);
+    for (const run of await this.o.runner.store.list()) {
+      if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
+    }
+  }
+
+  /** The run changed (or a click found its message stale): its messages get brought up to date. */
+  mark(runId: string): void {
+    if (this.closed) return;
+    this.dirty.add(runId);
+    this.kick();
+  }
+
+  health(): NotifierHealth {
+    return { pending: this.dirty.size + this.retries.size, ...(this.failing ? { failing: this.failing } : {}) };
+  }
+
+  /** Resolves once every marked run is up to date or waits for a retry. */
+  idle(): Promise<void> {
+    if (!this.loop && this.dirty.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    clearTimeout(this.pauseTimer);
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
+    this.dirty.clear();
+    await this.loop;
+  }
+
+  private kick(): void {
+    if (this.loop || this.closed) return;
+    const wait = this.pausedUntil - this.now();
+    if (wait > 0) {
+      clearTimeout(this.pauseTimer);
+      this.pauseTimer = setTimeout(() => this.kick(), wait);
+      return;
+    }
+    this.loop = this.drain().finally(() => {
+      this.loop = undefined;
+      if (this.dirty.size > 0 && !this.closed) this.kick();
+      else for (const w of this.idleWaiters.splice(0)) w();
+    });
+  }
+
+  /** One run at a time: gentle on the platform's rate limits, and a run's messages keep their order. */
+  private async drain(): Promise<void> {
+    while (!this.closed && this.dirty.size > 0 && this.pausedUntil <= this.now()) {
+      const runId = this.dirty.values().next().value!;
+      this.dirty.delete(runId);
+      try {
+        await this.reconcile(runId);
+        this.delivered(runId);
+      } catch (err) {
+        this.failed(runId, err);
+      }
+    }
+  }
+
+  private delivered(runId: string): void {
+    const retry = this.retries.get(runId);
+    if (retry) {
+      clearTimeout(retry.timer);
+      this.retries.delete(runId);
+    }
+    if (this.failing && this.retries.size === 0) {
+      this.o.log.info({ platform: this.o.surface.platform }, `${this.o.surface.platform}: notifications delivered again`);
+      this.failing = undefined;
+    }
+  }
+
+  private failed(runId: string, err: unknown): void {
+    const platform = this.o.surface.platform;
+    this.o.onFailure?.(platform);
+    const cause = err instanceof Error ? err.message : String(err);
+    // Logged once per cause, not once per message: an outage must not flood the log.
+    if (cause !== this.failing) this.o.log.warn({ platform, runId, err: cause }, `${platform}: notification not delivered, will retry: ${cause}`);
+    this.failing = cause;
+    if (err instanceof DeliveryError && err.retryAfterMs !== undefined) {
+      // A rate limit holds for the whole platform: wait it out, then carry on where we were.
+      this.pausedUntil = Math.max(this.pausedUntil, this.now() + err.retryAfterMs);
+      this.dirty.add(runId);
+      return;
+    }
+    const retry = this.retries.get(runId) ?? { attempt: 0 };
+    clearTimeout(retry.timer);
+    const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** retry.attempt);
+    retry.attempt++;
+    retry.timer = setTimeout(() => this.mark(runId), delay);
+    retry.timer.unref();
+    this.retries.set(runId, retry);
+  }
+
+  private async reconcile(runId: string): Promise<void> {
+    const { runner, surface } = this.o;
+    if (!(await runner.ledger.claim(surface.platform, runId, this.owner, CLAIM_MS))) {
+      // Another bot process is on it; look again later in case it stops half-way.
+      setTimeout(() => this.mark(runId), 2000).unref();
+      return;
+    }
+    try {
+      const snapshot = await runner.snapshot(runId);
+      if (!snapshot) return;
+      const channels = surface.channelsFor(snapshot.stored.definition);
+      if (channels.length === 0) return;
+      const entry: LedgerEntry = (await runner.ledger.get(surface.platform, runId)) ?? { channels: {} };
+      const desired = this.desired(snapshot);
+      for (const channel of channels) await this.sync(runId, channel, desired, entry);
+    } finally {
+      await runner.ledger.unclaim(surface.platform, runId, this.owner);
+    }
+  }
+
+  private desired(snapshot: RunSnapshot): Desired[] {
+    const ctx = this.o.context;
+    const { run } = snapshot.stored;
+    const out: Desired[] = [{ key: "progress", message: progressMessage(snapshot, ctx) }];
+    for (const cp of run.checkpoints) out.push({ key: `checkpoint:${cp.id}`, message: checkpointMessage(snapshot, cp, ctx) });
+    for (const step of finishedSteps(snapshot.record)) {
+      out.push({ key: `step:${step.number}`, message: stepDetailMessage(step), thread: "progress" });
+    }
+    if (isTerminal(run.status)) out.push({ key: "summary", message: summaryMessage(snapshot, ctx) });
+    return out;
+  }
+
+  private async sync(runId: string, channel: string, desired: Desired[], entry: LedgerEntry): Promise<void> {
+    const { runner, surface } = this.o;
+    const posted = (entry.channels[channel] ??= { messages: {} }).messages;
+    for (const d of desired) {
+      const sum = digest(d.message);
+      const have = posted[d.key];
+      if (have?.digest === sum) continue;
+      if (have) {
+        await surface.update(channel, have.id, d.message);
+        posted[d.key] = { id: have.id, digest: sum };
+      } else {
+        const thread = d.thread === undefined ? undefined : posted[d.thread]?.id;
+        posted[d.key] = { id: await surface.post(channel, d.message, thread), digest: sum };
+      }
+      // Recorded before the next call: a crash between the two never posts this one twice.
+      await runner.ledger.put(surface.platform, runId, entry);
+    }
+  }
+}
