@@ -17,6 +17,8 @@ export interface ChatAdapterDeps {
   http: FastifyInstance;
   log: Logger;
   context: MessageContext;
+  /** SOP_ADMINS, so an adapter knows which of its groups make someone an admin. */
+  admins: readonly string[];
   onNotificationFailure?: (platform: Platform) => void;
 }
 

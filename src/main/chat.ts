@@ -50,7 +50,7 @@ export async function openChat(config: Config, deps: { runner: SopRunner; http: 
   const adapters: ChatAdapter[] = [];
   const set = new ChatSet(adapters, config.publicUrl);
   const common = {
-    runner: deps.runner, http: deps.http, context: set.context,
+    runner: deps.runner, http: deps.http, context: set.context, admins: config.admins,
     onNotificationFailure: (platform: Platform) => deps.metrics.notificationFailed(platform),
   };
   if (config.slack) {

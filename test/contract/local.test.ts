@@ -3,10 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
+import { FileMessageLedger } from "../../src/drivers/local/file-message-ledger.ts";
 import { FileRunStore } from "../../src/drivers/local/file-run-store.ts";
 import { MemoryEventBus } from "../../src/drivers/local/memory-event-bus.ts";
 import { MemoryQueue } from "../../src/drivers/local/memory-queue.ts";
 import { eventBusContract } from "./event-bus.contract.ts";
+import { messageLedgerContract } from "./message-ledger.contract.ts";
 import { runStoreContract } from "./run-store.contract.ts";
 import { workQueueContract } from "./work-queue.contract.ts";
 
@@ -28,3 +30,6 @@ eventBusContract("local", async (_name, onError) => {
   const bus = new MemoryEventBus({ onError: (error) => onError(error) });
   return { bus, close: () => bus.close() };
 });
+
+// A reopen is a new ledger on the same folder (claims live in memory and go with the process).
+messageLedgerContract("local", async () => ({ ledger: new FileMessageLedger(join(root, "ledger")), close: async () => undefined }));

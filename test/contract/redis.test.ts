@@ -3,6 +3,7 @@ import { afterAll, describe, it } from "vitest";
 import { openRedisDriver, type RedisDriver } from "../../src/drivers/redis/index.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { eventBusContract } from "./event-bus.contract.ts";
+import { messageLedgerContract } from "./message-ledger.contract.ts";
 import { runStoreContract } from "./run-store.contract.ts";
 import { workQueueContract } from "./work-queue.contract.ts";
 
@@ -39,5 +40,10 @@ if (url === undefined) {
   eventBusContract("redis", async (name, onError) => {
     const driver = await open(name, (error) => onError(error));
     return { bus: driver.events, close: driver.close };
+  });
+
+  messageLedgerContract("redis", async () => {
+    const driver = await open("ledger");
+    return { ledger: driver.ledger, close: driver.close };
   });
 }

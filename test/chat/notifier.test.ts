@@ -1,0 +1,117 @@
+/** Run notifications as a channel shows them: one progress message, requests edited in place, a summary, nothing lost. */
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/app/logger.ts";
+import type { SopRunner } from "../../src/app/sop-runner.ts";
+import { parseButtonId } from "../../src/chat/button-id.ts";
+import { ChatNotifier } from "../../src/chat/notifier.ts";
+import { MemorySurface } from "../helpers/memory-surface.ts";
+import { until } from "../helpers/until.ts";
+import { steps, Workspace } from "../helpers/workspace.ts";
+
+const GATED = steps(
+  "**Build**\n```sh\necho built; echo 'api_token=s3cr3t-value' >> \"$SOP_OUTPUT\"\n```",
+  "**Ship** [requires_approval: true]\n```sh\necho shipped\n```",
+);
+const context = { runUrl: (id: string) => `http://bot.test/runs/${id}` };
+
+let ws: Workspace;
+let runner: SopRunner | undefined;
+let notifier: ChatNotifier | undefined;
+
+afterEach(async () => {
+  await notifier?.close();
+  await runner?.close();
+  await ws.remove();
+  notifier = undefined;
+  runner = undefined;
+});
+
+async function start(surface: MemorySurface, toml = `description = "x"\n[notify]\nslack = ["C-OPS"]`) {
+  ws = await Workspace.create();
+  await ws.addSop("gated", toml, GATED);
+  runner = await ws.runner({ env: ws.env({ DEPLOY_TOKEN: "s3cr3t-value" }) });
+  notifier = new ChatNotifier({ runner, surface, context, log: silentLogger });
+  await notifier.start();
+  return runner;
+}
+
+describe("ChatNotifier", () => {
+  it("posts one progress message, an approval request that is edited when decided, step details in the thread and the audit summary", async () => {
+    const surface = new MemorySurface();
+    const r = await start(surface);
+    const run = await r.execute("gated", { actor: "slack:UALICE", vars: { ticket: "OPS-1" } });
+    expect(run.status).toBe("awaiting_approval");
+    await notifier!.idle();
+
+    const progress = surface.find(/^gated \S+ · run /)!;
+    expect(progress.channel).toBe("C-OPS");
+    expect(surface.text(progress)).toMatch(/waiting for approval/);
+    const request = surface.find("Approval needed: gated")!;
+    expect(request.message.buttons.map((b) => b.label)).toEqual(["Approve", "Deny"]);
+    expect(parseButtonId(request.message.buttons[0]!.id)).toEqual({ action: "approve", runId: run.run_id, checkpoint: "step:2" });
+    expect(surface.text(request)).toContain("`ticket=OPS-1`");
+    expect(surface.text(request)).toContain("anyone who may use the bot");
+    expect(request.message.link?.url).toBe(`http://bot.test/runs/${run.run_id}`);
+
+    await r.approve("gated", { actor: "slack:UBOB", comment: "go", wait: true });
+    await notifier!.idle();
+    const decided = surface.shown.find((m) => m.id === request.id)!;
+    expect(decided.edits).toBeGreaterThan(0);
+    expect(decided.message.buttons).toEqual([]);
+    expect(surface.text(decided)).toMatch(/Approved by slack:UBOB at .* UTC: go/);
+
+    const details = surface.shown.filter((m) => m.thread === progress.id).map((m) => m.message.title);
+    expect(details).toEqual([expect.stringMatching(/Step 1 Build: success/), expect.stringMatching(/Step 2 Ship: success/)]);
+    const summary = surface.find("Audit summary")!;
+    expect(surface.text(summary)).toContain("2 completed, 0 skipped, 0 failed (of 2)");
+    expect(surface.text(summary)).toContain("`step:2` approved by slack:UBOB");
+    // Every message is a new post once; afterwards only edits.
+    expect(surface.shown.filter((m) => !m.thread).map((m) => m.message.title.split(":")[0])).toEqual([progress.message.title, "Approval", "Audit summary"]);
+  });
+
+  it("never shows a secret: variables named like one are masked and secret values redacted", async () => {
+    const surface = new MemorySurface();
+    const r = await start(surface, `description = "x"\n[secrets]\nnames = ["DEPLOY_TOKEN"]`);
+    await r.execute("gated", { actor: "slack:UALICE", vars: { note: "uses s3cr3t-value" } });
+    await notifier!.idle();
+    const all = surface.shown.map((m) => surface.text(m)).join("\n");
+    expect(all).toContain("`api_token=***`");
+    expect(all).not.toContain("s3cr3t-value");
+  });
+
+  it("waits out a rate limit and an outage, then delivers every message in order", async () => {
+    const surface = new MemorySurface();
+    surface.failures.push(150, "connection refused", "connection refused");
+    const r = await start(surface);
+    const run = await r.execute("gated", { actor: "slack:UALICE" });
+    await until("the request is delivered", () => surface.find("Approval needed"), 15_000);
+    await notifier!.idle();
+    expect(notifier!.health()).toEqual({ pending: 0 });
+    expect(surface.calls.filter((c) => c.endsWith("(failed)"))).toHaveLength(3);
+    expect(surface.shown.filter((m) => !m.thread).map((m) => m.message.title)).toEqual([
+      expect.stringContaining(`run ${run.run_id.slice(0, 8)}`), expect.stringContaining("Approval needed"),
+    ]);
+  });
+
+  it("after a restart edits the messages it posted before instead of posting them again", async () => {
+    const surface = new MemorySurface();
+    const r = await start(surface);
+    const run = await r.execute("gated", { actor: "slack:UALICE" });
+    await notifier!.idle();
+    const posted = surface.shown.length;
+    await notifier!.close();
+    await r.close();
+    // Decided while the bot was away.
+    runner = await ws.runner();
+    await runner.approve("gated", { actor: "slack:UBOB", runId: run.run_id, wait: true });
+    notifier = new ChatNotifier({ runner, surface, context, log: silentLogger });
+    await notifier.start();
+    await until("the summary", () => surface.find("Audit summary"));
+    await notifier.idle();
+    const request = surface.find("Approval")!;
+    expect(request.message.buttons).toEqual([]);
+    expect(surface.text(request)).toContain("Approved by slack:UBOB");
+    // The progress and the request were edited; only the step details and the summary are new.
+    expect(surface.shown.length).toBe(posted + 2);
+  });
+});
