@@ -173,7 +173,9 @@ export class ChatActions {
       ? ` — queued: max_concurrent = ${def.maxConcurrent} and ${busy.map((r) => shortId(r.id)).join(", ")} ${busy.length > 1 ? "are" : "is"} going`
       : "";
     const link = this.o.context.runUrl ? ` · ${this.o.context.runUrl(record.run_id)}` : "";
-    const plan = this.planMessage(record.sop, Object.fromEntries(Object.entries(record.vars).map(([k, v]) => [k, String(v)])), "");
+    // The plan from the run's own variables: the record's are redacted, and a condition must see the real value.
+    const vars = (await runner.store.get(record.run_id))?.run.inputVars ?? {};
+    const plan = this.planMessage(record.sop, Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)])), "");
     return [`▶️ Started ${record.sop} ${record.version}, run ${shortId(record.run_id)}${queued}`, ...plan.lines, `run \`${record.run_id}\`${link}`];
   }
 

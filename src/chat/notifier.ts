@@ -44,6 +44,11 @@ export interface NotifierOptions {
   onFailure?: (platform: Platform) => void;
   /** Runs that ended this long before start still get their summary (default one hour). */
   catchUpMs?: number;
+  /**
+   * How often to look over the runs that are going anyway (default two minutes): an event lost
+   * with a dropped Redis connection must not leave a message stale for good.
+   */
+  sweepMs?: number;
   now?: () => number;
 }
 
@@ -76,6 +81,7 @@ export class ChatNotifier {
   private loop: Promise<void> | undefined;
   private pausedUntil = 0;
   private pauseTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   private failing: string | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -87,7 +93,17 @@ export class ChatNotifier {
   /** Listen to run events, and bring up to date the runs that changed while the bot was away. */
   async start(): Promise<void> {
     this.unsubscribe = this.o.runner.events.subscribe((event) => this.mark(event.runId));
-    const since = this.now() - (this.o.catchUpMs ?? 3600_000);
+    await this.sweep(this.o.catchUpMs ?? 3600_000);
+    const every = this.o.sweepMs ?? 120_000;
+    this.sweepTimer = setInterval(() => {
+      this.sweep(every * 2).catch((err: unknown) => this.o.log.warn({ platform: this.o.surface.platform, err: String(err) }, "notifications: cannot list runs"));
+    }, every);
+    this.sweepTimer.unref();
+  }
+
+  /** Mark the runs that are going, and those that ended within `endedWithinMs`. */
+  private async sweep(endedWithinMs: number): Promise<void> {
+    const since = this.now() - endedWithinMs;
     for (const run of await this.o.runner.store.list()) {
       if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
     }
@@ -113,6 +129,7 @@ export class ChatNotifier {
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
+    clearInterval(this.sweepTimer);
     clearTimeout(this.pauseTimer);
     for (const r of this.retries.values()) clearTimeout(r.timer);
     this.retries.clear();
