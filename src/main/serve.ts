@@ -100,6 +100,10 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   await writeServerFile(config.dataDir, { url, pid: process.pid, ...(generated ? { token: generated.token } : {}) });
   reportListening(log, { config, url, tokenNames: [...tokens.keys()], ...(generated ? { generatedToken: generated.token } : {}) });
   reportChat(log, config);
+  // A chat library that rejects a promise nobody awaits (a reconnect failing during an outage)
+  // must not take the bot down with every run it holds; it is a bug to log, not a reason to exit.
+  const stray = (err: unknown): void => log.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, "unhandled rejection; the bot keeps running");
+  process.on("unhandledRejection", stray);
   // Connecting may take a while or fail (an outage, a revoked token); the bot serves meanwhile.
   void chat.start().catch((err: unknown) => log.error({ err: String(err) }, "chat: cannot start"));
 
@@ -133,6 +137,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   } finally {
     process.off("SIGTERM", again).off("SIGINT", again);
   }
+  process.off("unhandledRejection", stray);
   log.info({}, "stopped");
   // Whatever still holds the event loop (an abandoned job's Redis connection) must not keep us.
   setTimeout(() => process.exit(0), 2000).unref();
