@@ -30,7 +30,7 @@ describe("sop serve start-up and shutdown", () => {
     expect(lines).toContain(`SOPs: 1 loaded from ${ws.sopsDir}: hello`);
     expect(lines).toContain(`${ws.sopsDir}/broken/SOP.toml:4:12: [sop].priority must be one of low, medium, high, critical (or "normal"), got "urgent"`);
     expect(lines).toContain(`queue: in-process (DATA_DIR=${ws.dataDir})`);
-    expect(lines).toContain("Slack: off (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN, not set)");
+    expect(lines).toContain("Slack: off (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN not set)");
     expect(lines).toContain("Discord: off (DISCORD_TOKEN and DISCORD_APPLICATION_ID not set)");
     expect(lines.some((l) => l.startsWith("API tokens: alice, bob, carol (from API_TOKENS)"))).toBe(true);
     expect(lines.join("\n")).not.toContain(TOKENS.alice);
