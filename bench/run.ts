@@ -15,6 +15,7 @@ import { benchRedisThroughput } from "./redis-throughput.bench.ts";
 import { benchRedisWaiting } from "./redis-waiting.bench.ts";
 import { benchRedisWorkers } from "./redis-workers.bench.ts";
 import { benchServeRss } from "./serve-rss.bench.ts";
+import { benchSlackApprove } from "./slack-approve.bench.ts";
 import { benchStepOverhead } from "./step-overhead.bench.ts";
 import { benchThroughput } from "./throughput.bench.ts";
 import { benchTriggerMatch } from "./trigger-match.bench.ts";
@@ -43,6 +44,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: "http-approve", run: benchHttpApprove },
   { name: "trigger-match", run: benchTriggerMatch },
   { name: "serve-rss", run: benchServeRss },
+  { name: "slack-approve", run: benchSlackApprove },
   { name: "redis-throughput", run: benchRedisThroughput, redis: true },
   { name: "redis-approve-latency", run: benchRedisApproveLatency, redis: true },
   { name: "redis-waiting", run: benchRedisWaiting, redis: true, deadlineMs: 240_000 },

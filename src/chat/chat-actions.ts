@@ -9,7 +9,8 @@ import type { SopRunner } from "../app/sop-runner.ts";
 import { sopMetrics } from "../app/sop-status.ts";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { duration } from "../core/format-duration.ts";
-import { isActive } from "../core/run/run-state.ts";
+import { mayDecide } from "../core/run/decide.ts";
+import { isActive, type Checkpoint } from "../core/run/run-state.ts";
 import { describeTrigger } from "../core/sop/describe-trigger.ts";
 import { buttonId, type ButtonTarget } from "./button-id.ts";
 import { ephemeral, inChannel, message, type ChatButton, type ChatReply } from "./chat-message.ts";
@@ -94,6 +95,24 @@ export class ChatActions {
     }
     const [title = "", ...rest] = lines;
     return inChannel(message({ title, lines: rest, tone: started ? "info" : "failure" }));
+  }
+
+  /**
+   * Before a Deny or Failed click asks for a reason: the checkpoint it would decide, when that
+   * still waits and the caller may decide it. Undefined: send the click straight on, and the
+   * engine says why it does not count (and records a refused attempt) without a form first.
+   */
+  async reasonWorthAsking(target: ButtonTarget, caller: ChatCaller): Promise<{ sop: string; runId: string; checkpoint: Checkpoint } | undefined> {
+    const { runner } = this.o;
+    const stored = await runner.store.get(target.runId);
+    if (!stored) return undefined;
+    const { run } = stored;
+    const named = target.checkpoint;
+    const cp = named === undefined ? run.checkpoints.find((c) => c.status === "pending")
+      : named.startsWith("#") ? run.checkpoints[Number(named.slice(1))]
+      : run.checkpoints.find((c) => c.id === named);
+    if (cp?.status !== "pending" || !mayDecide(runner.engine.resolveActor(caller.actor), cp.approvers)) return undefined;
+    return { sop: run.sop, runId: run.id, checkpoint: cp };
   }
 
   private async checkpointOf(target: ButtonTarget): Promise<string | undefined> {

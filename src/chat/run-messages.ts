@@ -181,7 +181,6 @@ export function checkpointMessage(snapshot: RunSnapshot, cp: Checkpoint, ctx: Me
   if (cp.deadline !== undefined) fields.push({ label: "Deadline", value: `${iso(cp.deadline)} (then ${cp.onTimeout === "approve" ? "approved" : "denied"} automatically)` });
   const lines = [decisionLine(cp, a)];
   if (pending) lines.push("", "*Plan*", ...stepLines(snapshot));
-  const refused = cp.refused.length ? `${cp.refused.length} refused attempt${cp.refused.length > 1 ? "s" : ""} recorded in the audit` : undefined;
   return withLink(message({
     title: `${what}${pending ? " needed" : ""}: ${run.sop} ${run.version}`,
     text: pending
@@ -190,8 +189,8 @@ export function checkpointMessage(snapshot: RunSnapshot, cp: Checkpoint, ctx: Me
     tone: pending ? "waiting" : cp.status === "approved" || cp.status === "notified" ? "success" : cp.status === "cancelled" ? "neutral" : "failure",
     lines,
     fields,
+    // A refused click leaves the request as it was: the attempt is in the audit, not the channel.
     buttons: decisionButtons(snapshot, cp, index),
-    ...(refused ? { footer: refused } : {}),
   }), ctx, run.id);
 }
 
