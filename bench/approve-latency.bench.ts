@@ -9,42 +9,16 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { SopRunner } from "../src/app/sop-runner.ts";
 import { writeJsonAtomic } from "../src/audit/write-audit-file.ts";
+import { gatedSop, nextEvent, GATED } from "./gated-sop.ts";
 import { fmt, ratioText, type BenchResult } from "./bench-result.ts";
 import { collectGarbage, percentile } from "./stats.ts";
 import { withRunner, withWorkspace, type TempWorkspace } from "./temp-workspace.ts";
 
 const RUNS = 200;
 const WARM_UP_RUNS = 10;
-const SOP = "gated";
+const SOP = GATED;
 
-const TOML = `[sop]
-name = "${SOP}"
-description = "One step behind an approval"
-execution_mode = "automatic"
-max_concurrent = ${RUNS + WARM_UP_RUNS}
-`;
-
-const MD = `# Gated
-
-## Steps
-
-1. **Go** [requires_approval: true]
-   \`\`\`sh
-   true
-   \`\`\`
-`;
-
-/** Resolves with the time of the first event of this type for this run. */
-function nextEvent(runner: SopRunner, runId: string, type: "step_started" | "run_finished"): Promise<number> {
-  return new Promise((resolve) => {
-    const stop = runner.events.subscribe((e) => {
-      if (e.runId === runId && e.type === type) {
-        stop();
-        resolve(performance.now());
-      }
-    });
-  });
-}
+const { toml: TOML, md: MD } = gatedSop({ maxConcurrent: RUNS + WARM_UP_RUNS, secondStep: false });
 
 /**
  * Runs that wait at their gate, started one after another. (Started all at once, most of them

@@ -9,6 +9,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TERMINAL_STATUSES } from "../src/core/run/run-state.ts";
+import { gatedSop, GATED } from "./gated-sop.ts";
 import { fmt, ratioText, type BenchResult } from "./bench-result.ts";
 import { api, type Serve, withServe } from "./serve-child.ts";
 import { collectGarbage, percentile } from "./stats.ts";
@@ -19,29 +20,9 @@ const WARM_UP_RUNS = 10;
 const HEALTHZ_CALLS = 500;
 const POLL_MS = 2;
 const RUN_TIMEOUT_MS = 10_000;
-const SOP = "gated";
+const SOP = GATED;
 
-const TOML = `[sop]
-name = "${SOP}"
-description = "Step 1 behind an approval, then step 2"
-execution_mode = "automatic"
-cooldown_secs = 0
-max_concurrent = 1000
-`;
-
-const MD = `# Gated
-
-## Steps
-
-1. **Go** [requires_approval: true]
-   \`\`\`sh
-   true
-   \`\`\`
-2. **Then**
-   \`\`\`sh
-   true
-   \`\`\`
-`;
+const { toml: TOML, md: MD } = gatedSop({ maxConcurrent: 1000, secondStep: true });
 
 interface StepView {
   status: string;

@@ -13,6 +13,7 @@ import { SlackAdapter } from "../adapters/slack/index.ts";
 import { silentLogger } from "../src/app/logger.ts";
 import type { SopRunner } from "../src/app/sop-runner.ts";
 import { encode, FakeSlack, sendSigned, slashCommand } from "../test/helpers/fake-slack.ts";
+import { gatedSop, nextEvent, GATED } from "./gated-sop.ts";
 import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
 import { collectGarbage, percentile } from "./stats.ts";
 import { withRunner, withWorkspace } from "./temp-workspace.ts";
@@ -20,43 +21,12 @@ import { withRunner, withWorkspace } from "./temp-workspace.ts";
 const RUNS = 200;
 const WARM_UP_RUNS = 10;
 const BASELINE_CALLS = 500;
-const SOP = "gated";
+const SOP = GATED;
 const SECRET = "bench-signing-secret";
 const CHANNEL = "C0BENCH";
 const ACK_TARGET_P99_MS = 100;
 
-const TOML = `[sop]
-name = "${SOP}"
-description = "Step 1 behind an approval, then step 2"
-execution_mode = "automatic"
-cooldown_secs = 0
-max_concurrent = ${RUNS + WARM_UP_RUNS}
-`;
-
-const MD = `# Gated
-
-## Steps
-
-1. **Go** [requires_approval: true]
-   \`\`\`sh
-   true
-   \`\`\`
-2. **Then**
-   \`\`\`sh
-   true
-   \`\`\`
-`;
-
-function nextEvent(runner: SopRunner, runId: string, type: "step_started" | "run_finished"): Promise<number> {
-  return new Promise((resolve) => {
-    const stop = runner.events.subscribe((e) => {
-      if (e.runId === runId && e.type === type) {
-        stop();
-        resolve(performance.now());
-      }
-    });
-  });
-}
+const { toml: TOML, md: MD } = gatedSop({ maxConcurrent: RUNS + WARM_UP_RUNS, secondStep: true });
 
 interface Sample {
   ack: number;
