@@ -36,6 +36,11 @@ export class DeliveryError extends Error {
   }
 }
 
+/** The message to edit is no longer there (someone deleted it): post it again. */
+export class MessageGoneError extends DeliveryError {
+  override name = "MessageGoneError";
+}
+
 export interface NotifierOptions {
   runner: SopRunner;
   surface: ChatSurface;
