@@ -4,7 +4,7 @@
  * fails (disk full, unwritable LOGS_DIR) never stops a run: it is logged once per cause and
  * retried until it lands.
  */
-import { auditRecord, type AuditRecord } from "../core/audit/audit-record.ts";
+import { auditRecord, secretNamedValues, type AuditRecord } from "../core/audit/audit-record.ts";
 import { isTerminal } from "../core/run/run-state.ts";
 import { auditFilePath } from "../audit/audit-path.ts";
 import { sealRecord } from "../audit/hash-record.ts";
@@ -39,7 +39,8 @@ export class AuditSink {
 
   /** The record as it stands, redacted, with its seal once sealed. */
   record(stored: StoredRun): AuditRecord {
-    const secrets = this.deps.secretValues(stored);
+    const { inputVars, outputVars } = stored.run;
+    const secrets = [...this.deps.secretValues(stored), ...secretNamedValues({ ...inputVars, ...outputVars })];
     const record = auditRecord(stored.definition, stored.run, (t) => redactText(t, secrets));
     return stored.seal ? { ...record, seq: stored.seal.seq, prev_hash: stored.seal.prevHash, hash: stored.seal.hash } : record;
   }

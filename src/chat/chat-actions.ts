@@ -180,7 +180,9 @@ export class ChatActions {
   private async start(sop: string, vars: Record<string, string>, caller: ChatCaller): Promise<ChatReply> {
     const record = await this.o.runner.execute(sop, { vars, actor: caller.actor, trigger: { type: "manual", source: caller.source }, wait: false });
     const [title = "", ...lines] = await this.accepted(record);
-    return inChannel(message({ title, lines, tone: "info" }));
+    // Only to the caller: Slack shows an in-channel answer's command text to the channel, and
+    // the variables typed may be secret. The run's progress message is the public trace.
+    return ephemeral(message({ title, lines, tone: "info" }));
   }
 
   /** "Started …" (or queued behind the runs holding its slots), then the plan. */
@@ -192,9 +194,8 @@ export class ChatActions {
       ? ` — queued: max_concurrent = ${def.maxConcurrent} and ${busy.map((r) => shortId(r.id)).join(", ")} ${busy.length > 1 ? "are" : "is"} going`
       : "";
     const link = this.o.context.runUrl ? ` · ${this.o.context.runUrl(record.run_id)}` : "";
-    // The plan from the run's own variables: the record's are redacted, and a condition must see the real value.
-    const vars = (await runner.store.get(record.run_id))?.run.inputVars ?? {};
-    const plan = this.planMessage(record.sop, Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)])), "");
+    // Planned with the record's (redacted) variables: a condition's explanation must not print a secret.
+    const plan = this.planMessage(record.sop, Object.fromEntries(Object.entries(record.vars).map(([k, v]) => [k, String(v)])), "");
     return [`▶️ Started ${record.sop} ${record.version}, run ${shortId(record.run_id)}${queued}`, ...plan.lines, `run \`${record.run_id}\`${link}`];
   }
 

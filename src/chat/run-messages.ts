@@ -68,9 +68,13 @@ export function variablesText(vars: Record<string, VarValue>): string {
   return entries.length ? entries.map(([k, v]) => `\`${k}=${String(v)}\``).join(" ") : "none";
 }
 
-/** What the rest of the run will do, by the plan, for the steps that have not started. */
-function forecast(def: SopDefinition, run: RunState): Map<number, PlannedStep> {
-  const plan = planRun(def, { ...run.inputVars, ...run.outputVars });
+/**
+ * What the rest of the run will do, by the plan, for the steps that have not started. Planned
+ * with the variables as the record shows them (redacted), as the web UI does, so that no
+ * condition's explanation can print a secret the record hides.
+ */
+function forecast(def: SopDefinition, record: AuditRecord): Map<number, PlannedStep> {
+  const plan = planRun(def, record.vars);
   return new Map(plan.steps.map((s) => [s.number, s]));
 }
 
@@ -90,7 +94,7 @@ function stepLine(step: AuditStep, planned: PlannedStep | undefined): string {
 
 function stepLines(snapshot: RunSnapshot): string[] {
   const { stored, record } = snapshot;
-  const plan = isTerminal(stored.run.status) ? new Map<number, PlannedStep>() : forecast(stored.definition, stored.run);
+  const plan = isTerminal(stored.run.status) ? new Map<number, PlannedStep>() : forecast(stored.definition, record);
   return record.steps.map((s) => stepLine(s, plan.get(s.number)));
 }
 

@@ -26,9 +26,9 @@ afterEach(async () => {
   runner = undefined;
 });
 
-async function start(surface: MemorySurface, toml = `description = "x"\n[notify]\nslack = ["C-OPS"]`) {
+async function start(surface: MemorySurface, toml = `description = "x"\n[notify]\nslack = ["C-OPS"]`, md = GATED) {
   ws = await Workspace.create();
-  await ws.addSop("gated", toml, GATED);
+  await ws.addSop("gated", toml, md);
   runner = await ws.runner({ env: ws.env({ DEPLOY_TOKEN: "s3cr3t-value" }) });
   notifier = new ChatNotifier({ runner, surface, context, log: silentLogger });
   await notifier.start();
@@ -71,12 +71,23 @@ describe("ChatNotifier", () => {
 
   it("never shows a secret: variables named like one are masked and secret values redacted", async () => {
     const surface = new MemorySurface();
-    const r = await start(surface, `description = "x"\n[secrets]\nnames = ["DEPLOY_TOKEN"]`);
-    await r.execute("gated", { actor: "slack:UALICE", vars: { note: "uses s3cr3t-value" } });
+    const r = await start(surface, `description = "x"\n[secrets]\nnames = ["DEPLOY_TOKEN"]`, steps(
+      "**Build**\n```sh\necho built; echo 'api_token=s3cr3t-value' >> \"$SOP_OUTPUT\"\n```",
+      "**Check** [if: api_key != \"none\"]\n```sh\ntrue\n```",
+      "**Ship** [requires_approval: true, if: api_key != \"none\"]\n```sh\necho shipped\n```",
+    ));
+    const run = await r.execute("gated", { actor: "slack:UALICE", vars: { note: "uses s3cr3t-value", api_key: "SUPERSECRET123" } });
+    await notifier!.idle();
+    await r.approve("gated", { actor: "slack:UBOB", runId: run.run_id, wait: true });
     await notifier!.idle();
     const all = surface.shown.map((m) => surface.text(m)).join("\n");
     expect(all).toContain("`api_token=***`");
+    expect(all).toContain("`api_key=***`");
+    // The conditions on api_key were explained (a plan line, a step reason) without its value.
+    expect(all).toMatch(/api_key/);
     expect(all).not.toContain("s3cr3t-value");
+    expect(all).not.toContain("SUPERSECRET123");
+    expect(JSON.stringify(await r.record(run.run_id))).not.toContain("SUPERSECRET123");
   });
 
   it("waits out a rate limit and an outage, then delivers every message in order", async () => {

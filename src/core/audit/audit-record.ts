@@ -49,6 +49,17 @@ export function redactVars(vars: Record<string, VarValue>, redact: Redact): Reco
   return out;
 }
 
+/**
+ * Values of the variables whose names say they are secret, to redact wherever they appear in
+ * text (a condition's explanation, a step's reason). Values shorter than four characters are
+ * left alone: masking every "1" or "yes" would make the record unreadable and hide nothing.
+ */
+export function secretNamedValues(vars: Record<string, VarValue>): string[] {
+  return Object.entries(vars)
+    .filter(([name, value]) => SECRET_NAME.test(name) && String(value).length >= 4)
+    .map(([, value]) => String(value));
+}
+
 /** Approvals that held the run: asked of people, not bypassed or merely announced. */
 function waited(c: Checkpoint): boolean {
   return c.kind === "approval" && c.status !== "bypassed" && c.status !== "notified";
