@@ -142,10 +142,13 @@ export class ChatActions {
   /** Several runs wait: one button per run, each bound to that run. */
   private pickRun(kind: "approve" | "deny", sop: string, err: SopError): ChatReply {
     const runs = err.details.runs ?? [];
+    const critical = kind === "approve" && this.o.runner.catalog.get(sop)?.definition.priority === "critical";
     const buttons: ChatButton[] = runs.slice(0, 5).map((r) => ({
       id: buttonId({ action: kind, runId: r.id }),
       label: `${kind === "approve" ? "Approve" : "Deny"} ${shortId(r.id)}`,
       style: kind === "approve" ? "primary" : "danger",
+      // The same "are you sure?" as the request's own Approve button.
+      ...(critical ? { confirm: { title: `Approve ${sop}?`, text: `${sop} is critical. Approve run ${shortId(r.id)}?`, yes: "Approve", no: "Cancel" } } : {}),
     }));
     return ephemeral(message({
       title: `${runs.length} runs of ${sop} are waiting; which one?`,

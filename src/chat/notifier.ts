@@ -11,7 +11,7 @@ import type { Logger } from "../app/logger.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import { isTerminal } from "../core/run/run-state.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
-import type { LedgerEntry, Platform } from "../ports/message-ledger.ts";
+import type { LedgerEntry, Platform, PostedMessage } from "../ports/message-ledger.ts";
 import type { ChatMessage } from "./chat-message.ts";
 import {
   checkpointMessage, finishedSteps, progressMessage, stepDetailMessage, summaryMessage,
@@ -72,6 +72,10 @@ interface Desired {
 }
 
 const CLAIM_MS = 60_000;
+const GOING = ["queued", "running", "awaiting_approval", "awaiting_manual"] as const;
+/** A run that ended is sealed into the audit chain a moment later; its summary then shows the hash. */
+const SEAL_LOOK_MS = 500;
+const SEAL_LOOKS = 20;
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5 * 60_000;
 
@@ -80,6 +84,7 @@ const digest = (m: ChatMessage): string => createHash("sha256").update(JSON.stri
 export class ChatNotifier {
   private readonly dirty = new Set<string>();
   private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
+  private readonly sealLooks = new Map<string, number>();
   private readonly owner = randomUUID();
   private readonly now: () => number;
   private unsubscribe: (() => void) | undefined;
@@ -98,20 +103,17 @@ export class ChatNotifier {
   /** Listen to run events, and bring up to date the runs that changed while the bot was away. */
   async start(): Promise<void> {
     this.unsubscribe = this.o.runner.events.subscribe((event) => this.mark(event.runId));
-    await this.sweep(this.o.catchUpMs ?? 3600_000);
-    const every = this.o.sweepMs ?? 120_000;
-    this.sweepTimer = setInterval(() => {
-      this.sweep(every * 2).catch((err: unknown) => this.o.log.warn({ platform: this.o.surface.platform, err: String(err) }, "notifications: cannot list runs"));
-    }, every);
-    this.sweepTimer.unref();
-  }
-
-  /** Mark the runs that are going, and those that ended within `endedWithinMs`. */
-  private async sweep(endedWithinMs: number): Promise<void> {
-    const since = this.now() - endedWithinMs;
+    const since = this.now() - (this.o.catchUpMs ?? 3600_000);
     for (const run of await this.o.runner.store.list()) {
       if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
     }
+    this.sweepTimer = setInterval(() => {
+      this.o.runner.store.list({ statuses: GOING }).then(
+        (runs) => { for (const run of runs) this.mark(run.id); },
+        (err: unknown) => this.o.log.warn({ platform: this.o.surface.platform, err: String(err) }, "notifications: cannot list the runs going"),
+      );
+    }, this.o.sweepMs ?? 120_000);
+    this.sweepTimer.unref();
   }
 
   /** The run changed (or a click found its message stale): its messages get brought up to date. */
@@ -140,6 +142,7 @@ export class ChatNotifier {
     this.retries.clear();
     this.dirty.clear();
     await this.loop;
+    for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private kick(): void {
@@ -207,7 +210,7 @@ export class ChatNotifier {
 
   private async reconcile(runId: string): Promise<void> {
     const { runner, surface } = this.o;
-    if (!(await runner.ledger.claim(surface.platform, runId, this.owner, CLAIM_MS))) {
+    if (!(await this.holdClaim(runId))) {
       // Another bot process is on it; look again later in case it stops half-way.
       setTimeout(() => this.mark(runId), 2000).unref();
       return;
@@ -219,10 +222,41 @@ export class ChatNotifier {
       if (channels.length === 0) return;
       const entry: LedgerEntry = (await runner.ledger.get(surface.platform, runId)) ?? { channels: {} };
       const desired = this.desired(snapshot);
-      for (const channel of channels) await this.sync(runId, channel, desired, entry);
+      // One channel that fails (archived, the bot removed) must not keep the others waiting.
+      let failure: unknown;
+      for (const channel of channels) {
+        try {
+          await this.sync(runId, channel, desired, entry);
+        } catch (err) {
+          if (isRateLimit(err) || err instanceof ClaimLost) throw err;
+          failure ??= err;
+        }
+      }
+      if (failure !== undefined) throw failure;
+      this.lookForSeal(snapshot);
+    } catch (err) {
+      if (!(err instanceof ClaimLost)) throw err;
+      setTimeout(() => this.mark(runId), 2000).unref();
     } finally {
       await runner.ledger.unclaim(surface.platform, runId, this.owner);
     }
+  }
+
+  /** Take or renew the claim on the run's messages; before every call, so a slow platform never lets two processes post. */
+  private holdClaim(runId: string): Promise<boolean> {
+    return this.o.runner.ledger.claim(this.o.surface.platform, runId, this.owner, CLAIM_MS);
+  }
+
+  private lookForSeal(snapshot: RunSnapshot): void {
+    const { run } = snapshot.stored;
+    if (!isTerminal(run.status) || snapshot.stored.seal) {
+      this.sealLooks.delete(run.id);
+      return;
+    }
+    const looks = this.sealLooks.get(run.id) ?? 0;
+    if (looks >= SEAL_LOOKS) return;
+    this.sealLooks.set(run.id, looks + 1);
+    setTimeout(() => this.mark(run.id), SEAL_LOOK_MS).unref();
   }
 
   private desired(snapshot: RunSnapshot): Desired[] {
@@ -237,22 +271,51 @@ export class ChatNotifier {
     return out;
   }
 
+  /** Every message of one channel; one that fails does not hold back the others, except its thread replies. */
   private async sync(runId: string, channel: string, desired: Desired[], entry: LedgerEntry): Promise<void> {
-    const { runner, surface } = this.o;
     const posted = (entry.channels[channel] ??= { messages: {} }).messages;
+    let failure: unknown;
     for (const d of desired) {
-      const sum = digest(d.message);
-      const have = posted[d.key];
-      if (have?.digest === sum) continue;
-      if (have) {
+      try {
+        await this.deliver(runId, channel, d, entry, posted);
+      } catch (err) {
+        if (isRateLimit(err) || err instanceof ClaimLost) throw err;
+        failure ??= err;
+      }
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  private async deliver(runId: string, channel: string, d: Desired, entry: LedgerEntry, posted: Record<string, PostedMessage>): Promise<void> {
+    const { runner, surface } = this.o;
+    const sum = digest(d.message);
+    const have = posted[d.key];
+    if (have?.digest === sum) return;
+    const thread = d.thread === undefined ? undefined : posted[d.thread]?.id;
+    if (d.thread !== undefined && thread === undefined) throw new DeliveryError(`${d.key} waits for its ${d.thread} message to be posted`);
+    if (!(await this.holdClaim(runId))) throw new ClaimLost();
+    if (have) {
+      try {
         await surface.update(channel, have.id, d.message);
         posted[d.key] = { id: have.id, digest: sum };
-      } else {
-        const thread = d.thread === undefined ? undefined : posted[d.thread]?.id;
+      } catch (err) {
+        if (!(err instanceof MessageGoneError)) throw err;
+        // Someone deleted it: what it showed must still be seen, so it is posted again.
+        this.o.log.info({ platform: surface.platform, runId, channel, key: d.key }, `${surface.platform}: a message of run ${runId} was deleted; posting it again`);
         posted[d.key] = { id: await surface.post(channel, d.message, thread), digest: sum };
       }
-      // Recorded before the next call: a crash between the two never posts this one twice.
-      await runner.ledger.put(surface.platform, runId, entry);
+    } else {
+      posted[d.key] = { id: await surface.post(channel, d.message, thread), digest: sum };
     }
+    // Written before the next call. A crash between the post and this write posts the message
+    // once more after a restart; the other order would lose it.
+    await runner.ledger.put(surface.platform, runId, entry);
   }
 }
+
+/** Another process took the run's messages over (our claim expired during a slow call). */
+class ClaimLost extends Error {
+  override name = "ClaimLost";
+}
+
+const isRateLimit = (err: unknown): boolean => err instanceof DeliveryError && err.retryAfterMs !== undefined;

@@ -80,6 +80,7 @@ describe("ChatActions", () => {
     expect(reply.ephemeral).toBe(true);
     expect(reply.message.title).toBe("2 runs of guarded are waiting; which one?");
     expect(reply.message.buttons.map((btn) => parseButtonId(btn.id)?.runId).sort()).toEqual([a.run_id, b.run_id].sort());
+    expect(reply.message.buttons.every((btn) => btn.confirm === undefined)).toBe(true);
     const picked = await actions.click(parseButtonId(reply.message.buttons[0]!.id)!, bob);
     expect(picked.message.title).toMatch(/approved step:1 of run/);
   });
@@ -122,5 +123,14 @@ describe("ChatActions", () => {
     expect(text(await actions.command({ kind: "help" }, alice))).toContain("/sop run NAME");
     const unknown = await actions.command({ kind: "stats", sop: "nope" }, alice);
     expect(unknown).toMatchObject({ ephemeral: true, message: { title: "unknown SOP \"nope\"" } });
+  });
+
+  it("asks 'are you sure?' on the pick-a-run buttons of a critical SOP, as on its requests", async () => {
+    await ws.addSop("vital", `description = "vital"\npriority = "critical"\nmax_concurrent = 2`, steps("**Go** [requires_approval: true]\n```sh\ntrue\n```"));
+    await runner.reload();
+    await runner.execute("vital", { actor: "slack:UALICE" });
+    await runner.execute("vital", { actor: "slack:UALICE" });
+    const reply = await actions.command({ kind: "approve", sop: "vital" }, bob);
+    expect(reply.message.buttons.map((b) => b.confirm?.title)).toEqual(["Approve vital?", "Approve vital?"]);
   });
 });

@@ -62,6 +62,8 @@ describe("ChatNotifier", () => {
 
     const details = surface.shown.filter((m) => m.thread === progress.id).map((m) => m.message.title);
     expect(details).toEqual([expect.stringMatching(/Step 1 Build: success/), expect.stringMatching(/Step 2 Ship: success/)]);
+    // Sealed into the audit chain a moment after it ended: the summary is edited to show the hash.
+    await until("the summary shows the audit hash", () => surface.text(surface.find("Audit summary")).includes("audit hash"));
     const summary = surface.find("Audit summary")!;
     expect(surface.text(summary)).toContain("2 completed, 0 skipped, 0 failed (of 2)");
     expect(surface.text(summary)).toContain("`step:2` approved by slack:UBOB");
@@ -124,5 +126,24 @@ describe("ChatNotifier", () => {
     expect(surface.text(request)).toContain("Approved by slack:UBOB");
     // The progress and the request were edited; only the step details and the summary are new.
     expect(surface.shown.length).toBe(posted + 2);
+  });
+
+  it("posts a deleted request again, and an archived channel does not keep the others waiting", async () => {
+    const surface = new MemorySurface();
+    surface.broken.add("C-GONE");
+    const r = await start(surface, `description = "x"\n[notify]\nslack = ["C-GONE", "C-OPS"]`);
+    const run = await r.execute("gated", { actor: "slack:UALICE" });
+    await notifier!.idle();
+    const first = surface.find("Approval needed", "C-OPS")!;
+    expect(notifier!.health().failing).toBe("is_archived: C-GONE");
+    surface.delete(first.id);
+
+    await r.approve("gated", { actor: "slack:UBOB", runId: run.run_id, wait: true });
+    await until("the summary in C-OPS", () => surface.find("Audit summary", "C-OPS"));
+    await notifier!.idle();
+    const again = surface.find("Approval", "C-OPS")!;
+    expect(again.id).not.toBe(first.id);
+    expect(surface.text(again)).toContain("Approved by slack:UBOB");
+    expect(surface.shown.filter((m) => m.channel === "C-GONE")).toEqual([]);
   });
 });

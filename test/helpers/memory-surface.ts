@@ -1,6 +1,6 @@
 /** A ChatSurface that keeps messages in memory: what a channel would show, and a switch to fail. */
 import type { ChatMessage } from "../../src/chat/chat-message.ts";
-import { DeliveryError, type ChatSurface } from "../../src/chat/notifier.ts";
+import { DeliveryError, MessageGoneError, type ChatSurface } from "../../src/chat/notifier.ts";
 import type { SopDefinition } from "../../src/core/sop/types.ts";
 
 export interface ShownMessage {
@@ -17,6 +17,8 @@ export class MemorySurface implements ChatSurface {
   readonly calls: string[] = [];
   /** Each call takes one: a number is a rate limit (retry after that many ms), a string an outage. */
   readonly failures: (number | string)[] = [];
+  /** Channels that refuse every call, as an archived channel would. */
+  readonly broken = new Set<string>();
   private next = 1;
 
   constructor(private readonly defaultChannel = "C-DEFAULT") {}
@@ -26,29 +28,39 @@ export class MemorySurface implements ChatSurface {
   }
 
   async post(channel: string, message: ChatMessage, thread?: string): Promise<string> {
-    this.fail(`post ${message.title}`);
+    this.fail(`post ${message.title}`, channel);
     const id = String(this.next++);
     this.shown.push({ id, channel, message, edits: 0, ...(thread ? { thread } : {}) });
     return id;
   }
 
   async update(channel: string, id: string, message: ChatMessage): Promise<void> {
-    this.fail(`update ${id}`);
+    this.fail(`update ${id}`, channel);
     const shown = this.shown.find((m) => m.id === id && m.channel === channel);
-    if (!shown) throw new DeliveryError(`message_not_found: ${id}`);
+    if (!shown) throw new MessageGoneError(`message_not_found: ${id}`);
     shown.message = message;
     shown.edits++;
   }
 
-  private fail(call: string): void {
+  /** Someone deleted the message in the channel. */
+  delete(id: string): void {
+    const i = this.shown.findIndex((m) => m.id === id);
+    if (i >= 0) this.shown.splice(i, 1);
+  }
+
+  private fail(call: string, channel: string): void {
+    if (this.broken.has(channel)) {
+      this.calls.push(`${call} in ${channel} (failed)`);
+      throw new DeliveryError(`is_archived: ${channel}`);
+    }
     const failure = this.failures.shift();
     this.calls.push(failure === undefined ? call : `${call} (failed)`);
     if (typeof failure === "number") throw new DeliveryError("ratelimited", failure);
     if (typeof failure === "string") throw new DeliveryError(failure);
   }
 
-  find(title: string | RegExp): ShownMessage | undefined {
-    return this.shown.find((m) => (typeof title === "string" ? m.message.title.includes(title) : title.test(m.message.title)));
+  find(title: string | RegExp, channel?: string): ShownMessage | undefined {
+    return this.shown.find((m) => (channel === undefined || m.channel === channel) && (typeof title === "string" ? m.message.title.includes(title) : title.test(m.message.title)));
   }
 
   text(m: ShownMessage | undefined): string {
