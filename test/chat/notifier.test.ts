@@ -146,4 +146,17 @@ describe("ChatNotifier", () => {
     expect(surface.text(again)).toContain("Approved by slack:UBOB");
     expect(surface.shown.filter((m) => m.channel === "C-GONE")).toEqual([]);
   });
+
+  it("edits the request when its deadline passes: timed out, denied by the on_timeout rule, no buttons", async () => {
+    const surface = new MemorySurface();
+    const r = await start(surface, `description = "x"\n[approval]\ntimeout_secs = 1\non_timeout = "deny"`);
+    const run = await r.execute("gated", { actor: "slack:UALICE" });
+    await notifier!.idle();
+    expect(surface.text(surface.find("Approval needed"))).toMatch(/Deadline: .* UTC \(then denied automatically\)/);
+    await until("the run times out", async () => (await r.record(run.run_id)).status === "timed_out" || undefined, 10_000);
+    await until("the request shows the timeout", () => surface.text(surface.find("Approval")).includes("Timed out"));
+    const request = surface.find("Approval")!;
+    expect(request.message.buttons).toEqual([]);
+    expect(surface.text(request)).toMatch(/⌛ Timed out at .* UTC: denied by its on_timeout rule/);
+  });
 });
