@@ -63,13 +63,15 @@ function lineSections(lines: readonly string[], room: number): KnownBlock[] {
 
 /**
  * Lines joined into chunks of at most `max` characters. A code block cut in two is closed at the
- * end of one chunk and opened again in the next, so both halves still show as code.
+ * end of one chunk and opened again in the next, so both halves still show as code; every chunk
+ * keeps room for that closing fence, whether or not it needs it.
  */
 export function lineChunks(lines: readonly string[], max: number): string[] {
   const chunks: string[] = [];
   const room = max - FENCE.length - 1;
   let chunk = "";
   let fenced = false;
+  const fresh = (): boolean => chunk === "" || chunk === FENCE;
   const add = (text: string): void => {
     chunk = chunk ? `${chunk}\n${text}` : text;
   };
@@ -85,16 +87,22 @@ export function lineChunks(lines: readonly string[], max: number): string[] {
         add(rest);
         break;
       }
-      const fresh = room - (fenced ? FENCE.length + 1 : 0);
-      if (chunk && chunk !== FENCE && rest.length <= fresh) {
+      const roomWhenFresh = room - (fenced ? FENCE.length + 1 : 0);
+      if (!fresh() && rest.length <= roomWhenFresh) {
         close();
         continue;
       }
       // Longer than a whole section (a step's output): fill this one, at a line break when
-      // there is one, and carry the rest over.
-      const prefix = safePrefix(rest, free) || rest.slice(0, Math.max(1, free));
-      const lineEnd = prefix.lastIndexOf("\n");
-      const piece = lineEnd > 0 ? prefix.slice(0, lineEnd) : prefix;
+      // there is one, and carry the rest over. No room left here, or only inside a mention or
+      // an entity: start the next chunk instead, where there is room for something.
+      const prefix = free > 0 ? safePrefix(rest, free) : "";
+      if (!prefix && !fresh()) {
+        close();
+        continue;
+      }
+      const cut = prefix || rest.slice(0, Math.max(1, free));
+      const lineEnd = cut.lastIndexOf("\n");
+      const piece = lineEnd > 0 ? cut.slice(0, lineEnd) : cut;
       add(piece);
       rest = rest.slice(lineEnd > 0 ? lineEnd + 1 : piece.length);
       close();

@@ -12,7 +12,7 @@
 import type { App, BlockAction, ButtonAction } from "@slack/bolt";
 import { parseButtonId, type ButtonTarget } from "../../src/chat/button-id.ts";
 import type { ChatCaller } from "../../src/chat/chat-actions.ts";
-import { ephemeral, message, type ChatReply } from "../../src/chat/chat-message.ts";
+import { ephemeral, message } from "../../src/chat/chat-message.ts";
 import { shortId } from "../../src/chat/run-messages.ts";
 import { DENY_CALLBACK, denyModal, parseDenyContext, REASON_BLOCK, reasonOf, type DenyForm } from "./deny-modal.ts";
 import type { ListenerContext } from "./listener-context.ts";
@@ -27,24 +27,25 @@ export function registerClicks(app: App, ctx: ListenerContext): void {
     const target = parseButtonId(action.action_id);
     if (!target) return;
     const channel = body.channel?.id;
-    const send = (reply: ChatReply) => respond(responseBody(reply, true));
-    if (target.action === "deny") {
-      const form = await denyForm(ctx, target, await ctx.caller(body.user.id, channel));
-      if (form) {
-        const context = { button: action.action_id, ...(channel ? { channel } : {}), responseUrl: body.response_url };
-        try {
-          await client.views.open({ trigger_id: body.trigger_id, view: denyModal(form, context) });
-        } catch (err) {
-          await send(ephemeral(message({
-            title: `Could not open the form for a reason: ${describeSlackError(err)}`,
-            tone: "failure",
-            lines: [`Deny by command instead: \`/deny ${form.sop} ${target.runId} REASON\``],
-          })));
-        }
-        return;
+    // Everything after the ack, the form included, happens inside answer(): whatever fails,
+    // the clicker hears back. The form must open within the 3 seconds its trigger_id lives, so
+    // before it only the clicked run is read and only its approvers' groups are looked up.
+    await answer(ctx.log, "click", (reply) => respond(responseBody(reply, true)), async () => {
+      const caller = await ctx.caller(body.user.id, channel, { run: target.runId });
+      const form = target.action === "deny" ? await denyForm(ctx, target, caller) : undefined;
+      if (!form) return ctx.actions.click(target, caller);
+      const context = { button: action.action_id, ...(channel ? { channel } : {}), responseUrl: body.response_url };
+      try {
+        await client.views.open({ trigger_id: body.trigger_id, view: denyModal(form, context) });
+        return undefined;
+      } catch (err) {
+        return ephemeral(message({
+          title: `Could not open the form for a reason: ${describeSlackError(err)}`,
+          tone: "failure",
+          lines: [`Deny by command instead: \`/deny ${form.sop} ${target.runId} REASON\``],
+        }));
       }
-    }
-    await answer(ctx.log, "click", send, async () => ctx.actions.click(target, await ctx.caller(body.user.id, channel)));
+    });
   });
 
   app.view(DENY_CALLBACK, async ({ ack, view, body }) => {
@@ -61,7 +62,7 @@ export function registerClicks(app: App, ctx: ListenerContext): void {
       return;
     }
     await answer(ctx.log, "deny", (reply) => postToResponseUrl(context.responseUrl, responseBody(reply, true)),
-      async () => ctx.actions.click(target, await ctx.caller(body.user.id, context.channel), reason));
+      async () => ctx.actions.click(target, await ctx.caller(body.user.id, context.channel, { run: target.runId }), reason));
   });
 }
 

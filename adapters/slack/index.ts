@@ -6,14 +6,14 @@
  */
 import { ChatActions, type ChatCaller } from "../../src/chat/chat-actions.ts";
 import type { ChatAdapter, ChatAdapterDeps, ChatHealth } from "../../src/chat/chat-adapter.ts";
-import { namedGroups } from "../../src/chat/named-groups.ts";
 import { ChatNotifier } from "../../src/chat/notifier.ts";
 import type { SlackConfig } from "../../src/main/config.ts";
 import { registerClicks } from "./clicks.ts";
 import { registerCommands } from "./commands.ts";
-import { registerMessages } from "./messages.ts";
+import { MessageTriggers } from "./messages.ts";
+import { relevantGroups, type GroupScope } from "./relevant-groups.ts";
 import { SlackApp, type Backoff } from "./slack-app.ts";
-import { GROUP_PREFIX, SlackGroups } from "./slack-groups.ts";
+import { SlackGroups } from "./slack-groups.ts";
 import { SlackSurface } from "./slack-surface.ts";
 
 export interface SlackAdapterOptions extends ChatAdapterDeps {
@@ -27,6 +27,7 @@ export class SlackAdapter implements ChatAdapter {
   private readonly slack: SlackApp;
   private readonly notifier: ChatNotifier;
   private readonly groups: SlackGroups;
+  private readonly messages: MessageTriggers;
 
   constructor(private readonly deps: SlackAdapterOptions) {
     const { runner, http, log, context, config } = deps;
@@ -39,10 +40,11 @@ export class SlackAdapter implements ChatAdapter {
       ...(deps.onNotificationFailure ? { onFailure: deps.onNotificationFailure } : {}),
     });
     const actions = new ChatActions({ runner, context, touched: (runId) => this.notifier.mark(runId) });
-    const listeners = { runner, actions, log, caller: (user: string, channel: string | undefined) => this.caller(user, channel) };
+    const listeners = { runner, actions, log, caller: (user: string, channel: string | undefined, scope: GroupScope) => this.caller(user, channel, scope) };
     registerCommands(this.slack.app, listeners);
     registerClicks(this.slack.app, listeners);
-    registerMessages(this.slack.app, listeners);
+    this.messages = new MessageTriggers(listeners);
+    this.messages.register(this.slack.app);
   }
 
   async start(): Promise<void> {
@@ -54,18 +56,20 @@ export class SlackAdapter implements ChatAdapter {
     return { connection: this.slack.health(), notifications: this.notifier.health() };
   }
 
-  idle(): Promise<void> {
-    return this.notifier.idle();
+  async idle(): Promise<void> {
+    await this.messages.idle();
+    await this.notifier.idle();
   }
 
   async close(): Promise<void> {
     await this.slack.close();
+    await this.messages.close();
     await this.notifier.close();
   }
 
-  /** Only the groups some approval or SOP_ADMINS names are looked up, not every group a person is in. */
-  private async caller(userId: string, channelId: string | undefined): Promise<ChatCaller> {
-    const named = await namedGroups(this.deps.runner, GROUP_PREFIX, this.deps.admins);
+  /** Only the groups this request could depend on are looked up, not every group a person is in. */
+  private async caller(userId: string, channelId: string | undefined, scope: GroupScope): Promise<ChatCaller> {
+    const named = await relevantGroups(this.deps.runner, this.deps.admins, scope);
     const groups = named.length ? await this.groups.of(userId, named) : [];
     return {
       actor: { id: `slack:${userId}`, ...(groups.length ? { groups } : {}) },

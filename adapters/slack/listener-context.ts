@@ -2,11 +2,15 @@
 import type { Logger } from "../../src/app/logger.ts";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
 import type { ChatActions, ChatCaller } from "../../src/chat/chat-actions.ts";
+import type { GroupScope } from "./relevant-groups.ts";
 
 export interface ListenerContext {
   runner: SopRunner;
   actions: ChatActions;
   log: Logger;
-  /** `slack:<user>`, with the user groups a decision could depend on, acting from `slack:<channel>`. */
-  caller(userId: string, channelId: string | undefined): Promise<ChatCaller>;
+  /**
+   * `slack:<user>` acting from `slack:<channel>`, with the user groups this request could depend
+   * on; throws GroupsUnavailable when they cannot be told.
+   */
+  caller(userId: string, channelId: string | undefined, scope: GroupScope): Promise<ChatCaller>;
 }

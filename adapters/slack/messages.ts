@@ -3,26 +3,130 @@
  * (the run started and its plan, or why not) goes in the message's thread. Edits, joins and
  * other subtypes are not requests, and Bolt already drops the bot's own messages.
  *
+ * The answer is the person's only sign that anything happened, so it is never dropped: the
+ * work runs in the background (the listener returns at once), any failure still becomes a short
+ * answer, and the post is retried through rate limits and outages (deliverWithRetry) rather than
+ * tried once by a client built not to retry.
+ *
+ * Slack sends an event again when its ack was late or lost (HTTP with X-Slack-Retry-Num, an
+ * envelope redelivered over the socket), possibly to another bot process: the message's channel
+ * and ts name it, and only the first to claim that name in the ledger handles it.
+ *
  * The caller gets no groups here: starting a run by trigger depends on no group (only admins'
  * options do, which a trigger never asks for), so an ordinary message costs no lookup.
  */
-import type { App } from "@slack/bolt";
-import type { ListenerContext } from "./listener-context.ts";
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { App, webApi } from "@slack/bolt";
+import type { SopRunner } from "../../src/app/sop-runner.ts";
+import { inChannel, message, type ChatReply } from "../../src/chat/chat-message.ts";
+import { deliverWithRetry } from "../../src/chat/deliver-with-retry.ts";
+import type { SopDefinition } from "../../src/core/sop/types.ts";
+import { CommandMatcher } from "../../src/core/triggers/command-matcher.ts";
 import { renderMessage } from "./blocks.ts";
+import type { ListenerContext } from "./listener-context.ts";
+import { deliveryError } from "./slack-surface.ts";
 import { plainText } from "./slack-text.ts";
 
-export function registerMessages(app: App, ctx: ListenerContext): void {
-  app.message(async ({ message, client }) => {
-    if (message.subtype !== undefined || !message.user || !message.text) return;
-    const caller = { actor: { id: `slack:${message.user}` }, source: `slack:${message.channel}` };
-    const reply = await ctx.actions.message(plainText(message.text), caller);
-    if (!reply) return;
-    await client.chat.postMessage({
-      channel: message.channel,
-      thread_ts: message.thread_ts ?? message.ts,
-      ...renderMessage(reply.message),
-      unfurl_links: false,
-      unfurl_media: false,
+/** Longer than Slack goes on redelivering an event (three retries within minutes). */
+const CLAIM_MS = 10 * 60_000;
+
+interface Typed {
+  channel: string;
+  user: string;
+  text: string;
+  ts: string;
+  /** Where the answer goes: the thread the message is in, or its own. */
+  thread: string;
+}
+
+export class MessageTriggers {
+  /** Messages being answered, until the answer is posted or waits for a retry. */
+  private readonly handling = new Set<Promise<void>>();
+  /** Answers still being delivered, retries included. */
+  private readonly delivering = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+  private readonly triggers = new TriggerFilter();
+
+  constructor(private readonly ctx: ListenerContext) {}
+
+  register(app: App): void {
+    app.message(async ({ message: m, client }) => {
+      if (m.subtype !== undefined || !m.user || !m.text) return;
+      const typed = { channel: m.channel, user: m.user, text: plainText(m.text), ts: m.ts, thread: m.thread_ts ?? m.ts };
+      const work = this.handle(client, typed).finally(() => this.handling.delete(work));
+      this.handling.add(work);
     });
-  });
+  }
+
+  /** Resolves once every message so far is answered or its answer waits for a retry. */
+  async idle(): Promise<void> {
+    while (this.handling.size) await Promise.all(this.handling);
+  }
+
+  /** Stops the retries and waits for what is under way. */
+  async close(): Promise<void> {
+    this.stopping.abort();
+    await this.idle();
+    await Promise.all(this.delivering);
+  }
+
+  /** Never throws. */
+  private async handle(client: webApi.WebClient, typed: Typed): Promise<void> {
+    const { runner, actions, log } = this.ctx;
+    let reply: ChatReply | undefined;
+    try {
+      if (!this.triggers.matchesAny(runner, typed.text)) return;
+      if (!(await runner.ledger.claim("slack", `message-${typed.channel}-${typed.ts}`, randomUUID(), CLAIM_MS))) return;
+      reply = await actions.message(typed.text, { actor: { id: `slack:${typed.user}` }, source: `slack:${typed.channel}` });
+    } catch (err) {
+      const cause = err instanceof Error ? err.message : String(err);
+      log.error({ platform: "slack", err: cause, channel: typed.channel }, `Slack: a message trigger failed: ${cause}`);
+      // The thread is public and the cause may name paths or hosts: it stays in the log.
+      reply = inChannel(message({ title: "❌ could not start: something went wrong in the bot", tone: "failure", lines: ["The bot's log has the details."] }));
+    }
+    if (reply) await this.answer(client, typed, reply);
+  }
+
+  /** Resolves after the first attempt; the retries go on in the background until delivered, given up or closed. */
+  private answer(client: webApi.WebClient, typed: Typed, reply: ChatReply): Promise<void> {
+    let triedOnce = (): void => undefined;
+    const tried = new Promise<void>((resolve) => (triedOnce = resolve));
+    const post = async (): Promise<void> => {
+      try {
+        await client.chat.postMessage({ channel: typed.channel, thread_ts: typed.thread, ...renderMessage(reply.message), unfurl_links: false, unfurl_media: false });
+      } catch (err) {
+        throw deliveryError(`chat.postMessage to ${typed.channel}`, err);
+      } finally {
+        triedOnce();
+      }
+    };
+    const pause = (ms: number) => sleep(ms, undefined, { signal: this.stopping.signal });
+    const delivery = deliverWithRetry(`Slack: the answer to a message in ${typed.channel}`, post, this.ctx.log, pause)
+      .then(() => undefined, () => {
+        this.ctx.log.warn({ platform: "slack", channel: typed.channel }, `Slack: the answer to a message in ${typed.channel} was not delivered: the bot stopped`);
+      })
+      .finally(() => this.delivering.delete(delivery));
+    this.delivering.add(delivery);
+    return tried;
+  }
+}
+
+/**
+ * Whether any `command` trigger matches, before anything is claimed: most messages in a channel
+ * start nothing, and must not cost a Redis call (or a claim kept in memory) each.
+ */
+class TriggerFilter {
+  private defs: readonly SopDefinition[] = [];
+  private matcher = new CommandMatcher([]);
+
+  matchesAny(runner: SopRunner, text: string): boolean {
+    const defs = runner.catalog.list().map((s) => s.definition);
+    // The catalog hands out the same definitions until it reloads: compile the patterns once per load.
+    if (defs.length !== this.defs.length || defs.some((d, i) => d !== this.defs[i])) {
+      this.defs = defs;
+      this.matcher = new CommandMatcher(defs);
+    }
+    return this.matcher.match(text).length > 0;
+  }
 }

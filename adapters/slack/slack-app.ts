@@ -7,7 +7,8 @@
  * in `start`: Bolt's constructor-time auth.test is deferred and retried with backoff, Socket
  * Mode reconnects through our own loop (the library's own reconnect ends in an unhandled
  * rejection when apps.connections.open fails), listener errors are logged and swallowed, and
- * the cause of a failure is logged once and shown by `health()`.
+ * the cause of a failure is logged once and shown by `health()`. A command or click that
+ * arrives before the bot is connected is answered with why nothing happens.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { App, HTTPReceiver, SocketModeReceiver, type AppOptions } from "@slack/bolt";
@@ -15,7 +16,9 @@ import type { ExtendedErrorHandlerArgs } from "@slack/bolt/dist/App.js";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "../../src/app/logger.ts";
 import type { SlackConfig } from "../../src/main/config.ts";
+import { ephemeral, message } from "../../src/chat/chat-message.ts";
 import { CauseLog } from "./cause-log.ts";
+import { postToResponseUrl, responseBody, responseUrlOf } from "./replies.ts";
 import { describeSlackError } from "./slack-errors.ts";
 import { toSlackLogger } from "./slack-logger.ts";
 
@@ -35,6 +38,22 @@ export interface SlackAppOptions {
   http: FastifyInstance;
   log: Logger;
   backoff?: Backoff;
+}
+
+export type WebClientOptions = NonNullable<AppOptions["clientOptions"]>;
+
+/** How every Web API call of the bot is made (tests build their clients with it too). */
+export function webClientOptions(apiUrl: string | undefined): WebClientOptions {
+  return {
+    ...(apiUrl ? { slackApiUrl: apiUrl } : {}),
+    // A 429 is thrown at once with its Retry-After, for the notifier to wait out; no call
+    // queues or sleeps inside the client, where it would hold up everything behind it.
+    rejectRateLimitedCalls: true,
+    // Every caller retries in its own way (the notifier, deliverWithRetry, the connection
+    // loops); a person clicking gets an answer now rather than after minutes of silent retries.
+    retryConfig: { retries: 0 },
+    timeout: 10_000,
+  };
 }
 
 export class SlackApp {
@@ -57,16 +76,7 @@ export class SlackApp {
     this.problems = new CauseLog(log, "not connected, retrying");
     this.dropped = new CauseLog(log, "requests from Slack are acknowledged and dropped until the bot is connected");
     const logger = toSlackLogger(log);
-    const clientOptions: NonNullable<AppOptions["clientOptions"]> = {
-      ...(config.apiUrl ? { slackApiUrl: config.apiUrl } : {}),
-      // A 429 is thrown at once with its Retry-After, for the notifier to wait out; no call
-      // queues or sleeps inside the client, where it would hold up everything behind it.
-      rejectRateLimitedCalls: true,
-      // Every caller retries in its own way (the notifier, the connection loops); a person
-      // clicking gets an answer now rather than after minutes of silent retries.
-      retryConfig: { retries: 0 },
-      timeout: 10_000,
-    };
+    const clientOptions = webClientOptions(config.apiUrl);
     this.mode = config.appToken ? "socket" : "http";
     const receiver = config.appToken
       ? (this.socket = new SocketModeReceiver({
@@ -89,8 +99,9 @@ export class SlackApp {
     this.app.error(async ({ error, body }: ExtendedErrorHandlerArgs) => {
       // Swallowed on purpose: rethrowing would only turn into a 500 or an unhandled rejection.
       if (error.code === "slack_bolt_authorization_error") {
-        // Bolt acked it; no listener can run before auth.test passes.
+        // No listener can run before auth.test passes; Bolt acks once this returns.
         this.dropped.failed(this.status);
+        this.tellNotConnected(body);
         return;
       }
       const request = body as { type?: string; command?: string } | undefined;
@@ -176,6 +187,21 @@ export class SlackApp {
     } else {
       this.problems.recovered("connected again");
     }
+  }
+
+  /**
+   * A person who typed a command or clicked hears why nothing happens, through the request's
+   * response_url, which needs no token. In the background: Bolt acks only after this handler
+   * returns, and Slack wants the ack within 3 seconds.
+   */
+  private tellNotConnected(body: unknown): void {
+    const url = responseUrlOf(body);
+    if (!url) return;
+    const cause = this.status.startsWith("error: ") ? this.status.slice("error: ".length) : "still connecting";
+    const reply = ephemeral(message({ title: `sop-runner is not connected to Slack right now (${cause}); try again in a moment`, tone: "failure" }));
+    postToResponseUrl(url, responseBody(reply, true)).catch((err: unknown) => {
+      this.o.log.warn({ platform: "slack", err: String(err) }, `Slack: could not say that the bot is not connected: ${String(err)}`);
+    });
   }
 
   private failed(err: unknown): void {

@@ -20,6 +20,12 @@ const HINTS: Record<string, string> = {
   not_in_channel: "invite the bot to the channel (/invite @sop-runner)",
   channel_not_found: "check the channel id in SLACK_CHANNEL or [notify] slack, and that the bot is in it",
   not_allowed_token_type: "SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write",
+  is_archived: "the channel is archived: unarchive it, or change SLACK_CHANNEL or [notify] slack",
+  restricted_action: "the workspace does not let the bot post in this channel",
+  invalid_blocks: "Slack refused the message's layout (a bug in sop-runner: please report it with the log)",
+  msg_too_long: "Slack refused the message as too long (a bug in sop-runner: please report it)",
+  message_not_found: "the message was deleted",
+  cant_update_message: "the message can no longer be edited (deleted, or posted by another app)",
 };
 
 /** Slack's error code when it gave one (`invalid_auth`, `ratelimited`, …). */

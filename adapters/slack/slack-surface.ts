@@ -1,14 +1,15 @@
 /**
  * Where run notifications go on Slack: chat.postMessage and chat.update through a Web API
  * client built not to retry or queue (see slack-app.ts), so a 429 reaches the notifier at once
- * as a DeliveryError with Slack's Retry-After, and the notifier stays the one outbox.
+ * as a DeliveryError with Slack's Retry-After, and the notifier stays the one outbox. An edit of
+ * a message someone deleted fails with MessageGoneError, and the notifier posts it again.
  */
 import type { webApi } from "@slack/bolt";
 import type { ChatMessage } from "../../src/chat/chat-message.ts";
-import { DeliveryError, type ChatSurface } from "../../src/chat/notifier.ts";
+import { DeliveryError, MessageGoneError, type ChatSurface } from "../../src/chat/notifier.ts";
 import type { SopDefinition } from "../../src/core/sop/types.ts";
 import { renderMessage } from "./blocks.ts";
-import { describeSlackError, isRateLimited } from "./slack-errors.ts";
+import { describeSlackError, isRateLimited, slackErrorCode } from "./slack-errors.ts";
 
 /**
  * A message's id is its `ts`. chat.update only takes channel ids, so a message posted to a
@@ -25,11 +26,27 @@ export function parseMessageId(id: string, channel: string): { channel: string; 
   return slash < 0 ? { channel, ts: id } : { channel: id.slice(0, slash), ts: id.slice(slash + 1) };
 }
 
-async function delivered<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * A failed call as a DeliveryError, naming the call and the channel: the notifier logs each cause
+ * once and shows the last in /healthz, where "which channel" is what people need to fix it.
+ */
+export function deliveryError(what: string, err: unknown): DeliveryError {
+  return new DeliveryError(`${what}: ${describeSlackError(err)}`, isRateLimited(err) ? err.retryAfter * 1000 : undefined, { cause: err });
+}
+
+/**
+ * chat.update on a message that is no longer there. `cant_update_message` counts too: the ledger
+ * only holds messages this bot posted, so one it may no longer edit was deleted (a deleted thread
+ * parent stays as a tombstone) or belongs to an earlier install of the app; either way a fresh
+ * post is the repair, and the ledger then holds a message this bot can edit.
+ */
+const GONE = new Set(["message_not_found", "cant_update_message"]);
+
+async function delivered<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw new DeliveryError(describeSlackError(err), isRateLimited(err) ? err.retryAfter * 1000 : undefined, { cause: err });
+    throw deliveryError(what, err);
   }
 }
 
@@ -45,7 +62,7 @@ export class SlackSurface implements ChatSurface {
 
   async post(channel: string, message: ChatMessage, thread?: string): Promise<string> {
     const threadTs = thread === undefined ? undefined : parseMessageId(thread, channel).ts;
-    const res = await delivered(() => this.client.chat.postMessage({
+    const res = await delivered(`chat.postMessage to ${channel}`, () => this.client.chat.postMessage({
       channel,
       ...renderMessage(message),
       // A run link must not unfurl into a preview card under every notification.
@@ -59,6 +76,12 @@ export class SlackSurface implements ChatSurface {
 
   async update(channel: string, id: string, message: ChatMessage): Promise<void> {
     const ref = parseMessageId(id, channel);
-    await delivered(() => this.client.chat.update({ channel: ref.channel, ts: ref.ts, ...renderMessage(message) }));
+    try {
+      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, ...renderMessage(message) });
+    } catch (err) {
+      const what = `chat.update in ${ref.channel}`;
+      if (GONE.has(slackErrorCode(err) ?? "")) throw new MessageGoneError(`${what}: ${describeSlackError(err)}`, undefined, { cause: err });
+      throw deliveryError(what, err);
+    }
   }
 }

@@ -77,7 +77,7 @@ export class FakeSlack {
   /** User group id → member ids, for usergroups.users.list. */
   readonly groups = new Map<string, string[]>();
   socketConnections = 0;
-  private readonly failures = new Map<string, { left: number; failure: Failure }>();
+  private readonly failures = new Map<string, { left: number; failure: Failure; when: (args: Record<string, unknown>) => boolean }>();
   private readonly sockets = new Set<WebSocket>();
   private readonly ackWaiters = new Map<string, (frame: AckFrame) => void>();
   private seq = 0;
@@ -118,14 +118,14 @@ export class FakeSlack {
     return this.responses.filter((r) => r.url === url).map((r) => r.body);
   }
 
-  /** The next `count` calls of `method` fail so. */
-  failNext(method: string, count: number, failure: Failure): void {
-    this.failures.set(method, { left: count, failure });
+  /** The next `count` calls of `method` (those whose args satisfy `when`) fail so. */
+  failNext(method: string, count: number, failure: Failure, when: (args: Record<string, unknown>) => boolean = () => true): void {
+    this.failures.set(method, { left: count, failure, when });
   }
 
-  /** Every call of `method` fails so until heal(). */
-  failAlways(method: string, failure: Failure): void {
-    this.failures.set(method, { left: Infinity, failure });
+  /** Every call of `method` (whose args satisfy `when`) fails so until heal(). */
+  failAlways(method: string, failure: Failure, when: (args: Record<string, unknown>) => boolean = () => true): void {
+    this.failures.set(method, { left: Infinity, failure, when });
   }
 
   heal(method: string): void {
@@ -134,6 +134,12 @@ export class FakeSlack {
 
   callsOf(method: string): ApiCall[] {
     return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Someone deletes a message: it is gone, and chat.update on it answers message_not_found. */
+  deleteMessage(message: FakeMessage): void {
+    const at = this.messages.indexOf(message);
+    if (at >= 0) this.messages.splice(at, 1);
   }
 
   /** Top-level messages of a channel, oldest first. */
@@ -160,8 +166,8 @@ export class FakeSlack {
     return this.callsOf("views.open").at(-1)?.args["view"] as FakeView | undefined;
   }
 
-  /** Sends an envelope over the current socket and resolves with the bot's ack. */
-  async envelope(type: "slash_commands" | "interactive" | "events_api", payload: unknown, timeoutMs = 5000): Promise<AckFrame> {
+  /** Sends an envelope over the current socket and resolves with the bot's ack; `retry` > 0 redelivers it. */
+  async envelope(type: "slash_commands" | "interactive" | "events_api", payload: unknown, timeoutMs = 5000, retry = 0): Promise<AckFrame> {
     const socket = [...this.sockets].at(-1);
     if (!socket) throw new Error("fake Slack: no Socket Mode connection");
     const envelope_id = randomUUID();
@@ -172,7 +178,7 @@ export class FakeSlack {
         resolve(frame);
       });
     });
-    socket.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== "events_api", retry_attempt: 0, retry_reason: "" }));
+    socket.send(JSON.stringify({ envelope_id, type, payload, accepts_response_payload: type !== "events_api", retry_attempt: retry, retry_reason: retry ? "timeout" : "" }));
     return acked;
   }
 
@@ -213,7 +219,7 @@ export class FakeSlack {
     if (token) call.token = token;
     this.calls.push(call);
     const set = this.failures.get(method);
-    if (set && set.left > 0) {
+    if (set && set.left > 0 && set.when(call.args)) {
       if (--set.left === 0) this.failures.delete(method);
       const f = set.failure;
       call.failed = "error" in f ? f.error : String(f.status);
@@ -380,24 +386,33 @@ export class SlackUser {
     return this.deliver("interactive", payload);
   }
 
-  /** A message typed in a channel (`overrides` for subtypes, edits, threads). */
-  async message(text: string, who: Person, overrides: Record<string, unknown> = {}): Promise<Delivery & { ts: string }> {
+  /** A message typed in a channel (`overrides` for subtypes, edits, threads); `payload` to send it again. */
+  async message(text: string, who: Person, overrides: Record<string, unknown> = {}): Promise<Delivery & { ts: string; payload: Record<string, unknown> }> {
     const ts = `${Math.floor(Date.now() / 1000)}.${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
     const payload = {
       token: "legacy", team_id: BOT.team_id, api_app_id: "A1", type: "event_callback", event_id: `Ev${randomUUID().slice(0, 8)}`, event_time: Math.floor(Date.now() / 1000),
       authorizations: [{ team_id: BOT.team_id, user_id: BOT.user_id, is_bot: true, is_enterprise_install: false }],
       event: { type: "message", channel: who.channel, user: who.id, text, ts, event_ts: ts, channel_type: "channel", team: BOT.team_id, ...overrides },
     };
-    return { ...(await this.deliver("event", payload)), ts };
+    return { ...(await this.deliver("event", payload)), ts, payload };
   }
 
-  private async deliver(kind: Kind, payload: Record<string, unknown>): Promise<Delivery> {
+  /**
+   * Slack sending an event again, as it does when the ack was late or lost: over HTTP with
+   * X-Slack-Retry-Num and X-Slack-Retry-Reason, over the socket as an envelope with retry_attempt.
+   */
+  async redeliver(payload: Record<string, unknown>, attempt = 1): Promise<Delivery> {
+    return this.deliver("event", payload, attempt);
+  }
+
+  private async deliver(kind: Kind, payload: Record<string, unknown>, retry = 0): Promise<Delivery> {
     if (this.to === "socket") {
       const type = kind === "command" ? "slash_commands" : kind === "interactive" ? "interactive" : "events_api";
-      return { ack: await this.fake.envelope(type, payload) };
+      return { ack: await this.fake.envelope(type, payload, 5000, retry) };
     }
     const { contentType, body } = encode(kind, payload);
-    return sendSigned(this.to.eventsUrl, this.to.signingSecret, contentType, body);
+    const headers = retry ? { "x-slack-retry-num": String(retry), "x-slack-retry-reason": "http_timeout" } : {};
+    return sendSigned(this.to.eventsUrl, this.to.signingSecret, contentType, body, {}, headers);
   }
 }
 
@@ -417,7 +432,7 @@ export function encode(kind: Kind, payload: Record<string, unknown>): { contentT
 }
 
 /** POSTs as Slack does; `forge` changes the timestamp or signature to play an attacker. */
-export async function sendSigned(url: string, secret: string, contentType: string, body: string, forge: { timestamp?: number; signature?: string } = {}): Promise<Delivery> {
+export async function sendSigned(url: string, secret: string, contentType: string, body: string, forge: { timestamp?: number; signature?: string } = {}, headers: Record<string, string> = {}): Promise<Delivery> {
   const timestamp = forge.timestamp ?? Math.floor(Date.now() / 1000);
   const res = await fetch(url, {
     method: "POST",
@@ -425,6 +440,7 @@ export async function sendSigned(url: string, secret: string, contentType: strin
       "content-type": contentType,
       "x-slack-request-timestamp": String(timestamp),
       "x-slack-signature": forge.signature ?? signature(secret, body, timestamp),
+      ...headers,
     },
     body,
   });

@@ -34,8 +34,10 @@ export class FileMessageLedger implements MessageLedger {
 
   async claim(platform: Platform, runId: string, owner: string, ttlMs: number): Promise<boolean> {
     const key = `${platform}:${runId}`;
-    const held = this.claims.get(key);
     const now = Date.now();
+    // Claims on handled chat messages are never released, only left to expire: drop those.
+    for (const [k, c] of this.claims) if (c.until <= now) this.claims.delete(k);
+    const held = this.claims.get(key);
     if (held && held.owner !== owner && held.until > now) return false;
     this.claims.set(key, { owner, until: now + ttlMs });
     return true;

@@ -217,26 +217,64 @@ describe("Slack user groups as approvers", () => {
     expect(s.fake.callsOf("usergroups.users.list").map((c) => c.args["usergroup"])).toEqual(["S0OPS"]);
   });
 
-  it("does not count anyone in a group whose lookup failed, logs it once, and asks again on the next click", async () => {
+  it("decides nothing and asks to try again while the group cannot be looked up (clicks, the Deny form, /approve), records nothing, logs once", async () => {
     s = await startSlack({
       sops: sops(`[approval]\napprovers = ["slack-group:S0OPS"]`),
       prepare: (fake) => {
         fake.groups.set("S0OPS", ["UBOB"]);
-        fake.failNext("usergroups.users.list", 2, { error: "missing_scope" });
+        fake.failNext("usergroups.users.list", 3, { error: "missing_scope" });
       },
     });
     const { runId, request } = await startRun(s);
-    const approve = `sop|approve|${runId}|step:2`;
+    const [approve, deny] = buttonsOf(request);
 
-    for (let i = 0; i < 2; i++) {
-      expect(textOf(await replyAt(s, (await s.user.click(request, approve, bob)).responseUrl))).toContain("not allowed: <@UBOB> is not an approver");
+    const attempts = [
+      await s.user.clickButton(approve!, bob, { channel: CHANNEL, ts: request.ts }),
+      await s.user.clickButton(deny!, bob, { channel: CHANNEL, ts: request.ts }),
+      await s.user.command("/approve", "ship", bob),
+    ];
+    for (const sent of attempts) {
+      const reply = await replyAt(s, sent.responseUrl);
+      expect(reply).toMatchObject({ response_type: "ephemeral" });
+      expect(textOf(reply)).toContain("cannot check your Slack groups right now (missing_scope: add the missing scope to the app and reinstall it); try again in a moment");
     }
+    expect(s.fake.callsOf("views.open")).toEqual([]);
+    // Nobody was refused: the engine never heard of these attempts.
+    const audit = await s.runner.record(runId);
+    expect(audit.status).toBe("awaiting_approval");
+    expect(audit.approvals[0]?.refused ?? []).toEqual([]);
     const warnings = s.logs.filter((l) => l.level === "warn" && l.msg.includes("cannot read the members of slack-group:S0OPS"));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.msg).toContain("missing_scope");
 
-    await replyAt(s, (await s.user.click(request, approve, bob)).responseUrl);
+    expect(textOf(await replyAt(s, (await s.user.click(request, approve!.action_id!, bob)).responseUrl))).toMatch(/✅ <@UBOB>: approved step:2/);
     await statusOf(s, runId, "success");
-    expect(s.fake.callsOf("usergroups.users.list")).toHaveLength(3);
+    expect(s.fake.callsOf("usergroups.users.list")).toHaveLength(4);
+  });
+
+  it("looks up only the groups the request could depend on: the clicked run's approvers and the admins; none for /sop list", async () => {
+    s = await startSlack({
+      sops: async (ws) => {
+        await ws.addSop("ship", `description = "Ship it"\n[approval]\napprovers = ["slack-group:S0OPS"]`, SHIP);
+        await ws.addSop("migrate", `description = "Migrate the database"\n[approval]\napprovers = ["slack-group:S0DB"]`, SHIP);
+      },
+      admins: ["slack-group:S0ADM", "slack:UROOT"],
+      prepare: (fake) => {
+        for (const g of ["S0OPS", "S0DB", "S0ADM"]) fake.groups.set(g, ["UBOB"]);
+      },
+    });
+    const { runId, request } = await startRun(s);
+    expect((await s.runner.execute("migrate", { actor: "slack:UALICE" })).status).toBe("awaiting_approval");
+    const looked = () => s!.fake.callsOf("usergroups.users.list").map((c) => c.args["usergroup"]).sort();
+
+    await replyAt(s, (await s.user.command("/sop", "list", bob)).responseUrl);
+    expect(looked()).toEqual([]);
+    await replyAt(s, (await s.user.click(request, `sop|approve|${runId}|step:2`, bob)).responseUrl);
+    expect(looked()).toEqual(["S0ADM", "S0OPS"]);
+    await statusOf(s, runId, "success");
+
+    const sent = await s.user.command("/approve", "migrate", bob);
+    expect(textOf(await replyAt(s, sent.responseUrl))).toMatch(/approved step:2/);
+    expect(looked()).toEqual(["S0ADM", "S0DB", "S0OPS"]);
   });
 });

@@ -1,4 +1,5 @@
 /** Block Kit rendering: what people see, and messages Slack would reject never leave the bot. */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { button, LIMITS, lineChunks, renderMessage } from "../../../adapters/slack/blocks.ts";
 import { clip, plainText } from "../../../adapters/slack/slack-text.ts";
@@ -73,6 +74,43 @@ describe("Slack Block Kit rendering", () => {
     expect(chunks[0]).toMatch(/\n```$/);
     expect(chunks[1]).toMatch(/^```\nline \d+ /);
     expect(chunks[1]).toMatch(/\n```\ndone$/);
+  });
+
+  it("keeps room for the closing fence when a line too long for what is left of a code block is split", () => {
+    // The code block's first line leaves no room, or a few characters, for the long line after it.
+    for (const lines of [["```", "a".repeat(2991), "b".repeat(3000)], ["```", `${"a".repeat(2983)}&`, "b".repeat(4000)]]) {
+      const chunks = lineChunks(lines, LIMITS.sectionText);
+      expect(chunks.map((c) => c.length <= LIMITS.sectionText)).toEqual(chunks.map(() => true));
+      expect(chunks[0]!.startsWith(`\`\`\`\n${lines[1]!.replace("&", "&amp;")}\n`)).toBe(true);
+      expect(chunks.every((c) => c.startsWith("```\n") && c.endsWith("\n```"))).toBe(true);
+      expect(chunks.join("").replace(/[^b]/g, "")).toBe(lines[2]);
+    }
+  });
+
+  it("never makes a section longer than 3000 characters or a message of more than 50 blocks, whatever the lines (property)", () => {
+    const piece = fc.constantFrom("a", " ", "&", "<", ">", "\n", "😀", "`", "slack:U123 ", "slack-group:S0OPS ", "```");
+    // Lengths near a section's limit are where the off-by-a-few mistakes are.
+    const length = fc.oneof(fc.integer({ min: 1, max: 3100 }), fc.integer({ min: 2975, max: 3000 }), fc.constantFrom(4000, 7000));
+    const run = fc.tuple(piece, length).map(([p, n]) => p.repeat(Math.max(1, Math.floor(n / p.length))));
+    const line = fc.oneof(fc.constant("```"), fc.constantFrom("", "ok"), run, fc.array(run, { minLength: 2, maxLength: 3 }).map((runs) => runs.join("")));
+    const shape = fc.record({
+      lines: fc.array(line, { maxLength: 14 }),
+      fields: fc.array(fc.record({ label: fc.string({ maxLength: 40 }), value: run }), { maxLength: 20 }),
+      buttons: fc.integer({ min: 0, max: 5 }),
+    });
+    fc.assert(fc.property(shape, ({ lines, fields, buttons }) => {
+      for (const chunk of lineChunks(lines, LIMITS.sectionText)) expect(chunk.length).toBeLessThanOrEqual(LIMITS.sectionText);
+      const { blocks } = renderMessage(message({
+        title: lines[0] ?? "t", lines, fields, footer: lines.at(-1) ?? "",
+        buttons: Array.from({ length: buttons }, (_, i) => ({ id: `sop|approve|r${i}|c`, label: `B${i}`, style: "primary" as const })),
+      }));
+      expect(blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
+      for (const b of blocks as Block[]) {
+        expect(b.text?.text.length ?? 0).toBeLessThanOrEqual(LIMITS.sectionText);
+        for (const f of b.fields ?? []) expect(f.text.length).toBeLessThanOrEqual(LIMITS.fieldText);
+        for (const e of b.elements ?? []) if (typeof e.text === "string") expect(e.text.length).toBeLessThanOrEqual(LIMITS.contextText);
+      }
+    }), { numRuns: 300 });
   });
 
   it("keeps a message within 50 blocks, saying what was left out, and keeps the buttons", () => {

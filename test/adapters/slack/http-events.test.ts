@@ -1,4 +1,6 @@
 /** Slack over HTTP: who may talk to /slack/events, messages that start runs, commands, and notifications through a 429. */
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChatSet } from "../../../src/main/chat.ts";
 import { encode, sendSigned, signature, slashCommand, textOf } from "../../helpers/fake-slack.ts";
@@ -80,6 +82,50 @@ describe("POST /slack/events", () => {
     expect(s.fake.messages.find((m) => m.thread_ts === typed.ts)).toBeUndefined();
   });
 
+  it("answers in the thread even when Slack answers the reply's first post with 429 (Retry-After: 1)", async () => {
+    s = await startSlack({
+      sops,
+      prepare: (fake) => fake.failNext("chat.postMessage", 1, { status: 429, retryAfter: 1 }, (args) => String(args["text"]).includes("Started deploy")),
+    });
+    const typed = await s.user.message("deploy:1.2.3", alice);
+    expect(typed).toMatchObject({ status: 200, body: "" });
+    const reply = await until("the thread reply", () => s!.fake.messages.find((m) => m.thread_ts === typed.ts), 8000);
+    expect(textOf(reply)).toMatch(/▶️ Started deploy 1\.0\.0, run [0-9a-f]{8}/);
+    const answers = s.fake.callsOf("chat.postMessage").filter((c) => c.args["thread_ts"] === typed.ts);
+    expect(answers.map((c) => c.failed)).toEqual(["429", undefined]);
+    expect(s.logs.filter((l) => l.msg.includes("will retry")).map((l) => l.msg)).toEqual([
+      `Slack: the answer to a message in ${CHANNEL}: not delivered, will retry: chat.postMessage to ${CHANNEL}: rate limited by Slack: retry after 1 s`,
+    ]);
+    expect(await s.runner.store.list({ sop: "deploy" })).toHaveLength(1);
+  });
+
+  it("starts one run, and answers once, when Slack delivers the same message again (X-Slack-Retry-Num)", async () => {
+    s = await startSlack({ sops });
+    const typed = await s.user.message("deploy:1.2.3", alice);
+    expect(await s.user.redeliver(typed.payload)).toMatchObject({ status: 200, body: "" });
+    expect(await s.user.redeliver(typed.payload, 2)).toMatchObject({ status: 200, body: "" });
+    await s.adapter.idle();
+    expect(await s.runner.store.list({ sop: "deploy" })).toHaveLength(1);
+    expect(s.fake.messages.filter((m) => m.thread_ts === typed.ts)).toHaveLength(1);
+
+    // Another message with the same text is another request.
+    const again = await s.user.message("deploy:1.2.3", alice);
+    await until("the second answer", () => s!.fake.messages.find((m) => m.thread_ts === again.ts));
+    expect(await s.runner.store.list({ sop: "deploy" })).toHaveLength(2);
+  });
+
+  it("still answers in the thread when starting the run fails unexpectedly", async () => {
+    s = await startSlack({ sops });
+    // The run cannot be stored: where its folder should be is a file.
+    await rm(join(s.ws.dataDir, "runs"), { recursive: true, force: true });
+    await writeFile(join(s.ws.dataDir, "runs"), "");
+    const typed = await s.user.message("deploy:1.2.3", alice);
+    const reply = await until("the thread reply", () => s!.fake.messages.find((m) => m.thread_ts === typed.ts));
+    expect(textOf(reply)).toMatch(/^\*❌ could not start: something went wrong in the bot/);
+    expect(textOf(reply)).not.toContain("cannot write run state");
+    expect(s.logs.filter((l) => l.level === "error").map((l) => l.msg)).toEqual([expect.stringMatching(/^Slack: a message trigger failed: cannot write run state /)]);
+  });
+
   it("answers /sop commands and a mistyped command, ephemeral unless the channel should see it", async () => {
     s = await startSlack({ sops });
     const list = await s.user.command("/sop", "list", alice);
@@ -90,7 +136,8 @@ describe("POST /slack/events", () => {
 
     const run = await s.user.command("/sop", "run deploy version=3.1.4", alice);
     const [started] = await until("the start", () => s!.fake.responsesTo(run.responseUrl).length > 0 && s!.fake.responsesTo(run.responseUrl));
-    expect(started).toMatchObject({ response_type: "in_channel" });
+    // Only to the caller: the variables typed may be secret; the progress message is the public trace.
+    expect(started).toMatchObject({ response_type: "ephemeral" });
     expect(textOf(started!)).toMatch(/Started deploy 1\.0\.0, run [0-9a-f]{8}/);
 
     for (const [command, text, says] of [
@@ -161,6 +208,25 @@ describe("Slack notifications", () => {
     expect(textOf(summary)).toContain("`step:2` approved by <@UBOB>");
     expect(summary.text).toBe(`deploy run ${runId.slice(0, 8)} ended: success`);
   });
+  it("posts a deleted approval request again, and keeps one channel that fails for good from holding back the other", async () => {
+    s = await startSlack({
+      sops: async (ws) => ws.addSop("deploy", `${TRIGGERED}\n[notify]\nslack = ["C0GONE", "${CHANNEL}"]`, SHIP),
+      prepare: (fake) => fake.failAlways("chat.postMessage", { error: "channel_not_found" }, (args) => args["channel"] === "C0GONE"),
+    });
+    const runId = await waitingRun(s);
+    const request = await until("the approval request", () => s!.fake.find(CHANNEL, "Approval needed"));
+    await until("the cause in /healthz", () => s!.adapter.health().notifications.failing);
+    expect(s.adapter.health().notifications.failing).toBe("chat.postMessage to C0GONE: channel_not_found: check the channel id in SLACK_CHANNEL or [notify] slack, and that the bot is in it");
+
+    s.fake.deleteMessage(request);
+    await s.runner.approve("deploy", { actor: "slack:UBOB", wait: true });
+    const again = await until("the request posted again", () => s!.fake.find(CHANNEL, /^\*Approval: deploy[\s\S]*Approved by <@UBOB>/));
+    expect(again.ts).not.toBe(request.ts);
+    expect(s.fake.callsOf("chat.update").some((c) => c.args["ts"] === request.ts)).toBe(true);
+    await until("the audit summary", () => s!.fake.find(CHANNEL, `Audit summary: deploy 1.0.0 · run ${runId.slice(0, 8)} success`));
+    expect(s.fake.messagesIn(CHANNEL).filter((m) => textOf(m).startsWith("*Approval"))).toEqual([again]);
+    expect(s.fake.messagesIn("C0GONE")).toEqual([]);
+  });
 });
 
 describe("Slack outage in HTTP mode", () => {
@@ -170,11 +236,20 @@ describe("Slack outage in HTTP mode", () => {
     await until("the error", () => s!.adapter.health().connection.startsWith("error"));
     expect(chat.status().slack).toMatchObject({ connection: "error: Slack answered HTTP 500" });
     await until("a few attempts", () => s!.fake.callsOf("auth.test").length >= 3);
-    // Meanwhile Slack's requests are still answered (acked), and the bot keeps running.
+    // Meanwhile Slack's requests are still acked, and the bot keeps running.
     for (let i = 0; i < 2; i++) expect((await s.user.command("/sop", "list", alice)).status).toBe(200);
     expect(s.logs.filter((l) => l.msg.includes("acknowledged and dropped until the bot is connected")).map((l) => l.msg)).toEqual([
       "Slack: requests from Slack are acknowledged and dropped until the bot is connected: error: Slack answered HTTP 500",
     ]);
+    // The people who typed a command or clicked hear why nothing happens (response_url needs no token).
+    const typed = await s.user.command("/approve", "deploy", bob);
+    const clicked = await s.user.clickButton({ type: "button", action_id: "sop|approve|0b6f7c1e-1111-4222-8333-944445555666|step:2", text: "Approve" }, bob, { channel: CHANNEL, ts: "1700000000.000001" });
+    for (const sent of [typed, clicked]) {
+      expect(sent).toMatchObject({ status: 200, body: "" });
+      const [told] = await until("why nothing happens", () => s!.fake.responsesTo(sent.responseUrl).length > 0 && s!.fake.responsesTo(sent.responseUrl));
+      expect(told).toMatchObject({ response_type: "ephemeral", replace_original: false });
+      expect(textOf(told!)).toBe("*sop-runner is not connected to Slack right now (Slack answered HTTP 500); try again in a moment*");
+    }
 
     s.fake.heal("auth.test");
     await until("connected", () => s!.adapter.health().connection === "connected");

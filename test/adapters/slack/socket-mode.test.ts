@@ -7,7 +7,7 @@ import { steps, type Workspace } from "../../helpers/workspace.ts";
 import { alice, bob, CHANNEL, startSlack, type SlackSetup } from "./slack-harness.ts";
 
 const sops = async (ws: Workspace) =>
-  ws.addSop("ship", `description = "Ship it"\nmax_concurrent = 5\n[approval]\nmin_approvals = 1`,
+  ws.addSop("ship", `description = "Ship it"\nmax_concurrent = 5\n[approval]\nmin_approvals = 1\n[[triggers]]\ntype = "command"\npattern = "^ship it$"`,
     steps("**Ship** [requires_approval: true]\n```sh\necho shipped\n```", "**Tell**\n```sh\necho told\n```"));
 
 let s: SlackSetup | undefined;
@@ -44,6 +44,17 @@ describe("Slack Socket Mode", () => {
     await s.adapter.idle();
     expect(buttonsOf(request)).toEqual([]);
     expect(textOf(request)).toMatch(/Approved by <@UALICE>/);
+  });
+
+  it("starts one run when Slack redelivers a message's envelope (retry_attempt 1)", async () => {
+    s = await startSlack({ sops, socket: true });
+    const typed = await s.user.message("ship it", alice);
+    expect(typed.ack).toMatchObject({ envelope_id: expect.any(String) });
+    await s.user.redeliver(typed.payload);
+    await s.adapter.idle();
+    expect(await s.runner.store.list({ sop: "ship" })).toHaveLength(1);
+    const answers = s.fake.messages.filter((m) => m.thread_ts === typed.ts);
+    expect(answers.map((m) => textOf(m).split("\n")[0])).toEqual([expect.stringMatching(/^\*▶️ Started ship/)]);
   });
 
   it("reconnects at once when Slack asks it to, and keeps working", async () => {

@@ -1,0 +1,47 @@
+/**
+ * Which `slack-group:S…` one request could depend on, so a click or a command looks up as few
+ * groups as it can (usergroups.users.list is rate-limited, and a Deny click must open its form
+ * within the 3 seconds its trigger_id lives):
+ * - a click decides one run: the approvers of its pending checkpoints, and the admins;
+ * - `/approve NAME` and `/deny NAME`: that SOP's approvers and its waiting runs', and the admins;
+ * - `/sop cancel`: the approvers of the definitions the runs it may cancel pinned, and the admins;
+ * - the other commands depend on no group at all.
+ */
+import type { SopRunner } from "../../src/app/sop-runner.ts";
+import { RUN_ID, type ChatCommand } from "../../src/chat/command-text.ts";
+import { namedGroups } from "../../src/chat/named-groups.ts";
+import { isActive } from "../../src/core/run/run-state.ts";
+import { GROUP_PREFIX } from "./slack-groups.ts";
+
+export type GroupScope = { run: string } | { command: ChatCommand };
+
+export async function relevantGroups(runner: SopRunner, admins: readonly string[], scope: GroupScope): Promise<string[]> {
+  if ("run" in scope) return groupsOfClick(runner, admins, scope.run);
+  const cmd = scope.command;
+  switch (cmd.kind) {
+    case "approve":
+    case "deny":
+      return namedGroups(runner, GROUP_PREFIX, admins, cmd.sop);
+    case "cancel":
+      return groupsOfCancel(runner, admins, cmd.target);
+    default:
+      return [];
+  }
+}
+
+const groupsIn = (...lists: (readonly string[])[]): string[] => [...new Set(lists.flat().filter((id) => id.startsWith(GROUP_PREFIX)))];
+
+/** Nothing pending: the engine refuses whoever clicks, so no group matters. */
+async function groupsOfClick(runner: SopRunner, admins: readonly string[], runId: string): Promise<string[]> {
+  const pending = (await runner.store.get(runId))?.run.checkpoints.filter((cp) => cp.status === "pending") ?? [];
+  return pending.length ? groupsIn(admins, ...pending.map((cp) => cp.approvers)) : [];
+}
+
+/** A run may be cancelled by its requester, the approvers its own definition names, and admins. */
+async function groupsOfCancel(runner: SopRunner, admins: readonly string[], target: string): Promise<string[]> {
+  const ids = RUN_ID.test(target)
+    ? [target]
+    : (await runner.store.list({ sop: target })).filter((r) => isActive(r.status) || r.status === "queued").map((r) => r.id);
+  const stored = await Promise.all(ids.map((id) => runner.store.get(id)));
+  return groupsIn(admins, ...stored.map((s) => s?.definition.approval.approvers ?? []));
+}
