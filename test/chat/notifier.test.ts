@@ -159,4 +159,20 @@ describe("ChatNotifier", () => {
     expect(request.message.buttons).toEqual([]);
     expect(surface.text(request)).toMatch(/⌛ Timed out at .* UTC: denied by its on_timeout rule/);
   });
+
+  it("asks for a manual step with Done and Failed, and shows who marked it once answered", async () => {
+    const surface = new MemorySurface();
+    const r = await start(surface, `description = "x"\nexecution_mode = "automatic"`, steps("**Check the dashboard** [manual: true]\nLook at the error rate."));
+    const run = await r.execute("gated", { actor: "slack:UALICE" });
+    expect(run.status).toBe("awaiting_manual");
+    await notifier!.idle();
+    const request = surface.find("Manual step needed: gated")!;
+    expect(request.message.buttons.map((b) => b.label)).toEqual(["Done", "Failed"]);
+    expect(surface.text(request)).toContain("Who may answer: anyone who may use the bot");
+    await r.approve("gated", { actor: "slack:UBOB", runId: run.run_id, wait: true });
+    await notifier!.idle();
+    const answered = surface.shown.find((m) => m.id === request.id)!;
+    expect(answered.message.buttons).toEqual([]);
+    expect(surface.text(answered)).toMatch(/✅ Marked done by slack:UBOB at .* UTC/);
+  });
 });
