@@ -4,11 +4,13 @@
  */
 import type { ApplicationCommandOptionChoiceData } from "discord.js";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
-import { isActive, type RunState } from "../../src/core/run/run-state.ts";
+import type { RunState, RunStatus } from "../../src/core/run/run-state.ts";
 import { shortId } from "../../src/chat/run-messages.ts";
 
 const MAX_CHOICES = 25;
-const WAITING = ["awaiting_approval", "awaiting_manual"] as const;
+const WAITING = ["awaiting_approval", "awaiting_manual"] as const satisfies readonly RunStatus[];
+/** Runs worth a status or a cancel. Asked of the store by status: it runs at every keystroke, and ended runs pile up by the thousand. */
+const ACTIVE = ["running", ...WAITING] as const satisfies readonly RunStatus[];
 
 export interface Typing {
   /** The option being typed: name, run, target. */
@@ -28,7 +30,7 @@ export async function suggestions(runner: SopRunner, t: Typing): Promise<Applica
       return runChoices(runs, typed);
     }
     case "target": {
-      const active = (await runner.store.list()).filter((r) => isActive(r.status));
+      const active = await runner.store.list({ statuses: ACTIVE });
       return [...sopChoices(runner, typed), ...runChoices(active, typed)].slice(0, MAX_CHOICES);
     }
     default:

@@ -11,7 +11,7 @@
 import { DiscordAPIError, HTTPError, RateLimitError, Routes, type REST, type RESTPostAPIChannelMessageResult } from "discord.js";
 import type { Logger } from "../../src/app/logger.ts";
 import type { ChatMessage } from "../../src/chat/chat-message.ts";
-import { DeliveryError, type ChatSurface } from "../../src/chat/notifier.ts";
+import { DeliveryError, MessageGoneError, type ChatSurface } from "../../src/chat/notifier.ts";
 import type { SopDefinition } from "../../src/core/sop/types.ts";
 import type { IsChannel } from "./discord-text.ts";
 import { renderMessage, type DiscordMessageBody } from "./render-message.ts";
@@ -27,13 +27,15 @@ export interface DiscordSurfaceOptions {
 
 /** Discord's JSON error codes the surface reacts to. */
 const THREAD_EXISTS = 160004;
-const CANNOT_THREAD = new Set([50001, 50013, 50024, 10008]);
+const UNKNOWN_MESSAGE = 10008;
+const CANNOT_THREAD = new Set([50001, 50013, 50024, UNKNOWN_MESSAGE]);
 
+/** What the operator can do about a refusal; the notifier keeps retrying meanwhile. */
 const HINTS: Record<number, string> = {
-  10003: "the channel does not exist, or the bot cannot see it (check the channel id)",
-  50001: "the bot has no access to the channel (View Channel)",
-  50013: "the bot lacks a permission in the channel (Send Messages, Embed Links, Read Message History)",
-  50035: "Discord refused the message's content",
+  10003: "the channel (or thread) does not exist, or the bot cannot see it: check the channel id in DISCORD_CHANNEL_ID or [notify] discord, and that the bot is in that server",
+  50001: "the bot has no access to the channel: give it View Channel there",
+  50013: "the bot lacks a permission in the channel: give it Send Messages, Embed Links and Read Message History there (and Send Messages in Threads for step details)",
+  50035: "Discord refused the message's content, which sop-runner should have kept within Discord's limits: please report this line",
 };
 
 const MAX_TITLES = 1000;
@@ -67,7 +69,15 @@ export class DiscordSurface implements ChatSurface {
     // Messages in a thread are recorded as `thread/message`: the thread is their channel.
     const [where, messageId] = id.includes("/") ? (id.split("/") as [string, string]) : [channel, id];
     const body = renderMessage(message, { edit: true, isChannel: this.o.isChannel });
-    await this.call(`edit a message in ${where}`, () => this.rest().patch(Routes.channelMessage(where, messageId), { body }));
+    try {
+      await this.rest().patch(Routes.channelMessage(where, messageId), { body });
+    } catch (err) {
+      // Someone deleted it: the notifier posts it again rather than editing nothing forever.
+      if (err instanceof DiscordAPIError && err.code === UNKNOWN_MESSAGE) {
+        throw new MessageGoneError(`Discord: message ${messageId} in ${where} was deleted; posting it again`, undefined, { cause: err });
+      }
+      throw deliveryError(`edit message ${messageId} in ${where}`, err);
+    }
   }
 
   private async create(channel: string, body: DiscordMessageBody & { message_reference?: object }): Promise<string> {
@@ -122,7 +132,8 @@ export function deliveryError(what: string, err: unknown): DeliveryError {
   if (err instanceof DiscordAPIError) {
     if (err.status === 401) return new DeliveryError(`Discord: cannot ${what}: the bot token was refused (401); check DISCORD_TOKEN`, undefined, { cause: err });
     const hint = typeof err.code === "number" ? HINTS[err.code] : undefined;
-    return new DeliveryError(`Discord: cannot ${what}: ${err.message} (code ${err.code}, HTTP ${err.status})${hint ? `: ${hint}` : ""}`, undefined, { cause: err });
+    // A form error lists each bad field on a line of its own: one log line keeps them together.
+    return new DeliveryError(`Discord: cannot ${what}: ${err.message.replace(/\s*\n\s*/g, "; ")} (code ${err.code}, HTTP ${err.status})${hint ? `: ${hint}` : ""}`, undefined, { cause: err });
   }
   if (err instanceof HTTPError) return new DeliveryError(`Discord: cannot ${what}: HTTP ${err.status} ${err.message}`, undefined, { cause: err });
   const e = err as { message?: string; code?: string; name?: string };

@@ -11,6 +11,7 @@ import { ChatNotifier } from "../../src/chat/notifier.ts";
 import type { DiscordConfig } from "../../src/main/config.ts";
 import { DiscordSurface } from "./discord-surface.ts";
 import { DEFAULT_TIMING, GatewayConnection, type GatewayTiming } from "./gateway-connection.ts";
+import { GuildScope } from "./guild-scope.ts";
 import { onInteraction } from "./interactions.ts";
 import { onMessage } from "./message-triggers.ts";
 import { slashCommands } from "./slash-commands.ts";
@@ -27,6 +28,7 @@ export class DiscordAdapter implements ChatAdapter {
   readonly platform = "discord" as const;
   private readonly gateway: GatewayConnection;
   private readonly notifier: ChatNotifier;
+  private readonly scope: GuildScope;
   private commandsRegistered = false;
 
   constructor(private readonly deps: DiscordAdapterDeps) {
@@ -37,17 +39,20 @@ export class DiscordAdapter implements ChatAdapter {
     const rest = new REST({ api, rejectOnRateLimit: () => true, retries: 0, timeout: 10_000 });
     const surface = new DiscordSurface({ rest, token: config.token, isChannel, log, ...(config.channelId ? { defaultChannel: config.channelId } : {}) });
     this.notifier = new ChatNotifier({ runner, surface, context, log, ...(deps.onNotificationFailure ? { onFailure: deps.onNotificationFailure } : {}) });
+    const scope = new GuildScope(config.guildId, log);
+    this.scope = scope;
     const actions = new ChatActions({ runner, context, touched: (runId) => this.notifier.mark(runId) });
     this.gateway = new GatewayConnection({
       token: config.token, api, log,
       timing: { ...DEFAULT_TIMING, ...deps.timing },
-      onInteraction: (i) => onInteraction(i, { actions, runner, log, isChannel }),
-      onMessage: (m) => onMessage(m, { actions, log, isChannel }),
+      onInteraction: (i) => onInteraction(i, { actions, runner, log, isChannel, scope }),
+      onMessage: (m) => onMessage(m, { actions, log, isChannel, scope }),
       onReady: (client) => this.registerCommands(client),
     });
   }
 
   async start(): Promise<void> {
+    this.scope.warnIfUnscoped();
     await this.notifier.start();
     await this.gateway.start();
   }

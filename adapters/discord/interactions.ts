@@ -21,6 +21,7 @@ import { suggestions } from "./autocomplete.ts";
 import { CANCEL_ID, clickId, parseClickId } from "./click-id.ts";
 import { callerOf } from "./discord-identity.ts";
 import { clip } from "./discord-text.ts";
+import type { GuildScope } from "./guild-scope.ts";
 import { renderMessage } from "./render-message.ts";
 import { commandOf } from "./slash-commands.ts";
 
@@ -29,10 +30,14 @@ export interface InteractionContext {
   runner: SopRunner;
   log: Logger;
   isChannel: (id: string) => boolean;
+  scope: GuildScope;
 }
 
-/** Kinds answered in the channel when they succeed; the rest only to the person who asked. */
-const PUBLIC: ReadonlySet<ChatCommand["kind"]> = new Set(["approve", "deny", "run", "cancel"]);
+/**
+ * Kinds answered in the channel when they succeed; the rest only to the person who asked. Not
+ * `run`: a public answer shows the command with its options, and the variables typed may be secret.
+ */
+const PUBLIC: ReadonlySet<ChatCommand["kind"]> = new Set(["approve", "deny", "cancel"]);
 /** Kinds that answer from memory, in time without a deferral. */
 const INSTANT: ReadonlySet<ChatCommand["kind"]> = new Set(["help", "list", "plan"]);
 
@@ -40,7 +45,9 @@ const REASON_INPUT = "reason";
 
 export async function onInteraction(i: Interaction, ctx: InteractionContext): Promise<void> {
   try {
-    if (i.isAutocomplete()) await autocomplete(i, ctx);
+    const refused = ctx.scope.refusal(i.inGuild() ? i.guildId : null);
+    if (refused) await refuse(i, refused);
+    else if (i.isAutocomplete()) await autocomplete(i, ctx);
     else if (i.isChatInputCommand()) await command(i, ctx);
     else if (i.isButton()) await button(i, ctx);
     else if (i.isModalSubmit()) await modalSubmit(i, ctx);
@@ -48,6 +55,12 @@ export async function onInteraction(i: Interaction, ctx: InteractionContext): Pr
     ctx.log.error({ platform: "discord", err: String(err), interaction: i.id }, `Discord: interaction failed: ${(err as Error).message}`);
     await apologize(i);
   }
+}
+
+/** Before anything reads or writes the store: a refused person learns nothing about the runs. */
+async function refuse(i: Interaction, why: string): Promise<void> {
+  if (i.isAutocomplete()) await i.respond([]);
+  else if (i.isRepliable()) await i.reply({ content: why, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
 }
 
 async function autocomplete(i: AutocompleteInteraction, ctx: InteractionContext): Promise<void> {
@@ -95,7 +108,9 @@ async function button(i: ButtonInteraction, ctx: InteractionContext): Promise<vo
     return;
   }
   if (click.mode === "ask") {
-    await i.reply({ ...areYouSure(ctx, click.target, click.buttonId, i.message.embeds[0]?.title ?? undefined), flags: MessageFlags.Ephemeral });
+    // A request's title says what is approved; a "which run?" choice's title would only ask again.
+    const requestTitle = click.target.checkpoint ? i.message.embeds[0]?.title ?? undefined : undefined;
+    await i.reply({ ...areYouSure(ctx, click.target, click.buttonId, requestTitle), flags: MessageFlags.Ephemeral });
     return;
   }
   if (click.mode === "confirmed") {

@@ -8,17 +8,21 @@ import type { Logger } from "../../src/app/logger.ts";
 import type { ChatActions } from "../../src/chat/chat-actions.ts";
 import { callerOf } from "./discord-identity.ts";
 import type { IsChannel } from "./discord-text.ts";
+import type { GuildScope } from "./guild-scope.ts";
 import { renderMessage } from "./render-message.ts";
 
 export interface MessageContext {
   actions: ChatActions;
   log: Logger;
   isChannel: IsChannel;
+  scope: GuildScope;
 }
 
 export async function onMessage(m: Message, ctx: MessageContext): Promise<void> {
   // Bots (this one included) and webhooks never trigger: no loops, no spoofed requests.
   if (m.author.bot || m.webhookId || m.system || !m.inGuild() || !m.content) return;
+  // Another server's messages get no answer at all: a reply would tell them the bot listens.
+  if (ctx.scope.refusal(m.guildId)) return;
   try {
     const caller = callerOf(m.author.id, m.member, m.channelId);
     const reply = await ctx.actions.message(m.content, caller);

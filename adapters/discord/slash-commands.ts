@@ -5,7 +5,7 @@
  * The definitions are shared by the bot (registered at start) and `npm run discord:register`.
  */
 import {
-  ApplicationCommandOptionType as Option, InteractionContextType,
+  ApplicationCommandOptionType as Option, ApplicationIntegrationType, InteractionContextType,
   type APIApplicationCommandBasicOption, type ChatInputCommandInteraction, type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { parseSop, type ChatCommand, type Parsed } from "../../src/chat/command-text.ts";
@@ -27,7 +27,10 @@ const vars = text("vars", "Variables as key=value words, e.g. version=1.2.3 env=
 const sub = (name: string, description: string, options: APIApplicationCommandBasicOption[] = []) =>
   ({ type: Option.Subcommand as const, name, description, options });
 
-/** Guild commands appear at once; global ones are kept out of DMs, where a person has no roles. */
+/**
+ * Guild commands appear at once; global ones are kept out of DMs, where a person has no roles,
+ * and out of servers the bot is not in (a person may install an app on their own account).
+ */
 export function slashCommands(scope: "guild" | "global"): CommandJson[] {
   const commands: CommandJson[] = [
     { name: "approve", description: "Approve what a run of an SOP waits for", options: [sopName(true), waitingRun, text("comment", "A comment for the audit")] },
@@ -44,7 +47,7 @@ export function slashCommands(scope: "guild" | "global"): CommandJson[] {
       ],
     },
   ];
-  return scope === "global" ? commands.map((c) => ({ ...c, contexts: [InteractionContextType.Guild] })) : commands;
+  return scope === "global" ? commands.map((c) => ({ ...c, contexts: [InteractionContextType.Guild], integration_types: [ApplicationIntegrationType.GuildInstall] })) : commands;
 }
 
 /** The ChatCommand a slash command invocation stands for, or why it cannot be read. */

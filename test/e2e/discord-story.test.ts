@@ -73,7 +73,13 @@ it("a deploy started by a message is approved twice with buttons and ends with t
 
   const summary = await until("the audit summary", () => fake.find(/^Audit summary: deploy-production 1\.0\.0 · run [0-9a-f]{8} success$/), 20_000);
   expect(summary.embeds[0]!.fields).toContainEqual({ name: "Approvals", value: `\`step:3\` approved by <@${bob.id}>; \`step:5\` approved by <@${carol.id}>`, inline: false });
-  expect(summary.embeds[0]!.footer!.text).toMatch(/^run [0-9a-f-]{36} · audit hash [0-9a-f]{16}…$/);
+  // The run is sealed into the audit chain a moment after it ends: the summary may be posted
+  // first, and the edit that follows the seal adds its hash.
+  const footer = await until("the summary to show the audit hash", () => {
+    const text = live(summary).embeds[0]!.footer?.text ?? "";
+    return text.includes("audit hash") && text;
+  });
+  expect(footer).toMatch(/^run [0-9a-f-]{36} · audit hash [0-9a-f]{16}…$/);
   await until("the progress message to show success", () => live(progress).embeds[0]!.description?.startsWith("**success**"));
 
   const record = await until("the audit file", async () => (await ws.auditFiles("deploy-production").catch(() => []))[0]);

@@ -26,6 +26,8 @@ export const DISCORD = {
   deploys: "1100000000000000004",
   roles: { approvers: "1100000000000000010", operators: "1100000000000000011" },
   users: { alice: "1100000000000000101", bob: "1100000000000000102", carol: "1100000000000000103", mallory: "1100000000000000104" },
+  /** Another server the bot was invited to (FakeDiscordOptions.otherGuild), and its #general. */
+  other: { guild: "1100000000000000202", channel: "1100000000000000203" },
 } as const;
 
 const EPOCH = 1420070400000n;
@@ -85,6 +87,8 @@ export interface FakeDiscordOptions {
   /** false: starting a thread answers 50013 Missing Permissions. */
   threadsAllowed?: boolean;
   heartbeatIntervalMs?: number;
+  /** The bot is in a second server, DISCORD.other, too. */
+  otherGuild?: boolean;
 }
 
 interface Interaction {
@@ -106,6 +110,7 @@ export class FakeDiscord {
   private readonly threads = new Map<string, string>();
   private readonly interactions = new Map<string, Interaction>();
   private rateLimited: { count: number; retryAfterSecs: number } = { count: 0, retryAfterSecs: 0 };
+  private failedEdits: { count: number; status: number; code: number; message: string } = { count: 0, status: 0, code: 0, message: "" };
   private socket: WebSocket | undefined;
   private seq = 0;
   private sessionId = "";
@@ -139,6 +144,17 @@ export class FakeDiscord {
   /** The next `count` message creates answer 429 with this retry-after. */
   rateLimitMessageCreates(count: number, retryAfterSecs: number): void {
     this.rateLimited = { count, retryAfterSecs };
+  }
+
+  /** The next `count` message edits answer this error, as Discord does for a channel the bot lost access to. */
+  failEdits(count: number, status: number, code: number, message: string): void {
+    this.failedEdits = { count, status, code, message };
+  }
+
+  /** Someone deletes a message the bot posted: editing it answers 10008 Unknown Message. */
+  deleteMessage(id: string): void {
+    const at = this.messages.findIndex((m) => m.id === id);
+    if (at >= 0) this.messages.splice(at, 1);
   }
 
   /** Closes the bot's gateway connection (4000: it should resume). */
@@ -244,11 +260,12 @@ export class FakeDiscord {
     this.seq = 0;
     this.missed = [];
     this.sessionId = `session-${snowflake()}`;
+    const guilds = this.o.otherGuild ? [guildCreate(), otherGuildCreate()] : [guildCreate()];
     this.dispatch("READY", {
-      v: 10, user: BOT_USER, guilds: [{ id: DISCORD.guild, unavailable: true }], session_id: this.sessionId,
+      v: 10, user: BOT_USER, guilds: guilds.map((g) => ({ id: g["id"], unavailable: true })), session_id: this.sessionId,
       resume_gateway_url: `ws://127.0.0.1:${this.port}/resume-gateway`, shard: [0, 1], application: { id: DISCORD.app, flags: 0 },
     });
-    this.dispatch("GUILD_CREATE", guildCreate());
+    for (const guild of guilds) this.dispatch("GUILD_CREATE", guild);
   }
 
   private resume(ws: WebSocket, d: Json): void {
@@ -341,6 +358,10 @@ export class FakeDiscord {
       return { status: 200, json: apiMessage(stored.id, channel, body) };
     }
     if (method === "PATCH" && (m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/))) {
+      if (this.failedEdits.count > 0) {
+        this.failedEdits.count--;
+        return error(this.failedEdits.status, this.failedEdits.code, this.failedEdits.message);
+      }
       const stored = this.messages.find((x) => x.id === m![2] && x.channel_id === m![1]);
       if (!stored) return error(404, 10008, "Unknown Message");
       stored.edits.push(body);
@@ -353,7 +374,8 @@ export class FakeDiscord {
   }
 
   private knows(channel: string): boolean {
-    return channel === DISCORD.channel || channel === DISCORD.deploys || this.threads.has(channel);
+    // The other server's channel too: a reply the bot should not send there must still be seen.
+    return channel === DISCORD.channel || channel === DISCORD.deploys || (this.o.otherGuild === true && channel === DISCORD.other.channel) || this.threads.has(channel);
   }
 
   private answer(token: string, a: InteractionAnswer): void {
@@ -393,20 +415,23 @@ export function buttonsOf(m: FakeMessage): Record<string, string> {
   return Object.fromEntries(m.components.flatMap((row) => row.components).map((b) => [b.label ?? "", b.custom_id ?? ""]));
 }
 
-function guildCreate(): Json {
+function guildCreate(guild: string = DISCORD.guild, roles: [string, string][] = [[DISCORD.roles.approvers, "sop-approvers"], [DISCORD.roles.operators, "operators"]], channels: [string, string][] = [[DISCORD.channel, "ops"], [DISCORD.deploys, "deploys"]]): Json {
   const role = (id: string, name: string, position: number) => ({
-    id, name, permissions: id === DISCORD.guild ? "1071698660929" : "0", position, color: 0, hoist: false, managed: false, mentionable: true, flags: 0,
+    id, name, permissions: id === guild ? "1071698660929" : "0", position, color: 0, hoist: false, managed: false, mentionable: true, flags: 0,
   });
-  const channel = (id: string, name: string, position: number) => ({ id, type: 0, name, guild_id: DISCORD.guild, position, parent_id: null, permission_overwrites: [], topic: null, nsfw: false, rate_limit_per_user: 0, last_message_id: null });
+  const channel = (id: string, name: string, position: number) => ({ id, type: 0, name, guild_id: guild, position, parent_id: null, permission_overwrites: [], topic: null, nsfw: false, rate_limit_per_user: 0, last_message_id: null });
   return {
-    id: DISCORD.guild, name: "Fake Guild", icon: null, owner_id: DISCORD.users.alice, unavailable: false, member_count: 5, large: false,
+    id: guild, name: guild === DISCORD.guild ? "Fake Guild" : "Other Guild", icon: null, owner_id: DISCORD.users.alice, unavailable: false, member_count: 5, large: false,
     joined_at: new Date().toISOString(), features: [],
-    roles: [role(DISCORD.guild, "@everyone", 0), role(DISCORD.roles.approvers, "sop-approvers", 1), role(DISCORD.roles.operators, "operators", 2)],
-    channels: [channel(DISCORD.channel, "ops", 0), channel(DISCORD.deploys, "deploys", 1)],
+    roles: [role(guild, "@everyone", 0), ...roles.map(([id, name], n) => role(id, name, n + 1))],
+    channels: channels.map(([id, name], n) => channel(id, name, n)),
     members: [{ user: BOT_USER, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }],
     threads: [], presences: [], voice_states: [], emojis: [], stickers: [], stage_instances: [], guild_scheduled_events: [], soundboard_sounds: [],
   };
 }
+
+/** A server of strangers: no roles, one channel. */
+const otherGuildCreate = (): Json => guildCreate(DISCORD.other.guild, [], [[DISCORD.other.channel, "general"]]);
 
 // ------------------------------------------------------------------------------------ events
 
@@ -468,4 +493,26 @@ export function messageCreate(content: string, person: Person, channel: string =
     content, timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [],
     attachments: [], embeds: [], pinned: false, type: 0, flags: 0, components: [],
   };
+}
+
+/** The same event, happening in the other server's #general (a message or an interaction). */
+export function inOtherGuild<T extends Json>(event: T): T {
+  const { guild, channel } = DISCORD.other;
+  const moved: Json = { ...event, guild_id: guild, channel_id: channel };
+  if (event["guild"]) moved["guild"] = { ...(event["guild"] as Json), id: guild };
+  if (event["channel"]) moved["channel"] = { ...(event["channel"] as Json), id: channel, name: "general", guild_id: guild };
+  if (event["authorizing_integration_owners"]) moved["authorizing_integration_owners"] = { 0: guild };
+  if (event["data"] && (event["data"] as Json)["guild_id"]) moved["data"] = { ...(event["data"] as Json), guild_id: guild };
+  if (event["message"]) moved["message"] = { ...(event["message"] as Json), guild_id: guild, channel_id: channel };
+  return moved as T;
+}
+
+/** The same interaction, sent in a direct message with the bot: no server, no member, no roles. */
+export function inDirectMessage<T extends Json>(event: T): T {
+  const { guild_id: _guild, guild: _g, member, ...rest } = event as Json;
+  const dm = snowflake();
+  return {
+    ...rest, user: (member as Json)["user"], channel_id: dm, channel: { id: dm, type: 1, flags: 0, recipients: [(member as Json)["user"]] },
+    context: 1, authorizing_integration_owners: { 0: DISCORD.guild }, ...(rest["data"] ? { data: { ...(rest["data"] as Json), guild_id: undefined } } : {}),
+  } as unknown as T;
 }

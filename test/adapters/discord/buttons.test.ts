@@ -1,7 +1,7 @@
 /** The buttons of an approval request: who may click, quorum, Deny with a reason, stale and critical requests. */
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { AuditRecord } from "../../../src/core/audit/audit-record.ts";
-import { buttonClick, buttonsOf, DISCORD, modalSubmit, textOf, type FakeMessage, type Person } from "../../helpers/fake-discord.ts";
+import { buttonClick, buttonsOf, DISCORD, modalSubmit, option, slashCommand, textOf, type FakeMessage, type Person } from "../../helpers/fake-discord.ts";
 import { until } from "../../helpers/until.ts";
 import { Workspace } from "../../helpers/workspace.ts";
 import { actor, addShip, DiscordBot, PEOPLE } from "./discord-bot.ts";
@@ -172,4 +172,35 @@ it("on a critical SOP, Approve asks first: Cancel changes nothing, Approve in th
   expect(bot.fake.answersTo(confirmed)[0]).toMatchObject({ kind: "callback", type: 6 });
   expect(bot.fake.answersTo(confirmed).at(-1)!.body!["components"]).toEqual([]);
   await until("the run to succeed", async () => (await recordOf(runId)).status === "success");
+});
+
+it("on a critical SOP with two runs waiting, /approve offers one button per run, and each asks first", async () => {
+  await addShip(ws, { priority: "critical", maxConcurrent: 2 });
+  bot = await DiscordBot.start(ws);
+  const runs = [await bot.runner.execute("ship", { actor: actor(PEOPLE.alice) }), await bot.runner.execute("ship", { actor: actor(PEOPLE.alice) })];
+  expect(runs.map((r) => r.status)).toEqual(["awaiting_approval", "awaiting_approval"]);
+  const [picked, other] = runs.map((r) => r.run_id) as [string, string];
+
+  const command = bot.fake.interact(slashCommand("approve", [option("name", "ship")], PEOPLE.bob));
+  await until("the choice", () => bot.fake.answersTo(command).some((a) => a.kind === "followup"));
+  expect(bot.fake.answeredPrivately(command)).toBe(true);
+  // The private choice as the person's client shows it.
+  const body = bot.fake.answersTo(command).find((a) => a.kind === "followup")!.body!;
+  const choice = { ...(body as unknown as FakeMessage), id: "1100000000000009998", channel_id: DISCORD.channel, edits: [] };
+  expect(textOf(choice)).toContain("2 runs of ship are waiting; which one?");
+  const buttons = buttonsOf(choice);
+  expect(Object.keys(buttons).sort()).toEqual([`Approve ${picked.slice(0, 8)}`, `Approve ${other.slice(0, 8)}`].sort());
+  expect(Object.values(buttons).every((id) => id.startsWith("sop?approve|"))).toBe(true);
+
+  const asked = click(choice, `Approve ${picked.slice(0, 8)}`, PEOPLE.bob);
+  const said = await answered(asked, "callback");
+  expect(bot.fake.answersTo(asked)[0]).toMatchObject({ kind: "callback", type: 4, data: { flags: 64 } });
+  expect(said).toBe(`Are you sure?\nThis SOP is critical. Approve run ${picked.slice(0, 8)}?\n[Approve]\n[Cancel]`);
+  expect((await recordOf(picked)).status).toBe("awaiting_approval");
+
+  const reply = bot.fake.answersTo(asked)[0]!.data!;
+  const question = { ...(reply as unknown as FakeMessage), id: "1100000000000009999", channel_id: DISCORD.channel, edits: [] };
+  expect(await answered(click(question, "Approve", PEOPLE.bob))).toContain(`✅ <@${PEOPLE.bob.id}>: approved step:2 of run ${picked}`);
+  await until("the picked run to succeed", async () => (await recordOf(picked)).status === "success");
+  expect((await recordOf(other)).status).toBe("awaiting_approval");
 });

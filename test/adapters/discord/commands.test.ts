@@ -1,5 +1,6 @@
 /** Slash commands as a Discord user types them: registered at start, answered in time, in public or privately. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RunFilter } from "../../../src/ports/run-store.ts";
 import { autocomplete, buttonsOf, DISCORD, option, slashCommand } from "../../helpers/fake-discord.ts";
 import { until } from "../../helpers/until.ts";
 import { Workspace } from "../../helpers/workspace.ts";
@@ -38,6 +39,8 @@ describe("registration", () => {
     const [registered] = bot.fake.commandRegistrations();
     expect(registered!.scope).toBe("global");
     expect(registered!.body.every((c) => JSON.stringify(c["contexts"]) === "[0]")).toBe(true);
+    // Not usable where a person installed the app on their own account, only where the bot was invited.
+    expect(registered!.body.every((c) => JSON.stringify(c["integration_types"]) === "[0]")).toBe(true);
   });
 });
 
@@ -85,9 +88,12 @@ describe("commands", () => {
     expect((await bot!.runner.record(run.run_id)).status).toBe("awaiting_approval");
   });
 
-  it("/sop run starts a run with the typed vars; vars that are not key=value are refused privately", async () => {
+  it("/sop run starts a run with the typed vars, answered privately (the vars may be secret); vars that are not key=value are refused", async () => {
     const i = bot!.fake.interact(slashCommand("sop", [option("name", "ship"), option("vars", 'ticket=OPS-7 note="two words"')], PEOPLE.alice, "run"));
     await until("the answer", () => bot!.fake.answersTo(i).some((a) => a.kind === "edit"));
+    // Deferred privately from the start: nothing, not even "thinking…", shows the command in the channel.
+    expect(bot!.fake.answersTo(i).map((a) => a.type ?? a.kind)).toEqual([5, "edit"]);
+    expect(bot!.fake.answeredPrivately(i)).toBe(true);
     expect(bot!.fake.answerText(i)).toMatch(/^▶️ Started ship 0\.1\.0, run [0-9a-f]{8}/);
     const [run] = await bot!.runner.store.list({ sop: "ship" });
     expect(run).toMatchObject({ inputVars: { ticket: "OPS-7", note: "two words" }, requestedBy: actor(PEOPLE.alice), trigger: { type: "manual", source: `discord:${DISCORD.channel}` } });
@@ -130,5 +136,26 @@ describe("commands", () => {
     const choices = bot!.fake.answersTo(runs)[0]!.data!["choices"] as { name: string; value: string }[];
     expect(choices.map((c) => c.value)).toEqual([waiting.run_id]);
     expect(choices[0]!.name).toBe(`ship run ${waiting.run_id.slice(0, 8)} — awaiting approval at step:2 (started by discord:${PEOPLE.alice.id})`);
+  });
+
+  it("autocompletes a /sop status target with SOP names and the runs still going, asking the store for those only", async () => {
+    const waiting = await bot!.runner.execute("ship", { actor: actor(PEOPLE.alice) });
+    const ended = await bot!.runner.execute("ship", { actor: actor(PEOPLE.alice), wait: false });
+    await bot!.runner.cancel(ended.run_id, { actor: actor(PEOPLE.alice) });
+    await bot!.settled();
+    // At every keystroke: with ten thousand ended runs, reading them all would be felt.
+    const asked: RunFilter[] = [];
+    const store = bot!.runner.store;
+    const list = store.list.bind(store);
+    store.list = (filter) => {
+      asked.push(filter ?? {});
+      return list(filter);
+    };
+    const typing = bot!.fake.interact(autocomplete("sop", [option("target", "", true)], PEOPLE.alice, "status"));
+    await until("choices", () => bot!.fake.answersTo(typing).length > 0);
+    const choices = bot!.fake.answersTo(typing)[0]!.data!["choices"] as { name: string; value: string }[];
+    expect(choices.map((c) => c.value)).toEqual(["ship", waiting.run_id]);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((f) => f.statuses !== undefined && !f.statuses.includes("cancelled"))).toBe(true);
   });
 });

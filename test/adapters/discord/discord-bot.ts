@@ -92,10 +92,11 @@ export const PEOPLE = {
 export const actor = (p: { id: string }) => `discord:${p.id}`;
 
 /** `ship`: a quick build, then a step that waits for the approvers role (or as told). */
-export async function addShip(ws: Workspace, o: { minApprovals?: number; priority?: string; manual?: boolean; notify?: string[]; sop?: string } = {}): Promise<void> {
+export async function addShip(ws: Workspace, o: { minApprovals?: number; priority?: string; manual?: boolean; notify?: string[]; sop?: string; maxConcurrent?: number } = {}): Promise<void> {
   const toml = [
     'description = "Ship the build"',
     ...(o.priority ? [`priority = "${o.priority}"`] : []),
+    ...(o.maxConcurrent ? [`max_concurrent = ${o.maxConcurrent}`] : []),
     // A manual step is no approval: without this, supervised mode would ask for one before the run.
     ...(o.manual ? ['execution_mode = "automatic"'] : []),
     "[approval]",

@@ -68,6 +68,23 @@ it("a 429 on posting holds the notifications for its retry-after, then delivers 
   expect(titles).toEqual([`ship 0.1.0 · run ${run.run_id.slice(0, 8)}`, "Approval needed: ship 0.1.0"]);
 });
 
+it("a request someone deleted is posted again when the run moves on, showing how it was decided", async () => {
+  await addShip(ws);
+  bot = await DiscordBot.start(ws);
+  const run = await bot.runner.execute("ship", { actor: actor(PEOPLE.alice) });
+  await bot.settled();
+  const request = bot.fake.find("Approval needed: ship")!;
+  bot.fake.deleteMessage(request.id);
+  await bot.runner.approve("ship", { actor: { id: actor(PEOPLE.bob), groups: [`discord-role:${DISCORD.roles.approvers}`] }, runId: run.run_id });
+  const again = await until("the request posted again", () => bot!.fake.find("Approval: ship 0.1.0"));
+  expect(again.id).not.toBe(request.id);
+  expect(again.components).toEqual([]);
+  expect(textOf(again)).toContain(`✅ Approved by <@${PEOPLE.bob.id}>`);
+  expect(bot.fake.requests.filter((r) => r.method === "PATCH" && r.path.endsWith(`/messages/${request.id}`)).map((r) => r.status)).toContain(404);
+  await bot.settled();
+  expect(bot.adapter.health().notifications).toEqual({ pending: 0 });
+});
+
 it("an SOP's [notify] discord channels replace the default one, and step details go in a thread of the progress message", async () => {
   await addShip(ws, { notify: [DISCORD.deploys] });
   bot = await DiscordBot.start(ws);
