@@ -90,12 +90,12 @@ export interface Serve {
  * Starts `sop serve` on the workspace (SOPS_DIR, LOGS_DIR, DATA_DIR under it, cwd its root so no
  * `.env` of the checkout is read) and resolves once `GET /healthz` answers 200.
  */
-export async function startServe(ws: TempWorkspace): Promise<Serve> {
+export async function startServe(ws: TempWorkspace, extraEnv: Record<string, string> = {}): Promise<Serve> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {
     ...ws.env(), SOPS_DIR: ws.sopsDir, LOGS_DIR: ws.logsDir, DATA_DIR: ws.dataDir, PORT: String(port),
-    API_TOKENS: `bench:${API_TOKEN}`, SOP_SHUTDOWN_GRACE_SECS: "1",
+    API_TOKENS: `bench:${API_TOKEN}`, SOP_SHUTDOWN_GRACE_SECS: "1", ...extraEnv,
   };
   const t0 = performance.now();
   const child = spawnChild([SOP_BIN, "serve"], { cwd: ws.root, env });
@@ -118,8 +118,8 @@ export async function startServe(ws: TempWorkspace): Promise<Serve> {
 }
 
 /** Runs `fn` with a started `sop serve` and stops it afterwards, also when `fn` throws. */
-export async function withServe<T>(ws: TempWorkspace, fn: (serve: Serve) => Promise<T>): Promise<T> {
-  const serve = await startServe(ws);
+export async function withServe<T>(ws: TempWorkspace, fn: (serve: Serve) => Promise<T>, extraEnv: Record<string, string> = {}): Promise<T> {
+  const serve = await startServe(ws, extraEnv);
   try {
     return await fn(serve);
   } finally {

@@ -7,7 +7,9 @@
 import { cp, readdir } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
-import { type Child, memoryKiB, spawnChild, withServe } from "./serve-child.ts";
+import { DISCORD, FakeDiscord } from "../test/helpers/fake-discord.ts";
+import { FakeSlack } from "../test/helpers/fake-slack.ts";
+import { type Child, memoryKiB, spawnChild, type Serve, withServe } from "./serve-child.ts";
 import { withWorkspace, type TempWorkspace } from "./temp-workspace.ts";
 
 const EXAMPLES = new URL("../sops-example", import.meta.url).pathname;
@@ -70,6 +72,8 @@ export async function benchServeRss(): Promise<BenchResult[]> {
     const tsxApi = import.meta.resolve("tsx/esm/api");
     const tsx = await idleNode(ws, ["--input-type=module", "-e", `const { register } = await import(${JSON.stringify(tsxApi)}); register(); ${keepAlive}`]);
 
+    const chat = await chatOnMemory(ws);
+
     const value = mb(serve.rss);
     return [{
       name: "serve-rss",
@@ -81,6 +85,41 @@ export async function benchServeRss(): Promise<BenchResult[]> {
       note: `VmRSS after /healthz answered (${fmt(readyMs / 1000)} s from spawn) and ${IDLE_MS / 1000} s idle; samples over the wait ` +
         `${fmt(mb(serve.min))}–${fmt(mb(serve.max))} MiB; anon ${fmt(mb(serve.anon))} + file ${fmt(mb(serve.file))} MiB; peak (VmHWM) ${fmt(mb(serve.hwm))} MiB; ` +
         `node + tsx loader alone ${fmt(mb(tsx.rss))} MiB`,
+    }, {
+      name: "serve-rss-chat",
+      value: mb(chat.rss),
+      unit: "MiB RSS idle with Slack (HTTP mode) and Discord connected",
+      baseline: `chat off ${fmt(value)} MiB`,
+      ratio: `${ratioText(chat.rss / serve.rss)} chat off (+${fmt(mb(chat.rss - serve.rss))} MiB for Bolt, discord.js and their notifiers)`,
+      note: `both platforms against the fakes of test/helpers on 127.0.0.1, measured once /healthz says both are connected; samples ${fmt(mb(chat.min))}–${fmt(mb(chat.max))} MiB`,
     }];
   });
+}
+
+/** The same, with both chat adapters loaded and connected (to local fakes). */
+async function chatOnMemory(ws: TempWorkspace): Promise<Idle> {
+  const slack = await FakeSlack.start();
+  const discord = await FakeDiscord.start();
+  try {
+    const env = {
+      SLACK_BOT_TOKEN: "xoxb-bench", SLACK_SIGNING_SECRET: "bench-secret", SLACK_API_URL: slack.apiUrl,
+      DISCORD_TOKEN: DISCORD.token, DISCORD_APPLICATION_ID: DISCORD.app, DISCORD_GUILD_ID: DISCORD.guild, DISCORD_API_URL: discord.api,
+    };
+    return await withServe(ws, async (s) => {
+      await untilConnected(s);
+      return idleMemory(s.child);
+    }, env);
+  } finally {
+    await slack.close();
+    await discord.close();
+  }
+}
+
+async function untilConnected(s: Serve): Promise<void> {
+  for (let waited = 0; waited < 20_000; waited += 100) {
+    const health = (await (await fetch(`${s.url}/healthz`)).json()) as { chat: Record<string, { connection?: string }> };
+    if (health.chat["slack"]?.connection === "connected" && health.chat["discord"]?.connection === "connected") return;
+    await sleep(100);
+  }
+  throw new Error(`Slack and Discord did not both connect within 20 s:\n${s.child.output()}`);
 }
