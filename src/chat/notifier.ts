@@ -77,6 +77,8 @@ const GOING = ["queued", "running", "awaiting_approval", "awaiting_manual"] as c
 const SEAL_LOOK_MS = 500;
 const SEAL_LOOKS = 20;
 const FIRST_RETRY_MS = 1000;
+/** A rate limit that says "retry after 0" still gets a breath, or the loop would spin. */
+const MIN_PAUSE_MS = 250;
 const MAX_RETRY_MS = 5 * 60_000;
 
 const digest = (m: ChatMessage): string => createHash("sha256").update(JSON.stringify(m)).digest("base64url").slice(0, 22);
@@ -102,11 +104,8 @@ export class ChatNotifier {
 
   /** Listen to run events, and bring up to date the runs that changed while the bot was away. */
   async start(): Promise<void> {
+    if (this.closed) return;
     this.unsubscribe = this.o.runner.events.subscribe((event) => this.mark(event.runId));
-    const since = this.now() - (this.o.catchUpMs ?? 3600_000);
-    for (const run of await this.o.runner.store.list()) {
-      if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
-    }
     this.sweepTimer = setInterval(() => {
       this.o.runner.store.list({ statuses: GOING }).then(
         (runs) => { for (const run of runs) this.mark(run.id); },
@@ -114,6 +113,16 @@ export class ChatNotifier {
       );
     }, this.o.sweepMs ?? 120_000);
     this.sweepTimer.unref();
+    // A store that cannot answer now (Redis restarting) must not keep the adapter from
+    // connecting: the sweep and the next events catch up instead.
+    const since = this.now() - (this.o.catchUpMs ?? 3600_000);
+    try {
+      for (const run of await this.o.runner.store.list()) {
+        if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
+      }
+    } catch (err) {
+      this.o.log.warn({ platform: this.o.surface.platform, err: String(err) }, `${this.o.surface.platform}: cannot list the runs to catch up on; the next sweep will`);
+    }
   }
 
   /** The run changed (or a click found its message stale): its messages get brought up to date. */
@@ -195,7 +204,7 @@ export class ChatNotifier {
     this.failing = cause;
     if (err instanceof DeliveryError && err.retryAfterMs !== undefined) {
       // A rate limit holds for the whole platform: wait it out, then carry on where we were.
-      this.pausedUntil = Math.max(this.pausedUntil, this.now() + err.retryAfterMs);
+      this.pausedUntil = Math.max(this.pausedUntil, this.now() + Math.max(err.retryAfterMs, MIN_PAUSE_MS));
       this.dirty.add(runId);
       return;
     }
@@ -225,17 +234,18 @@ export class ChatNotifier {
       // One channel that fails (archived, the bot removed) must not keep the others waiting.
       let failure: unknown;
       for (const channel of channels) {
+        if (this.closed) return;
         try {
           await this.sync(runId, channel, desired, entry);
         } catch (err) {
-          if (isRateLimit(err) || err instanceof ClaimLost) throw err;
+          if (isRateLimit(err) || err instanceof Interrupted) throw err;
           failure ??= err;
         }
       }
       if (failure !== undefined) throw failure;
       this.lookForSeal(snapshot);
     } catch (err) {
-      if (!(err instanceof ClaimLost)) throw err;
+      if (!(err instanceof Interrupted)) throw err;
       setTimeout(() => this.mark(runId), 2000).unref();
     } finally {
       await runner.ledger.unclaim(surface.platform, runId, this.owner);
@@ -276,10 +286,12 @@ export class ChatNotifier {
     const posted = (entry.channels[channel] ??= { messages: {} }).messages;
     let failure: unknown;
     for (const d of desired) {
+      // Shutting down: the rest is caught up at the next start, not waited for now.
+      if (this.closed) throw new Interrupted();
       try {
         await this.deliver(runId, channel, d, entry, posted);
       } catch (err) {
-        if (isRateLimit(err) || err instanceof ClaimLost) throw err;
+        if (isRateLimit(err) || err instanceof Interrupted) throw err;
         failure ??= err;
       }
     }
@@ -293,7 +305,7 @@ export class ChatNotifier {
     if (have?.digest === sum) return;
     const thread = d.thread === undefined ? undefined : posted[d.thread]?.id;
     if (d.thread !== undefined && thread === undefined) throw new DeliveryError(`${d.key} waits for its ${d.thread} message to be posted`);
-    if (!(await this.holdClaim(runId))) throw new ClaimLost();
+    if (!(await this.holdClaim(runId))) throw new Interrupted();
     if (have) {
       try {
         await surface.update(channel, have.id, d.message);
@@ -313,9 +325,9 @@ export class ChatNotifier {
   }
 }
 
-/** Another process took the run's messages over (our claim expired during a slow call). */
-class ClaimLost extends Error {
-  override name = "ClaimLost";
+/** Our claim expired during a slow call (another process takes the run over), or we are closing. */
+class Interrupted extends Error {
+  override name = "Interrupted";
 }
 
 const isRateLimit = (err: unknown): boolean => err instanceof DeliveryError && err.retryAfterMs !== undefined;

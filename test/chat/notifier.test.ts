@@ -175,4 +175,22 @@ describe("ChatNotifier", () => {
     expect(answered.message.buttons).toEqual([]);
     expect(surface.text(answered)).toMatch(/✅ Marked done by slack:UBOB at .* UTC/);
   });
+
+  it("stops between messages when closed, rather than finishing a slow platform's backlog first", async () => {
+    const surface = new MemorySurface();
+    const r = await start(surface, `description = "x"\n[notify]\nslack = ["C-ONE", "C-TWO"]`);
+    await notifier!.close();
+    await r.execute("gated", { actor: "slack:UALICE" });
+    // A bot starting while the run waits has four messages to post (progress and request in each channel).
+    surface.delayMs = 200;
+    notifier = new ChatNotifier({ runner: r, surface, context, log: silentLogger });
+    await notifier.start();
+    await until("the first post", () => surface.shown[0]);
+    await notifier!.close();
+    const posted = surface.shown.length;
+    // At most the one under way when it closed was finished.
+    expect(posted).toBeLessThanOrEqual(2);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(surface.shown.length).toBe(posted);
+  });
 });

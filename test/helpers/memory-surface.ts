@@ -17,6 +17,8 @@ export class MemorySurface implements ChatSurface {
   readonly calls: string[] = [];
   /** Each call takes one: a number is a rate limit (retry after that many ms), a string an outage. */
   readonly failures: (number | string)[] = [];
+  /** How long each call takes, as a slow platform would. */
+  delayMs = 0;
   /** Channels that refuse every call, as an archived channel would. */
   readonly broken = new Set<string>();
   private next = 1;
@@ -28,6 +30,7 @@ export class MemorySurface implements ChatSurface {
   }
 
   async post(channel: string, message: ChatMessage, thread?: string): Promise<string> {
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     this.fail(`post ${message.title}`, channel);
     const id = String(this.next++);
     this.shown.push({ id, channel, message, edits: 0, ...(thread ? { thread } : {}) });
@@ -35,6 +38,7 @@ export class MemorySurface implements ChatSurface {
   }
 
   async update(channel: string, id: string, message: ChatMessage): Promise<void> {
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     this.fail(`update ${id}`, channel);
     const shown = this.shown.find((m) => m.id === id && m.channel === channel);
     if (!shown) throw new MessageGoneError(`message_not_found: ${id}`);
