@@ -53,8 +53,8 @@ export class DiscordAdapter implements ChatAdapter {
 
   async start(): Promise<void> {
     this.scope.warnIfUnscoped();
-    await this.notifier.start();
-    await this.gateway.start();
+    // Side by side: a slow store at start must not keep the commands and buttons offline.
+    await Promise.all([this.notifier.start(), this.gateway.start()]);
   }
 
   health(): ChatHealth {

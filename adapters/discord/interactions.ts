@@ -103,8 +103,9 @@ async function button(i: ButtonInteraction, ctx: InteractionContext): Promise<vo
   if (!click) return;
   const caller = callerOf(i.user.id, i.member, i.channelId);
   // A form for a reason that could not count would waste the person's time: the engine says why at once.
-  if (click.target.action === "deny" && await ctx.actions.reasonWorthAsking(click.target, caller)) {
-    await i.showModal(reasonModal(click.buttonId, buttonLabel(i)));
+  const waiting = click.target.action === "deny" ? await ctx.actions.reasonWorthAsking(click.target, caller) : undefined;
+  if (waiting) {
+    await i.showModal(reasonModal(waiting.button, buttonLabel(i)));
     return;
   }
   if (click.mode === "ask") {

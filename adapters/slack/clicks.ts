@@ -34,7 +34,7 @@ export function registerClicks(app: App, ctx: ListenerContext): void {
       const caller = await ctx.caller(body.user.id, channel, { run: target.runId });
       const form = target.action === "deny" ? await denyForm(ctx, target, caller) : undefined;
       if (!form) return ctx.actions.click(target, caller);
-      const context = { button: action.action_id, ...(channel ? { channel } : {}), responseUrl: body.response_url };
+      const context = { button: form.button, ...(channel ? { channel } : {}), responseUrl: body.response_url };
       try {
         await client.views.open({ trigger_id: body.trigger_id, view: denyModal(form, context) });
         return undefined;
@@ -67,9 +67,9 @@ export function registerClicks(app: App, ctx: ListenerContext): void {
 }
 
 /** What the form says, when the clicked checkpoint still waits for a decision the clicker may make. */
-async function denyForm(ctx: ListenerContext, target: ButtonTarget, caller: ChatCaller): Promise<DenyForm | undefined> {
+async function denyForm(ctx: ListenerContext, target: ButtonTarget, caller: ChatCaller): Promise<(DenyForm & { button: string }) | undefined> {
   const waiting = await ctx.actions.reasonWorthAsking(target, caller);
   if (!waiting) return undefined;
   const cp = waiting.checkpoint;
-  return { sop: waiting.sop, runShort: shortId(waiting.runId), checkpoint: cp.id, manual: cp.kind === "manual" };
+  return { sop: waiting.sop, runShort: shortId(waiting.runId), checkpoint: cp.id, manual: cp.kind === "manual", button: waiting.button };
 }

@@ -102,7 +102,7 @@ export class ChatActions {
    * still waits and the caller may decide it. Undefined: send the click straight on, and the
    * engine says why it does not count (and records a refused attempt) without a form first.
    */
-  async reasonWorthAsking(target: ButtonTarget, caller: ChatCaller): Promise<{ sop: string; runId: string; checkpoint: Checkpoint } | undefined> {
+  async reasonWorthAsking(target: ButtonTarget, caller: ChatCaller): Promise<{ sop: string; runId: string; checkpoint: Checkpoint; button: string } | undefined> {
     const { runner } = this.o;
     const stored = await runner.store.get(target.runId);
     if (!stored) return undefined;
@@ -112,7 +112,10 @@ export class ChatActions {
       : named.startsWith("#") ? run.checkpoints[Number(named.slice(1))]
       : run.checkpoints.find((c) => c.id === named);
     if (cp?.status !== "pending" || !mayDecide(runner.engine.resolveActor(caller.actor), cp.approvers)) return undefined;
-    return { sop: run.sop, runId: run.id, checkpoint: cp };
+    // The form's answer is bound to this checkpoint: a "which run?" button names none, and by
+    // the time the reason is typed another gate may be waiting.
+    const button = buttonId({ action: target.action, runId: run.id, checkpoint: cp.id }, run.checkpoints.indexOf(cp));
+    return { sop: run.sop, runId: run.id, checkpoint: cp, button };
   }
 
   private async checkpointOf(target: ButtonTarget): Promise<string | undefined> {

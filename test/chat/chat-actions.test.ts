@@ -133,4 +133,12 @@ describe("ChatActions", () => {
     const reply = await actions.command({ kind: "approve", sop: "vital" }, bob);
     expect(reply.message.buttons.map((b) => b.confirm?.title)).toEqual(["Approve vital?", "Approve vital?"]);
   });
+
+  it("binds a Deny form to the checkpoint it asks about, also for a 'which run?' button, and asks nobody who may not decide", async () => {
+    const run = await runner.execute("guarded", { actor: "slack:UALICE" });
+    const asked = await actions.reasonWorthAsking({ action: "deny", runId: run.run_id }, bob);
+    expect(asked?.checkpoint.id).toBe("step:1");
+    expect(parseButtonId(asked!.button)).toEqual({ action: "deny", runId: run.run_id, checkpoint: "step:1" });
+    expect(await actions.reasonWorthAsking({ action: "deny", runId: run.run_id }, mallory)).toBeUndefined();
+  });
 });
