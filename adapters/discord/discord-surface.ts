@@ -61,8 +61,23 @@ export class DiscordSurface implements ChatSurface {
       this.remember(id, message.title);
       return id;
     }
-    if (await this.threadFrom(channel, thread)) return `${thread}/${await this.create(thread, body)}`;
+    if (await this.threadFrom(channel, thread)) {
+      try {
+        return `${thread}/${await this.create(thread, body)}`;
+      } catch (err) {
+        // The thread exists but the bot may not write in it (no Send Messages in Threads):
+        // replies, as where threads cannot be started, rather than retrying forever.
+        const cause = err instanceof DeliveryError ? err.cause : err;
+        if (!(cause instanceof DiscordAPIError && (cause.code === 50001 || cause.code === 50013))) throw err;
+        this.cannotThread(channel, cause);
+      }
+    }
     return this.create(channel, { ...body, message_reference: { message_id: thread, fail_if_not_exists: false } });
+  }
+
+  private cannotThread(channel: string, err: DiscordAPIError): void {
+    this.noThreads.add(channel);
+    this.o.log.warn({ platform: "discord", channel, code: err.code }, `Discord: cannot use threads in channel ${channel} (${err.message}); step details are posted as replies there. Grant the bot Create Public Threads and Send Messages in Threads to keep the channel tidy`);
   }
 
   async update(channel: string, id: string, message: ChatMessage): Promise<void> {
@@ -94,8 +109,7 @@ export class DiscordSurface implements ChatSurface {
       await this.rest().post(Routes.threads(channel, parent), { body: { name, auto_archive_duration: 1440 } });
     } catch (err) {
       if (err instanceof DiscordAPIError && typeof err.code === "number" && CANNOT_THREAD.has(err.code)) {
-        this.noThreads.add(channel);
-        this.o.log.warn({ platform: "discord", channel, code: err.code }, `Discord: cannot start threads in channel ${channel} (${err.message}); step details are posted as replies there. Grant the bot Create Public Threads and Send Messages in Threads to keep the channel tidy`);
+        this.cannotThread(channel, err);
         return false;
       }
       // Started before (by this bot before a restart, or a person): post in it.

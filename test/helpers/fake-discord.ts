@@ -86,6 +86,8 @@ export interface FakeDiscordOptions {
   messageContentAllowed?: boolean;
   /** false: starting a thread answers 50013 Missing Permissions. */
   threadsAllowed?: boolean;
+  /** False: threads can be started, but posting in them answers 403 50001 (no Send Messages in Threads). */
+  threadPostsAllowed?: boolean;
   heartbeatIntervalMs?: number;
   /** The bot is in a second server, DISCORD.other, too. */
   otherGuild?: boolean;
@@ -343,6 +345,7 @@ export class FakeDiscord {
     if (method === "POST" && (m = path.match(/^\/channels\/(\d+)\/messages$/))) {
       const channel = m[1]!;
       if (!this.knows(channel)) return error(404, 10003, "Unknown Channel");
+      if (this.o.threadPostsAllowed === false && this.threads.has(channel)) return error(403, 50001, "Missing Access");
       if (this.rateLimited.count > 0) {
         this.rateLimited.count--;
         const secs = this.rateLimited.retryAfterSecs;

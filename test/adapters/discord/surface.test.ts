@@ -52,3 +52,18 @@ it.each([
   await surface.update(DISCORD.channel, id, decided);
   expect(fake.messages.find((m) => m.id === id)!.embeds[0]!.title).toBe("Approval: ship 0.1.0");
 });
+
+it("posts step details as replies where the bot may start a thread but not write in it, instead of failing forever", async () => {
+  await fake.close();
+  fake = await FakeDiscord.start({ threadPostsAllowed: false });
+  const rest = new REST({ api: fake.api, rejectOnRateLimit: () => true, retries: 0, timeout: 5000 });
+  surface = new DiscordSurface({ rest, token: DISCORD.token, isChannel: () => false, log: silentLogger, defaultChannel: DISCORD.channel });
+  const progress = await surface.post(DISCORD.channel, request);
+  const detail = message({ title: "✅ Step 1 Build: success", tone: "success" });
+  const id = await surface.post(DISCORD.channel, detail, progress);
+  const reply = fake.messages.find((m) => m.id === id)!;
+  expect(reply).toMatchObject({ channel_id: DISCORD.channel, message_reference: { message_id: progress } });
+  // The next one goes straight to a reply: the channel is remembered.
+  const next = await surface.post(DISCORD.channel, message({ title: "✅ Step 2 Ship: success", tone: "success" }), progress);
+  expect(fake.messages.find((m) => m.id === next)).toMatchObject({ channel_id: DISCORD.channel });
+});
