@@ -10,26 +10,19 @@
  *
  * Slack sends an event again when its ack was late or lost (HTTP with X-Slack-Retry-Num, an
  * envelope redelivered over the socket), possibly to another bot process: the message's channel
- * and ts name it, and only the first to claim that name in the ledger handles it.
+ * and ts name it, and ChatActions lets only the first delivery of that name start anything.
  *
  * The caller gets no groups here: starting a run by trigger depends on no group (only admins'
  * options do, which a trigger never asks for), so an ordinary message costs no lookup.
  */
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, webApi } from "@slack/bolt";
-import type { SopRunner } from "../../src/app/sop-runner.ts";
 import { inChannel, message, type ChatReply } from "../../src/chat/chat-message.ts";
 import { deliverWithRetry } from "../../src/chat/deliver-with-retry.ts";
-import type { SopDefinition } from "../../src/core/sop/types.ts";
-import { CommandMatcher } from "../../src/core/triggers/command-matcher.ts";
 import { renderMessage } from "./blocks.ts";
 import type { ListenerContext } from "./listener-context.ts";
 import { deliveryError } from "./slack-surface.ts";
 import { plainText } from "./slack-text.ts";
-
-/** Longer than Slack goes on redelivering an event (three retries within minutes). */
-const CLAIM_MS = 10 * 60_000;
 
 interface Typed {
   channel: string;
@@ -46,7 +39,6 @@ export class MessageTriggers {
   /** Answers still being delivered, retries included. */
   private readonly delivering = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
-  private readonly triggers = new TriggerFilter();
 
   constructor(private readonly ctx: ListenerContext) {}
 
@@ -73,12 +65,10 @@ export class MessageTriggers {
 
   /** Never throws. */
   private async handle(client: webApi.WebClient, typed: Typed): Promise<void> {
-    const { runner, actions, log } = this.ctx;
+    const { actions, log } = this.ctx;
     let reply: ChatReply | undefined;
     try {
-      if (!this.triggers.matchesAny(runner, typed.text)) return;
-      if (!(await runner.ledger.claim("slack", `message-${typed.channel}-${typed.ts}`, randomUUID(), CLAIM_MS))) return;
-      reply = await actions.message(typed.text, { actor: { id: `slack:${typed.user}` }, source: `slack:${typed.channel}` });
+      reply = await actions.message(typed.text, { actor: { id: `slack:${typed.user}` }, source: `slack:${typed.channel}` }, { platform: "slack", id: `${typed.channel}-${typed.ts}` });
     } catch (err) {
       const cause = err instanceof Error ? err.message : String(err);
       log.error({ platform: "slack", err: cause, channel: typed.channel }, `Slack: a message trigger failed: ${cause}`);
@@ -109,24 +99,5 @@ export class MessageTriggers {
       .finally(() => this.delivering.delete(delivery));
     this.delivering.add(delivery);
     return tried;
-  }
-}
-
-/**
- * Whether any `command` trigger matches, before anything is claimed: most messages in a channel
- * start nothing, and must not cost a Redis call (or a claim kept in memory) each.
- */
-class TriggerFilter {
-  private defs: readonly SopDefinition[] = [];
-  private matcher = new CommandMatcher([]);
-
-  matchesAny(runner: SopRunner, text: string): boolean {
-    const defs = runner.catalog.list().map((s) => s.definition);
-    // The catalog hands out the same definitions until it reloads: compile the patterns once per load.
-    if (defs.length !== this.defs.length || defs.some((d, i) => d !== this.defs[i])) {
-      this.defs = defs;
-      this.matcher = new CommandMatcher(defs);
-    }
-    return this.matcher.match(text).length > 0;
   }
 }

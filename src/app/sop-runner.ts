@@ -204,6 +204,11 @@ export class SopRunner {
     return { message, record: await this.record(run.id) };
   }
 
+  /** Whether some SOP's `command` trigger matches the text (nothing is started). */
+  hasTrigger(text: string): boolean {
+    return this.matcher.match(text).length > 0;
+  }
+
   /** Feed a command trigger: every SOP whose pattern matches starts with the captures as vars. */
   async trigger(text: string, opts: { actor?: string | ActorRef; source?: string; wait?: boolean } = {}) {
     const matches = this.matcher.match(text);

@@ -3,6 +3,7 @@
  * it calls the runner with the caller's identity and turns the outcome into a reply. Whether a
  * decision counts is the engine's call; a refusal comes back as its words, ephemeral.
  */
+import { randomUUID } from "node:crypto";
 import type { ActorRef } from "../app/run-engine.ts";
 import { SopError } from "../app/sop-error.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
@@ -12,6 +13,7 @@ import { duration } from "../core/format-duration.ts";
 import { mayDecide } from "../core/run/decide.ts";
 import { isActive, type Checkpoint } from "../core/run/run-state.ts";
 import { describeTrigger } from "../core/sop/describe-trigger.ts";
+import type { Platform } from "../ports/message-ledger.ts";
 import { buttonId, type ButtonTarget } from "./button-id.ts";
 import { ephemeral, inChannel, message, type ChatButton, type ChatReply } from "./chat-message.ts";
 import { RUN_ID, USAGE, type ChatCommand } from "./command-text.ts";
@@ -29,6 +31,9 @@ export interface ChatActionsOptions {
   /** A run's messages may be stale (a click or command touched it): bring them up to date. */
   touched?: (runId: string) => void;
 }
+
+/** Longer than a platform goes on redelivering an event (Slack: three retries within minutes). */
+const MESSAGE_CLAIM_MS = 10 * 60_000;
 
 const percent = (rate: number | null): string => (rate === null ? "—" : `${Math.round(rate * 100)} %`);
 
@@ -79,9 +84,17 @@ export class ChatActions {
     }
   }
 
-  /** A message in a channel: the runs its `command` triggers started, or why not; undefined when none matches. */
-  async message(text: string, caller: ChatCaller): Promise<ChatReply | undefined> {
-    const results = await this.o.runner.trigger(text, { actor: caller.actor, source: caller.source });
+  /**
+   * A message in a channel: the runs its `command` triggers started, or why not; undefined when
+   * none matches, or when `once` names a message another delivery (a platform's retry, another
+   * bot process) already handled.
+   */
+  async message(text: string, caller: ChatCaller, once?: { platform: Platform; id: string }): Promise<ChatReply | undefined> {
+    const { runner } = this.o;
+    // Most chatter starts nothing and must not cost a claim (a Redis call) each.
+    if (!runner.hasTrigger(text)) return undefined;
+    if (once && !(await runner.ledger.claim(once.platform, `message-${once.id}`, randomUUID(), MESSAGE_CLAIM_MS))) return undefined;
+    const results = await runner.trigger(text, { actor: caller.actor, source: caller.source });
     if (results.length === 0) return undefined;
     const lines: string[] = [];
     let started = false;

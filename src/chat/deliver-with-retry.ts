@@ -10,7 +10,10 @@ const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5 * 60_000;
 const GIVE_UP_AFTER_MS = 3600_000;
 
-export function deliverWithRetry(what: string, send: () => Promise<unknown>, log: Logger, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<boolean> {
+/** A wait that does not keep a stopping process alive. */
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+export function deliverWithRetry(what: string, send: () => Promise<unknown>, log: Logger, sleep: (ms: number) => Promise<unknown> = pause): Promise<boolean> {
   return (async () => {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {

@@ -141,4 +141,14 @@ describe("ChatActions", () => {
     expect(parseButtonId(asked!.button)).toEqual({ action: "deny", runId: run.run_id, checkpoint: "step:1" });
     expect(await actions.reasonWorthAsking({ action: "deny", runId: run.run_id }, mallory)).toBeUndefined();
   });
+
+  it("handles a message delivered twice (a platform's retry, another bot process) once, and claims nothing for chatter", async () => {
+    const once = { platform: "slack" as const, id: "C1-1700000000.000100" };
+    expect(await actions.message("ship api", alice, once)).toMatchObject({ ephemeral: false });
+    expect(await actions.message("ship api", alice, once)).toBeUndefined();
+    expect(await runner.store.list({ sop: "guarded" })).toHaveLength(1);
+    expect(await actions.message("just chatting", alice, { platform: "slack", id: "C1-1700000000.000200" })).toBeUndefined();
+    // Nothing was claimed for the chatter: the same id still starts a run once it matches.
+    expect(await actions.message("ship web", alice, { platform: "slack", id: "C1-1700000000.000200" })).toMatchObject({ ephemeral: false });
+  });
 });

@@ -107,7 +107,7 @@ it("where the bot may not start threads, step details are replies to the progres
   const detail = bot.fake.find("Step 1 Build: success")!;
   expect(detail.channel_id).toBe(DISCORD.channel);
   expect(detail.message_reference).toMatchObject({ message_id: progress.id });
-  expect(bot.log.has(/cannot start threads in channel .* step details are posted as replies/)).toBe(true);
+  expect(bot.log.has(/cannot use threads in channel .* step details are posted as replies/)).toBe(true);
 });
 
 it("without DISCORD_CHANNEL_ID or [notify] discord, a run posts nothing", async () => {
