@@ -41,7 +41,7 @@ export class DiscordAdapter implements ChatAdapter {
     this.notifier = new ChatNotifier({ runner, surface, context, log, ...(deps.onNotificationFailure ? { onFailure: deps.onNotificationFailure } : {}) });
     const scope = new GuildScope(config.guildId, log);
     this.scope = scope;
-    const actions = new ChatActions({ runner, context, touched: (runId) => this.notifier.mark(runId) });
+    const actions = new ChatActions({ runner, context, log, touched: (runId) => this.notifier.mark(runId) });
     this.gateway = new GatewayConnection({
       token: config.token, api, log,
       timing: { ...DEFAULT_TIMING, ...deps.timing },

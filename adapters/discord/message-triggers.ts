@@ -6,7 +6,6 @@
 import { Routes, type Message } from "discord.js";
 import type { Logger } from "../../src/app/logger.ts";
 import type { ChatActions } from "../../src/chat/chat-actions.ts";
-import { inChannel, message, type ChatReply } from "../../src/chat/chat-message.ts";
 import { deliverWithRetry } from "../../src/chat/deliver-with-retry.ts";
 import { callerOf } from "./discord-identity.ts";
 import type { IsChannel } from "./discord-text.ts";
@@ -25,17 +24,8 @@ export async function onMessage(m: Message, ctx: MessageContext): Promise<void> 
   if (m.author.bot || m.webhookId || m.system || !m.inGuild() || !m.content) return;
   // Another server's messages get no answer at all: a reply would tell them the bot listens.
   if (ctx.scope.refusal(m.guildId)) return;
-  let reply: ChatReply | undefined;
-  try {
-    const caller = callerOf(m.author.id, m.member, m.channelId);
-    // Two bot processes on one token both receive the message: the first to claim it answers.
-    reply = await ctx.actions.message(m.content, caller, { platform: "discord", id: `${m.channelId}-${m.id}` });
-  } catch (err) {
-    const cause = err instanceof Error ? err.message : String(err);
-    ctx.log.error({ platform: "discord", err: cause, channel: m.channelId }, `Discord: a message trigger failed: ${cause}`);
-    // The channel is public and the cause may name paths or hosts: it stays in the log.
-    reply = inChannel(message({ title: "❌ could not start: something went wrong in the bot", tone: "failure", lines: ["The bot's log has the details."] }));
-  }
+  // Two bot processes on one token both receive the message: the first to claim it answers.
+  const reply = await ctx.actions.message(m.content, callerOf(m.author.id, m.member, m.channelId), { platform: "discord", id: `${m.channelId}-${m.id}` });
   if (!reply) return;
   const body = { ...renderMessage(reply.message, { isChannel: ctx.isChannel }), message_reference: { message_id: m.id, fail_if_not_exists: false } };
   // The answer is the person's only sign that anything happened: retried through outages.

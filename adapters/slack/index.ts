@@ -39,7 +39,7 @@ export class SlackAdapter implements ChatAdapter {
       surface: new SlackSurface(client, config.channel),
       ...(deps.onNotificationFailure ? { onFailure: deps.onNotificationFailure } : {}),
     });
-    const actions = new ChatActions({ runner, context, touched: (runId) => this.notifier.mark(runId) });
+    const actions = new ChatActions({ runner, context, log, touched: (runId) => this.notifier.mark(runId) });
     const listeners = { runner, actions, log, caller: (user: string, channel: string | undefined, scope: GroupScope) => this.caller(user, channel, scope) };
     registerCommands(this.slack.app, listeners);
     registerClicks(this.slack.app, listeners);

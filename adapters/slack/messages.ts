@@ -17,7 +17,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, webApi } from "@slack/bolt";
-import { inChannel, message, type ChatReply } from "../../src/chat/chat-message.ts";
+import type { ChatReply } from "../../src/chat/chat-message.ts";
 import { deliverWithRetry } from "../../src/chat/deliver-with-retry.ts";
 import { renderMessage } from "./blocks.ts";
 import type { ListenerContext } from "./listener-context.ts";
@@ -65,16 +65,7 @@ export class MessageTriggers {
 
   /** Never throws. */
   private async handle(client: webApi.WebClient, typed: Typed): Promise<void> {
-    const { actions, log } = this.ctx;
-    let reply: ChatReply | undefined;
-    try {
-      reply = await actions.message(typed.text, { actor: { id: `slack:${typed.user}` }, source: `slack:${typed.channel}` }, { platform: "slack", id: `${typed.channel}-${typed.ts}` });
-    } catch (err) {
-      const cause = err instanceof Error ? err.message : String(err);
-      log.error({ platform: "slack", err: cause, channel: typed.channel }, `Slack: a message trigger failed: ${cause}`);
-      // The thread is public and the cause may name paths or hosts: it stays in the log.
-      reply = inChannel(message({ title: "❌ could not start: something went wrong in the bot", tone: "failure", lines: ["The bot's log has the details."] }));
-    }
+    const reply = await this.ctx.actions.message(typed.text, { actor: { id: `slack:${typed.user}` }, source: `slack:${typed.channel}` }, { platform: "slack", id: `${typed.channel}-${typed.ts}` });
     if (reply) await this.answer(client, typed, reply);
   }
 

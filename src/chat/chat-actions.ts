@@ -4,14 +4,15 @@
  * decision counts is the engine's call; a refusal comes back as its words, ephemeral.
  */
 import { randomUUID } from "node:crypto";
+import type { Logger } from "../app/logger.ts";
 import type { ActorRef } from "../app/run-engine.ts";
 import { SopError } from "../app/sop-error.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import { sopMetrics } from "../app/sop-status.ts";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
-import { duration } from "../core/format-duration.ts";
+import { duration, percent } from "../core/format.ts";
 import { mayDecide } from "../core/run/decide.ts";
-import { isActive, type Checkpoint } from "../core/run/run-state.ts";
+import { isActive, type Checkpoint, type RunState } from "../core/run/run-state.ts";
 import { describeTrigger } from "../core/sop/describe-trigger.ts";
 import type { Platform } from "../ports/message-ledger.ts";
 import { buttonId, type ButtonTarget } from "./button-id.ts";
@@ -30,12 +31,17 @@ export interface ChatActionsOptions {
   context: MessageContext;
   /** A run's messages may be stale (a click or command touched it): bring them up to date. */
   touched?: (runId: string) => void;
+  /** Where a message trigger that failed unexpectedly is reported (its answer says only that it failed). */
+  log?: Logger;
 }
 
 /** Longer than a platform goes on redelivering an event (Slack: three retries within minutes). */
 const MESSAGE_CLAIM_MS = 10 * 60_000;
 
-const percent = (rate: number | null): string => (rate === null ? "—" : `${Math.round(rate * 100)} %`);
+/** A checkpoint by its id, or by its place in the run (`#2`) when a button could not hold the id. */
+function checkpointNamed(run: RunState, named: string): Checkpoint | undefined {
+  return named.startsWith("#") ? run.checkpoints[Number(named.slice(1))] : run.checkpoints.find((c) => c.id === named);
+}
 
 function refusal(err: unknown): ChatReply {
   if (!(err instanceof SopError)) throw err;
@@ -90,6 +96,18 @@ export class ChatActions {
    * bot process) already handled.
    */
   async message(text: string, caller: ChatCaller, once?: { platform: Platform; id: string }): Promise<ChatReply | undefined> {
+    try {
+      return await this.startFromMessage(text, caller, once);
+    } catch (err) {
+      const cause = err instanceof Error ? err.message : String(err);
+      const where = once ? `${once.platform[0]!.toUpperCase()}${once.platform.slice(1)}` : "chat";
+      this.o.log?.error({ platform: once?.platform, err: cause, source: caller.source }, `${where}: a message trigger failed: ${cause}`);
+      // The answer is public and the cause may name paths or hosts: it stays in the log.
+      return inChannel(message({ title: "❌ could not start: something went wrong in the bot", tone: "failure", lines: ["The bot's log has the details."] }));
+    }
+  }
+
+  private async startFromMessage(text: string, caller: ChatCaller, once?: { platform: Platform; id: string }): Promise<ChatReply | undefined> {
     const { runner } = this.o;
     // Most chatter starts nothing and must not cost a claim (a Redis call) each.
     if (!runner.hasTrigger(text)) return undefined;
@@ -117,13 +135,9 @@ export class ChatActions {
    */
   async reasonWorthAsking(target: ButtonTarget, caller: ChatCaller): Promise<{ sop: string; runId: string; checkpoint: Checkpoint; button: string } | undefined> {
     const { runner } = this.o;
-    const stored = await runner.store.get(target.runId);
-    if (!stored) return undefined;
-    const { run } = stored;
-    const named = target.checkpoint;
-    const cp = named === undefined ? run.checkpoints.find((c) => c.status === "pending")
-      : named.startsWith("#") ? run.checkpoints[Number(named.slice(1))]
-      : run.checkpoints.find((c) => c.id === named);
+    const run = (await runner.store.get(target.runId))?.run;
+    if (!run) return undefined;
+    const cp = target.checkpoint === undefined ? run.checkpoints.find((c) => c.status === "pending") : checkpointNamed(run, target.checkpoint);
     if (cp?.status !== "pending" || !mayDecide(runner.engine.resolveActor(caller.actor), cp.approvers)) return undefined;
     // The form's answer is bound to this checkpoint: a "which run?" button names none, and by
     // the time the reason is typed another gate may be waiting.
@@ -135,7 +149,7 @@ export class ChatActions {
     if (!target.checkpoint?.startsWith("#")) return target.checkpoint;
     const stored = await this.o.runner.store.get(target.runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${target.runId}`);
-    return stored.run.checkpoints[Number(target.checkpoint.slice(1))]?.id ?? target.checkpoint;
+    return checkpointNamed(stored.run, target.checkpoint)?.id ?? target.checkpoint;
   }
 
   private async decide(kind: "approve" | "deny", ref: { sop?: string; runId?: string; checkpoint?: string }, caller: ChatCaller, text?: string): Promise<ChatReply> {
