@@ -232,17 +232,7 @@ export class ChatNotifier {
       const entry: LedgerEntry = (await runner.ledger.get(surface.platform, runId)) ?? { channels: {} };
       const desired = this.desired(snapshot);
       // One channel that fails (archived, the bot removed) must not keep the others waiting.
-      let failure: unknown;
-      for (const channel of channels) {
-        if (this.closed) return;
-        try {
-          await this.sync(runId, channel, desired, entry);
-        } catch (err) {
-          if (isRateLimit(err) || err instanceof Interrupted) throw err;
-          failure ??= err;
-        }
-      }
-      if (failure !== undefined) throw failure;
+      await this.eachApart(channels, (channel) => this.sync(runId, channel, desired, entry));
       this.lookForSeal(snapshot);
     } catch (err) {
       if (!(err instanceof Interrupted)) throw err;
@@ -284,12 +274,20 @@ export class ChatNotifier {
   /** Every message of one channel; one that fails does not hold back the others, except its thread replies. */
   private async sync(runId: string, channel: string, desired: Desired[], entry: LedgerEntry): Promise<void> {
     const posted = (entry.channels[channel] ??= { messages: {} }).messages;
+    await this.eachApart(desired, (d) => this.deliver(runId, channel, d, entry, posted));
+  }
+
+  /**
+   * `fn` for each item, in order, where one that fails does not stop the rest; the first
+   * failure is thrown at the end. A rate limit (the whole platform waits) and an interruption
+   * stop everything at once; so does closing: what is left is caught up at the next start.
+   */
+  private async eachApart<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
     let failure: unknown;
-    for (const d of desired) {
-      // Shutting down: the rest is caught up at the next start, not waited for now.
+    for (const item of items) {
       if (this.closed) throw new Interrupted();
       try {
-        await this.deliver(runId, channel, d, entry, posted);
+        await fn(item);
       } catch (err) {
         if (isRateLimit(err) || err instanceof Interrupted) throw err;
         failure ??= err;
