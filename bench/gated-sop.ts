@@ -1,6 +1,7 @@
 /** The SOP the approval benchmarks time: step 1 behind an approval, optionally a step 2 after it. */
 import { performance } from "node:perf_hooks";
 import type { SopRunner } from "../src/app/sop-runner.ts";
+import type { RunEventType } from "../src/core/run/effects.ts";
 
 export const GATED = "gated";
 
@@ -18,7 +19,7 @@ max_concurrent = ${o.maxConcurrent}
 }
 
 /** Resolves with the time of the first event of this type for this run. */
-export function nextEvent(runner: SopRunner, runId: string, type: "step_started" | "run_finished"): Promise<number> {
+export function nextEvent(runner: SopRunner, runId: string, type: RunEventType): Promise<number> {
   return new Promise((resolve) => {
     const stop = runner.events.subscribe((e) => {
       if (e.runId === runId && e.type === type) {

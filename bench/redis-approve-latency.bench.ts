@@ -7,7 +7,8 @@
  * approval costs N bare job hand-offs".
  */
 import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
-import { approveOne, bullmqHandOffs, GATED_MD, GATED_SOP, gatedToml, startWaiting, type ApprovalTiming } from "./redis-gated.ts";
+import { approveOne, bullmqHandOffs, startWaiting, type ApprovalTiming } from "./redis-gated.ts";
+import { GATED, gatedSop } from "./gated-sop.ts";
 import { pingLatencies, REDIS_URL, withPrefix } from "./redis-env.ts";
 import { collectGarbage, percentile } from "./stats.ts";
 import { withRunner, withWorkspace } from "./temp-workspace.ts";
@@ -22,7 +23,8 @@ export async function benchRedisApproveLatency(): Promise<BenchResult[]> {
   const handOffs = await withPrefix("handoff", (prefix) => bullmqHandOffs(prefix, HAND_OFFS, CONCURRENCY));
   const pings = await pingLatencies(HAND_OFFS);
   const timings = await withPrefix("approve", (prefix) => withWorkspace("redis-approve", async (ws) => {
-    await ws.addSop(GATED_SOP, gatedToml(2 * (RUNS + WARM_UP_RUNS)), GATED_MD);
+    const { toml, md } = gatedSop({ maxConcurrent: 2 * (RUNS + WARM_UP_RUNS), secondStep: false });
+    await ws.addSop(GATED, toml, md);
     const env = { ...ws.env(), REDIS_URL, SOP_REDIS_PREFIX: prefix };
     return withRunner(ws, async (runner) => {
       const ids = await startWaiting(runner, WARM_UP_RUNS + RUNS);
@@ -30,7 +32,7 @@ export async function benchRedisApproveLatency(): Promise<BenchResult[]> {
       collectGarbage();
       const timings: ApprovalTiming[] = [];
       for (const id of ids.slice(WARM_UP_RUNS)) timings.push(await approveOne(runner, id));
-      const done = await runner.store.list({ sop: GATED_SOP });
+      const done = await runner.store.list({ sop: GATED });
       const notSuccess = done.filter((r) => r.status !== "success");
       if (notSuccess.length > 0) throw new Error(`${notSuccess.length} approved runs did not succeed, e.g. ${notSuccess[0]!.status}`);
       return timings;

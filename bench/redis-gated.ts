@@ -6,29 +6,9 @@
 import { performance } from "node:perf_hooks";
 import { Queue, Worker } from "bullmq";
 import type { SopRunner } from "../src/app/sop-runner.ts";
-import type { RunEventType } from "../src/core/run/effects.ts";
+import { GATED, nextEvent } from "./gated-sop.ts";
 import { connect } from "./redis-env.ts";
 import { collectGarbage } from "./stats.ts";
-
-export const GATED_SOP = "gated";
-
-export const gatedToml = (maxConcurrent: number): string => `[sop]
-name = "${GATED_SOP}"
-description = "One step behind an approval"
-execution_mode = "automatic"
-cooldown_secs = 0
-max_concurrent = ${maxConcurrent}
-`;
-
-export const GATED_MD = `# Gated
-
-## Steps
-
-1. **Go** [requires_approval: true]
-   \`\`\`sh
-   true
-   \`\`\`
-`;
 
 /**
  * Starts `count` runs one after another, each until it waits at its gate. (Started all at once,
@@ -37,23 +17,11 @@ export const GATED_MD = `# Gated
 export async function startWaiting(runner: SopRunner, count: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
-    const r = await runner.execute(GATED_SOP, { wait: true });
+    const r = await runner.execute(GATED, { wait: true });
     if (r.status !== "awaiting_approval") throw new Error(`run ${r.run_id} is ${r.status}, not awaiting_approval`);
     ids.push(r.run_id);
   }
   return ids;
-}
-
-/** Resolves with the time of the first event of this type for this run. */
-function nextEvent(runner: SopRunner, runId: string, type: RunEventType): Promise<number> {
-  return new Promise((resolve) => {
-    const stop = runner.events.subscribe((e) => {
-      if (e.runId === runId && e.type === type) {
-        stop();
-        resolve(performance.now());
-      }
-    });
-  });
 }
 
 export interface ApprovalTiming {
@@ -69,7 +37,7 @@ export async function approveOne(runner: SopRunner, runId: string): Promise<Appr
   const started = nextEvent(runner, runId, "step_started");
   const ended = nextEvent(runner, runId, "run_finished");
   const t0 = performance.now();
-  const approving = runner.approve(GATED_SOP, { runId });
+  const approving = runner.approve(GATED, { runId });
   const total = (await started) - t0;
   const decided = (await decidedAt) - t0;
   await approving;

@@ -18,7 +18,8 @@ import type { Redis } from "ioredis";
 import type { SopRunner } from "../src/app/sop-runner.ts";
 import { redisKeys } from "../src/drivers/redis/redis-keys.ts";
 import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
-import { approveOne, GATED_MD, GATED_SOP, gatedToml, startWaiting } from "./redis-gated.ts";
+import { approveOne, startWaiting } from "./redis-gated.ts";
+import { GATED, gatedSop } from "./gated-sop.ts";
 import { connect, info, prefixMemory, REDIS_URL, withPrefix } from "./redis-env.ts";
 import { collectGarbage, percentile } from "./stats.ts";
 import { withRunner, withWorkspace } from "./temp-workspace.ts";
@@ -43,7 +44,8 @@ interface Deployment {
 /** A deployment of its own (key prefix, workspace, runner with a worker) for the length of `fn`. */
 async function withDeployment<T>(label: string, fn: (d: Deployment) => Promise<T>): Promise<T> {
   return withPrefix(label, (prefix) => withWorkspace(label, async (ws) => {
-    await ws.addSop(GATED_SOP, gatedToml(2 * WAITING), GATED_MD);
+    const { toml, md } = gatedSop({ maxConcurrent: 2 * WAITING, secondStep: false });
+    await ws.addSop(GATED, toml, md);
     const env = { ...ws.env(), REDIS_URL, SOP_REDIS_PREFIX: prefix };
     return withRunner(ws, (runner) => fn({ runner, prefix, waiting: [] }), { redisUrl: REDIS_URL, env, concurrency: CONCURRENCY });
   }));
@@ -114,7 +116,7 @@ async function measure(many: Deployment, few: Deployment): Promise<Measured> {
     const after = { used: (await info(probe, "memory"))["used_memory"]!, keys: await prefixMemory(probe, many.prefix) };
     const counts = await jobs.getJobCounts("active", "waiting", "prioritized", "delayed");
     const sizes = await runHashSizes(probe, many.prefix, many.waiting.slice(-SAMPLES));
-    const stored = await many.runner.store.list({ sop: GATED_SOP, statuses: ["awaiting_approval"] });
+    const stored = await many.runner.store.list({ sop: GATED, statuses: ["awaiting_approval"] });
     if (stored.length !== WAITING) throw new Error(`expected ${WAITING} runs awaiting approval, the store has ${stored.length}`);
 
     collectGarbage();

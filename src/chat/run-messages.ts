@@ -5,7 +5,7 @@
  * redacted audit record, so a secret never reaches a channel.
  */
 import type { AuditApproval, AuditRecord, AuditStep } from "../core/audit/audit-record.ts";
-import { duration } from "../core/format-duration.ts";
+import { duration } from "../core/format.ts";
 import { planRun, type PlannedStep } from "../core/plan/plan-run.ts";
 import { isTerminal, type Checkpoint, type RunState } from "../core/run/run-state.ts";
 import type { SopDefinition, VarValue } from "../core/sop/types.ts";

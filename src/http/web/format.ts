@@ -1,9 +1,9 @@
 /** Small formatting helpers shared by the pages: times, durations, statuses. */
 import { describeTrigger } from "../../core/sop/describe-trigger.ts";
-import { duration } from "../../core/format-duration.ts";
+import { duration, percent } from "../../core/format.ts";
 import { html, type SafeHtml } from "./html.ts";
 
-export { duration };
+export { duration, percent };
 
 export function seconds(secs: number): string {
   if (secs <= 0) return "—";
@@ -27,10 +27,6 @@ export function badge(status: string): SafeHtml {
 
 /** A trigger in a few words (shared with the CLI). */
 export const triggerText = describeTrigger;
-
-export function percent(rate: number | null): string {
-  return rate === null ? "—" : `${Math.round(rate * 100)} %`;
-}
 
 export function who(approvers: readonly string[]): string {
   return approvers.length ? approvers.join(", ") : "anyone who may use the bot";
