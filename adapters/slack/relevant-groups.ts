@@ -9,7 +9,6 @@
  */
 import type { SopRunner } from "../../src/app/sop-runner.ts";
 import { RUN_ID, type ChatCommand } from "../../src/chat/command-text.ts";
-import { namedGroups } from "../../src/chat/named-groups.ts";
 import { isActive } from "../../src/core/run/run-state.ts";
 import { GROUP_PREFIX } from "./slack-groups.ts";
 
@@ -21,7 +20,7 @@ export async function relevantGroups(runner: SopRunner, admins: readonly string[
   switch (cmd.kind) {
     case "approve":
     case "deny":
-      return namedGroups(runner, GROUP_PREFIX, admins, cmd.sop);
+      return groupsOfSop(runner, admins, cmd.sop);
     case "cancel":
       return groupsOfCancel(runner, admins, cmd.target);
     default:
@@ -30,6 +29,15 @@ export async function relevantGroups(runner: SopRunner, admins: readonly string[
 }
 
 const groupsIn = (...lists: (readonly string[])[]): string[] => [...new Set(lists.flat().filter((id) => id.startsWith(GROUP_PREFIX)))];
+
+/** What `/approve NAME` can decide: the SOP's approvers (and its gates'), and those its waiting runs pinned. */
+async function groupsOfSop(runner: SopRunner, admins: readonly string[], sop: string): Promise<string[]> {
+  const definition = runner.catalog.get(sop)?.definition;
+  const gates = definition?.gates.flatMap((g) => (g.type === "approval" ? [g.policy.approvers] : [])) ?? [];
+  const waiting = await runner.store.list({ sop, statuses: ["awaiting_approval", "awaiting_manual"] });
+  const pending = waiting.flatMap((r) => r.checkpoints.filter((cp) => cp.status === "pending").map((cp) => cp.approvers));
+  return groupsIn(admins, definition?.approval.approvers ?? [], ...gates, ...pending);
+}
 
 /** Nothing pending: the engine refuses whoever clicks, so no group matters. */
 async function groupsOfClick(runner: SopRunner, admins: readonly string[], runId: string): Promise<string[]> {
