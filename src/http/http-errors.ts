@@ -3,7 +3,7 @@
  * where they help the caller, the waiting runs (409) or the seconds left (429). Handlers throw;
  * the server's one error handler answers through `errorReply`.
  */
-import type { FastifyError } from "fastify";
+import type { FastifyError, FastifySchemaValidationError } from "fastify";
 import { SopError, type SopErrorCode } from "../app/sop-error.ts";
 
 const STATUS: Record<SopErrorCode, number> = {
@@ -48,21 +48,43 @@ export function sopErrorBody(err: SopError): ErrorBody {
   return body;
 }
 
-/** Ajv's words for a failed schema, said the way a caller can act on. */
+type SchemaError = FastifySchemaValidationError & { propertyName?: string; parentSchema?: { description?: unknown } };
+
+/**
+ * Ajv's words for a failed schema, said the way a caller can act on: which field, and what it
+ * must be (`body.force must be boolean`). With `allErrors` off, Ajv stops at the first failure,
+ * except that a failed `anyOf` lists each alternative's failure before its own.
+ */
 function validationMessage(err: FastifyError): string {
-  const first = err.validation?.[0];
-  if (!first) return err.message;
-  const where = `${err.validationContext ?? "body"}${first.instancePath.replace(/\//g, ".")}`;
-  if (first.keyword === "pattern" && /(^|\.)(sop|name)$/.test(where)) {
-    return `${where} must be an SOP name (lower-case letters, digits, - and _, at most 64, e.g. "deploy-production")`;
-  }
-  if (first.keyword === "pattern" && /(^|\.)(run_id|id)$/.test(where)) return `${where} must be a run id (letters, digits, - and _)`;
-  if (first.keyword === "additionalProperties") {
-    const extra = (first.params as { additionalProperty?: string }).additionalProperty;
-    return `${where} has an unknown field "${extra ?? "?"}"`;
-  }
-  return `${where} ${first.message ?? "is invalid"}`;
+  const errors = (err.validation ?? []) as SchemaError[];
+  const failed = errors.find((e) => e.keyword === "anyOf") ?? errors[0];
+  if (!failed) return err.message;
+  return `${err.validationContext ?? "body"}${failed.instancePath.replace(/\//g, ".")} ${problem(failed, errors)}`;
 }
+
+function problem(e: SchemaError, errors: readonly SchemaError[]): string {
+  const description = typeof e.parentSchema?.description === "string" ? e.parentSchema.description : undefined;
+  if (e.keyword === "pattern" && e.propertyName !== undefined) {
+    return `has a field "${e.propertyName}" that is not ${description ?? `matching ${String(e.params["pattern"])}`}`;
+  }
+  if (e.keyword === "pattern" && description) return `must be ${description}`;
+  if (e.keyword === "additionalProperties") return `has an unknown field "${String(e.params["additionalProperty"] ?? "?")}"`;
+  if (e.keyword === "anyOf") return anyOfProblem(e, errors);
+  return e.message ?? "is invalid";
+}
+
+/** Of the alternatives, say which types or fields would do, or else why the one of the right type failed. */
+function anyOfProblem(e: SchemaError, errors: readonly SchemaError[]): string {
+  const alternatives = errors.filter((a) => a.schemaPath.startsWith(`${e.schemaPath}/`));
+  const ofRightType = alternatives.find((a) => a.keyword !== "type" && a.keyword !== "required");
+  if (ofRightType) return problem(ofRightType, errors);
+  if (alternatives.length && alternatives.every((a) => a.keyword === "type")) return `must be ${orList(alternatives.map((a) => String(a.params["type"])))}`;
+  if (alternatives.length && alternatives.every((a) => a.keyword === "required")) return `must have ${orList(alternatives.map((a) => `"${String(a.params["missingProperty"])}"`))}`;
+  return e.message ?? "is invalid";
+}
+
+const orList = (words: readonly string[]): string =>
+  words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1] ?? ""}`;
 
 export function errorReply(err: unknown): ErrorReply {
   if (err instanceof SopError) {

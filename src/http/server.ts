@@ -1,7 +1,8 @@
 /**
  * The bot's HTTP server: the API (SPEC §5.3), /metrics, /healthz, the web UI and, on Redis,
  * Bull Board at /admin/queues. Errors are always `{ "error": "…" }` JSON; request bodies are
- * JSON of at most 256 KiB, checked against a schema before a handler sees them.
+ * JSON of at most 256 KiB, checked against a schema (types as sent, unknown fields refused)
+ * before a handler sees them.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -40,8 +41,17 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     // Live views (server-sent events) must not hold shutdown open.
     forceCloseConnections: true,
-    // An unknown field is an error, not silently dropped: a typo in "run_id" must not approve another run.
-    ajv: { customOptions: { removeAdditional: false } },
+    ajv: {
+      customOptions: {
+        // An unknown field is an error, not silently dropped: a typo in "run_id" must not approve another run.
+        removeAdditional: false,
+        // A value of the wrong type is an error, not converted: `"sop": ["a"]` is no name and
+        // `"force": 1` no yes. Query strings are text, so their schemas describe text.
+        coerceTypes: false,
+        // Errors carry their schema, so a pattern's `description` can say what the value must be.
+        verbose: true,
+      },
+    },
   });
   const metrics = deps.metrics ?? new BotMetrics(runner, log);
   if (!deps.metrics) {

@@ -37,7 +37,8 @@ export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): 
   });
 
   api.get<{ Querystring: RunsQuery }>("/runs", { schema: { querystring: runsQuery } }, async (req) => {
-    const { sop, status, limit = 100 } = req.query;
+    const { sop, status } = req.query;
+    const limit = Number(req.query.limit ?? 100);
     const statuses = status?.split(",");
     const unknown = statuses?.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s)) ?? [];
     if (unknown.length) throw new SopError("invalid", `unknown status ${unknown.map((s) => `"${s}"`).join(", ")}; one of ${RUN_STATUSES.join(", ")}`);

@@ -1,14 +1,27 @@
-/** JSON schemas of the API's requests: names are checked before anything touches the store. */
-export const SOP_NAME = { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,63}$" } as const;
-export const RUN_ID = { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$" } as const;
+/**
+ * JSON schemas of the API's requests: names are checked before anything touches the store.
+ * Values are taken with the types they were sent with (the server's Ajv never coerces), so a
+ * query string, which is text, has schemas of text; a pattern's `description` is what a refusal
+ * says the value must be.
+ */
+export const SOP_NAME = {
+  type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,63}$",
+  description: 'an SOP name (lower-case letters, digits, - and _, at most 64, e.g. "deploy-production")',
+} as const;
+export const RUN_ID = {
+  type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", description: "a run id (letters, digits, - and _)",
+} as const;
 const TEXT = { type: "string", maxLength: 4096 } as const;
 
 export const VARS = {
   type: "object",
   maxProperties: 200,
-  propertyNames: { pattern: "^[A-Za-z_][A-Za-z0-9_.-]{0,127}$" },
-  // Listed number, boolean, string: with fastify's type coercion the first that fits wins.
-  additionalProperties: { anyOf: [{ type: "number" }, { type: "boolean" }, { type: "string", maxLength: 16384 }] },
+  propertyNames: {
+    pattern: "^[A-Za-z_][A-Za-z0-9_.-]{0,127}$",
+    description: "a variable name (a letter or _, then letters, digits, _, . and -, at most 128)",
+  },
+  // A var is a VarValue (src/core/sop/types.ts); null, lists and objects are refused.
+  additionalProperties: { anyOf: [{ type: "string", maxLength: 16384 }, { type: "number" }, { type: "boolean" }] },
 } as const;
 
 export const approveBody = {
@@ -49,8 +62,8 @@ export const runsQuery = {
   type: "object", additionalProperties: false,
   properties: {
     sop: SOP_NAME,
-    status: { type: "string", pattern: "^[a-z_]+(,[a-z_]+)*$" },
-    limit: { type: "integer", minimum: 1, maximum: 1000 },
+    status: { type: "string", pattern: "^[a-z_]+(,[a-z_]+)*$", description: 'run statuses separated by commas (e.g. "failed,cancelled")' },
+    limit: { type: "string", pattern: "^(1000|[1-9][0-9]{0,2})$", description: "a whole number from 1 to 1000" },
   },
 } as const;
 
@@ -59,4 +72,4 @@ export interface DenyBody { sop: string; run_id?: string; reason?: string }
 export interface ExecuteBody { sop: string; vars?: Record<string, string | number | boolean>; skip_approval?: boolean; force?: boolean }
 export interface CancelBody { sop?: string; run_id?: string; reason?: string }
 export interface TriggerBody { text: string }
-export interface RunsQuery { sop?: string; status?: string; limit?: number }
+export interface RunsQuery { sop?: string; status?: string; limit?: string }
