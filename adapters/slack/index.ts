@@ -20,6 +20,8 @@ export interface SlackAdapterOptions extends ChatAdapterDeps {
   config: SlackConfig;
   /** Delays between connection attempts (tests shorten them). */
   backoff?: Backoff;
+  /** The clock for request dates and group caching; default the system's. */
+  now?: () => number;
 }
 
 export class SlackAdapter implements ChatAdapter {
@@ -31,9 +33,10 @@ export class SlackAdapter implements ChatAdapter {
 
   constructor(private readonly deps: SlackAdapterOptions) {
     const { runner, http, log, context, config } = deps;
-    this.slack = new SlackApp({ config, http, log, ...(deps.backoff ? { backoff: deps.backoff } : {}) });
+    const now = deps.now ?? Date.now;
+    this.slack = new SlackApp({ config, http, log, ledger: runner.ledger, now, ...(deps.backoff ? { backoff: deps.backoff } : {}) });
     const { client } = this.slack.app;
-    this.groups = new SlackGroups(client, log);
+    this.groups = new SlackGroups(client, log, now);
     this.notifier = new ChatNotifier({
       runner, context, log,
       surface: new SlackSurface(client, config.channel),

@@ -1,7 +1,8 @@
 /**
  * The Bolt app and its link to Slack: Socket Mode when SLACK_APP_TOKEN is set (no public URL
  * needed), otherwise Slack's HTTP requests at POST /slack/events on the bot's own server, their
- * signature and age checked by Bolt's HTTPReceiver.
+ * signature and age checked by Bolt's HTTPReceiver, a date too far ahead refused before it, and a
+ * repeat of a request that passed answered without running it again.
  *
  * An outage or a revoked token must never take the bot down, so nothing here throws or waits
  * in `start`: Bolt's constructor-time auth.test is deferred and retried with backoff, Socket
@@ -17,8 +18,11 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "../../src/app/logger.ts";
 import type { SlackConfig } from "../../src/main/config.ts";
 import { ephemeral, message } from "../../src/chat/chat-message.ts";
+import type { MessageLedger } from "../../src/ports/message-ledger.ts";
 import { CauseLog } from "./cause-log.ts";
+import { runOnce, signedRequestOf } from "./replayed-requests.ts";
 import { postToResponseUrl, responseBody, responseUrlOf } from "./replies.ts";
+import { tooFarAhead } from "./request-freshness.ts";
 import { describeSlackError } from "./slack-errors.ts";
 import { toSlackLogger } from "./slack-logger.ts";
 
@@ -37,6 +41,9 @@ export interface SlackAppOptions {
   /** The bot's server, before it listens; HTTP mode adds its route here. */
   http: FastifyInstance;
   log: Logger;
+  /** Where HTTP mode remembers the requests it ran, so a repeat runs nothing (Redis: in every process). */
+  ledger: MessageLedger;
+  now: () => number;
   backoff?: Backoff;
 }
 
@@ -86,7 +93,7 @@ export class SlackApp {
           // A copy: the Socket Mode client writes its own retry defaults into the object it gets.
           installerOptions: { clientOptions: { ...clientOptions } },
         }))
-      : new HTTPReceiver({ signingSecret: config.signingSecret ?? "", endpoints: EVENTS_PATH, logger });
+      : new HTTPReceiver({ signingSecret: config.signingSecret ?? "", endpoints: EVENTS_PATH, logger, customPropertiesExtractor: signedRequestOf });
     this.app = new App({
       token: config.botToken,
       receiver,
@@ -108,7 +115,11 @@ export class SlackApp {
       const cause = describeSlackError(error.original ?? error);
       log.error({ platform: "slack", err: cause, code: error.code, request: request?.command ?? request?.type }, `Slack: a handler failed: ${cause}`);
     });
-    if (receiver instanceof HTTPReceiver) mountEvents(o.http, receiver, log);
+    if (receiver instanceof HTTPReceiver) {
+      // Before any listener: a repeat must reach none of them.
+      this.app.use(runOnce({ ledger: o.ledger, now: o.now, log }));
+      mountEvents(o.http, receiver, o.now, log);
+    }
     this.socket?.client.on("disconnected", () => {
       if (this.stopping) return;
       this.status = "connecting";
@@ -220,12 +231,21 @@ export class SlackApp {
 /**
  * Slack's requests go to Bolt's own listener untouched: it needs the raw body for the signature,
  * and answers url_verification, ssl_check, 401 on a bad or stale signature and the 3-second ack
- * itself. Hijacking in onRequest keeps fastify from reading or answering the request.
+ * itself. Hijacking in onRequest keeps fastify from reading or answering the request. Only a date
+ * too far ahead, which Bolt does not look for, is refused here, from the header alone.
  */
-function mountEvents(http: FastifyInstance, receiver: HTTPReceiver, log: Logger): void {
+function mountEvents(http: FastifyInstance, receiver: HTTPReceiver, now: () => number, log: Logger): void {
+  const refused = new CauseLog(log, "a request was refused (401)");
   http.post(EVENTS_PATH, {
     onRequest: (request, reply, done) => {
       reply.hijack();
+      const ahead = tooFarAhead(request.headers["x-slack-request-timestamp"], now());
+      if (ahead) {
+        refused.failed(ahead);
+        reply.raw.writeHead(401).end();
+        done();
+        return;
+      }
       try {
         receiver.requestListener(request.raw, reply.raw);
       } catch (err) {

@@ -25,26 +25,17 @@ export function recordingLogger(lines: LogLine[]): Logger {
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-export interface SlackSetup {
+export interface SlackSetup extends SlackBot {
   ws: Workspace;
   runner: SopRunner;
   fake: FakeSlack;
-  http: FastifyInstance;
-  adapter: SlackAdapter;
   user: SlackUser;
-  eventsUrl: string;
-  logs: LogLine[];
-  close(): Promise<void>;
 }
 
-export interface SetupOptions {
+export interface SetupOptions extends BotOptions {
   sops: (ws: Workspace) => Promise<void>;
-  socket?: boolean;
-  admins?: string[];
   /** Runs before the adapter starts: make the fake fail, add user groups. */
   prepare?: (fake: FakeSlack) => void;
-  /** Wait for `connected` (default true). */
-  connected?: boolean;
 }
 
 export async function startSlack(o: SetupOptions): Promise<SlackSetup> {
@@ -53,6 +44,39 @@ export async function startSlack(o: SetupOptions): Promise<SlackSetup> {
   const runner = await ws.runner();
   const fake = await FakeSlack.start();
   o.prepare?.(fake);
+  const bot = await startBot(runner, fake, o);
+  const user = new SlackUser(fake, o.socket ? "socket" : { eventsUrl: bot.eventsUrl, signingSecret: SIGNING_SECRET });
+  return {
+    ...bot, ws, runner, fake, user,
+    async close() {
+      await bot.close();
+      await runner.close();
+      await fake.close();
+      await ws.remove();
+    },
+  };
+}
+
+/** One bot process's Slack side: the adapter over `runner`, on its own server, talking to `fake`. */
+export interface SlackBot {
+  http: FastifyInstance;
+  adapter: SlackAdapter;
+  eventsUrl: string;
+  logs: LogLine[];
+  /** Closes the adapter and its server; the runner and the fake are the caller's. */
+  close(): Promise<void>;
+}
+
+export interface BotOptions {
+  socket?: boolean;
+  admins?: string[];
+  /** Wait for `connected` (default true). */
+  connected?: boolean;
+  /** The adapter's clock (default the system's). */
+  now?: () => number;
+}
+
+export async function startBot(runner: SopRunner, fake: FakeSlack, o: BotOptions = {}): Promise<SlackBot> {
   const http = Fastify();
   const logs: LogLine[] = [];
   const adapter = new SlackAdapter({
@@ -63,21 +87,18 @@ export async function startSlack(o: SetupOptions): Promise<SlackSetup> {
       ...(o.socket ? { appToken: "xapp-test" } : { signingSecret: SIGNING_SECRET }),
     },
     backoff: { firstMs: 30, maxMs: 200 },
+    ...(o.now ? { now: o.now } : {}),
   });
   await http.listen({ port: 0, host: "127.0.0.1" });
   const address = http.server.address();
   const eventsUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/slack/events`;
   await adapter.start();
   if (o.connected ?? true) await until("Slack connected", () => adapter.health().connection === "connected");
-  const user = new SlackUser(fake, o.socket ? "socket" : { eventsUrl, signingSecret: SIGNING_SECRET });
   return {
-    ws, runner, fake, http, adapter, user, eventsUrl, logs,
+    http, adapter, eventsUrl, logs,
     async close() {
       await adapter.close();
       await http.close();
-      await runner.close();
-      await fake.close();
-      await ws.remove();
     },
   };
 }
