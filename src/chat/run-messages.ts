@@ -81,7 +81,7 @@ function forecast(def: SopDefinition, record: AuditRecord): Map<number, PlannedS
 function stepLine(step: AuditStep, planned: PlannedStep | undefined): string {
   const head = `${STEP_ICON[step.status] ?? "▫️"} ${step.number}. ${step.title}`;
   switch (step.status) {
-    case "success": return `${head} — done${step.duration_ms !== null ? ` in ${duration(step.duration_ms)}` : ""}`;
+    case "success": return `${head} — done${step.started_at !== null ? ` in ${duration(step.duration_ms)}` : ""}`;
     case "failed": return `${head} — failed${step.exit_code !== null ? ` (exit ${step.exit_code})` : ""}${step.reason ? `: ${step.reason}` : ""}`;
     case "skipped": return `${head} — skipped${step.reason ? `: ${step.reason}` : ""}`;
     case "running": return `${head} — running`;
@@ -207,7 +207,7 @@ export function stepDetailMessage(step: AuditStep): ChatMessage {
     const tail = output.length > OUTPUT_TAIL ? `…${output.slice(-OUTPUT_TAIL)}` : output;
     lines.push("```", tail.replace(/```/g, "'''"), "```");
   }
-  const facts = [step.exit_code !== null ? `exit ${step.exit_code}` : "", duration(step.duration_ms)].filter(Boolean).join(", ");
+  const facts = [step.exit_code !== null ? `exit ${step.exit_code}` : "", step.started_at !== null ? duration(step.duration_ms) : ""].filter(Boolean).join(", ");
   return message({
     title: `${STEP_ICON[step.status] ?? ""} Step ${step.number} ${step.title}: ${words(step.status)}${facts ? ` (${facts})` : ""}`,
     tone: step.status === "success" ? "success" : step.status === "failed" ? "failure" : "neutral",

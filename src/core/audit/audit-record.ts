@@ -4,22 +4,27 @@
  */
 import type { SopDefinition, VarValue } from "../sop/types.ts";
 import type { Checkpoint, RunState } from "../run/run-state.ts";
+import { isSecretName } from "../secret-names.ts";
 
-const SECRET_NAME = /token|secret|password|key/i;
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 export type Redact = (text: string) => string;
 
 export interface AuditStep {
   number: number; title: string; status: string; reason?: string;
-  started_at: string | null; completed_at: string | null; duration_ms: number | null;
+  started_at: string | null; completed_at: string | null;
+  /** 0 for a step that never ran (skipped, cancelled before it started) or still runs. */
+  duration_ms: number;
   exit_code: number | null; output: string;
 }
 
 export interface AuditApproval {
   gate: string; kind: "approval" | "manual"; reason: string;
   requested_at: string | null; decided_at: string | null; deadline: string | null;
-  decision: string; by: string[]; comment: string | null;
+  decision: string; by: string[];
+  /** The comments (a deny's reason) as one text; with several people, each prefixed with who wrote it. */
+  comment: string | null;
+  comments: { by: string; at: string | null; text: string }[];
   min_approvals: number; approvers: string[];
   refused: { by: string; at: string | null; decision: string; reason: string }[];
 }
@@ -44,7 +49,7 @@ export interface AuditRecord {
 export function redactVars(vars: Record<string, VarValue>, redact: Redact): Record<string, VarValue> {
   const out: Record<string, VarValue> = {};
   for (const [name, value] of Object.entries(vars)) {
-    out[name] = SECRET_NAME.test(name) ? "***" : typeof value === "string" ? redact(value) : value;
+    out[name] = isSecretName(name) ? "***" : typeof value === "string" ? redact(value) : value;
   }
   return out;
 }
@@ -56,8 +61,16 @@ export function redactVars(vars: Record<string, VarValue>, redact: Redact): Reco
  */
 export function secretNamedValues(vars: Record<string, VarValue>): string[] {
   return Object.entries(vars)
-    .filter(([name, value]) => SECRET_NAME.test(name) && String(value).length >= 4)
+    .filter(([name, value]) => isSecretName(name) && String(value).length >= 4)
     .map(([, value]) => String(value));
+}
+
+function commentsOf(c: Checkpoint, redact: Redact): Pick<AuditApproval, "comment" | "comments"> {
+  const comments = (c.comments ?? []).map((m) => ({ by: m.by, at: iso(m.at), text: redact(m.text) }));
+  const authors = new Set(comments.map((m) => m.by));
+  const joined = authors.size > 1 ? comments.map((m) => `${m.by}: ${m.text}`).join("\n") : comments.map((m) => m.text).join("\n");
+  const parts = [joined, c.comment === undefined ? "" : redact(c.comment)].filter((t) => t !== "");
+  return { comment: parts.length > 0 ? parts.join("\n") : null, comments };
 }
 
 /** Approvals that held the run: asked of people, not bypassed or merely announced. */
@@ -92,7 +105,7 @@ export function auditRecord(def: SopDefinition, run: RunState, redact: Redact): 
       const step: AuditStep = {
         number: s.number, title: s.title, status: s.status,
         started_at: iso(s.startedAt), completed_at: iso(s.completedAt),
-        duration_ms: s.startedAt !== undefined && s.completedAt !== undefined ? s.completedAt - s.startedAt : null,
+        duration_ms: s.startedAt !== undefined && s.completedAt !== undefined ? s.completedAt - s.startedAt : 0,
         exit_code: s.exitCode ?? null, output: redact(s.output),
       };
       if (s.reason !== undefined) step.reason = redact(s.reason);
@@ -101,7 +114,7 @@ export function auditRecord(def: SopDefinition, run: RunState, redact: Redact): 
     approvals: run.checkpoints.map((c) => ({
       gate: c.id, kind: c.kind, reason: c.reason,
       requested_at: iso(c.requestedAt), decided_at: iso(c.decidedAt), deadline: iso(c.deadline),
-      decision: c.status, by: c.by, comment: c.comment === undefined ? null : redact(c.comment),
+      decision: c.status, by: c.by, ...commentsOf(c, redact),
       min_approvals: c.minApprovals, approvers: c.approvers,
       refused: c.refused.map((r) => ({ by: r.by, at: iso(r.at), decision: r.decision, reason: r.reason })),
     })),

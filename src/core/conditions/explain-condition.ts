@@ -1,3 +1,4 @@
+import { isSecretName } from "../secret-names.ts";
 import type { VarValue } from "../sop/types.ts";
 import type { ConditionNode, Operand } from "./ast.ts";
 import { chainOperands, evaluateCondition, isTruthy, operandValue, operandsEqual, type Lookup } from "./evaluate-condition.ts";
@@ -44,8 +45,8 @@ function explainComparison(left: Operand, right: Operand, lookup: Lookup): strin
     return equal ? fact : `${fact}, not ${showValue(second.value)}`;
   }
   if (first.kind === "var" && second.kind === "var") {
-    const firstShown = showValue(lookup(first.name));
-    if (equal && firstShown === showValue(lookup(second.name))) {
+    const firstShown = showVariable(first.name, lookup(first.name));
+    if (equal && firstShown === showVariable(second.name, lookup(second.name))) {
       return `${first.name} and ${second.name} are both ${firstShown}`;
     }
     return `${describeVariable(first.name, lookup(first.name))}, ${describeVariable(second.name, lookup(second.name))}`;
@@ -55,7 +56,12 @@ function explainComparison(left: Operand, right: Operand, lookup: Lookup): strin
 }
 
 function describeVariable(name: string, value: VarValue | undefined): string {
-  return `${name} is ${showValue(value)}`;
+  return `${name} is ${showVariable(name, value)}`;
+}
+
+/** A secret-named variable's value never appears in a reason (reasons are stored and shown). */
+function showVariable(name: string, value: VarValue | undefined): string {
+  return value !== undefined && isSecretName(name) ? '"***"' : showValue(value);
 }
 
 function showValue(value: VarValue | undefined): string {

@@ -7,7 +7,7 @@ import { advanceInPlace, finishRun, stepTimeoutMs, type Transition } from "./adv
 import { decide, type Actor, type DecisionOutcome } from "./decide.ts";
 import { RUN_TIMEOUT, type Effect, type CommandTarget } from "./effects.ts";
 import { capOutput } from "./cap-output.ts";
-import { isTerminal, type Checkpoint, type RunState } from "./run-state.ts";
+import { isTerminal, type Checkpoint, type CommandProcess, type RunState } from "./run-state.ts";
 
 export interface CommandResultEvent {
   exitCode: number | null;
@@ -27,11 +27,17 @@ export type RunInput =
   | { type: "start" }
   | { type: "advance" }
   | { type: "command_finished"; target: CommandTarget; commandIndex: number; attempt: number; result: CommandResultEvent; outputVars: Record<string, VarValue> }
+  /** The command's process started: where it runs, so that a recovery can stop it. */
+  | { type: "command_started"; target: CommandTarget; commandIndex: number; attempt: number; process: CommandProcess }
   | { type: "decide"; checkpoint?: string; actor: Actor; decision: "approve" | "deny"; comment?: string; definitionHash?: string }
   | { type: "timeout"; checkpoint: string }
   | { type: "cancel"; actor: Actor; reason?: string }
-  /** The process that ran this run's command died; recover what it left. */
-  | { type: "recover" };
+  /**
+   * The process that ran this run's command died; recover what it left. `fates` says, per
+   * command target (`targetKey`), what became of the orphaned process ("stopped …", "may still
+   * be running …"), for the record.
+   */
+  | { type: "recover"; fates?: Record<string, string> };
 
 export interface EventResult extends Transition {
   outcome?: DecisionOutcome;
@@ -55,6 +61,9 @@ export function applyEvent(def: SopDefinition, before: RunState, input: RunInput
     case "command_finished":
       if (!commandFinished(def, run, input, now, effects)) return unchanged;
       break;
+    case "command_started":
+      if (!commandStarted(run, input)) return unchanged;
+      return { run, effects, changed: true };
     case "decide": {
       const outcome = decide(run, input, now, effects);
       if (!outcome.changed) return { ...unchanged, outcome };
@@ -74,12 +83,32 @@ export function applyEvent(def: SopDefinition, before: RunState, input: RunInput
       return { run, effects, outcome: { ok: true, message: `cancelled run ${run.id}`, changed: true }, changed: true };
     }
     case "recover":
-      recover(run, def, now, effects);
+      recover(run, def, now, effects, input.fates ?? {});
       break;
   }
   advanceInPlace(def, run, now, effects);
   if (input.type === "advance" && effects.length === 0 && run.status === before.status) return unchanged;
   return { run, effects, changed: true };
+}
+
+/** `step:3` or `gate:post_patch`: how `recover` fates name a command's target. */
+export function targetKey(target: CommandTarget): string {
+  return target.kind === "step" ? `step:${target.step}` : `gate:${target.gate}`;
+}
+
+function commandStarted(run: RunState, input: Extract<RunInput, { type: "command_started" }>): boolean {
+  const { target, commandIndex, attempt } = input;
+  if (isTerminal(run.status)) return false;
+  if (target.kind === "gate") {
+    const v = run.verifications.find((x) => x.gate === target.gate);
+    if (!v || v.status !== "running" || v.attempt !== attempt) return false;
+    v.process = input.process;
+    return true;
+  }
+  const state = run.steps[target.step - 1];
+  if (!state || state.status !== "running" || state.commandIndex !== commandIndex || state.attempt !== attempt) return false;
+  state.process = input.process;
+  return true;
 }
 
 function commandFinished(
@@ -92,7 +121,11 @@ function commandFinished(
   if (target.kind === "gate") {
     const v = run.verifications.find((x) => x.gate === target.gate);
     if (!v || v.status !== "running" || v.attempt !== input.attempt) return false;
-    Object.assign(v, { status: ok ? "success" : "failed", completedAt: now, exitCode: result.exitCode, output: capOutput(result.output) });
+    v.status = ok ? "success" : "failed";
+    v.completedAt = now;
+    v.exitCode = result.exitCode;
+    v.output = capOutput(result.output);
+    delete v.process;
     return true;
   }
   const state = run.steps[target.step - 1];
@@ -101,6 +134,7 @@ function commandFinished(
   if (state.commandIndex !== input.commandIndex || state.attempt !== input.attempt) return false;
   state.output = capOutput(state.output + result.output);
   state.exitCode = result.exitCode;
+  delete state.process;
   const next = step.commands[input.commandIndex + 1];
   if (ok && next !== undefined) {
     Object.assign(state, { commandIndex: input.commandIndex + 1, attempt: 0 });
@@ -185,28 +219,42 @@ function cancelCheckpoint(c: Checkpoint, now: number): void {
 /**
  * A worker died mid-command: the interrupted command fails ("interrupted"), or runs again when
  * its step has retries left. Completed steps stay as they are. Timers are re-armed, because
- * they lived in the dead process.
+ * they may have lived in the dead process. `fates` says what became of each orphaned process.
  */
-function recover(run: RunState, def: SopDefinition, now: number, effects: Effect[]): void {
+function recover(run: RunState, def: SopDefinition, now: number, effects: Effect[], fates: Record<string, string>): void {
+  const fateOf = (key: string): string => (fates[key] ? ` (${fates[key]})` : "");
   for (const state of run.steps) {
     if (state.status !== "running") continue;
     const step = def.steps[state.number - 1]!;
+    const fate = fateOf(`step:${state.number}`);
+    delete state.process;
     if (state.attempt < step.retries) {
       state.attempt += 1;
-      state.output = capOutput(`${state.output}\n--- interrupted; retry ${state.attempt} of ${step.retries} ---\n`);
+      state.output = capOutput(`${state.output}\n--- interrupted; retry ${state.attempt} of ${step.retries}${fate} ---\n`);
       effects.push({ type: "run_command", target: { kind: "step", step: step.number }, command: step.commands[state.commandIndex]!, commandIndex: state.commandIndex, attempt: state.attempt, timeoutMs: stepTimeoutMs(step) });
     } else {
-      Object.assign(state, { status: "failed", completedAt: now, reason: "interrupted", output: capOutput(`${state.output}\n--- interrupted ---\n`) });
+      Object.assign(state, { status: "failed", completedAt: now, reason: "interrupted", output: capOutput(`${state.output}\n--- interrupted${fate} ---\n`) });
       effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: state.number, status: "failed" } });
     }
   }
   for (const v of run.verifications) {
-    if (v.status === "running") Object.assign(v, { status: "failed", completedAt: now, output: `${v.output}\n--- interrupted ---\n` });
+    if (v.status !== "running") continue;
+    const fate = fateOf(`gate:${v.gate}`);
+    delete v.process;
+    Object.assign(v, { status: "failed", completedAt: now, output: `${v.output}\n--- interrupted${fate} ---\n` });
   }
-  for (const c of run.checkpoints) {
-    if (c.status === "pending" && c.deadline !== undefined) effects.push({ type: "schedule_timeout", checkpoint: c.id, at: c.deadline });
-  }
-  if (def.timeoutSecs !== undefined && run.startedAt !== undefined && !isTerminal(run.status)) {
-    effects.push({ type: "schedule_timeout", checkpoint: RUN_TIMEOUT, at: run.startedAt + def.timeoutSecs * 1000 });
-  }
+  for (const timer of pendingTimers(def, run)) effects.push({ type: "schedule_timeout", ...timer });
+}
+
+/**
+ * The timers a run waiting or running needs: each pending checkpoint's deadline and the run's
+ * own timeout. A process that lost its timers (the in-process queue after a restart) re-arms them.
+ */
+export function pendingTimers(def: SopDefinition, run: RunState): { checkpoint: string; at: number }[] {
+  if (isTerminal(run.status)) return [];
+  const timers = run.checkpoints
+    .filter((c) => c.status === "pending" && c.deadline !== undefined)
+    .map((c) => ({ checkpoint: c.id, at: c.deadline! }));
+  if (def.timeoutSecs !== undefined && run.startedAt !== undefined) timers.push({ checkpoint: RUN_TIMEOUT, at: run.startedAt + def.timeoutSecs * 1000 });
+  return timers;
 }

@@ -74,7 +74,7 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
   if (decision === "approve" && cp.by.includes(actor.id)) {
     return refuse("duplicate", `${actor.id} already approved ${cp.id}; ${cp.by.length} of ${cp.minApprovals} distinct approvals so far`);
   }
-  if (input.comment !== undefined && input.comment !== "") cp.comment = input.comment;
+  if (input.comment !== undefined && input.comment !== "") (cp.comments ??= []).push({ by: actor.id, at: now, text: input.comment });
   const step = cp.step !== undefined ? run.steps[cp.step - 1] : undefined;
   if (decision === "deny") {
     Object.assign(cp, { status: "denied", by: [actor.id], decidedAt: now });

@@ -15,6 +15,22 @@ export const isTerminal = (s: RunStatus): boolean => TERMINAL_STATUSES.includes(
 export const isActive = (s: RunStatus): boolean =>
   s === "running" || s === "awaiting_approval" || s === "awaiting_manual";
 
+/**
+ * Where a command runs, recorded as it starts: a recovery on the same machine stops what a dead
+ * worker left running, and one elsewhere says that it may still run.
+ */
+export interface CommandProcess {
+  host: string;
+  /** Boot id and PID namespace: a process group id means something only there. */
+  machine: string;
+  /** The command's process group (its shell is the leader). */
+  pgid: number;
+  /** The leader's start time (clock ticks since boot), so a reused group id is never signalled. */
+  startTicks?: string;
+  commandIndex: number;
+  attempt: number;
+}
+
 export type StepStatus =
   | "pending" | "running" | "awaiting_approval" | "awaiting_manual"
   | "success" | "failed" | "skipped" | "cancelled" | "bypassed";
@@ -34,6 +50,8 @@ export interface StepState {
   commandIndex: number;
   /** 0 for the first try; each retry adds one. */
   attempt: number;
+  /** The running command's process, once started. */
+  process?: CommandProcess;
 }
 
 /**
@@ -59,10 +77,19 @@ export interface Checkpoint {
   onTimeout: "deny" | "approve";
   /** Distinct identities that approved (or bypassed, or denied). */
   by: string[];
+  /** Every approver's comment (a deny's reason too), in the order given. */
+  comments?: Comment[];
+  /** The automatic decision's explanation (on_timeout = "approve"); runs stored before `comments` keep theirs here. */
   comment?: string;
   refused: RefusedAttempt[];
   /** Approval gates with `required = false` notify and pass at once. */
   required: boolean;
+}
+
+export interface Comment {
+  by: string;
+  at: number;
+  text: string;
 }
 
 export interface RefusedAttempt {
@@ -80,6 +107,7 @@ export interface VerificationState {
   exitCode?: number | null;
   output: string;
   attempt: number;
+  process?: CommandProcess;
 }
 
 export interface TriggerInfo {

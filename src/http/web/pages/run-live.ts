@@ -16,7 +16,7 @@ function stepItem(s: AuditStep, planned: PlannedStep | undefined): SafeHtml {
   const open = s.status === "failed" || s.output.split("\n").length <= SHORT_OUTPUT_LINES;
   return html`<li class="step s-${s.status}" data-step="${s.number}" data-status="${s.status}">
   <div class="step-head"><span class="num">${s.number}</span> <strong>${s.title}</strong> ${badge(s.status)}
-    <span class="muted">${duration(s.duration_ms)}${s.exit_code !== null && s.exit_code !== 0 ? ` · exit ${s.exit_code}` : ""}</span></div>
+    <span class="muted">${s.started_at === null ? "" : duration(s.duration_ms)}${s.exit_code !== null && s.exit_code !== 0 ? ` · exit ${s.exit_code}` : ""}</span></div>
   ${note ? html`<p class="why${settled ? "" : " plan"}">${note}</p>` : ""}
   ${s.output ? html`<details data-key="out-${s.number}"${open ? html` open` : ""}><summary>Output</summary><pre class="output">${s.output}</pre></details>` : ""}
 </li>`;
