@@ -5,6 +5,7 @@ import { isAbsolute } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { CommandResult, CommandSpec, StepExecutor } from "../ports/step-executor.ts";
 import { CappedOutput } from "./capped-output.ts";
+import { groupExists } from "./process-identity.ts";
 import { redactText } from "./redact.ts";
 
 export interface ShellExecutorOptions {
@@ -58,6 +59,7 @@ export class ShellExecutor implements StepExecutor {
       // Some failures throw synchronously: a NUL byte in the command or env, a cwd that is a file.
       return result({ spawnError: await describeSpawnError(error, spec) });
     }
+    if (child.pid !== undefined) spec.onSpawn?.(child.pid);
     const outcome = await this.#supervise(child, spec);
     if ("spawnError" in outcome) {
       return result({ spawnError: await describeSpawnError(outcome.spawnError, spec) });
@@ -143,16 +145,6 @@ export class ShellExecutor implements StepExecutor {
       if (spec.timeoutMs !== undefined) timers.push(setTimeout(() => stop("timeout"), spec.timeoutMs));
       spec.signal?.addEventListener("abort", onAbort, { once: true });
     });
-  }
-}
-
-function groupExists(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -12,6 +12,8 @@ export interface CommandSpec {
   redact: string[];
   /** Aborting kills the process group (cancel). */
   signal?: AbortSignal;
+  /** Told the command's process id (its process group's id) as soon as it started. */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface CommandResult {
