@@ -1,18 +1,18 @@
 /**
- * Keeps `<LOGS_DIR>/sop/<name>/<timestamp>-<run_id>.json` in step with the store: rewritten
- * atomically at every change, sealed into the SOP's hash chain when the run ends. A write that
- * fails (disk full, unwritable LOGS_DIR) never stops a run: it is logged once per cause and
- * retried until it lands.
+ * Keeps `<LOGS_DIR>/sop/<name>/<timestamp>-<run_id>.json` in step with the store: a projection
+ * that any process can bring up to date. While a run goes on its file is rewritten from the store
+ * at every change; once it ended, the file holds the sealed record the store kept when the run
+ * ended (the seal is made there, with the transition, never here). A write that fails (disk full,
+ * unwritable LOGS_DIR) never stops a run: it is logged once per cause and retried until it lands.
  */
+import { access } from "node:fs/promises";
 import { auditRecord, secretNamedValues, type AuditRecord } from "../core/audit/audit-record.ts";
 import { isTerminal } from "../core/run/run-state.ts";
 import { auditFilePath } from "../audit/audit-path.ts";
-import { sealRecord } from "../audit/hash-record.ts";
 import { writeJsonAtomic } from "../audit/write-audit-file.ts";
 import { redactText } from "../exec/redact.ts";
 import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { Logger } from "./logger.ts";
-import { access } from "node:fs/promises";
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
@@ -20,11 +20,20 @@ async function exists(path: string): Promise<boolean> {
 
 const RETRY_MS = 2000;
 
+/** The record of a run as it stands (redacted): what is sealed when it ends. */
+export function buildRecord(stored: StoredRun, secretValues: string[]): AuditRecord {
+  const { inputVars, outputVars } = stored.run;
+  const secrets = [...secretValues, ...secretNamedValues({ ...inputVars, ...outputVars })];
+  return auditRecord(stored.definition, stored.run, (t) => redactText(t, secrets));
+}
+
 export class AuditSink {
   private inflight = new Map<string, Promise<void>>();
   private dirty = new Set<string>();
   private failing = new Map<string, string>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Per SOP, the seq up to which every sealed record has a file here. */
+  private readonly written = new Map<string, number>();
 
   constructor(
     private readonly deps: {
@@ -37,12 +46,18 @@ export class AuditSink {
     },
   ) {}
 
-  /** The record as it stands, redacted, with its seal once sealed. */
-  record(stored: StoredRun): AuditRecord {
-    const { inputVars, outputVars } = stored.run;
-    const secrets = [...this.deps.secretValues(stored), ...secretNamedValues({ ...inputVars, ...outputVars })];
-    const record = auditRecord(stored.definition, stored.run, (t) => redactText(t, secrets));
-    return stored.seal ? { ...record, seq: stored.seal.seq, prev_hash: stored.seal.prevHash, hash: stored.seal.hash } : record;
+  /** The record of a run going on, as it stands now (redacted). */
+  build(stored: StoredRun): AuditRecord {
+    return buildRecord(stored, this.deps.secretValues(stored));
+  }
+
+  /** The record as it stands: the sealed one once the run ended. */
+  async recordOf(stored: StoredRun): Promise<AuditRecord> {
+    if (stored.seal !== undefined) {
+      const sealed = await this.deps.store.finalRecord(stored.run.id);
+      if (sealed !== undefined) return sealed;
+    }
+    return this.build(stored);
   }
 
   /** Ask for the run's file to be brought up to date; writes for one run never overlap. */
@@ -62,21 +77,43 @@ export class AuditSink {
   }
 
   /**
-   * Bring LOGS_DIR up to date with the store: runs still going or not yet sealed, and sealed
-   * runs whose file this machine lacks (events are at most once; a process that was down
-   * missed some).
+   * Bring LOGS_DIR up to date with the store, at start: runs still going, and ended runs whose
+   * final file this machine lacks (events are at most once; a process that was down missed some).
    */
   async reconcile(): Promise<number> {
     if (this.deps.writes === false) return 0;
+    const heads = await this.deps.store.chainHeads();
     let written = 0;
     for (const run of await this.deps.store.list()) {
       const stored = await this.deps.store.get(run.id);
       if (!stored) continue;
-      const path = auditFilePath(this.deps.logsDir, run.sop, new Date(run.startedAt ?? run.queuedAt), run.id);
-      if (stored.seal && (await exists(path))) continue;
+      if (stored.seal && (await exists(this.pathOf(stored)))) continue;
       await this.update(run.id);
       written++;
     }
+    for (const [sop, head] of heads) this.written.set(sop, Math.max(this.written.get(sop) ?? 0, head.seq));
+    return written;
+  }
+
+  /**
+   * Write the files of runs that ended since the last look and that no event told this process
+   * about (a process that was disconnected from pub/sub): the chain heads say how far each SOP is.
+   */
+  async catchUp(): Promise<number> {
+    if (this.deps.writes === false) return 0;
+    let written = 0;
+    for (const [sop, head] of await this.deps.store.chainHeads()) {
+      const from = (this.written.get(sop) ?? 0) + 1;
+      if (head.seq < from) continue;
+      for (const { runId } of await this.deps.store.sealedRuns(sop, from, head.seq)) {
+        const stored = await this.deps.store.get(runId);
+        if (!stored || (await exists(this.pathOf(stored)))) continue;
+        await this.update(runId);
+        written++;
+      }
+      this.written.set(sop, head.seq);
+    }
+    if (written > 0) this.deps.log.info({ written }, `audit: wrote ${written} final record(s) that no event had brought`);
     return written;
   }
 
@@ -89,18 +126,21 @@ export class AuditSink {
     clearTimeout(this.retryTimer);
   }
 
+  private pathOf(stored: StoredRun): string {
+    const { run } = stored;
+    return auditFilePath(this.deps.logsDir, run.sop, new Date(run.startedAt ?? run.queuedAt), run.id);
+  }
+
   private async flush(runId: string): Promise<void> {
-    let stored = await this.deps.store.get(runId);
+    const stored = await this.deps.store.get(runId);
     if (!stored) return;
     // The file is named after the run's start: a queued run gets none until it starts (or ends
     // without starting, when its acceptance time names it).
     if (stored.run.startedAt === undefined && !isTerminal(stored.run.status)) return;
-    if (isTerminal(stored.run.status) && !stored.seal) stored = await this.seal(stored);
-    const { run } = stored;
-    const path = auditFilePath(this.deps.logsDir, run.sop, new Date(run.startedAt ?? run.queuedAt), run.id);
+    const path = this.pathOf(stored);
     try {
       // The store is the truth while a run goes on; the final record is the one that must last.
-      await writeJsonAtomic(path, this.record(stored), { what: "audit file", durable: isTerminal(run.status) });
+      await writeJsonAtomic(path, await this.recordOf(stored), { what: "audit file", durable: isTerminal(stored.run.status) });
       if (this.failing.delete(runId)) this.deps.log.info({ runId, path }, "audit file written after earlier failures");
     } catch (err) {
       const cause = (err as Error).message;
@@ -117,27 +157,5 @@ export class AuditSink {
       for (const runId of this.failing.keys()) void this.update(runId);
     }, RETRY_MS);
     this.retryTimer.unref();
-  }
-
-  /** Join the SOP's chain: seq and prev_hash come from the store's head, moved by compare-and-set. */
-  private async seal(stored: StoredRun): Promise<StoredRun> {
-    const { store } = this.deps;
-    const record = this.record(stored);
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const head = await store.chainHead(stored.run.sop);
-      if (head.runId === stored.run.id && head.prevHash !== undefined) {
-        // A seal interrupted between moving the head and recording it on the run: finish it.
-        const seal = { seq: head.seq, prevHash: head.prevHash, hash: head.hash };
-        await store.setSeal(stored.run.id, seal);
-        return { ...stored, seal };
-      }
-      const sealed = sealRecord(record as unknown as Record<string, unknown>, { seq: head.seq + 1, prevHash: head.hash });
-      const next = { seq: sealed.seq, hash: sealed.hash, runId: stored.run.id, prevHash: head.hash };
-      if (!(await store.advanceChain(stored.run.sop, head, next))) continue;
-      const seal = { seq: sealed.seq, prevHash: head.hash, hash: sealed.hash };
-      await store.setSeal(stored.run.id, seal);
-      return { ...stored, seal };
-    }
-    throw new Error(`could not seal the audit record of run ${stored.run.id}: the chain head of ${stored.run.sop} kept moving`);
   }
 }

@@ -1,27 +1,30 @@
 /**
- * The shell around the pure state machine: loads a run from the store, applies an input,
- * stores the result by compare-and-set, and performs the effects. Commands run only in
- * `handle` (a worker), one run at a time per process.
+ * The shell around the pure state machine: loads a run from the store, applies an input, stores
+ * the result by compare-and-set together with what it implies (a slot when the run starts; the
+ * seal of its audit record and the freed slot when it ends), and performs the effects. Commands
+ * run only in `handle` (a worker), by whoever holds the run's claim.
  */
-import { randomBytes } from "node:crypto";
-import { rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { applyEvent, type RunInput, type EventResult } from "../core/run/apply-event.ts";
+import { applyEvent, pendingTimers, targetKey, type EventResult, type RunInput } from "../core/run/apply-event.ts";
 import { mayDecide, type Actor } from "../core/run/decide.ts";
 import type { Effect } from "../core/run/effects.ts";
 import { newRun } from "../core/run/new-run.ts";
-import { isActive, isTerminal, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
-import { builtinVariables, userVariables } from "../core/run/run-variables.ts";
+import { isTerminal, type CommandProcess, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import type { AuditRecord } from "../core/audit/audit-record.ts";
 import type { VarValue } from "../core/sop/types.ts";
+import { sealRecord } from "../audit/hash-record.ts";
+import type { MachineIdentity } from "../exec/process-identity.ts";
 import type { EventBus } from "../ports/event-bus.ts";
-import type { RunStore, StoredRun } from "../ports/run-store.ts";
+import type { RunEnding, RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
 import type { Job, WorkQueue } from "../ports/work-queue.ts";
-import type { AuditSink } from "./audit-sink.ts";
-import { baseEnv, commandEnv, readOutputVars } from "./command-env.ts";
+import { findActive, findWaiting, type RunRef } from "./find-run.ts";
 import type { Logger } from "./logger.ts";
+import { RunClaim } from "./run-claim.ts";
+import { runCommand, type CommandEffect } from "./run-command.ts";
 import type { SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
+
+export type { RunRef } from "./find-run.ts";
 
 export interface EngineDeps {
   store: RunStore;
@@ -29,7 +32,6 @@ export interface EngineDeps {
   events: EventBus;
   executor: StepExecutor;
   catalog: SopCatalog;
-  audit: AuditSink;
   log: Logger;
   now: () => number;
   newId: () => string;
@@ -38,6 +40,17 @@ export interface EngineDeps {
   env: Readonly<Record<string, string | undefined>>;
   /** A private (0700) folder where $SOP_OUTPUT files live while a command runs. */
   tmpDir: string;
+  /** The run's audit record as it stands (redacted); sealed as the final record when the run ends. */
+  recordOf: (stored: StoredRun) => AuditRecord;
+  /** Told of every change this engine makes, before anyone hears of it (the audit files). */
+  changed: (runId: string) => void;
+  /** This process, as run claims name it. */
+  owner: string;
+  /** How long a claim on a run lasts without renewal. */
+  claimTtlMs: number;
+  machine: MachineIdentity;
+  /** Stops what a dead worker left running (when it is on this machine); says what became of it. */
+  stopOrphan: (process: CommandProcess) => Promise<string>;
 }
 
 export interface ActorRef {
@@ -54,11 +67,6 @@ export interface ExecuteOptions {
   trigger?: TriggerInfo;
 }
 
-export interface RunRef {
-  sop?: string;
-  runId?: string;
-}
-
 export interface DecideOptions {
   actor: ActorRef;
   decision: "approve" | "deny";
@@ -67,9 +75,24 @@ export interface DecideOptions {
   definitionHash?: string;
 }
 
-type CommandEffect = Extract<Effect, { type: "run_command" }>;
+/** What one sweep found and set moving again. */
+export interface SweepReport {
+  /** Running runs nobody holds (their worker died, or their nudge was lost). */
+  unclaimed: string[];
+  /** Queued runs with a free slot. */
+  startable: string[];
+  /** Timers armed again (a queue that lost them with its process). */
+  timers: number;
+}
+
+interface Step {
+  stored: StoredRun;
+  result: EventResult;
+}
 
 const jobId = (...parts: string[]): string => parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_");
+/** Past a claim's end, the nudge that takes an abandoned run over waits this much longer. */
+const CLAIM_GRACE_MS = 250;
 
 export class RunEngine {
   private readonly running = new Map<string, AbortController>();
@@ -78,6 +101,7 @@ export class RunEngine {
 
   constructor(private readonly deps: EngineDeps) {
     // A cancel or timeout may be decided by another process; whoever runs the command hears it.
+    // (Should the event be lost, the claim's renewal finds the run ended.)
     this.unsubscribe = deps.events.subscribe((event) => {
       if (event.type === "run_finished" && (event.status === "cancelled" || event.status === "timed_out")) {
         this.running.get(event.runId)?.abort();
@@ -123,7 +147,7 @@ export class RunEngine {
       ...(opts.force && inCooldown ? { cooldownForcedBy: actor.id } : {}),
     });
     const admission = await store.admit(
-      { run, definition: def, dir: loaded.dir, holdsSlot: false },
+      { run, definition: def, dir: loaded.dir },
       { cooldownSecs: def.cooldownSecs, force: Boolean(opts.force && actor.admin), now: at },
     );
     if (!admission.accepted) {
@@ -131,14 +155,14 @@ export class RunEngine {
         retryAfterSecs: admission.retryAfterSecs,
       });
     }
-    await this.deps.events.publish({ type: "run_queued", runId: run.id, sop: name, at });
     await this.nudge(run);
+    await this.deps.events.publish({ type: "run_queued", runId: run.id, sop: name, at });
     return run;
   }
 
   /** Approve or deny (Done / Failed for manual steps) the run a reference names. */
   async decide(ref: RunRef, opts: DecideOptions): Promise<{ message: string; run: RunState }> {
-    const target = await this.findWaiting(ref);
+    const target = await findWaiting(this.deps, ref);
     const actor = this.resolveActor(opts.actor);
     const input: RunInput = { type: "decide", actor, decision: opts.decision };
     if (opts.comment !== undefined) input.comment = opts.comment;
@@ -146,14 +170,13 @@ export class RunEngine {
     if (opts.definitionHash !== undefined) input.definitionHash = opts.definitionHash;
     const { stored, result } = await this.transition(target.id, input);
     const outcome = result.outcome!;
-    if (result.changed && !isTerminal(stored.run.status)) await this.nudge(stored.run);
     if (!outcome.ok) throw new SopError(outcome.code, outcome.message);
     return { message: outcome.message, run: stored.run };
   }
 
   /** Cancel by run id, by the SOP's one active run, or by both (the run must then be that SOP's). */
   async cancel(ref: string | RunRef, actorRef: ActorRef, reason?: string): Promise<{ message: string; run: RunState }> {
-    const target = await this.findActive(ref);
+    const target = await findActive(this.deps, ref);
     const actor = this.resolveActor(actorRef);
     const stored = (await this.deps.store.get(target.id))!;
     const allowed = actor.admin || actor.id === target.requestedBy || mayDecide(actor, stored.definition.approval.approvers);
@@ -168,103 +191,142 @@ export class RunEngine {
   /** A queue job: move the run on, running its commands here until it waits or ends. */
   async handle(job: Job): Promise<void> {
     await this.serially(job.runId, async () => {
-      if (job.redelivered && !this.running.has(job.runId) && (await this.hasRunningCommand(job.runId))) {
-        // The worker that held this job died; whatever it was running is orphaned.
-        await this.drive(job.runId, { type: "recover" });
-        return;
-      }
       if (job.kind === "timeout") {
         const { stored, result } = await this.transition(job.runId, { type: "timeout", checkpoint: job.checkpoint ?? "" });
         if (!result.changed || isTerminal(stored.run.status)) return;
       }
-      await this.drive(job.runId, undefined);
+      await this.drive(job.runId);
     });
   }
 
   /**
-   * After a crash of the only process (local driver): what it left running is marked
-   * interrupted (or retried), timers re-armed. With Redis other workers may be running those
-   * commands right now; there, a job redelivered after its worker died does this per run.
+   * Finds what no message will move any more and moves it (DESIGN invariant 8): running runs
+   * nobody holds (their worker died, or the nudge after a decision was lost) and queued runs
+   * with a free slot. With `timers`, also arms again the deadlines of every run that waits or
+   * runs, for a queue that lost them with its process. Idempotent: nudges are deduplicated, and
+   * a run that needs nothing ignores one.
    */
-  async recoverAll(): Promise<number> {
-    const runs = await this.deps.store.list();
-    let recovered = 0;
-    for (const run of runs) {
-      if (isTerminal(run.status)) continue;
-      recovered++;
-      if (run.status === "queued") await this.nudge(run);
-      else void this.serially(run.id, () => this.drive(run.id, { type: "recover" })).catch((err: unknown) => this.deps.log.error({ runId: run.id, err: String(err) }, "recovery failed"));
+  async sweep(opts: { timers?: boolean } = {}): Promise<SweepReport> {
+    const { store, now } = this.deps;
+    const report: SweepReport = { unclaimed: [], startable: [], timers: 0 };
+    const going = await store.list({ statuses: opts.timers ? ["queued", "running", "awaiting_approval", "awaiting_manual"] : ["queued", "running"] });
+    const running = going.filter((r) => r.status === "running");
+    const claims = await store.claims(running.map((r) => r.id));
+    const at = now();
+    for (const run of running) {
+      const claim = claims.get(run.id);
+      if (claim !== undefined && claim.until > at) continue;
+      report.unclaimed.push(run.id);
+      await this.nudge(run);
     }
-    return recovered;
-  }
-
-  private async hasRunningCommand(runId: string): Promise<boolean> {
-    const stored = await this.deps.store.get(runId);
-    return Boolean(stored && (stored.run.steps.some((s) => s.status === "running") || stored.run.verifications.some((v) => v.status === "running")));
-  }
-
-  private async drive(runId: string, first: RunInput | undefined): Promise<void> {
-    const stored = await this.deps.store.get(runId);
-    if (!stored || isTerminal(stored.run.status)) return;
-    let input = first;
-    if (!input) {
-      if (stored.run.status === "queued") {
-        if (!(await this.deps.store.tryStart(runId, stored.definition.maxConcurrent))) return;
-        input = { type: "start" };
-      } else {
-        input = { type: "advance" };
+    for (const sop of new Set(going.filter((r) => r.status === "queued").map((r) => r.sop))) {
+      for (const id of await store.startable(sop)) {
+        report.startable.push(id);
+        await this.nudgeById(id);
       }
     }
-    let step = await this.transition(runId, input);
-    let command = step.result.changed ? commandOf(step.result) : undefined;
-    while (command) {
-      const finished = await this.runCommand(step.stored, command);
-      step = await this.transition(runId, finished);
-      command = step.result.changed ? commandOf(step.result) : undefined;
+    if (opts.timers) {
+      for (const run of going) {
+        const stored = await store.get(run.id);
+        if (!stored) continue;
+        const timers = pendingTimers(stored.definition, stored.run);
+        report.timers += timers.length;
+        await this.armTimers(stored.run, timers.map((t) => ({ type: "schedule_timeout", ...t })));
+      }
     }
+    if (report.unclaimed.length > 0) this.deps.log.info({ runs: report.unclaimed }, `sweep: ${report.unclaimed.length} running run(s) had nobody moving them; handed to a worker`);
+    return report;
   }
 
-  private async runCommand(stored: StoredRun, effect: CommandEffect): Promise<RunInput> {
-    const { run, definition: def } = stored;
-    const controller = new AbortController();
-    this.running.set(run.id, controller);
-    const stepNumber = effect.target.kind === "step" ? effect.target.step : undefined;
-    const outputFile = join(this.deps.tmpDir, `sop-output-${run.id}-${randomBytes(6).toString("hex")}`);
-    const base = { type: "command_finished" as const, target: effect.target, commandIndex: effect.commandIndex, attempt: effect.attempt };
+  /**
+   * Drive the run while holding its claim: recover what a dead worker left, start it when a slot
+   * is free, and run its commands until it waits for a person or ends.
+   */
+  private async drive(runId: string): Promise<void> {
+    const claim = await RunClaim.take(this.claimDeps(), runId);
+    if (!claim) {
+      await this.retakeLater(runId);
+      return;
+    }
     try {
-      const secrets: Record<string, string> = {};
-      for (const name of def.secrets) {
-        const value = this.deps.env[name];
-        if (value === undefined) {
-          const error = `secret ${name} is not set in the bot's environment ([secrets] of ${def.name})`;
-          return { ...base, result: { exitCode: null, output: "", timedOut: false, cancelled: false, durationMs: 0, error }, outputVars: {} };
-        }
-        secrets[name] = value;
+      const stored = await this.deps.store.get(runId);
+      if (!stored || isTerminal(stored.run.status)) return;
+      let input: RunInput;
+      // We hold the claim and run nothing of this run: a command still marked running is orphaned.
+      if (hasRunningCommand(stored.run)) input = { type: "recover", fates: await this.stopOrphans(stored.run) };
+      else input = stored.run.status === "queued" ? { type: "start" } : { type: "advance" };
+      let step = await this.transition(runId, input);
+      let command = step.result.changed ? commandOf(step.result) : undefined;
+      while (command && claim.held) {
+        const finished = await this.runOne(step.stored, command, claim);
+        // Lost meanwhile: the process that took the run over has recovered (or will recover) the step.
+        if (finished === undefined || !(await claim.renew())) return;
+        step = await this.transition(runId, finished);
+        command = step.result.changed ? commandOf(step.result) : undefined;
       }
-      const result = await this.deps.executor.run({
-        command: effect.command,
-        cwd: resolve(stored.dir, def.workdir),
-        env: commandEnv({
-          base: baseEnv(this.deps.env), secrets,
-          vars: { ...userVariables(run), ...builtinVariables(run, stepNumber) },
-          sop: run.sop, runId: run.id, step: stepNumber !== undefined ? String(stepNumber) : effect.target.kind === "gate" ? effect.target.gate : "",
-          outputFile,
-        }),
-        timeoutMs: effect.timeoutMs,
-        redact: Object.values(secrets),
-        signal: controller.signal,
-      });
-      const outputVars = await readOutputVars(outputFile);
-      const event = { exitCode: result.exitCode, output: result.output, timedOut: result.timedOut, cancelled: result.cancelled, durationMs: result.durationMs };
-      return { ...base, result: result.spawnError !== undefined ? { ...event, error: result.spawnError } : event, outputVars };
     } finally {
-      this.running.delete(run.id);
-      await rm(outputFile, { force: true });
+      await claim.release();
     }
   }
 
-  /** Apply one input with compare-and-set, retrying when another writer got there first. */
-  private async transition(runId: string, input: RunInput): Promise<{ stored: StoredRun; result: EventResult }> {
+  private async runOne(stored: StoredRun, effect: CommandEffect, claim: RunClaim) {
+    const controller = new AbortController();
+    const { run } = stored;
+    this.running.set(run.id, controller);
+    const stopWhenLost = claim.onLost(() => controller.abort());
+    // A cancel whose event this process missed: the renewal reads the run and stops the command.
+    const watch = setInterval(() => void this.stopIfEnded(run.id, controller), Math.max(1, Math.floor(this.deps.claimTtlMs / 3)));
+    watch.unref();
+    try {
+      const finished = await runCommand(this.deps, stored, effect, controller.signal, (process) => this.recordStart(run.id, effect, process));
+      return claim.held ? finished : undefined;
+    } finally {
+      clearInterval(watch);
+      stopWhenLost();
+      this.running.delete(run.id);
+    }
+  }
+
+  private async stopIfEnded(runId: string, controller: AbortController): Promise<void> {
+    const stored = await this.deps.store.get(runId).catch(() => undefined);
+    if (stored && isTerminal(stored.run.status)) controller.abort();
+  }
+
+  private async recordStart(runId: string, effect: CommandEffect, process: CommandProcess): Promise<void> {
+    const input: RunInput = { type: "command_started", target: effect.target, commandIndex: effect.commandIndex, attempt: effect.attempt, process };
+    await this.transition(runId, input).catch((err: unknown) => {
+      this.deps.log.warn({ runId, err }, `could not record where the command of run ${runId} runs; a recovery could not stop it`);
+    });
+  }
+
+  /** What became of each command a dead worker left running (stopped here, or maybe still running elsewhere). */
+  private async stopOrphans(run: RunState): Promise<Record<string, string>> {
+    const fates: Record<string, string> = {};
+    const orphans = [
+      ...run.steps.filter((s) => s.status === "running").map((s) => ({ key: targetKey({ kind: "step", step: s.number }), process: s.process })),
+      ...run.verifications.filter((v) => v.status === "running").map((v) => ({ key: targetKey({ kind: "gate", gate: v.gate }), process: v.process })),
+    ];
+    for (const { key, process } of orphans) {
+      fates[key] = process === undefined ? "its process was not recorded; it may have started" : await this.deps.stopOrphan(process);
+    }
+    if (orphans.length > 0) this.deps.log.warn({ runId: run.id, fates }, `run ${run.id}: recovering what a stopped worker left running`);
+    return fates;
+  }
+
+  /** Another process holds the run: look again once its claim would have lapsed, in case it died. */
+  private async retakeLater(runId: string): Promise<void> {
+    const claim = (await this.deps.store.claims([runId])).get(runId);
+    const stored = claim && (await this.deps.store.get(runId));
+    if (!claim || !stored || isTerminal(stored.run.status)) return;
+    const delayMs = Math.max(0, claim.until - this.deps.now()) + CLAIM_GRACE_MS;
+    await this.enqueue({ kind: "advance", runId }, { priority: stored.run.priority, delayMs, id: jobId(runId, "claim", String(claim.until)) });
+  }
+
+  /**
+   * Apply one input with compare-and-set, retrying when another writer got there first. The
+   * change and what it implies land in one atomic step of the store; the effects follow.
+   */
+  private async transition(runId: string, input: RunInput): Promise<Step> {
     const { store, now } = this.deps;
     for (let attempt = 0; attempt < 50; attempt++) {
       const stored = await store.get(runId);
@@ -272,53 +334,74 @@ export class RunEngine {
       const result = applyEvent(stored.definition, stored.run, input, now());
       if (!result.changed) return { stored, result };
       const next = { ...result.run, revision: stored.run.revision + 1 };
-      if (!(await store.update(runId, stored.run.revision, next))) continue;
-      const updated = { ...stored, run: next };
-      // The audit write is under way before anyone hears of the change, so a listener that
-      // then reads the record (after AuditSink.drain) sees it on disk.
-      void this.deps.audit.update(runId);
-      await this.perform(updated, result.effects);
+      // Timers go first: one armed for a change that then does not land finds nothing to time out.
+      await this.armTimers(next, result.effects);
+      const ending = isTerminal(next.status) && !isTerminal(stored.run.status) ? await this.ending(stored, next) : undefined;
+      const outcome = await store.update(runId, stored.run.revision, next, ending);
+      if (!outcome.ok) {
+        // No slot for it yet: it stays queued, and the run that frees one nudges it.
+        if (outcome.why === "no_slot") return { stored, result: { run: stored.run, effects: [], changed: false } };
+        continue;
+      }
+      const updated: StoredRun = { ...stored, run: next, ...(ending ? { seal: ending.seal } : {}) };
+      this.deps.changed(runId);
+      await this.perform(updated, result, outcome.startable);
       return { stored: updated, result };
     }
     throw new Error(`run ${runId} kept changing under us; gave up after 50 attempts`);
   }
 
-  private async perform(stored: StoredRun, effects: Effect[]): Promise<void> {
+  /** The seal of the ending run's record, one past the chain head as it is now. */
+  private async ending(stored: StoredRun, next: RunState): Promise<RunEnding> {
+    const head = await this.deps.store.chainHead(next.sop);
+    const record = this.deps.recordOf({ ...stored, run: next });
+    const sealed = sealRecord(record as unknown as Record<string, unknown>, { seq: head.seq + 1, prevHash: head.hash });
+    return { seal: { seq: sealed.seq, prevHash: head.hash, hash: sealed.hash }, record: sealed as unknown as AuditRecord };
+  }
+
+  /** After the change landed: stop what it stopped, nudge what may move on, then tell everyone. */
+  private async perform(stored: StoredRun, result: EventResult, startable: string[]): Promise<void> {
     const { run } = stored;
+    for (const effect of result.effects) if (effect.type === "kill_command") this.running.get(run.id)?.abort();
+    for (const id of startable) await this.nudgeById(id);
+    // Going on with nothing running and no command to start (a decision let it go on): a worker moves it.
+    if (run.status === "running" && !hasRunningCommand(run) && !commandOf(result)) await this.nudge(run);
+    // Last, so that whoever hears of the change finds everything it implies done.
+    for (const effect of result.effects) if (effect.type === "emit") await this.deps.events.publish(effect.event);
+  }
+
+  private async armTimers(run: RunState, effects: Effect[]): Promise<void> {
     for (const effect of effects) {
-      switch (effect.type) {
-        case "emit":
-          await this.deps.events.publish(effect.event);
-          break;
-        case "schedule_timeout":
-          await this.deps.queue.enqueue(
-            { kind: "timeout", runId: run.id, checkpoint: effect.checkpoint },
-            { priority: run.priority, delayMs: Math.max(0, effect.at - this.deps.now()), id: jobId(run.id, "timeout", effect.checkpoint) },
-          );
-          break;
-        case "kill_command":
-          this.running.get(run.id)?.abort();
-          break;
-        case "finished":
-          await this.release(stored);
-          break;
-        case "run_command":
-          break; // run by drive(), in a worker
-      }
+      if (effect.type !== "schedule_timeout") continue;
+      // The deadline is part of the id: a run timed again (a later start) gets a job of its own.
+      await this.enqueue(
+        { kind: "timeout", runId: run.id, checkpoint: effect.checkpoint },
+        { priority: run.priority, delayMs: Math.max(0, effect.at - this.deps.now()), id: jobId(run.id, "timeout", effect.checkpoint, String(effect.at)) },
+      );
     }
   }
 
-  /** Free the slot and nudge the runs that may start now: queued runs whose own job found no room. */
-  private async release(stored: StoredRun): Promise<void> {
-    const line = await this.deps.store.release(stored.run.id, stored.definition.maxConcurrent);
-    for (const id of line) {
-      const next = await this.deps.store.get(id);
-      if (next) await this.nudge(next.run);
-    }
+  private async nudgeById(runId: string): Promise<void> {
+    const stored = await this.deps.store.get(runId);
+    if (stored) await this.nudge(stored.run);
   }
 
   private async nudge(run: RunState): Promise<void> {
-    await this.deps.queue.enqueue({ kind: "advance", runId: run.id }, { priority: run.priority, id: jobId(run.id, "advance", String(run.revision)) });
+    await this.enqueue({ kind: "advance", runId: run.id }, { priority: run.priority, id: jobId(run.id, "advance", String(run.revision)) });
+  }
+
+  /** A nudge that cannot be queued (a closing process) is not lost for good: every worker's sweep finds the run. */
+  private async enqueue(job: Job, opts: Parameters<WorkQueue["enqueue"]>[1]): Promise<void> {
+    try {
+      await this.deps.queue.enqueue(job, opts);
+    } catch (err) {
+      this.deps.log.debug({ runId: job.runId, err }, `could not queue ${job.kind} of run ${job.runId}; a worker's sweep will find the run`);
+    }
+  }
+
+  private claimDeps() {
+    const { store, owner, claimTtlMs: ttlMs, now, log } = this.deps;
+    return { store, owner, ttlMs, now, log };
   }
 
   private async serially(runId: string, fn: () => Promise<void>): Promise<void> {
@@ -334,45 +417,13 @@ export class RunEngine {
   }
 
   /** The run a decision is for: by id, or the one run of the SOP that waits for people. */
-  async findWaiting(ref: RunRef): Promise<RunState> {
-    if (ref.runId) return this.runOf(ref.runId, ref.sop);
-    const sop = ref.sop ?? "";
-    const waiting = await this.deps.store.list({ sop, statuses: ["awaiting_approval", "awaiting_manual"] });
-    if (waiting.length === 1) return waiting[0]!;
-    if (waiting.length > 1) {
-      throw new SopError("ambiguous", `${waiting.length} runs of ${sop} are waiting; name one: ${waiting.map((r) => r.id).join(", ")}`, {
-        runs: waiting.map((r) => ({ id: r.id, status: r.status, waiting: r.checkpoints.find((c) => c.status === "pending")?.id ?? "" })),
-      });
-    }
-    if (!this.deps.catalog.get(sop) && (await this.deps.store.list({ sop })).length === 0) {
-      throw new SopError("unknown_sop", `unknown SOP "${sop}"`);
-    }
-    throw new SopError("nothing_waiting", `no run of ${sop} is waiting for a decision`);
+  findWaiting(ref: RunRef): Promise<RunState> {
+    return findWaiting(this.deps, ref);
   }
+}
 
-  /** The run with this id, which must belong to `sop` when one is named. */
-  private async runOf(runId: string, sop: string | undefined): Promise<RunState> {
-    const stored = await this.deps.store.get(runId);
-    if (!stored || (sop && stored.run.sop !== sop)) throw new SopError("unknown_run", `unknown run ${runId}${sop ? ` of ${sop}` : ""}`);
-    return stored.run;
-  }
-
-  /** A run id, or the one active or queued run of an SOP. */
-  private async findActive(target: string | RunRef): Promise<RunState> {
-    if (typeof target !== "string" && target.runId !== undefined) return this.runOf(target.runId, target.sop);
-    const ref = typeof target === "string" ? target : (target.sop ?? "");
-    const byId = await this.deps.store.get(ref);
-    if (byId) return byId.run;
-    const runs = (await this.deps.store.list({ sop: ref })).filter((r) => isActive(r.status) || r.status === "queued");
-    if (runs.length === 1) return runs[0]!;
-    if (runs.length > 1) {
-      throw new SopError("ambiguous", `${runs.length} runs of ${ref} are active; name one: ${runs.map((r) => r.id).join(", ")}`, {
-        runs: runs.map((r) => ({ id: r.id, status: r.status })),
-      });
-    }
-    if (!this.deps.catalog.get(ref)) throw new SopError("unknown_run", `no run or SOP named "${ref}"`);
-    throw new SopError("nothing_waiting", `no active run of ${ref}`);
-  }
+function hasRunningCommand(run: RunState): boolean {
+  return run.steps.some((s) => s.status === "running") || run.verifications.some((v) => v.status === "running");
 }
 
 function commandOf(result: EventResult): CommandEffect | undefined {

@@ -15,7 +15,9 @@ import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
 import { BullmqQueue, openRedisDriver } from "../drivers/redis/index.ts";
+import { thisMachine } from "../exec/process-identity.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
+import { stopOrphan } from "../exec/stop-orphan.ts";
 import { readConfig } from "../main/config.ts";
 import type { EventBus } from "../ports/event-bus.ts";
 import type { MessageLedger } from "../ports/message-ledger.ts";
@@ -23,9 +25,9 @@ import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
 import type { CronSchedule, Job, WorkQueue } from "../ports/work-queue.ts";
 import { fireTrigger } from "./fire-trigger.ts";
-import { AuditSink } from "./audit-sink.ts";
+import { AuditSink, buildRecord } from "./audit-sink.ts";
 import { silentLogger, type Logger } from "./logger.ts";
-import { RunEngine, type ActorRef, type RunRef } from "./run-engine.ts";
+import { RunEngine, type ActorRef, type RunRef, type SweepReport } from "./run-engine.ts";
 import { SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
 import { sopStatus, type SopStatus } from "./sop-status.ts";
@@ -53,6 +55,15 @@ export interface SopRunnerOptions {
    * record from the events it hears; `sop worker` processes write none unless SOP_AUDIT_FILES=1.
    */
   auditFiles?: boolean;
+  /**
+   * Only look (`sop status`, `sop list`): no worker, no lock on DATA_DIR, no audit writes, and
+   * every change refused. Nothing is recovered or moved on: that is a worker's job.
+   */
+  readOnly?: boolean;
+  /** How long a claim on a run lasts without renewal (default SOP_LOCK_DURATION_MS, 30 s). */
+  claimTtlMs?: number;
+  /** How often this process looks for runs nobody moves (default SOP_SWEEP_INTERVAL_MS, 30 s). */
+  sweepIntervalMs?: number;
 }
 
 export interface RunOptions {
@@ -250,13 +261,13 @@ export class SopRunner {
   /** A run as it stands, with its redacted record, without waiting for audit files; undefined when unknown. */
   async snapshot(runId: string): Promise<{ stored: StoredRun; record: AuditRecord } | undefined> {
     const stored = await this.store.get(runId);
-    return stored && { stored, record: this.audit.record(stored) };
+    return stored && { stored, record: await this.audit.recordOf(stored) };
   }
 
   private async currentRecord(runId: string): Promise<AuditRecord> {
     const stored = await this.store.get(runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-    return this.audit.record(stored);
+    return this.audit.recordOf(stored);
   }
 
   /** The audit record of a run as it stands (redacted; sealed once ended), after pending audit writes. */
@@ -264,7 +275,12 @@ export class SopRunner {
     const stored = await this.store.get(runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
     await this.audit.drain();
-    return this.audit.record((await this.store.get(runId)) ?? stored);
+    return this.audit.recordOf((await this.store.get(runId)) ?? stored);
+  }
+
+  /** Look now for runs nobody moves (see `RunEngine.sweep`); every worker does this on its own timer. */
+  sweep(): Promise<SweepReport> {
+    return this.engine.sweep();
   }
 
   async close(): Promise<void> {
@@ -283,10 +299,21 @@ export class SopRunner {
       const changed = new Promise<void>((resolve) => seen.waiters.add(resolve));
       const stored = await this.store.get(runId);
       if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-      if (atRest(stored.run)) return this.record(runId);
+      if (atRest(stored.run) || (await this.queuedBehindPeople(stored.run))) return this.record(runId);
       await changed;
     }
   }
+
+  /**
+   * A queued run whose SOP's slots are all held by runs that wait for people waits for people
+   * too: nothing but a decision (or a cancel) will let it start.
+   */
+  private async queuedBehindPeople(run: RunState): Promise<boolean> {
+    if (run.status !== "queued" || (await this.store.startable(run.sop)).includes(run.id)) return false;
+    const holders = await this.store.list({ sop: run.sop, statuses: ["running", "awaiting_approval", "awaiting_manual"] });
+    return holders.length > 0 && holders.every((r) => r.status !== "running");
+  }
+
 }
 
 export async function createSopRunner(options: SopRunnerOptions = {}): Promise<SopRunner> {
@@ -296,31 +323,47 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   const localUser = `local:${userInfo().username}`;
   const catalog = await new SopCatalog(options.sopsDir ?? config.sopsDir).reload();
   const redisUrl = options.redisUrl ?? config.redisUrl;
-  const onError = (err: unknown, where: string): void => log.error({ err: String(err) }, `${where} failed`);
+  const readOnly = options.readOnly === true;
+  const worker = options.worker !== false && !readOnly;
+  const onError = (err: unknown, where: string): void => log.error({ err }, `${where} failed`);
   const driver = redisUrl
     ? await openRedisDriver({ url: redisUrl, ...config.redis, onError })
-    : await openLocalDriver({ dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", onProblem: (m) => log.error({}, m), onError });
+    : await openLocalDriver({
+      dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", readOnly,
+      onProblem: (m) => log.error({}, m), onError,
+    });
   const now = options.now ?? (() => Date.now());
+  const secretValues = (stored: StoredRun): string[] => stored.definition.secrets.flatMap((n) => (env[n] ? [env[n]] : []));
   const audit = new AuditSink({
     logsDir: options.logsDir ?? config.logsDir,
     store: driver.store,
-    secretValues: (stored) => stored.definition.secrets.flatMap((n) => (env[n] ? [env[n]] : [])),
+    secretValues,
     log,
-    writes: options.auditFiles !== false,
+    writes: options.auditFiles !== false && !readOnly,
   });
   // Subscribed before anyone else, so a record's write is under way before listeners hear of the
   // change. With Redis every process hears every run's events and keeps its LOGS_DIR complete.
   const stopAudit = driver.events.subscribe((event) => void audit.update(event.runId));
   // $SOP_OUTPUT files are not pre-created: their folder is private and their names random.
   const outputDir = await mkdtemp(join(tmpdir(), "sop-output-"));
+  const machine = thisMachine();
   const engine = new RunEngine({
     store: driver.store, queue: driver.queue, events: driver.events,
     executor: options.executor ?? new ShellExecutor(),
-    catalog, audit, log, now, newId: randomUUID,
+    catalog, log, now, newId: randomUUID,
     admins: [...(options.admins ?? config.admins), localUser],
     env, tmpDir: outputDir,
+    recordOf: (stored) => buildRecord(stored, secretValues(stored)),
+    changed: (runId) => void audit.update(runId),
+    owner: `${machine.host}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    claimTtlMs: options.claimTtlMs ?? config.claimTtlMs,
+    machine,
+    stopOrphan: (process) => stopOrphan(process, machine),
   });
+  let maintenance: NodeJS.Timeout | undefined;
   const runner = new SopRunner(engine, catalog, driver.store, driver.events, driver.ledger, driver.queue, log, audit, localUser, now, async () => {
+    clearInterval(maintenance);
+    // Handlers still running may end runs and nudge the next ones; the queue takes those until it is closed.
     await driver.queue.close();
     engine.stop();
     stopAudit();
@@ -329,11 +372,21 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     await driver.close();
     await rm(outputDir, { recursive: true, force: true });
   });
-  if (options.worker !== false) {
+  if (worker) {
     driver.queue.process((job) => (job.kind === "schedule" ? runner.onScheduleTick(job) : engine.handle(job)), options.concurrency ?? config.workerConcurrency);
+    // What a process that stopped left behind: orphaned steps, queued runs whose nudge was lost,
+    // and (with a queue that lost them) the timers of waiting runs.
+    await engine.sweep({ timers: !driver.queue.durable });
   }
-  // Only the local driver's single process can know that everything "running" is orphaned.
-  if (!redisUrl) await engine.recoverAll();
-  else void audit.reconcile().catch((err: unknown) => log.error({ err: String(err) }, "audit: cannot bring LOGS_DIR up to date"));
+  if (redisUrl && !readOnly) void audit.reconcile().catch((err: unknown) => log.error({ err }, "audit: cannot bring LOGS_DIR up to date"));
+  const interval = options.sweepIntervalMs ?? config.sweepIntervalMs;
+  if (!readOnly) {
+    maintenance = setInterval(() => {
+      if (worker) void engine.sweep().catch((err: unknown) => log.error({ err }, "sweep: cannot look for runs nobody moves"));
+      void audit.catchUp().catch((err: unknown) => log.error({ err }, "audit: cannot bring LOGS_DIR up to date"));
+    }, interval);
+    // Unref'd: a process with nothing else to do may end (a CLI whose run waits for a person).
+    maintenance.unref();
+  }
   return runner;
 }

@@ -11,6 +11,8 @@ export interface WriteJsonOptions {
    * truth lives elsewhere.
    */
   durable?: boolean;
+  /** Readable by the owner only: the file 0600, folders it creates 0700 (state that may hold secrets). */
+  private?: boolean;
 }
 
 /**
@@ -26,9 +28,9 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
   let tempExists = false;
   try {
     const text = serialize(value);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, ...(options.private ? { mode: 0o700 } : {}) });
     // "wx": never reuse or clobber a file that happens to carry the temp name.
-    const handle = await open(temp, "wx");
+    const handle = await open(temp, "wx", options.private ? 0o600 : 0o666);
     tempExists = true;
     try {
       await handle.writeFile(text, "utf8");

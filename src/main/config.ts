@@ -21,6 +21,15 @@ export interface Config {
   workerConcurrency: number;
   /** Redis driver settings (SOP_REDIS_PREFIX, SOP_LOCK_DURATION_MS, SOP_STALLED_INTERVAL_MS). */
   redis: { prefix: string; lockDurationMs?: number; stalledIntervalMs?: number };
+  /**
+   * How long a worker's claim on the run it drives lasts without renewal (SOP_LOCK_DURATION_MS,
+   * default 30 s, the same as BullMQ's job lock): a run whose worker died is taken over after it.
+   */
+  claimTtlMs: number;
+  /** How often every worker looks for runs nobody moves (SOP_SWEEP_INTERVAL_MS, default 30 s). */
+  sweepIntervalMs: number;
+  /** How long running steps may finish after SIGTERM (SOP_SHUTDOWN_GRACE_SECS, default 30). */
+  shutdownGraceSecs: number;
   /** Base URL of the web UI in chat links (SOP_PUBLIC_URL); default the address `sop serve` listens on. */
   publicUrl?: string;
   slack?: SlackConfig;
@@ -77,6 +86,14 @@ function positiveInt(env: Readonly<Record<string, string | undefined>>, name: st
   return n;
 }
 
+function seconds(env: Readonly<Record<string, string | undefined>>, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${name} must be a number of seconds >= 0, got "${raw}"`);
+  return n;
+}
+
 export function readConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): Config {
   const port = Number(env["PORT"] ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number, got "${env["PORT"]}"`);
@@ -91,6 +108,9 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     logLevel: env["LOG_LEVEL"] || "info",
     workerConcurrency: positiveInt(env, "SOP_WORKER_CONCURRENCY") ?? 4,
     redis: { prefix: env["SOP_REDIS_PREFIX"] || "sop" },
+    claimTtlMs: positiveInt(env, "SOP_LOCK_DURATION_MS") ?? 30_000,
+    sweepIntervalMs: positiveInt(env, "SOP_SWEEP_INTERVAL_MS") ?? 30_000,
+    shutdownGraceSecs: seconds(env, "SOP_SHUTDOWN_GRACE_SECS") ?? 30,
     env,
   };
   const lockDurationMs = positiveInt(env, "SOP_LOCK_DURATION_MS");

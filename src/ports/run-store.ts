@@ -1,7 +1,10 @@
 /**
- * The truth about runs. Admission (cooldown), slots (max_concurrent), compare-and-set updates
- * and the audit chain head are single atomic operations, so they hold across processes.
+ * The truth about runs. Every check-and-change is one atomic step, so it holds across processes:
+ * admission (cooldown), a transition by compare-and-set together with what it implies (taking one
+ * of the SOP's `max_concurrent` slots when a run starts; sealing the record into the SOP's hash
+ * chain and freeing the slot when it ends), and the claim of whoever drives a run.
  */
+import type { AuditRecord } from "../core/audit/audit-record.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
 import type { RunState, RunStatus } from "../core/run/run-state.ts";
 
@@ -17,9 +20,7 @@ export interface StoredRun {
   definition: SopDefinition;
   /** Absolute SOP folder, for the workdir of commands. */
   dir: string;
-  /** True from a successful `tryStart` until `release`. */
-  holdsSlot: boolean;
-  /** Set once, when the ended run's audit record joins its SOP's hash chain. */
+  /** Set once, by the transition that ended the run: its record's place in its SOP's hash chain. */
   seal?: Seal;
 }
 
@@ -30,14 +31,37 @@ export type Admission =
 export interface ChainHead {
   seq: number;
   hash: string;
-  /** The run whose record is at the head, and the hash it linked to, so an interrupted seal can finish. */
+  /** The run whose record is at the head. */
   runId?: string;
-  prevHash?: string;
 }
 
 export interface RunFilter {
   sop?: string;
   statuses?: readonly RunStatus[];
+}
+
+/** What the transition that ends a run writes in the same atomic step. */
+export interface RunEnding {
+  /** `seq` is one past the head the caller read and `prevHash` that head's hash: the chain moves only from there. */
+  seal: Seal;
+  /** The final audit record with that seal: what every audit file of the run holds, byte for byte the hashed content. */
+  record: AuditRecord;
+}
+
+export type UpdateOutcome =
+  /** `startable`: queued runs of the SOP that may start now that a slot is free (the run ended). */
+  | { ok: true; startable: string[] }
+  /**
+   * `revision`: another writer changed the run first (or there is no such run); `no_slot`: a queued
+   * run may not start yet (its SOP's slots are taken, or others are ahead in line); `chain`: the
+   * SOP's chain head moved since the caller read it.
+   */
+  | { ok: false; why: "revision" | "no_slot" | "chain" };
+
+/** Who drives a run (runs its commands), until when (epoch ms of the claimant's clock). */
+export interface Claim {
+  owner: string;
+  until: number;
 }
 
 export interface RunStore {
@@ -47,24 +71,36 @@ export interface RunStore {
    */
   admit(stored: StoredRun, opts: { cooldownSecs: number; force: boolean; now: number }): Promise<Admission>;
   get(runId: string): Promise<StoredRun | undefined>;
-  /** Replace the run state when its stored revision is still `expectedRevision`; false otherwise. */
-  update(runId: string, expectedRevision: number, next: RunState): Promise<boolean>;
-  list(filter?: RunFilter): Promise<RunState[]>;
   /**
-   * Give the run one of its SOP's `maxConcurrent` slots when, with k slots free, fewer than k
-   * queued runs of the SOP are ahead of it (higher priority first, then earlier): whoever
-   * starts is first in line, and k may start at once. Runs holding a slot count whatever their
-   * status until released. Idempotent for a run that already holds one.
+   * Replace the run state when its stored revision is still `expectedRevision`, atomically with
+   * what the change implies:
+   * - queued → running (or waiting): only when one of the SOP's `max_concurrent` slots (of the
+   *   run's pinned definition) is free and, with k free, fewer than k queued runs are ahead of it
+   *   in line (higher priority first, then earlier, then by id); a slot is held by every run that
+   *   runs or waits for a person;
+   * - → ended: `ending` is required; the seal joins the chain (only from the head it names), the
+   *   record is kept, and the slot frees: the outcome names the queued runs that may start now.
    */
-  tryStart(runId: string, maxConcurrent: number): Promise<boolean>;
-  /** Free the run's slot; returns the queued runs that may start now (the first k of the line, k free slots). */
-  release(runId: string, maxConcurrent: number): Promise<string[]>;
+  update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome>;
+  list(filter?: RunFilter): Promise<RunState[]>;
+  /** The first k queued runs of the SOP in line order, k being the free slots. */
+  startable(sop: string): Promise<string[]>;
   /** Seconds left of the SOP's cooldown at `now` (0 when none). */
   cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number>;
+  /**
+   * Take the right to drive the run until `now + ttlMs`, or renew it: true when nobody held it,
+   * the holder's claim expired, or `owner` holds it already.
+   */
+  claim(runId: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
+  /** Give the claim up (only when `owner` holds it). */
+  unclaim(runId: string, owner: string): Promise<void>;
+  /** The claims on these runs, expired ones included; runs nobody claimed are absent. */
+  claims(runIds: readonly string[]): Promise<Map<string, Claim>>;
   chainHead(sop: string): Promise<ChainHead>;
-  /** Move the SOP's chain head from `expected` to `next` atomically; false when it moved meanwhile. */
-  advanceChain(sop: string, expected: ChainHead, next: ChainHead): Promise<boolean>;
-  setSeal(runId: string, seal: Seal): Promise<void>;
   chainHeads(): Promise<Map<string, ChainHead>>;
+  /** The sealed record of an ended run; undefined while it goes on (or when unknown). */
+  finalRecord(runId: string): Promise<AuditRecord | undefined>;
+  /** The runs sealed as `fromSeq`…`toSeq` of the SOP's chain, in seq order (missing ones left out). */
+  sealedRuns(sop: string, fromSeq: number, toSeq: number): Promise<{ seq: number; runId: string }[]>;
   close(): Promise<void>;
 }

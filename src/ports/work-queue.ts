@@ -10,11 +10,6 @@ export interface Job {
   cron?: string;
   /** For timeouts: the checkpoint id, or "run-timeout". */
   checkpoint?: string;
-  /**
-   * Set by the queue when it hands out a job again because the worker that held it stopped
-   * answering (it died mid-command): what that worker was running is now orphaned.
-   */
-  redelivered?: boolean;
 }
 
 export interface EnqueueOptions {
@@ -34,6 +29,12 @@ export interface CronSchedule {
 }
 
 export interface WorkQueue {
+  /**
+   * True when jobs outlive this process (Redis), delayed ones too; false when they are lost with
+   * it (the in-process queue), so a new process re-arms the timers of the runs it finds.
+   */
+  readonly durable: boolean;
+  /** Rejects once the queue is closed: the caller decides whether a lost nudge matters. */
   enqueue(job: Job, opts: EnqueueOptions): Promise<void>;
   /** Start consuming: critical before high before medium before low, FIFO within a priority. */
   process(handler: (job: Job) => Promise<void>, concurrency: number): void;
@@ -43,6 +44,6 @@ export interface WorkQueue {
    * queue has none, and the caller arms node-cron instead.
    */
   syncSchedules?(schedules: readonly CronSchedule[]): Promise<void>;
-  /** Stop taking jobs and wait for the running handlers to finish. */
+  /** Stop taking jobs and wait for the running handlers to finish; they may still enqueue meanwhile. */
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 /** What every `RunStore` driver must do: admission, compare-and-set, listing, the chain, persistence. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunStore } from "../../src/ports/run-store.ts";
-import { admitNow, bumped, GENESIS, nameSource, storedRun } from "./fixtures.ts";
+import { admitNow, bumped, endingOf, endRun, GENESIS, nameSource, startRun, storedRun } from "./fixtures.ts";
 import { runStoreSlotContract } from "./run-store-slots.contract.ts";
 
 export interface StoreHandle {
@@ -64,8 +64,7 @@ export function runStoreContract(driver: string, open: OpenStore): void {
       it("accepts again once the cooldown has passed, and counts ended runs after a reopen", async () => {
         let { store } = subject;
         await store.admit(storedRun("r1", { queuedAt: 10_000 }), { cooldownSecs: 60, force: false, now: 10_000 });
-        const run = (await store.get("r1"))!.run;
-        await store.update("r1", 0, bumped(run, { status: "success" }));
+        await endRun(store, "r1");
         store = await subject.reopen();
         expect(await store.cooldownRemaining("deploy", 60, 69_999)).toBe(1);
         expect((await store.admit(storedRun("r2", { queuedAt: 69_999 }), { cooldownSecs: 60, force: false, now: 69_999 })).accepted).toBe(false);
@@ -112,8 +111,8 @@ export function runStoreContract(driver: string, open: OpenStore): void {
         const { store } = subject;
         await store.admit(storedRun("r1"), admitNow);
         const run = (await store.get("r1"))!.run;
-        expect(await store.update("r1", 0, bumped(run, { status: "running" }))).toBe(true);
-        expect(await store.update("r1", 0, bumped(run, { status: "cancelled" }))).toBe(false);
+        expect(await store.update("r1", 0, bumped(run, { status: "running" }))).toEqual({ ok: true, startable: [] });
+        expect(await store.update("r1", 0, bumped(run, { status: "queued", endReason: "late" }))).toEqual({ ok: false, why: "revision" });
         expect((await store.get("r1"))?.run).toMatchObject({ status: "running", revision: 1 });
       });
 
@@ -121,13 +120,13 @@ export function runStoreContract(driver: string, open: OpenStore): void {
         const { store } = subject;
         await store.admit(storedRun("r1"), admitNow);
         const run = (await store.get("r1"))!.run;
-        const results = await Promise.all(Array.from({ length: 100 }, (_, i) => store.update("r1", 0, bumped(run, { endReason: `writer ${i}` }))));
+        const results = (await Promise.all(Array.from({ length: 100 }, (_, i) => store.update("r1", 0, bumped(run, { endReason: `writer ${i}` }))))).map((r) => r.ok);
         expect(results.filter(Boolean)).toHaveLength(1);
         expect((await store.get("r1"))?.run).toMatchObject({ endReason: `writer ${results.indexOf(true)}`, revision: 1 });
       });
 
       it("refuses an update of a run it does not have", async () => {
-        expect(await subject.store.update("nope", 0, storedRun("nope").run)).toBe(false);
+        expect(await subject.store.update("nope", 0, storedRun("nope").run)).toEqual({ ok: false, why: "revision" });
       });
 
       it("refuses to store a state that names another run", async () => {
@@ -143,8 +142,7 @@ export function runStoreContract(driver: string, open: OpenStore): void {
         await store.admit(storedRun("b", { queuedAt: 2_000 }), admitNow);
         await store.admit(storedRun("a", { queuedAt: 3_000 }), admitNow);
         await store.admit(storedRun("o", { sop: "other" }), admitNow);
-        const a = (await store.get("a"))!.run;
-        await store.update("a", 0, bumped(a, { status: "success" }));
+        await endRun(store, "a");
         expect((await store.list()).map((r) => r.id)).toEqual(["o", "b", "a"]);
         expect((await store.list({ sop: "deploy" })).map((r) => r.id)).toEqual(["b", "a"]);
         expect((await store.list({ statuses: ["queued"] })).map((r) => r.id)).toEqual(["o", "b"]);
@@ -152,7 +150,7 @@ export function runStoreContract(driver: string, open: OpenStore): void {
 
       it("orders runs queued at the same moment by id, and follows every status change", async () => {
         const { store } = subject;
-        for (const id of ["c", "a", "b"]) await store.admit(storedRun(id, { queuedAt: 5_000 }), admitNow);
+        for (const id of ["c", "a", "b"]) await store.admit(storedRun(id, { queuedAt: 5_000, maxConcurrent: 3 }), admitNow);
         const b = bumped((await store.get("b"))!.run, { status: "running" });
         await store.update("b", 0, b);
         await store.update("b", 1, bumped(b, { status: "awaiting_approval" }));
@@ -164,61 +162,107 @@ export function runStoreContract(driver: string, open: OpenStore): void {
       });
     });
 
-    describe("audit chain", () => {
+    describe("ending a run: its seal joins the chain in the same step", () => {
       it("starts every SOP at seq 0 with the genesis hash", async () => {
         expect(await subject.store.chainHead("deploy")).toEqual({ seq: 0, hash: GENESIS });
         expect(await subject.store.chainHeads()).toEqual(new Map());
       });
 
-      it("moves the head only from the head it expected", async () => {
-        const { store } = subject;
-        const first = { seq: 1, hash: "1".repeat(64), runId: "r1", prevHash: GENESIS };
-        expect(await store.advanceChain("deploy", { seq: 0, hash: GENESIS }, first)).toBe(true);
-        const rival = { seq: 1, hash: "9".repeat(64), runId: "r9", prevHash: GENESIS };
-        expect(await store.advanceChain("deploy", { seq: 0, hash: GENESIS }, rival)).toBe(false);
-        expect(await store.chainHead("deploy")).toEqual(first);
-        expect(await store.chainHeads()).toEqual(new Map([["deploy", first]]));
-      });
-
-      it("lets exactly one of 20 concurrent moves from the same head win", async () => {
-        const { store } = subject;
-        const nexts = Array.from({ length: 20 }, (_, i) => ({ seq: 1, hash: String(i % 10).repeat(64), runId: `r${i}`, prevHash: GENESIS }));
-        const results = await Promise.all(nexts.map((next) => store.advanceChain("deploy", { seq: 0, hash: GENESIS }, next)));
-        expect(results.filter(Boolean)).toHaveLength(1);
-        expect(await store.chainHead("deploy")).toEqual(nexts[results.indexOf(true)]);
-      });
-
-      it("seals a run it has and refuses to seal one it does not", async () => {
+      it("seals the ending run, moves the head, keeps the final record and indexes the run by its seq", async () => {
         const { store } = subject;
         await store.admit(storedRun("r1"), admitNow);
-        await store.setSeal("r1", { seq: 1, prevHash: GENESIS, hash: "b".repeat(64) });
-        expect((await store.get("r1"))?.seal).toEqual({ seq: 1, prevHash: GENESIS, hash: "b".repeat(64) });
-        await expect(store.setSeal("nope", { seq: 2, prevHash: GENESIS, hash: "c".repeat(64) })).rejects.toThrow(/no such run/);
+        const stored = (await store.get("r1"))!;
+        const next = bumped(stored.run, { status: "success", completedAt: 9_000 });
+        const ending = await endingOf(store, stored, next, "1".repeat(64));
+        expect(await store.update("r1", 0, next, ending)).toEqual({ ok: true, startable: [] });
+        expect((await store.get("r1"))?.seal).toEqual({ seq: 1, prevHash: GENESIS, hash: "1".repeat(64) });
+        expect(await store.finalRecord("r1")).toEqual(ending.record);
+        expect(await store.chainHead("deploy")).toEqual({ seq: 1, hash: "1".repeat(64), runId: "r1" });
+        expect(await store.chainHeads()).toEqual(new Map([["deploy", { seq: 1, hash: "1".repeat(64), runId: "r1" }]]));
+        expect(await store.sealedRuns("deploy", 1, 5)).toEqual([{ seq: 1, runId: "r1" }]);
+      });
+
+      it("refuses to end a run from a chain head that moved, and changes nothing then", async () => {
+        const { store } = subject;
+        await store.admit(storedRun("r1"), admitNow);
+        await store.admit(storedRun("r2", { queuedAt: 2_000 }), admitNow);
+        const stored = (await store.get("r2"))!;
+        const next = bumped(stored.run, { status: "cancelled" });
+        const stale = await endingOf(store, stored, next, "2".repeat(64));
+        await endRun(store, "r1", "success", "1".repeat(64));
+        expect(await store.update("r2", 0, next, stale)).toEqual({ ok: false, why: "chain" });
+        expect(await store.get("r2")).toEqual(stored);
+        expect(await store.finalRecord("r2")).toBeUndefined();
+        expect(await endRun(store, "r2", "cancelled", "2".repeat(64))).toEqual({ ok: true, startable: [] });
+        expect((await store.get("r2"))?.seal).toEqual({ seq: 2, prevHash: "1".repeat(64), hash: "2".repeat(64) });
+      });
+
+      it("lets exactly one of 20 runs ending at once from the same head take its seq", async () => {
+        const { store } = subject;
+        const ids = Array.from({ length: 20 }, (_, i) => `r${i}`);
+        for (const id of ids) await store.admit(storedRun(id), admitNow);
+        const endings = await Promise.all(ids.map(async (id, i) => {
+          const stored = (await store.get(id))!;
+          const next = bumped(stored.run, { status: "success" });
+          return { id, next, ending: await endingOf(store, stored, next, String(i % 10).repeat(64)) };
+        }));
+        const results = await Promise.all(endings.map(({ id, next, ending }) => store.update(id, 0, next, ending)));
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        expect(results.filter((r) => !r.ok)).toEqual(Array(19).fill({ ok: false, why: "chain" }));
+        expect((await store.chainHead("deploy")).seq).toBe(1);
+      });
+
+      it("refuses to end a run without its seal", async () => {
+        const { store } = subject;
+        await store.admit(storedRun("r1"), admitNow);
+        const run = (await store.get("r1"))!.run;
+        await expect(store.update("r1", 0, bumped(run, { status: "failed" }))).rejects.toThrow(/seal/);
+        expect((await store.get("r1"))?.run.status).toBe("queued");
+      });
+    });
+
+    describe("claims", () => {
+      it("gives a run to one owner at a time until the claim expires or is given up", async () => {
+        const { store } = subject;
+        expect(await store.claim("r1", "a", 1_000, 10_000)).toBe(true);
+        expect(await store.claim("r1", "b", 1_000, 10_500)).toBe(false);
+        expect(await store.claim("r1", "a", 1_000, 10_600)).toBe(true);
+        expect(await store.claims(["r1", "r2"])).toEqual(new Map([["r1", { owner: "a", until: 11_600 }]]));
+        expect(await store.claim("r1", "b", 1_000, 11_601)).toBe(true);
+        await store.unclaim("r1", "a");
+        expect((await store.claims(["r1"])).get("r1")?.owner).toBe("b");
+        await store.unclaim("r1", "b");
+        expect(await store.claims(["r1"])).toEqual(new Map());
+      });
+
+      it("grants exactly one of 20 owners claiming at once", async () => {
+        const { store } = subject;
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim("r1", `o${i}`, 5_000, 1_000)));
+        expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
 
     describe("persistence", () => {
-      it("brings back every run, slot, seal, chain head and cooldown after close and reopen", async () => {
+      it("brings back every run, seal, final record, chain head, slot and cooldown after close and reopen", async () => {
         let { store } = subject;
         await store.admit(storedRun("r1"), { cooldownSecs: 60, force: false, now: 1_000 });
         await store.admit(storedRun("r2", { queuedAt: 2_000 }), { cooldownSecs: 60, force: true, now: 2_000 });
-        expect(await store.tryStart("r1", 1)).toBe(true);
-        const r1 = (await store.get("r1"))!.run;
-        await store.update("r1", 0, bumped(r1, { status: "running", startedAt: 1_500, outputVars: { tag: "v1" } }));
-        await store.setSeal("r2", { seq: 1, prevHash: GENESIS, hash: "b".repeat(64) });
-        const head = { seq: 1, hash: "b".repeat(64), runId: "r2", prevHash: GENESIS };
-        await store.advanceChain("deploy", { seq: 0, hash: GENESIS }, head);
-        const before = [await store.get("r1"), await store.get("r2")];
+        await store.admit(storedRun("r3", { queuedAt: 3_000 }), { cooldownSecs: 60, force: true, now: 3_000 });
+        await startRun(store, "r1");
+        await endRun(store, "r2", "cancelled", "b".repeat(64));
+        const before = [await store.get("r1"), await store.get("r2"), await store.get("r3")];
+        const record = await store.finalRecord("r2");
 
         store = await subject.reopen();
 
-        expect([await store.get("r1"), await store.get("r2")]).toEqual(before);
-        expect((await store.get("r1"))?.holdsSlot).toBe(true);
-        expect(await store.chainHeads()).toEqual(new Map([["deploy", head]]));
-        expect(await store.cooldownRemaining("deploy", 60, 2_000)).toBe(60);
+        expect([await store.get("r1"), await store.get("r2"), await store.get("r3")]).toEqual(before);
+        expect(await store.finalRecord("r2")).toEqual(record);
+        expect(await store.chainHeads()).toEqual(new Map([["deploy", { seq: 1, hash: "b".repeat(64), runId: "r2" }]]));
+        expect(await store.sealedRuns("deploy", 1, 1)).toEqual([{ seq: 1, runId: "r2" }]);
+        expect(await store.cooldownRemaining("deploy", 60, 3_000)).toBe(60);
         expect((await store.list({ statuses: ["running"] })).map((r) => r.id)).toEqual(["r1"]);
-        expect(await store.tryStart("r2", 1)).toBe(false);
-        expect(await store.release("r1", 100)).toEqual(["r2"]);
+        expect(await startRun(store, "r3")).toBe(false);
+        expect(await endRun(store, "r1")).toEqual({ ok: true, startable: ["r3"] });
       });
     });
 

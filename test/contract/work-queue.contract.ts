@@ -174,8 +174,28 @@ export function workQueueContract(driver: string, open: OpenQueue): void {
       gate.resolve();
       await closing;
       expect(finished).toBe(true);
-      await queue.enqueue(job("late"), { priority: "critical" });
-      await new Promise((r) => setTimeout(r, 100));
+      await expect(queue.enqueue(job("late"), { priority: "critical" })).rejects.toThrow(/closed/);
+      expect(seen).toEqual(["r1"]);
+    });
+
+    it("takes the jobs a running handler enqueues while the queue closes, and starts none of them", async () => {
+      const queue = await newQueue();
+      const gate = deferred();
+      const seen: string[] = [];
+      let enqueued: Promise<void> | undefined;
+      queue.process(async (j) => {
+        seen.push(j.runId);
+        await gate.promise;
+        // What ending a run does: nudge the next one.
+        enqueued = queue.enqueue(job("next"), { priority: "medium" });
+        await enqueued;
+      }, 1);
+      await queue.enqueue(job("r1"), { priority: "medium" });
+      await until("the first job started", () => seen.length === 1);
+      const closing = queue.close();
+      gate.resolve();
+      await closing;
+      await expect(enqueued).resolves.toBeUndefined();
       expect(seen).toEqual(["r1"]);
     });
 

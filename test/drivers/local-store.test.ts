@@ -1,10 +1,10 @@
 // What every RunStore must do is in test/contract; this file keeps what is particular to files.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FileRunStore } from "../../src/drivers/local/file-run-store.ts";
-import { admitNow, bumped, GENESIS, storedRun } from "../contract/fixtures.ts";
+import { admitNow, bumped, endRun, GENESIS, startRun, storedRun } from "../contract/fixtures.ts";
 import type { StoredRun } from "../../src/ports/run-store.ts";
 
 let dataDir: string;
@@ -27,33 +27,51 @@ async function reopen(options: { onProblem?: (m: string) => void } = {}): Promis
 }
 
 describe("FileRunStore persistence", () => {
-  it("brings back every field of every run after close and reopen, seal and slot included", async () => {
+  it("brings back every field of every run after close and reopen, seal included", async () => {
     await store.admit(storedRun("r1"), admitNow);
     await store.admit(storedRun("r2", { queuedAt: 2_000 }), { ...admitNow, now: 2_000 });
-    expect(await store.tryStart("r1", 1)).toBe(true);
     const r1 = (await store.get("r1"))!.run;
     await store.update("r1", 0, bumped(r1, { status: "running", startedAt: 1_500, outputVars: { tag: "v1" } }));
-    await store.setSeal("r2", { seq: 1, prevHash: GENESIS, hash: "b".repeat(64) });
+    await endRun(store, "r2", "cancelled");
     const before = [await store.get("r1"), await store.get("r2")];
 
     await reopen();
 
     expect([await store.get("r1"), await store.get("r2")]).toEqual(before);
-    expect((await store.get("r1"))?.holdsSlot).toBe(true);
     expect((await store.get("r2"))?.seal).toEqual({ seq: 1, prevHash: GENESIS, hash: "b".repeat(64) });
     expect(await readdir(join(dataDir, "runs"))).toEqual(["r1.json", "r2.json"]);
+  });
+
+  it("keeps DATA_DIR's run and chain files readable by their owner only", async () => {
+    await store.admit(storedRun("r1"), admitNow);
+    await endRun(store, "r1");
+    await store.close();
+    for (const dir of ["runs", "chain"]) expect((await stat(join(dataDir, dir))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dataDir, "runs", "r1.json"))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(dataDir, "chain", "deploy.json"))).mode & 0o777).toBe(0o600);
+    store = await FileRunStore.open(dataDir);
+  });
+
+  it("reads an older run file that still says whether it holds a slot, and ignores that", async () => {
+    await store.admit(storedRun("r1"), admitNow);
+    await store.close();
+    const path = join(dataDir, "runs", "r1.json");
+    await writeFile(path, JSON.stringify({ ...JSON.parse(await readFile(path, "utf8")) as object, holdsSlot: true }));
+    await reopen();
+    expect(await store.get("r1")).toEqual(storedRun("r1"));
+    expect(await startRun(store, "r1")).toBe(true);
   });
 
   it("keeps the newest state on disk when many updates of one run are in flight at once", async () => {
     await store.admit(storedRun("r1"), admitNow);
     let run = (await store.get("r1"))!.run;
-    const writes: Promise<boolean>[] = [];
+    const writes: Promise<{ ok: boolean }>[] = [];
     for (let i = 0; i < 20; i++) {
       const next = bumped(run, { outputVars: { i } });
       writes.push(store.update("r1", run.revision, next));
       run = next;
     }
-    expect(await Promise.all(writes)).toEqual(Array(20).fill(true));
+    expect((await Promise.all(writes)).map((w) => w.ok)).toEqual(Array(20).fill(true));
     await reopen();
     expect((await store.get("r1"))?.run).toEqual(run);
   });
@@ -74,7 +92,7 @@ describe("FileRunStore compare-and-set", () => {
       store.update("r1", 0, bumped(run, { endReason: "first" })),
       store.update("r1", 0, bumped(run, { endReason: "second" })),
     ]);
-    expect(results).toEqual([true, false]);
+    expect(results.map((r) => r.ok)).toEqual([true, false]);
   });
 });
 
@@ -93,25 +111,31 @@ describe("FileRunStore admission", () => {
 });
 
 describe("FileRunStore audit chain", () => {
-  it("recovers a head that moved when the run's seal was never written", async () => {
-    await store.admit(storedRun("r1"), admitNow);
-    const head = { seq: 1, hash: "1".repeat(64), runId: "r1", prevHash: GENESIS };
-    await store.advanceChain("deploy", { seq: 0, hash: GENESIS }, head);
-    await reopen();
-    expect(await store.chainHead("deploy")).toEqual(head);
-    expect((await store.get("r1"))?.seal).toBeUndefined();
-  });
-
   it("derives the head from the sealed runs when the head file is older or missing", async () => {
     await store.admit(storedRun("r1"), admitNow);
     await store.admit(storedRun("r2", { queuedAt: 2_000 }), admitNow);
-    await store.advanceChain("deploy", { seq: 0, hash: GENESIS }, { seq: 1, hash: "1".repeat(64), runId: "r1", prevHash: GENESIS });
-    await store.setSeal("r1", { seq: 1, prevHash: GENESIS, hash: "1".repeat(64) });
-    await store.setSeal("r2", { seq: 2, prevHash: "1".repeat(64), hash: "2".repeat(64) });
+    await endRun(store, "r1", "success", "1".repeat(64));
+    await endRun(store, "r2", "success", "2".repeat(64));
     await store.close();
     await rm(join(dataDir, "chain"), { recursive: true });
     store = await FileRunStore.open(dataDir);
-    expect(await store.chainHead("deploy")).toEqual({ seq: 2, hash: "2".repeat(64), runId: "r2", prevHash: "1".repeat(64) });
+    expect(await store.chainHead("deploy")).toEqual({ seq: 2, hash: "2".repeat(64), runId: "r2" });
+    expect(await store.sealedRuns("deploy", 1, 2)).toEqual([{ seq: 1, runId: "r1" }, { seq: 2, runId: "r2" }]);
+  });
+});
+
+describe("FileRunStore read-only", () => {
+  it("reads what another process holds, refuses every change and touches no file", async () => {
+    await store.admit(storedRun("r1"), admitNow);
+    await writeFile(join(dataDir, "runs", ".r1.json.4242.abcdef.tmp"), '{"run":');
+    await writeFile(join(dataDir, "runs", "broken.json"), "{");
+    const reader = await FileRunStore.open(dataDir, { readOnly: true });
+    expect((await reader.get("r1"))?.run.status).toBe("queued");
+    expect(reader.problems).toEqual([expect.stringMatching(/broken\.json: cannot read run state: .*; left as it is$/)]);
+    await expect(reader.admit(storedRun("r2"), admitNow)).rejects.toThrow(/read-only/);
+    await expect(startRun(reader, "r1")).rejects.toThrow(/read-only/);
+    expect((await readdir(join(dataDir, "runs"))).sort()).toEqual([".r1.json.4242.abcdef.tmp", "broken.json", "r1.json"]);
+    await reader.close();
   });
 });
 

@@ -167,7 +167,7 @@ describe("MemoryQueue", () => {
     gate.resolve();
     await closing;
     expect(finished).toBe(true);
-    await queue.enqueue(job("late"), { priority: "critical" });
+    await expect(queue.enqueue(job("late"), { priority: "critical" })).rejects.toThrow(/the queue is closed/);
     await queue.idle();
     expect(seen).toEqual(["r1"]);
   });

@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/core/run/effects.ts";
 import { openRedisDriver, type RedisDriver, type RedisDriverOptions } from "../../src/drivers/redis/index.ts";
-import { admitNow, bumped, storedRun } from "../contract/fixtures.ts";
+import { admitNow, bumped, startRun, storedRun } from "../contract/fixtures.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
 
@@ -69,7 +69,7 @@ describe("Redis driver", () => {
     await a.store.admit(storedRun("r1"), admitNow);
     const run = (await b.store.get("r1"))!.run;
     const stores = [a.store, b.store];
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => stores[i % 2]!.update("r1", 0, bumped(run, { endReason: `writer ${i}` }))));
+    const results = (await Promise.all(Array.from({ length: 100 }, (_, i) => stores[i % 2]!.update("r1", 0, bumped(run, { endReason: `writer ${i}` }))))).map((r) => r.ok);
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await a.store.get("r1"))?.run.endReason).toBe(`writer ${results.indexOf(true)}`);
   });
@@ -85,11 +85,12 @@ describe("Redis driver", () => {
   it("hands out no more slots than max_concurrent across processes", async () => {
     const [a, b] = await twoProcesses();
     const ids = Array.from({ length: 20 }, (_, i) => `r${String(i).padStart(2, "0")}`);
-    for (const id of ids) await a.store.admit(storedRun(id), admitNow);
+    for (const id of ids) await a.store.admit(storedRun(id, { maxConcurrent: 3 }), admitNow);
     const started = new Set<string>();
     for (let round = 0; round < 5; round++) {
-      const results = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).store.tryStart(id, 3)));
-      ids.forEach((id, i) => results[i] && started.add(id));
+      const queued = ids.filter((id) => !started.has(id));
+      const results = await Promise.all(queued.map((id, i) => startRun((i % 2 === 0 ? a : b).store, id)));
+      queued.forEach((id, i) => results[i] && started.add(id));
     }
     expect([...started].sort()).toEqual(["r00", "r01", "r02"]);
   });
@@ -134,7 +135,7 @@ describe("Redis driver", () => {
     const [a] = await twoProcesses();
     await admin.script("FLUSH");
     expect(await a.store.admit(storedRun("r1"), admitNow)).toEqual({ accepted: true });
-    expect(await a.store.tryStart("r1", 1)).toBe(true);
+    expect(await startRun(a.store, "r1")).toBe(true);
   });
 
   it("reconnects when its connections are dropped, and reports the trouble at most once", async () => {

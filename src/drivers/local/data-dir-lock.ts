@@ -42,7 +42,8 @@ const MAX_ATTEMPTS = 5;
  */
 export async function lockDataDir(dataDir: string, owner: string): Promise<DataDirLock> {
   const dir = resolve(dataDir);
-  await mkdir(dir, { recursive: true });
+  // Only a folder DATA_DIR creates itself is made private; one the operator chose keeps its mode.
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, "LOCK");
   const me: Holder = { pid: process.pid, owner, since: new Date().toISOString() };
   await acquire(dir, path, me);
@@ -65,6 +66,12 @@ export async function lockDataDir(dataDir: string, owner: string): Promise<DataD
       if (isSame(await readHolder(path), me)) await rm(path, { force: true });
     },
   };
+}
+
+/** The live process holding `dataDir`, if any (read without taking the lock). */
+export async function dataDirHolder(dataDir: string): Promise<{ pid: number; owner: string; since: string } | undefined> {
+  const holder = await readHolder(join(resolve(dataDir), "LOCK"));
+  return typeof holder === "object" && isAlive(holder.pid) ? holder : undefined;
 }
 
 async function acquire(dir: string, path: string, me: Holder): Promise<void> {

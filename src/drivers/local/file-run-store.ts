@@ -1,9 +1,12 @@
-import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeJsonAtomic } from "../../audit/write-audit-file.ts";
-import type { RunState } from "../../core/run/run-state.ts";
+import type { AuditRecord } from "../../core/audit/audit-record.ts";
+import { isActive, isTerminal, type RunState } from "../../core/run/run-state.ts";
 import type { Priority } from "../../core/sop/types.ts";
-import type { Admission, ChainHead, RunFilter, RunStore, Seal, StoredRun } from "../../ports/run-store.ts";
+import type {
+  Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, StoredRun, UpdateOutcome,
+} from "../../ports/run-store.ts";
 import { assertFileName, checkHead, checkRun } from "./stored-run-checks.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
@@ -13,17 +16,28 @@ const READ_BATCH = 64;
 export interface FileRunStoreOptions {
   /** Told about each file that could not be read and was moved aside. */
   onProblem?: (message: string) => void;
+  /**
+   * Read what is there and refuse every change: for commands that only look (`sop status`), which
+   * need not wait for the process holding DATA_DIR. Nothing is moved aside or cleaned up.
+   */
+  readOnly?: boolean;
 }
 
 interface SopIndex {
   runs: Set<string>;
-  /** Queued runs without a slot: the line. */
+  /** Queued runs: the line. */
   waiting: Set<string>;
-  slots: Set<string>;
-  /** Queued runs whose start was refused for want of a slot: whom a release nudges. */
-  blocked: Set<string>;
+  /** Runs that run or wait for a person: each holds one of the SOP's slots. */
+  active: Set<string>;
+  /** Sealed runs by their seq in the SOP's chain. */
+  sealed: Map<number, string>;
   /** Latest `queuedAt` of any run of the SOP, ended ones too: the cooldown's start. */
   lastAcceptance?: number;
+}
+
+/** What a run file holds: the stored run and, once it ended, its sealed record. */
+interface RunFile extends StoredRun {
+  record?: AuditRecord;
 }
 
 interface WriteSlot {
@@ -33,34 +47,38 @@ interface WriteSlot {
 }
 
 /**
- * The local `RunStore`: one JSON file per run under `<dataDir>/runs`, the audit chain heads under
- * `<dataDir>/chain`, everything else (cooldowns, slots, the line) derived from the runs.
+ * The local `RunStore`: one JSON file per run under `<dataDir>/runs` (readable by its owner only:
+ * run state holds the variables commands need), the audit chain heads under `<dataDir>/chain`,
+ * everything else (cooldowns, slots, the line, the chain's index) derived from the runs. Claims
+ * live in memory: one process holds DATA_DIR (`lockDataDir`), so a claim of a process that is
+ * gone means nothing.
  *
  * Memory answers every read. Each method checks and changes memory synchronously, before its
  * first `await`, so concurrent calls in one process cannot interleave between the check and the
- * change; then it waits for the write. Other processes are kept out by `lockDataDir`.
+ * change; then it waits for the write.
  */
 export class FileRunStore implements RunStore {
   readonly problems: string[] = [];
-  private readonly runs = new Map<string, StoredRun>();
+  private readonly runs = new Map<string, RunFile>();
   private readonly sops = new Map<string, SopIndex>();
   private readonly heads = new Map<string, ChainHead>();
+  private readonly claimed = new Map<string, Claim>();
   private readonly writes = new Map<string, WriteSlot>();
   private closed = false;
 
   private constructor(
     readonly dataDir: string,
-    private readonly onProblem: ((message: string) => void) | undefined,
+    private readonly options: FileRunStoreOptions,
   ) {}
 
   static async open(dataDir: string, options: FileRunStoreOptions = {}): Promise<FileRunStore> {
-    const store = new FileRunStore(resolve(dataDir), options.onProblem);
+    const store = new FileRunStore(resolve(dataDir), options);
     await store.load();
     return store;
   }
 
   async admit(stored: StoredRun, opts: { cooldownSecs: number; force: boolean; now: number }): Promise<Admission> {
-    this.assertOpen();
+    this.assertWritable();
     const { id, sop } = stored.run;
     assertFileName("run id", id);
     assertFileName("SOP name", sop);
@@ -73,20 +91,42 @@ export class FileRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<StoredRun | undefined> {
-    const stored = this.runs.get(runId);
-    return stored === undefined ? undefined : structuredClone(stored);
+    const file = this.runs.get(runId);
+    if (file === undefined) return undefined;
+    const { record: _record, ...stored } = file;
+    return structuredClone(stored);
   }
 
-  async update(runId: string, expectedRevision: number, next: RunState): Promise<boolean> {
-    this.assertOpen();
+  async update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome> {
+    this.assertWritable();
     const current = this.runs.get(runId);
-    if (current === undefined || current.run.revision !== expectedRevision) return false;
+    if (current === undefined || current.run.revision !== expectedRevision) return { ok: false, why: "revision" };
     if (next.id !== runId || next.sop !== current.run.sop) {
       throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
     }
-    this.put({ ...current, run: structuredClone(next) });
+    const { sop } = next;
+    const index = this.indexOf(sop);
+    const was = current.run.status;
+    if (was === "queued" && isActive(next.status) && !this.mayStart(current)) return { ok: false, why: "no_slot" };
+    const ends = isTerminal(next.status) && !isTerminal(was);
+    if (ends && ending === undefined) throw new Error(`cannot end run ${runId} without its seal`);
+    const head = this.heads.get(sop) ?? GENESIS;
+    if (ends && (ending!.seal.seq !== head.seq + 1 || ending!.seal.prevHash !== head.hash)) return { ok: false, why: "chain" };
+
+    const file: RunFile = { ...current, run: structuredClone(next) };
+    if (ends) {
+      const { seal, record } = ending!;
+      Object.assign(file, { seal: { ...seal }, record: structuredClone(record) });
+      this.heads.set(sop, { seq: seal.seq, hash: seal.hash, runId });
+      index.sealed.set(seal.seq, runId);
+    }
+    this.put(file);
+    const startable = ends ? this.startableNow(sop) : [];
+    // The run file carries the seal, so it is written first: a crash before the head's own file
+    // is written loses nothing (loading takes the head from the newest seal too).
     await this.persistRun(runId);
-    return true;
+    if (ends) await this.persistHead(sop);
+    return { ok: true, startable };
   }
 
   async list(filter: RunFilter = {}): Promise<RunState[]> {
@@ -100,76 +140,56 @@ export class FileRunStore implements RunStore {
     return found.sort((a, b) => a.queuedAt - b.queuedAt || compareIds(a.id, b.id));
   }
 
-  async tryStart(runId: string, maxConcurrent: number): Promise<boolean> {
-    this.assertOpen();
-    const stored = this.runs.get(runId);
-    if (stored === undefined) return false;
-    if (stored.holdsSlot) return true;
-    if (stored.run.status !== "queued") return false;
-    // With k slots free, the first k of the line may start: the line order still decides who.
-    const index = this.indexOf(stored.run.sop);
-    const free = maxConcurrent - index.slots.size;
-    let ahead = 0;
-    for (const otherId of free > 0 ? index.waiting : []) {
-      const other = this.runs.get(otherId);
-      if (other !== undefined && compareLine(other.run, stored.run) < 0) ahead++;
-    }
-    if (free <= 0 || ahead >= free) {
-      index.blocked.add(runId);
-      return false;
-    }
-    index.blocked.delete(runId);
-    this.put({ ...stored, holdsSlot: true });
-    await this.persistRun(runId);
-    return true;
-  }
-
-  async release(runId: string, maxConcurrent: number): Promise<string[]> {
-    this.assertOpen();
-    const stored = this.runs.get(runId);
-    if (stored === undefined) return [];
-    const changed = stored.holdsSlot;
-    if (changed) this.put({ ...stored, holdsSlot: false });
-    const index = this.indexOf(stored.run.sop);
-    // Back in line, and nudged: its job already ran and will not look again by itself.
-    if (changed && stored.run.status === "queued") index.blocked.add(runId);
-    const free = maxConcurrent - index.slots.size;
-    const line = free > 0 ? this.line(stored.run.sop).filter((id) => index.blocked.has(id)).slice(0, free) : [];
-    for (const id of line) index.blocked.delete(id);
-    if (changed) await this.persistRun(runId);
-    return line;
+  async startable(sop: string): Promise<string[]> {
+    return this.startableNow(sop);
   }
 
   async cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number> {
     return Math.ceil(this.cooldownMs(sop, cooldownSecs, now) / 1000);
   }
 
+  async claim(runId: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
+    this.assertWritable();
+    const held = this.claimed.get(runId);
+    if (held !== undefined && held.owner !== owner && held.until > now) return false;
+    this.claimed.set(runId, { owner, until: now + ttlMs });
+    return true;
+  }
+
+  async unclaim(runId: string, owner: string): Promise<void> {
+    if (this.claimed.get(runId)?.owner === owner) this.claimed.delete(runId);
+  }
+
+  async claims(runIds: readonly string[]): Promise<Map<string, Claim>> {
+    const found = new Map<string, Claim>();
+    for (const id of runIds) {
+      const claim = this.claimed.get(id);
+      if (claim !== undefined) found.set(id, { ...claim });
+    }
+    return found;
+  }
+
   async chainHead(sop: string): Promise<ChainHead> {
     return { ...(this.heads.get(sop) ?? GENESIS) };
   }
 
-  async advanceChain(sop: string, expected: ChainHead, next: ChainHead): Promise<boolean> {
-    this.assertOpen();
-    assertFileName("SOP name", sop);
-    const current = this.heads.get(sop) ?? GENESIS;
-    if (current.seq !== expected.seq || current.hash !== expected.hash) return false;
-    this.heads.set(sop, { ...next });
-    // The head has its own file because the engine moves it before it seals the run: a crash
-    // in between must not lose the head, or the next seal would reuse its seq.
-    await this.persist(`chain:${sop}`, join(this.dataDir, "chain", `${sop}.json`), "audit chain head", () => this.heads.get(sop));
-    return true;
-  }
-
-  async setSeal(runId: string, seal: Seal): Promise<void> {
-    this.assertOpen();
-    const stored = this.runs.get(runId);
-    if (stored === undefined) throw new Error(`cannot seal run ${runId}: the store has no such run`);
-    this.put({ ...stored, seal: { ...seal } });
-    await this.persistRun(runId);
-  }
-
   async chainHeads(): Promise<Map<string, ChainHead>> {
     return new Map([...this.heads].map(([sop, head]) => [sop, { ...head }]));
+  }
+
+  async finalRecord(runId: string): Promise<AuditRecord | undefined> {
+    const record = this.runs.get(runId)?.record;
+    return record === undefined ? undefined : structuredClone(record);
+  }
+
+  async sealedRuns(sop: string, fromSeq: number, toSeq: number): Promise<{ seq: number; runId: string }[]> {
+    const sealed = this.sops.get(sop)?.sealed;
+    const found: { seq: number; runId: string }[] = [];
+    for (let seq = Math.max(1, fromSeq); sealed !== undefined && seq <= toSeq; seq++) {
+      const runId = sealed.get(seq);
+      if (runId !== undefined) found.push({ seq, runId });
+    }
+    return found;
   }
 
   /** Waits for every pending write; later changes are refused. */
@@ -178,27 +198,49 @@ export class FileRunStore implements RunStore {
     while (this.writes.size > 0) await Promise.all([...this.writes.values()].map((slot) => slot.tail));
   }
 
-  private assertOpen(): void {
+  private assertWritable(): void {
     if (this.closed) throw new Error(`the run store in ${this.dataDir} is closed`);
+    if (this.options.readOnly) throw new Error(`the run store in ${this.dataDir} was opened read-only`);
   }
 
   private indexOf(sop: string): SopIndex {
     let index = this.sops.get(sop);
-    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), waiting: new Set(), slots: new Set(), blocked: new Set() }));
+    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), waiting: new Set(), active: new Set(), sealed: new Map() }));
     return index;
   }
 
   // Runs are never deleted, so replacing one is: drop it from the indexes, store, index again.
-  private put(stored: StoredRun): void {
-    const { id, sop, status, queuedAt } = stored.run;
+  private put(file: RunFile): void {
+    const { id, sop, status, queuedAt } = file.run;
     const index = this.indexOf(sop);
     index.waiting.delete(id);
-    index.slots.delete(id);
-    this.runs.set(id, stored);
+    index.active.delete(id);
+    this.runs.set(id, file);
     index.runs.add(id);
-    if (stored.holdsSlot) index.slots.add(id);
-    else if (status === "queued") index.waiting.add(id);
+    if (status === "queued") index.waiting.add(id);
+    else if (isActive(status)) index.active.add(id);
     if (index.lastAcceptance === undefined || queuedAt > index.lastAcceptance) index.lastAcceptance = queuedAt;
+  }
+
+  /** With k slots free, the first k of the line may start: the line order still decides who. */
+  private mayStart(file: RunFile): boolean {
+    const index = this.indexOf(file.run.sop);
+    const free = file.definition.maxConcurrent - index.active.size;
+    if (free <= 0) return false;
+    let ahead = 0;
+    for (const otherId of index.waiting) {
+      const other = this.runs.get(otherId);
+      if (other !== undefined && compareLine(other.run, file.run) < 0 && ++ahead >= free) return false;
+    }
+    return true;
+  }
+
+  private startableNow(sop: string): string[] {
+    const line = this.line(sop);
+    const first = line[0] === undefined ? undefined : this.runs.get(line[0]);
+    if (first === undefined) return [];
+    const free = first.definition.maxConcurrent - this.indexOf(sop).active.size;
+    return free > 0 ? line.slice(0, free) : [];
   }
 
   private line(sop: string): string[] {
@@ -216,6 +258,11 @@ export class FileRunStore implements RunStore {
     return this.persist(`run:${runId}`, join(this.dataDir, "runs", `${runId}.json`), "run state", () => this.runs.get(runId));
   }
 
+  private persistHead(sop: string): Promise<void> {
+    assertFileName("SOP name", sop);
+    return this.persist(`chain:${sop}`, join(this.dataDir, "chain", `${sop}.json`), "audit chain head", () => this.heads.get(sop));
+  }
+
   // One chain of writes per file, so an older write never lands after a newer one. A write reads
   // memory when it starts, so changes made while it waits share it instead of queueing more.
   private persist(key: string, path: string, what: string, value: () => unknown): Promise<void> {
@@ -223,7 +270,7 @@ export class FileRunStore implements RunStore {
     if (slot.queued !== undefined) return slot.queued;
     const write = slot.tail.then(() => {
       slot.queued = undefined;
-      return writeJsonAtomic(path, value(), { what });
+      return writeJsonAtomic(path, value(), { what, private: true });
     });
     const tail: Promise<void> = write.then(
       () => this.forget(key, slot, tail),
@@ -246,13 +293,12 @@ export class FileRunStore implements RunStore {
     for (let i = 0; i < runFiles.length; i += READ_BATCH) {
       const batch = runFiles.slice(i, i + READ_BATCH);
       const loaded = await Promise.all(batch.map((name) => this.readValid(join(runsDir, name), "run state", (v) => checkRun(v, name))));
-      for (const stored of loaded) if (stored !== undefined) this.put({ ...stored, holdsSlot: stored.holdsSlot === true });
+      for (const file of loaded) if (file !== undefined) this.put(withoutLegacyFields(file));
     }
-    for (const stored of this.runs.values()) {
-      const { seal, run } = stored;
-      if (seal !== undefined && seal.seq > (this.heads.get(run.sop)?.seq ?? 0)) {
-        this.heads.set(run.sop, { seq: seal.seq, hash: seal.hash, runId: run.id, prevHash: seal.prevHash });
-      }
+    for (const { seal, run } of this.runs.values()) {
+      if (seal === undefined) continue;
+      this.indexOf(run.sop).sealed.set(seal.seq, run.id);
+      if (seal.seq > (this.heads.get(run.sop)?.seq ?? 0)) this.heads.set(run.sop, { seq: seal.seq, hash: seal.hash, runId: run.id });
     }
     for (const name of await this.listJson(chainDir)) {
       const sop = name.slice(0, -".json".length);
@@ -263,9 +309,16 @@ export class FileRunStore implements RunStore {
 
   /** Names of the `.json` files in `dir`, after removing the temp files an interrupted write left. */
   private async listJson(dir: string): Promise<string[]> {
-    await mkdir(dir, { recursive: true });
-    const names = await readdir(dir);
-    await Promise.all(names.filter((n) => n.startsWith(".") && n.endsWith(".tmp")).map((n) => rm(join(dir, n), { force: true })));
+    let names: string[];
+    if (this.options.readOnly) {
+      names = await readdir(dir).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? [] : Promise.reject(error)));
+    } else {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      // Folders made by older versions were world-readable; the run files may hold secrets.
+      await chmod(dir, 0o700).catch(() => undefined);
+      names = await readdir(dir);
+      await Promise.all(names.filter((n) => n.startsWith(".") && n.endsWith(".tmp")).map((n) => rm(join(dir, n), { force: true })));
+    }
     return names.filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort();
   }
 
@@ -278,6 +331,10 @@ export class FileRunStore implements RunStore {
       result = error instanceof SyntaxError ? `not valid JSON (${message})` : message;
     }
     if (typeof result !== "string") return result;
+    if (this.options.readOnly) {
+      this.report(`${path}: cannot read ${what}: ${result}; left as it is`);
+      return undefined;
+    }
     let fate = `the file was moved to ${path}.corrupt`;
     await rename(path, `${path}.corrupt`).catch((error: unknown) => {
       fate = `moving it to ${path}.corrupt failed (${error instanceof Error ? error.message : String(error)}); move or delete it`;
@@ -288,8 +345,14 @@ export class FileRunStore implements RunStore {
 
   private report(message: string): void {
     this.problems.push(message);
-    this.onProblem?.(message);
+    this.options.onProblem?.(message);
   }
+}
+
+/** Files written by earlier versions carried a `holdsSlot` flag; slots now follow the status. */
+function withoutLegacyFields(file: RunFile & { holdsSlot?: unknown }): RunFile {
+  const { holdsSlot: _legacy, ...rest } = file;
+  return rest;
 }
 
 /** Line order: higher priority first, then earlier, then by id so the order is total. */

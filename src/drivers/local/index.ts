@@ -5,7 +5,7 @@ import { FileRunStore } from "./file-run-store.ts";
 import { MemoryEventBus } from "./memory-event-bus.ts";
 import { MemoryQueue } from "./memory-queue.ts";
 
-export { DataDirLockedError, lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
+export { DataDirLockedError, dataDirHolder, lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 export { FileRunStore, type FileRunStoreOptions } from "./file-run-store.ts";
 export { MemoryEventBus, type MemoryEventBusOptions } from "./memory-event-bus.ts";
 export { MemoryQueue, type MemoryQueueOptions } from "./memory-queue.ts";
@@ -18,6 +18,11 @@ export interface LocalDriverOptions {
   onProblem?: (message: string) => void;
   /** Receives queue handler and event subscriber errors, with where they happened. */
   onError?: (error: unknown, where: string) => void;
+  /**
+   * Only look: no lock on DATA_DIR (a `sop run` may hold it), every change refused, nothing
+   * cleaned up. For commands that read (`sop status`, `sop list`).
+   */
+  readOnly?: boolean;
 }
 
 export interface LocalDriver extends Driver {
@@ -28,11 +33,12 @@ export interface LocalDriver extends Driver {
 
 /** The zero-set-up driver: everything in this process, runs as files in `dataDir`. */
 export async function openLocalDriver(opts: LocalDriverOptions): Promise<LocalDriver> {
-  // The lock comes first: reading run files that another process is writing would race it.
-  const lock = await lockDataDir(opts.dataDir, opts.owner);
+  // The lock comes first: cleaning up after files another process is writing would race it.
+  // Reading alone is safe without it: every file is replaced whole by a rename.
+  const lock = opts.readOnly ? { release: async () => undefined } : await lockDataDir(opts.dataDir, opts.owner);
   let store: FileRunStore;
   try {
-    store = await FileRunStore.open(opts.dataDir, opts.onProblem === undefined ? {} : { onProblem: opts.onProblem });
+    store = await FileRunStore.open(opts.dataDir, { ...(opts.onProblem === undefined ? {} : { onProblem: opts.onProblem }), ...(opts.readOnly ? { readOnly: true } : {}) });
   } catch (error) {
     await lock.release();
     throw error;

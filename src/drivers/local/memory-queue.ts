@@ -21,6 +21,7 @@ const MAX_TIMER_MS = 2_147_483_647;
  * durable; the store is the truth and the engine re-arms timeouts when it starts.
  */
 export class MemoryQueue implements WorkQueue {
+  readonly durable = false;
   private readonly lanes: Record<Priority, Entry[]> = { critical: [], high: [], medium: [], low: [] };
   /** Ids of the jobs that wait, queued or delayed; a running job's id no longer counts. */
   private readonly waitingIds = new Set<string>();
@@ -29,12 +30,14 @@ export class MemoryQueue implements WorkQueue {
   private idleWaiters: (() => void)[] = [];
   private handler: ((job: Job) => Promise<void>) | undefined;
   private concurrency = 0;
+  /** No job starts any more; running handlers may still enqueue (into a queue nobody will run). */
+  private closing = false;
   private closed = false;
 
   constructor(private readonly options: MemoryQueueOptions) {}
 
   async enqueue(job: Job, opts: EnqueueOptions): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) throw new Error(`cannot enqueue ${job.kind} of run ${job.runId}: the queue is closed`);
     if (!LANES.includes(opts.priority)) throw new RangeError(`cannot enqueue a job with priority ${JSON.stringify(opts.priority)}`);
     if (opts.id !== undefined) {
       if (this.waitingIds.has(opts.id)) return;
@@ -60,15 +63,28 @@ export class MemoryQueue implements WorkQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops taking jobs, drops the waiting and delayed ones, and waits for the running handlers. */
+  /**
+   * Stops taking jobs, drops the waiting and delayed ones, and waits for the running handlers.
+   * What they enqueue meanwhile is accepted and dropped with the rest: nothing here outlives the
+   * process, and the next one's sweep finds the runs.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    while (this.running.size > 0) {
+      this.drop();
+      this.settleIdle();
+      await Promise.all(this.running);
+    }
+    this.drop();
     this.closed = true;
+    this.settleIdle();
+  }
+
+  private drop(): void {
     for (const timer of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
     for (const lane of LANES) this.lanes[lane].length = 0;
     this.waitingIds.clear();
-    this.settleIdle();
-    while (this.running.size > 0) await Promise.all(this.running);
   }
 
   private delay(entry: Entry, ms: number): void {
@@ -98,7 +114,7 @@ export class MemoryQueue implements WorkQueue {
 
   private pump(): void {
     const handler = this.handler;
-    while (handler !== undefined && !this.closed && this.running.size < this.concurrency) {
+    while (handler !== undefined && !this.closing && this.running.size < this.concurrency) {
       const entry = this.next();
       if (entry === undefined) break;
       if (entry.id !== undefined) this.waitingIds.delete(entry.id);
@@ -125,7 +141,7 @@ export class MemoryQueue implements WorkQueue {
   }
 
   private isIdle(): boolean {
-    return this.running.size === 0 && (this.closed || LANES.every((lane) => this.lanes[lane].length === 0));
+    return this.running.size === 0 && (this.closing || LANES.every((lane) => this.lanes[lane].length === 0));
   }
 
   private settleIdle(): void {

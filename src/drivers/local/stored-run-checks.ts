@@ -1,5 +1,6 @@
 import { RUN_STATUSES } from "../../core/run/run-state.ts";
 import { PRIORITIES } from "../../core/sop/types.ts";
+import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import type { ChainHead, StoredRun } from "../../ports/run-store.ts";
 
 /** Ids and SOP names become file names: refuse a slash, or a leading dot (temp files are dotted). */
@@ -16,7 +17,7 @@ const isCount = (v: unknown): boolean => typeof v === "number" && Number.isFinit
  * A run file's content as a `StoredRun`, or why not. Checks what the store itself relies on
  * (file name, indexes, chain); the rest of the state is the engine's business.
  */
-export function checkRun(value: unknown, fileName: string): StoredRun | string {
+export function checkRun(value: unknown, fileName: string): (StoredRun & { record?: AuditRecord }) | string {
   if (!isRecord(value) || !isRecord(value.run)) return "no run object";
   const { run, seal } = value;
   if (typeof run.id !== "string" || run.id === "") return "run.id is missing";
@@ -28,7 +29,8 @@ export function checkRun(value: unknown, fileName: string): StoredRun | string {
   if (seal !== undefined && (!isRecord(seal) || !isCount(seal.seq) || typeof seal.hash !== "string" || typeof seal.prevHash !== "string")) {
     return "seal is not { seq, prevHash, hash }";
   }
-  return value as unknown as StoredRun;
+  if (value.record !== undefined && (!isRecord(value.record) || value.record.hash !== seal?.hash)) return "record is not the sealed record of the run";
+  return value as unknown as StoredRun & { record?: AuditRecord };
 }
 
 /** A chain head file's content, or why not. */
@@ -36,6 +38,5 @@ export function checkHead(value: unknown): ChainHead | string {
   if (!isRecord(value) || !isCount(value.seq) || typeof value.hash !== "string") return "not { seq, hash }";
   const head: ChainHead = { seq: value.seq as number, hash: value.hash };
   if (typeof value.runId === "string") head.runId = value.runId;
-  if (typeof value.prevHash === "string") head.prevHash = value.prevHash;
   return head;
 }

@@ -34,8 +34,11 @@ export interface BullmqQueueOptions {
  * removed, so 10,000 runs leave no job records behind; failed ones are kept a while for a look.
  */
 export class BullmqQueue implements WorkQueue {
+  readonly durable = true;
   private readonly queue: Queue;
   private worker: Worker | undefined;
+  /** No new handler starts; the running ones may still enqueue. */
+  private closing = false;
   private closed = false;
   private readonly name: string;
 
@@ -51,7 +54,7 @@ export class BullmqQueue implements WorkQueue {
   }
 
   async enqueue(job: Job, opts: EnqueueOptions): Promise<void> {
-    if (this.closed) return;
+    if (this.closed) throw new Error(`cannot enqueue ${job.kind} of run ${job.runId}: the queue is closed`);
     const priority = BULLMQ_PRIORITY[opts.priority] as number | undefined;
     if (priority === undefined) throw new RangeError(`cannot enqueue a job with priority ${JSON.stringify(opts.priority)}`);
     const jobOptions: JobsOptions = {
@@ -67,9 +70,11 @@ export class BullmqQueue implements WorkQueue {
   process(handler: (job: Job) => Promise<void>, concurrency: number): void {
     if (this.worker !== undefined) throw new Error("BullmqQueue.process() was already called; a queue has one handler");
     if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a whole number >= 1, got ${concurrency}`);
-    if (this.closed) return;
+    if (this.closing) return;
     const { lockDurationMs, stalledIntervalMs } = this.options;
-    const worker = new Worker<Job>(this.name, (bullJob) => handler(bullJob.stalledCounter > 0 ? { ...bullJob.data, redelivered: true } : bullJob.data), {
+    // A job redelivered after its worker died needs nothing special: the run's claim tells
+    // whoever takes it that its step was orphaned.
+    const worker = new Worker<Job>(this.name, (bullJob) => handler(bullJob.data), {
       connection: this.options.connection,
       prefix: this.options.prefix,
       concurrency,
@@ -97,12 +102,16 @@ export class BullmqQueue implements WorkQueue {
     }
   }
 
-  /** Stops taking jobs, waits for the running handlers, then closes the queue. Waiting jobs stay in Redis. */
+  /**
+   * Stops taking jobs, waits for the running handlers (which may still enqueue: a run they end
+   * nudges the next one), then closes the queue. Waiting jobs stay in Redis.
+   */
   async close(): Promise<void> {
-    this.closed = true;
+    this.closing = true;
     try {
       await this.worker?.close();
     } finally {
+      this.closed = true;
       await this.queue.close();
     }
   }

@@ -81,6 +81,24 @@ export async function openRedisDriver(opts: RedisDriverOptions): Promise<RedisDr
   return { store, queue, events, ledger: new RedisMessageLedger(commands, prefix), close: () => (closing ??= close()) };
 }
 
+/**
+ * The store alone, on a connection of its own: for a command that only reads (`sop audit verify`
+ * reading the chain heads), with no queue, no worker and no subscription.
+ */
+export async function openRedisStore(opts: { url: string; prefix?: string; connectTimeoutMs?: number }): Promise<{ store: RedisRunStore; close(): Promise<void> }> {
+  const prefix = opts.prefix ?? DEFAULT_PREFIX;
+  const outage = new OutageReporter(() => undefined);
+  const connection = connectRedis({ url: opts.url, name: `${prefix}:reader`, outage });
+  try {
+    await waitReady(connection, opts.url, opts.connectTimeoutMs ?? 10_000);
+  } catch (error) {
+    connection.disconnect();
+    throw error;
+  }
+  const store = new RedisRunStore(connection, { prefix });
+  return { store, close: async () => { await store.close(); await quit(connection); } };
+}
+
 /** QUIT when connected (pending replies arrive first); just drop the socket otherwise. */
 async function quit(redis: Redis): Promise<void> {
   if (redis.status === "ready") {

@@ -5,8 +5,13 @@ import type { RunStatus } from "../../core/run/run-state.ts";
  * (`<p>:jobs:*`) live under the same prefix, so `<p>:*` is the whole deployment.
  */
 export interface RedisKeys {
-  /** Hash: run (RunState JSON), rev, status, sop, slot ("1"/"0"), order (line score), dir, def (sha256), seal. */
+  /**
+   * Hash: run (RunState JSON), rev, status, sop, order (line score), max (max_concurrent of the
+   * pinned definition), dir, def (sha256), and once ended seal and record (the final audit record).
+   */
   run(id: string): string;
+  /** String `<until>|<owner>`: who drives the run (see lua/claim.lua). */
+  claim(id: string): string;
   /** String: a definition's JSON, shared by every run that pinned it (content-addressed). */
   definition(sha256: string): string;
   /** Set: names of the SOPs that have runs. */
@@ -15,10 +20,8 @@ export interface RedisKeys {
   status(sop: string, status: RunStatus): string;
   /** Sorted set: the SOP's queued runs without a slot, scored so that ZRANGE is line order. */
   line(sop: string): string;
-  /** Set: ids of the SOP's runs holding a slot. */
-  slots(sop: string): string;
-  /** Queued runs whose start was refused for want of a slot, in line order: whom a release nudges. */
-  blocked(sop: string): string;
+  /** Sorted set: the SOP's sealed runs, scored by their seq in its audit chain. */
+  sealed(sop: string): string;
   /** String: the SOP's last acceptance, epoch ms (the cooldown's start). */
   last(sop: string): string;
   /** Hash: SOP name -> audit chain head JSON. */
@@ -38,12 +41,12 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
   const sop = (name: string): string => `${prefix}:sop:${name}`;
   return {
     run: (id) => `${prefix}:run:${id}`,
+    claim: (id) => `${prefix}:claim:${id}`,
     definition: (sha256) => `${prefix}:def:${sha256}`,
     sops: `${prefix}:sops`,
     status: (name, status) => `${sop(name)}:status:${status}`,
     line: (name) => `${sop(name)}:line`,
-    slots: (name) => `${sop(name)}:slots`,
-    blocked: (name) => `${sop(name)}:blocked`,
+    sealed: (name) => `${sop(name)}:sealed`,
     last: (name) => `${sop(name)}:last`,
     chains: `${prefix}:chains`,
     events: `${prefix}:events`,

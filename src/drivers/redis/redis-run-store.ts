@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import { RUN_STATUSES, type RunState } from "../../core/run/run-state.ts";
+import type { AuditRecord } from "../../core/audit/audit-record.ts";
+import { RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority, SopDefinition } from "../../core/sop/types.ts";
-import type { Admission, ChainHead, RunFilter, RunStore, Seal, StoredRun } from "../../ports/run-store.ts";
+import type {
+  Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, Seal, StoredRun, UpdateOutcome,
+} from "../../ports/run-store.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
 import { defineScripts, runScript } from "./scripts.ts";
 
@@ -12,6 +15,7 @@ const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, l
 // ZRANGE breaks equal scores by id, the same total order as the local store.
 const RANK_SPAN = 1e13;
 const DEFINITION_CACHE = 128;
+const ACTIVE_STATUSES: readonly RunStatus[] = ["running", "awaiting_approval", "awaiting_manual"];
 
 export interface RedisRunStoreOptions {
   /** Key prefix of the deployment; default `sop`. */
@@ -20,7 +24,7 @@ export interface RedisRunStoreOptions {
 
 /**
  * The Redis `RunStore`: one hash per run, indexes per SOP, and every check-and-change as one Lua
- * script (see `./lua`), so admission, slots, compare-and-set and the chain head hold across
+ * script (see `./lua`), so admission, a transition with its slot and seal, and claims hold across
  * processes. Definitions are stored once per content hash, so a run costs its state and a few
  * index entries. The connection belongs to the caller.
  */
@@ -44,16 +48,16 @@ export class RedisRunStore implements RunStore {
     this.assertOpen();
     const { run } = stored;
     if (run.id === "") throw new RangeError("cannot admit a run with an empty id");
+    if (run.status !== "queued") throw new RangeError(`cannot admit run ${run.id}: a new run is queued, not ${run.status}`);
     const definition = JSON.stringify(stored.definition);
     const sha = sha256(definition);
     const k = this.keys;
     const result = (await runScript(
       this.redis,
       "admit",
-      [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, run.status), k.line(run.sop), k.slots(run.sop), k.sops],
+      [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, "queued"), k.line(run.sop), k.sops],
       [
-        run.id, run.sop, JSON.stringify(run), run.revision, run.status, stored.dir, sha, definition,
-        stored.holdsSlot ? "1" : "0", stored.seal === undefined ? "" : JSON.stringify(stored.seal),
+        run.id, run.sop, JSON.stringify(run), run.revision, stored.dir, sha, definition, stored.definition.maxConcurrent,
         opts.now, Math.max(0, opts.cooldownSecs * 1000), opts.force ? "1" : "0", run.queuedAt, lineScore(run),
       ],
     )) as number[];
@@ -64,30 +68,41 @@ export class RedisRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<StoredRun | undefined> {
-    const [run, sha, dir, slot, seal] = await this.redis.hmget(this.keys.run(runId), "run", "def", "dir", "slot", "seal");
+    const [run, sha, dir, seal] = await this.redis.hmget(this.keys.run(runId), "run", "def", "dir", "seal");
     if (run == null || sha == null) return undefined;
     const stored: StoredRun = {
       run: JSON.parse(run) as RunState,
       definition: JSON.parse(await this.definition(sha, runId)) as SopDefinition,
       dir: dir ?? "",
-      holdsSlot: slot === "1",
     };
     if (seal != null) stored.seal = JSON.parse(seal) as Seal;
     return stored;
   }
 
-  async update(runId: string, expectedRevision: number, next: RunState): Promise<boolean> {
+  async update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome> {
     this.assertOpen();
     if (next.id !== runId) throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
-    const statusKeys = RUN_STATUSES.map((status) => this.keys.status(next.sop, status));
-    const result = await runScript(
+    const k = this.keys;
+    const statusKeys = RUN_STATUSES.map((status) => k.status(next.sop, status));
+    const seal = ending?.seal;
+    const result = (await runScript(
       this.redis,
       "update",
-      [this.keys.run(runId), this.keys.line(next.sop), ...statusKeys],
-      [runId, expectedRevision, JSON.stringify(next), next.revision, next.status, next.sop, next.queuedAt, ...RUN_STATUSES],
-    );
-    if (result === -1) throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
-    return result === 1;
+      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), ...statusKeys],
+      [
+        runId, expectedRevision, JSON.stringify(next), next.revision, next.status, next.sop, next.queuedAt,
+        seal === undefined ? "" : JSON.stringify(seal), ending === undefined ? "" : JSON.stringify(ending.record),
+        seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "",
+        ...RUN_STATUSES,
+      ],
+    )) as (number | string)[];
+    switch (result[0]) {
+      case 1: return { ok: true, startable: result.slice(1).map(String) };
+      case -1: throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
+      case -2: return { ok: false, why: "no_slot" };
+      case -3: return { ok: false, why: "chain" };
+      default: return { ok: false, why: "revision" };
+    }
   }
 
   async list(filter: RunFilter = {}): Promise<RunState[]> {
@@ -116,19 +131,19 @@ export class RedisRunStore implements RunStore {
     return found;
   }
 
-  async tryStart(runId: string, maxConcurrent: number): Promise<boolean> {
-    this.assertOpen();
-    const sop = await this.sopOf(runId);
-    if (sop === undefined) return false;
-    const result = await runScript(this.redis, "tryStart", [this.keys.run(runId), this.keys.line(sop), this.keys.slots(sop), this.keys.blocked(sop)], [runId, maxConcurrent]);
-    return result === 1;
-  }
-
-  async release(runId: string, maxConcurrent: number): Promise<string[]> {
-    this.assertOpen();
-    const sop = await this.sopOf(runId);
-    if (sop === undefined) return [];
-    return (await runScript(this.redis, "release", [this.keys.run(runId), this.keys.line(sop), this.keys.slots(sop), this.keys.blocked(sop)], [runId, maxConcurrent])) as string[];
+  async startable(sop: string): Promise<string[]> {
+    const k = this.keys;
+    const [first] = await this.redis.zrange(k.line(sop), "0", "0");
+    if (first === undefined) return [];
+    const reads = this.redis.pipeline().hget(k.run(first), "max");
+    for (const status of ACTIVE_STATUSES) reads.zcard(k.status(sop, status));
+    const replies = ((await reads.exec()) ?? []).map(([error, reply]) => {
+      if (error) throw error;
+      return Number(reply ?? 1);
+    });
+    const [max = 1, ...active] = replies;
+    const free = max - active.reduce((a, b) => a + b, 0);
+    return free > 0 ? this.redis.zrange(k.line(sop), "0", String(free - 1)) : [];
   }
 
   async cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number> {
@@ -137,26 +152,49 @@ export class RedisRunStore implements RunStore {
     return Math.ceil(Math.max(0, Number(last) + cooldownSecs * 1000 - now) / 1000);
   }
 
+  async claim(runId: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
+    this.assertOpen();
+    // Redis drops the key well after it expired by the claimants' clocks, which may differ a little.
+    const result = await runScript(this.redis, "claim", [this.keys.claim(runId)], [owner, now, now + ttlMs, Math.max(1, ttlMs) * 4]);
+    return result === 1;
+  }
+
+  async unclaim(runId: string, owner: string): Promise<void> {
+    await runScript(this.redis, "unclaim", [this.keys.claim(runId)], [owner]);
+  }
+
+  async claims(runIds: readonly string[]): Promise<Map<string, Claim>> {
+    const found = new Map<string, Claim>();
+    if (runIds.length === 0) return found;
+    const values = await this.redis.mget(runIds.map((id) => this.keys.claim(id)));
+    values.forEach((value, i) => {
+      const sep = value?.indexOf("|") ?? -1;
+      if (value == null || sep < 0) return;
+      found.set(runIds[i]!, { until: Number(value.slice(0, sep)), owner: value.slice(sep + 1) });
+    });
+    return found;
+  }
+
   async chainHead(sop: string): Promise<ChainHead> {
     const head = await this.redis.hget(this.keys.chains, sop);
     return head === null ? { ...GENESIS } : (JSON.parse(head) as ChainHead);
   }
 
-  async advanceChain(sop: string, expected: ChainHead, next: ChainHead): Promise<boolean> {
-    this.assertOpen();
-    const result = await runScript(this.redis, "advanceChain", [this.keys.chains], [sop, expected.seq, expected.hash, JSON.stringify(next)]);
-    return result === 1;
-  }
-
-  async setSeal(runId: string, seal: Seal): Promise<void> {
-    this.assertOpen();
-    const result = await runScript(this.redis, "setSeal", [this.keys.run(runId)], [JSON.stringify(seal)]);
-    if (result !== 1) throw new Error(`cannot seal run ${runId}: the store has no such run`);
-  }
-
   async chainHeads(): Promise<Map<string, ChainHead>> {
     const all = await this.redis.hgetall(this.keys.chains);
     return new Map(Object.entries(all).map(([sop, head]) => [sop, JSON.parse(head) as ChainHead]));
+  }
+
+  async finalRecord(runId: string): Promise<AuditRecord | undefined> {
+    const record = await this.redis.hget(this.keys.run(runId), "record");
+    return record === null ? undefined : (JSON.parse(record) as AuditRecord);
+  }
+
+  async sealedRuns(sop: string, fromSeq: number, toSeq: number): Promise<{ seq: number; runId: string }[]> {
+    const flat = await this.redis.zrangebyscore(this.keys.sealed(sop), fromSeq, toSeq, "WITHSCORES");
+    const found: { seq: number; runId: string }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) found.push({ runId: flat[i]!, seq: Number(flat[i + 1]) });
+    return found;
   }
 
   /** Later changes are refused. The connection stays open: it belongs to the caller. */
@@ -166,11 +204,6 @@ export class RedisRunStore implements RunStore {
 
   private assertOpen(): void {
     if (this.closed) throw new Error(`the Redis run store with prefix ${this.prefix} is closed`);
-  }
-
-  // A run's SOP never changes, so reading it ahead of a script is safe; the script re-reads the rest.
-  private async sopOf(runId: string): Promise<string | undefined> {
-    return (await this.redis.hget(this.keys.run(runId), "sop")) ?? undefined;
   }
 
   private async definition(sha: string, runId: string): Promise<string> {

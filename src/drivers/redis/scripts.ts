@@ -8,12 +8,10 @@ import type { Redis } from "ioredis";
  * (scripts that take one key per run status).
  */
 const SCRIPTS = {
-  admit: { file: "admit.lua", keys: 7 },
+  admit: { file: "admit.lua", keys: 6 },
   update: { file: "update.lua", keys: undefined },
-  tryStart: { file: "try-start.lua", keys: 4 },
-  release: { file: "release.lua", keys: 4 },
-  advanceChain: { file: "advance-chain.lua", keys: 1 },
-  setSeal: { file: "set-seal.lua", keys: 1 },
+  claim: { file: "claim.lua", keys: 1 },
+  unclaim: { file: "unclaim.lua", keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -1,12 +1,18 @@
 --[[
-  Compare-and-set of a run's state: replace it only when its stored revision is still the one
-  the caller read. The indexes move with it: the run joins its new status index, and it is in
-  the line exactly while it is queued without a slot. The slot is not touched: a run holds it,
-  whatever its status, until released.
+  One transition of a run, atomically with what it implies:
+  - compare-and-set: the state is replaced only when its stored revision is the one the caller read;
+  - starting (queued -> running or waiting): only when a slot is free for it. A slot is held by
+    every run of the SOP that runs or waits for a person; with k free, the first k of the line
+    may start (higher priority first, then earlier, then by id);
+  - ending: the seal joins the SOP's hash chain, only from the head the caller read, with the
+    final record beside it; the slot frees, and the queued runs that may start now are returned.
+  The indexes move with the state: the run is in its status index, and in the line while queued.
 
   KEYS[1]    run hash      <p>:run:<id>
   KEYS[2]    line          <p>:sop:<name>:line
-  KEYS[3..]  status index  <p>:sop:<name>:status:<status>, one key per run status
+  KEYS[3]    chain heads   <p>:chains          (hash: SOP name -> head JSON)
+  KEYS[4]    sealed        <p>:sop:<name>:sealed (run ids scored by seq)
+  KEYS[5..]  status index  <p>:sop:<name>:status:<status>, one key per run status
 
   ARGV[1]    run id
   ARGV[2]    expected revision
@@ -15,36 +21,84 @@
   ARGV[5]    new status
   ARGV[6]    SOP name the new state names
   ARGV[7]    queuedAt (epoch ms): the score in the status index
-  ARGV[8..]  the status each of KEYS[3..] indexes, in the same order
+  ARGV[8]    seal JSON, or "" when the run does not end
+  ARGV[9]    final record JSON (with the ending)
+  ARGV[10]   seal seq (with the ending)
+  ARGV[11]   seal prev hash: the hash of the head the caller read (with the ending)
+  ARGV[12]   seal hash (with the ending)
+  ARGV[13..] the status each of KEYS[5..] indexes, in the same order
 
   Returns
-     1  updated
-     0  no such run, or its revision is not the expected one
-    -1  the stored run belongs to another SOP than the new state names
+    {1, id…}  updated; the ids are queued runs that may start now (only when the run ended)
+    {0}       no such run, or its revision is not the expected one
+    {-1}      the stored run belongs to another SOP than the new state names
+    {-2}      a queued run may not start: no slot is free for it
+    {-3}      the chain head moved since the caller read it
 ]]
 local rcall = redis.call
 local id, status = ARGV[1], ARGV[5]
+local GENESIS = string.rep("0", 64)
+local ACTIVE = { running = true, awaiting_approval = true, awaiting_manual = true }
+local ENDED = { success = true, failed = true, denied = true, cancelled = true, timed_out = true }
 
-local current = rcall("HMGET", KEYS[1], "rev", "status", "sop", "slot", "order")
-if current[1] == false or tonumber(current[1]) ~= tonumber(ARGV[2]) then return 0 end
-if current[3] ~= ARGV[6] then return -1 end
+local current = rcall("HMGET", KEYS[1], "rev", "status", "sop", "order", "max")
+if current[1] == false or tonumber(current[1]) ~= tonumber(ARGV[2]) then return {0} end
+if current[3] ~= ARGV[6] then return {-1} end
+local was = current[2]
+local max = tonumber(current[5]) or 1
 
 local from, to
-for i = 3, #KEYS do
-  if ARGV[i + 5] == current[2] then from = KEYS[i] end
-  if ARGV[i + 5] == status then to = KEYS[i] end
+local active = {}
+for i = 5, #KEYS do
+  local s = ARGV[i + 8]
+  if s == was then from = KEYS[i] end
+  if s == status then to = KEYS[i] end
+  if ACTIVE[s] then active[#active + 1] = KEYS[i] end
 end
 -- Checked before any write: a script that fails half-way keeps its earlier writes.
 if to == nil then return redis.error_reply("update: no status index for " .. status) end
 
-rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", status)
+local function activeCount()
+  local n = 0
+  for _, key in ipairs(active) do n = n + rcall("ZCARD", key) end
+  return n
+end
 
+if was == "queued" and ACTIVE[status] then
+  local free = max - activeCount()
+  local rank = rcall("ZRANK", KEYS[2], id)
+  if free <= 0 or (rank ~= false and rank >= free) then return {-2} end
+end
+
+local ends = ENDED[status] and not ENDED[was]
+if ends then
+  if ARGV[8] == "" then return redis.error_reply("update: a run cannot end without its seal") end
+  local seq, hash = 0, GENESIS
+  local head = rcall("HGET", KEYS[3], current[3])
+  if head then
+    local decoded = cjson.decode(head)
+    seq, hash = decoded.seq, decoded.hash
+  end
+  if tonumber(ARGV[10]) ~= seq + 1 or ARGV[11] ~= hash then return {-3} end
+  rcall("HSET", KEYS[3], current[3], cjson.encode({ seq = tonumber(ARGV[10]), hash = ARGV[12], runId = id }))
+  rcall("ZADD", KEYS[4], ARGV[10], id)
+  rcall("HSET", KEYS[1], "seal", ARGV[8], "record", ARGV[9])
+end
+
+rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", status)
 if from ~= nil and from ~= to then rcall("ZREM", from, id) end
 rcall("ZADD", to, ARGV[7], id)
-
-if status == "queued" and current[4] ~= "1" then
-  rcall("ZADD", KEYS[2], current[5], id)
+if status == "queued" then
+  rcall("ZADD", KEYS[2], current[4], id)
 else
   rcall("ZREM", KEYS[2], id)
 end
-return 1
+
+local result = {1}
+if ends then
+  local free = max - activeCount()
+  if free > 0 then
+    for _, queuedId in ipairs(rcall("ZRANGE", KEYS[2], 0, free - 1)) do result[#result + 1] = queuedId end
+  end
+end
+return result
