@@ -8,6 +8,7 @@ import { listCommand } from "./commands/list.ts";
 import { planCommand } from "./commands/plan.ts";
 import { validateCommand } from "./commands/validate.ts";
 import { auditVerifyCommand } from "./commands/audit.ts";
+import { dataDirInUse, readChainHeads } from "../app/store-readers.ts";
 import { cancelCommand, decideCommand, runCommand, triggerCommand } from "./commands/run.ts";
 import { statusCommand } from "./commands/status.ts";
 import { withLocalRunner } from "./local-runner.ts";
@@ -116,7 +117,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       case "status": {
         const ref = need(args[0], "sop status NAME|RUN_ID");
         if (remote) return await remoteStatus(ctx, remote, ref);
-        return await withLocalRunner(ctx, local, "sop status", (r) => statusCommand(ctx, r, ref));
+        // Read-only: with no process holding DATA_DIR (and no Redis), whatever says "running" was interrupted.
+        const idle = !local.redisUrl && !(await dataDirInUse(local.dataDir));
+        return await withLocalRunner(ctx, local, "sop status", (r) => statusCommand(ctx, r, ref, { idle }), { readOnly: true });
       }
       case "cancel": {
         const ref = need(args[0], "sop cancel NAME|RUN_ID");
@@ -136,7 +139,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         return await runWorker(env, (line) => ctx.err(line));
       case "audit":
         if (args[0] !== "verify") throw new UsageError("sop audit verify [DIR]");
-        return await auditVerifyCommand(ctx, args[1] ?? local.logsDir, local.dataDir);
+        return await auditVerifyCommand(ctx, args[1] ?? local.logsDir, () => readChainHeads({
+          dataDir: local.dataDir, ...(local.redisUrl ? { redisUrl: local.redisUrl, redisPrefix: local.redis.prefix } : {}),
+        }), local.redisUrl ? `Redis (prefix ${local.redis.prefix})` : local.dataDir);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

@@ -7,6 +7,8 @@ export function exitForStatus(status: string): number {
   switch (status) {
     case "success":
       return EXIT.ok;
+    // Queued when a command returns: behind runs that wait for people (SopRunner.execute).
+    case "queued":
     case "awaiting_approval":
     case "awaiting_manual":
       return EXIT.waiting;
@@ -36,6 +38,7 @@ export function printRecord(ctx: CliContext, record: AuditRecord): void {
   }
   const waiting = record.approvals.find((a) => a.decision === "pending");
   if (waiting) ctx.out(`run ${record.run_id} of ${record.sop} waits at ${waiting.gate}: sop approve ${record.sop} ${record.run_id}  (or sop deny …)`);
+  else if (record.status === "queued") ctx.out(`run ${record.run_id} of ${record.sop} is queued behind runs that wait for a person (sop status ${record.sop}); it starts when a slot frees`);
   else ctx.out(`run ${record.run_id} of ${record.sop}: ${record.status}`);
 }
 

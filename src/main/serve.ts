@@ -108,7 +108,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   void chat.start().catch((err: unknown) => log.error({ err: String(err) }, "chat: cannot start"));
 
   const reason = await (io.stopSignal ?? firstSignal());
-  const graceSecs = graceOf(env["SOP_SHUTDOWN_GRACE_SECS"]);
+  const graceSecs = config.shutdownGraceSecs;
   // Local: the step is recovered at the next start. Redis: its job is redelivered to a worker.
   const mode = config.redisUrl ? "abandon" : "reject";
   log.info({ reason }, `${reason}: shutting down; no new work is taken, running steps get ${graceSecs} s to finish`);
@@ -178,11 +178,6 @@ function firstSignal(): Promise<string> {
     const int = on("SIGINT");
     process.on("SIGTERM", term).on("SIGINT", int);
   });
-}
-
-function graceOf(value: string | undefined): number {
-  const secs = Number(value || 30);
-  return Number.isFinite(secs) && secs >= 0 ? secs : 30;
 }
 
 function localName(): string {

@@ -1,12 +1,18 @@
 /**
  * `sop worker`: a queue worker only (Redis). It takes "advance run X" jobs from BullMQ and runs
  * their commands; audit files are the serve process's (SOP_AUDIT_FILES=1 to write them here too).
- * SIGTERM: stop taking jobs, let running steps finish for up to SOP_SHUTDOWN_GRACE_SECS, exit;
- * what is left is redelivered to other workers once its lock expires.
+ * SIGTERM or SIGINT: stop taking jobs, let running steps finish for up to SOP_SHUTDOWN_GRACE_SECS,
+ * then stop what still runs and exit — also while Redis is down, when closing cannot finish. What
+ * was cut off is taken over by another worker once this one's claim on the run lapses.
  */
 import { createSopRunner } from "../app/sop-runner.ts";
 import { stderrLogger } from "../app/logger.ts";
+import { ShellExecutor } from "../exec/shell-executor.ts";
 import { readConfig } from "./config.ts";
+import { InterruptibleExecutor } from "./interruptible-executor.ts";
+
+/** After the grace, what is left (a connection retrying a Redis that is down) may hold the process this long. */
+const EXIT_AFTER_MS = 2000;
 
 export async function runWorker(env: Readonly<Record<string, string | undefined>>, write: (line: string) => void): Promise<number> {
   const config = readConfig(env);
@@ -14,10 +20,11 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
     write("sop worker needs REDIS_URL: without Redis there is one process, and `sop serve` (or the CLI) runs the work itself");
     return 2;
   }
-  const graceSecs = Number(env["SOP_SHUTDOWN_GRACE_SECS"] ?? 30);
+  const graceSecs = config.shutdownGraceSecs;
   const log = stderrLogger(write, config.logLevel === "debug");
+  const executor = new InterruptibleExecutor(new ShellExecutor());
   const runner = await createSopRunner({
-    sopsDir: config.sopsDir, logsDir: config.logsDir, admins: config.admins, env, log, owner: "sop worker",
+    sopsDir: config.sopsDir, logsDir: config.logsDir, admins: config.admins, env, log, owner: "sop worker", executor,
     // The serve process keeps the audit files from the events it hears; a worker on the same
     // machine writing them too would only double the disk work (SOP_AUDIT_FILES=1 to opt in).
     auditFiles: env["SOP_AUDIT_FILES"] === "1",
@@ -28,9 +35,18 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   write(`sop worker: ${signal}; finishing running steps (up to ${graceSecs} s)`);
-  const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), graceSecs * 1000).unref());
-  const outcome = await Promise.race([runner.close().then(() => "closed" as const), timer]);
-  if (outcome === "timeout") write("sop worker: grace period over; leaving what still runs to the other workers");
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), graceSecs * 1000)));
+  const outcome = await Promise.race([runner.close().then(() => "closed" as const), graceOver]);
+  clearTimeout(timer);
+  if (outcome === "timeout") {
+    const steps = executor.size;
+    // The commands stop here; their runs stay "running" in Redis and are taken over elsewhere.
+    await executor.interrupt("abandon");
+    write(`sop worker: grace period over; ${steps ? `stopped ${steps} running step(s), which other workers take over` : "closing could not finish (is Redis down?)"}; exiting`);
+    // Closing may wait forever for a Redis that is down; nothing of ours is left to wait for.
+    setTimeout(() => process.exit(0), EXIT_AFTER_MS).unref();
+  }
   return 0;
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFile, writeFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -106,24 +107,45 @@ describe("sop run, approve, status, audit verify", () => {
     expect((await sop(["run", "db-backup", "--sops", "sops"], opts())).code).toBe(4);
   });
 
-  it("after kill -9 mid-step, the next process marks the step interrupted and never re-runs a completed step", async () => {
-    await ws.addSop("long", `description = "x"\nexecution_mode = "automatic"`, steps(
+  it("after kill -9 mid-step, sop status says the run was interrupted, and the next process marks the step so, frees the slot and never re-runs a completed step", async () => {
+    const marker = `cli-kill9-${process.pid}-${Date.now()}`;
+    await ws.addSop("long", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 1`, steps(
       '**Count**\n```sh\necho x >> "$TMPDIR/count"\n```',
-      '**Sleep**\n```sh\ntouch "$TMPDIR/sleeping"; sleep 60\n```',
+      `**Sleep**\n\`\`\`sh\ntouch "$TMPDIR/sleeping"; sleep 60 # ${marker}\n\`\`\``,
       "**After**",
     ));
+    await ws.addSop("quick", `description = "x"\nexecution_mode = "automatic"`, steps("**Note**"));
     const child = spawnSop(["run", "long", "--sops", "sops"], opts());
     await until("the second step to be running", () => readFile(join(ws.tmpDir, "sleeping")).then(() => true, () => false), 15_000);
     child.kill("SIGKILL");
     await new Promise((r) => child.on("close", r));
-    const runFile = (await readdir(join(ws.dataDir, "runs")))[0]!;
-    const runId = runFile.replace(/\.json$/, "");
+    const runId = (await readdir(join(ws.dataDir, "runs")))[0]!.replace(/\.json$/, "");
+
+    // Read-only: it shows the run as stored, says why nothing moves it, and changes nothing.
     const status = await sop(["status", runId, "--sops", "sops", "--json"], opts());
-    expect(status.code).toBe(1);
-    const record = JSON.parse(status.stdout) as { status: string; steps: { status: string; reason?: string }[] };
+    expect(status.stderr).not.toMatch(/error|\n\s+at /);
+    expect(status.stderr).toMatch(/no sop process is running run .*: the process that ran it stopped/);
+    expect((JSON.parse(status.stdout) as { status: string }).status).toBe("running");
+    expect(spawnSync("pgrep", ["-f", marker]).status, "the orphaned command still runs").toBe(0);
+
+    // Any process that works recovers it: here a run of another SOP.
+    expect((await sop(["run", "quick", "--sops", "sops"], opts())).code).toBe(0);
+    const after = await sop(["status", runId, "--sops", "sops", "--json"], opts());
+    expect(after.code).toBe(1);
+    const record = JSON.parse(after.stdout) as { status: string; seq?: number; steps: { status: string; reason?: string; output: string }[] };
     expect(record.status).toBe("failed");
+    expect(record.seq).toBe(1);
     expect(record.steps.map((s) => s.status)).toEqual(["success", "failed", "skipped"]);
     expect(record.steps[1]!.reason).toBe("interrupted");
+    expect(record.steps[1]!.output).toMatch(/--- interrupted \(its process group \d+ on .* was stopped\) ---/);
+    expect(spawnSync("pgrep", ["-f", marker]).status, "the orphaned command was stopped").toBe(1);
     expect(await readFile(join(ws.tmpDir, "count"), "utf8")).toBe("x\n");
+    // Its slot is free: the next run of the SOP starts (and, with its step, runs).
+    const next = spawnSop(["run", "long", "--sops", "sops"], opts());
+    await until("the next run to reach its long step", async () => (await readFile(join(ws.tmpDir, "count"), "utf8")) === "x\nx\n", 15_000);
+    next.kill("SIGKILL");
+    await new Promise((r) => next.on("close", r));
+    spawnSync("pkill", ["-f", marker]);
   });
+
 });

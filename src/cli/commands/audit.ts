@@ -1,33 +1,22 @@
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { verifyAuditDir, type ChainHead } from "../../audit/verify-audit.ts";
+import { verifyAuditDir } from "../../audit/verify-audit.ts";
+import type { ChainHead } from "../../ports/run-store.ts";
 import type { CliContext } from "../cli-context.ts";
 
-/** Chain heads the local store keeps, read without taking DATA_DIR's lock (read-only). */
-async function localHeads(dataDir: string): Promise<Map<string, ChainHead>> {
-  const heads = new Map<string, ChainHead>();
-  const dir = join(dataDir, "chain");
-  let files: string[];
-  try {
-    files = await readdir(dir);
-  } catch {
-    return heads;
-  }
-  for (const f of files.filter((n) => n.endsWith(".json") && !n.startsWith("."))) {
-    try {
-      const head = JSON.parse(await readFile(join(dir, f), "utf8")) as ChainHead;
-      if (typeof head.seq === "number" && typeof head.hash === "string") heads.set(f.slice(0, -5), { seq: head.seq, hash: head.hash });
-    } catch {
-      // an unreadable head only means the tail check is skipped for that SOP
-    }
-  }
-  return heads;
-}
-
-export async function auditVerifyCommand(ctx: CliContext, logsDir: string, dataDir: string): Promise<number> {
+/**
+ * `sop audit verify [DIR]`: the files against each other and against the chain heads of the
+ * store (Redis or DATA_DIR), which notice records removed from the end of a chain.
+ */
+export async function auditVerifyCommand(ctx: CliContext, logsDir: string, heads: () => Promise<Map<string, ChainHead>>, where: string): Promise<number> {
   let report;
   try {
-    report = await verifyAuditDir(logsDir, { heads: await localHeads(dataDir) });
+    let known: Map<string, ChainHead>;
+    try {
+      known = await heads();
+    } catch (err) {
+      ctx.err(`cannot read the chain heads from ${where}: ${(err as Error).message}`);
+      return 2;
+    }
+    report = await verifyAuditDir(logsDir, { heads: known });
   } catch (err) {
     ctx.err(`cannot verify ${logsDir}: ${(err as Error).message}`);
     return 2;
@@ -35,7 +24,7 @@ export async function auditVerifyCommand(ctx: CliContext, logsDir: string, dataD
   if (ctx.json) ctx.out(JSON.stringify(report, null, 2));
   else {
     for (const p of report.problems) ctx.out(ctx.color.red(`${p.kind}: ${p.message}`));
-    const summary = `${report.records} sealed records of ${report.sops} SOPs checked, ${report.inProgress} in progress, ${report.problems.length} problem${report.problems.length === 1 ? "" : "s"}`;
+    const summary = `${report.records} sealed records of ${report.sops} SOPs checked against the chain heads in ${where}, ${report.inProgress} in progress, ${report.problems.length} problem${report.problems.length === 1 ? "" : "s"}`;
     ctx.out(report.problems.length ? ctx.color.red(summary) : ctx.color.green(summary));
   }
   return report.problems.length ? 1 : 0;
