@@ -30,8 +30,8 @@ export interface CommandDeps {
 }
 
 /**
- * Runs the command `effect` asks for; `started` is told its process as soon as it runs (and
- * awaited before the result is returned, so the record of the start lands first).
+ * Runs the command `effect` asks for; `started` is told its process as soon as it exists, and
+ * the command runs once that is recorded (`started` never rejects: a failure is logged there).
  */
 export async function runCommand(
   deps: CommandDeps, stored: StoredRun, effect: CommandEffect, signal: AbortSignal,
@@ -52,7 +52,6 @@ export async function runCommand(
   }
   const vars = { ...userVariables(run), ...builtinVariables(run, stepNumber) };
   const redact = [...Object.values(secrets), ...secretNamedValues(vars)];
-  let recording: Promise<void> = Promise.resolve();
   try {
     const result = await deps.executor.run({
       command: effect.command,
@@ -61,11 +60,8 @@ export async function runCommand(
       timeoutMs: effect.timeoutMs,
       redact,
       signal,
-      onSpawn: (pid) => {
-        recording = processOf(deps.machine, pid, effect).then(started);
-      },
+      onSpawn: (pid) => processOf(deps.machine, pid, effect).then(started),
     });
-    await recording;
     const outputVars = keepSecretsOut(await readOutputVars(outputFile), Object.values(secrets));
     const event = { exitCode: result.exitCode, output: result.output, timedOut: result.timedOut, cancelled: result.cancelled, durationMs: result.durationMs };
     return { ...base, result: result.spawnError !== undefined ? { ...event, error: result.spawnError } : event, outputVars };

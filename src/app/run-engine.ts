@@ -307,7 +307,7 @@ export class RunEngine {
       ...run.verifications.filter((v) => v.status === "running").map((v) => ({ key: targetKey({ kind: "gate", gate: v.gate }), process: v.process })),
     ];
     for (const { key, process } of orphans) {
-      fates[key] = process === undefined ? "its process was not recorded; it may have started" : await this.deps.stopOrphan(process);
+      fates[key] = process === undefined ? "its process was not on record: it had not begun, or its start could not be recorded" : await this.deps.stopOrphan(process);
     }
     if (orphans.length > 0) this.deps.log.warn({ runId: run.id, fates }, `run ${run.id}: recovering what a stopped worker left running`);
     return fates;

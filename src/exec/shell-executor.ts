@@ -19,11 +19,13 @@ export interface ShellExecutorOptions {
 const PIPE_DRAIN_MS = 1000;
 
 /**
- * The outer shell only joins stderr onto stdout and execs `/bin/sh -e -c <command>` in its
- * place: one pipe keeps the true order of both streams, which two pipes cannot. The command
- * is a positional parameter, never parsed by the outer shell.
+ * The outer shell waits for a line on its stdin (the go-ahead, once `onSpawn` has recorded where
+ * the command runs; end of input means the caller is gone, and nothing runs), then joins stderr
+ * onto stdout and execs `/bin/sh -e -c <command>` in its place with stdin from /dev/null: one pipe
+ * keeps the true order of both streams, which two pipes cannot. The command is a positional
+ * parameter, never parsed by the outer shell.
  */
-const LAUNCHER = ["-c", 'exec /bin/sh -e -c "$1" 2>&1', "sh"];
+const LAUNCHER = ["-c", 'read -r _ || exit 125; exec /bin/sh -e -c "$1" 2>&1 </dev/null', "sh"];
 
 /**
  * Runs each command as `/bin/sh -e -c <command>` in its own process group, with exactly the
@@ -53,18 +55,29 @@ export class ShellExecutor implements StepExecutor {
     let child: ChildProcess;
     try {
       child = spawn("/bin/sh", [...LAUNCHER, spec.command], {
-        cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", "pipe", "pipe"],
+        cwd: spec.cwd, env: spec.env, detached: true, stdio: ["pipe", "pipe", "pipe"],
       });
     } catch (error) {
       // Some failures throw synchronously: a NUL byte in the command or env, a cwd that is a file.
       return result({ spawnError: await describeSpawnError(error, spec) });
     }
-    if (child.pid !== undefined) spec.onSpawn?.(child.pid);
-    const outcome = await this.#supervise(child, spec);
-    if ("spawnError" in outcome) {
-      return result({ spawnError: await describeSpawnError(outcome.spawnError, spec) });
+    const outcome = this.#supervise(child, spec);
+    await this.#goAhead(child, spec);
+    const ended = await outcome;
+    if ("spawnError" in ended) {
+      return result({ spawnError: await describeSpawnError(ended.spawnError, spec) });
     }
-    return result(outcome);
+    return result(ended);
+  }
+
+  /** Tell `onSpawn` where the command runs, wait until it has recorded that, then let it run. */
+  async #goAhead(child: ChildProcess, spec: CommandSpec): Promise<void> {
+    const stdin = child.stdin;
+    if (stdin === null) return;
+    // A launcher that already died (killed by a cancel) closed its end: nothing to tell it.
+    stdin.on("error", () => undefined);
+    if (child.pid !== undefined) await spec.onSpawn?.(child.pid);
+    stdin.end("go\n");
   }
 
   #supervise(child: ChildProcess, spec: CommandSpec): Promise<Partial<CommandResult> | { spawnError: unknown }> {

@@ -12,8 +12,12 @@ export interface CommandSpec {
   redact: string[];
   /** Aborting kills the process group (cancel). */
   signal?: AbortSignal;
-  /** Told the command's process id (its process group's id) as soon as it started. */
-  onSpawn?: (pid: number) => void;
+  /**
+   * Told the command's process id (its process group's id) as soon as the process exists; the
+   * command itself starts only once the returned promise settles, so that where it runs is on
+   * record before it can do anything.
+   */
+  onSpawn?: (pid: number) => void | Promise<void>;
 }
 
 export interface CommandResult {
