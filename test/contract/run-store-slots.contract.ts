@@ -78,21 +78,38 @@ export function runStoreSlotContract(subject: StoreUnderTest): void {
       expect(await start("a")).toBe(true);
     });
 
-    it("names as many queued runs as there are free slots, in line order: priority first, then arrival", async () => {
+    it("names, when a run ends, as many runs refused a slot as there are free slots, in line order: priority first, then arrival", async () => {
       await admit("holder", { queuedAt: 500, maxConcurrent: 2 });
+      await admit("other", { queuedAt: 600, maxConcurrent: 2 });
       await start("holder");
+      await start("other");
       await admit("low", { priority: "low", queuedAt: 1_000, maxConcurrent: 2 });
       await admit("high-late", { priority: "high", queuedAt: 3_000, maxConcurrent: 2 });
       await admit("high-early", { priority: "high", queuedAt: 2_000, maxConcurrent: 2 });
       await admit("crit", { priority: "critical", queuedAt: 4_000, maxConcurrent: 2 });
-      expect(await subject.store.startable("deploy")).toEqual(["crit"]);
-      expect(await endRun(subject.store, "holder")).toEqual({ ok: true, startable: ["crit", "high-early"] });
+      for (const id of ["low", "high-late", "high-early", "crit"]) expect(await start(id)).toBe(false);
+      expect(await subject.store.startable("deploy")).toEqual([]);
+      expect(await endRun(subject.store, "holder")).toEqual({ ok: true, startable: ["crit"] });
+      // crit was nudged already; it has not started yet, so two slots are free.
+      expect(await endRun(subject.store, "other")).toEqual({ ok: true, startable: ["high-early", "high-late"] });
       expect(await subject.store.startable("deploy")).toEqual(["crit", "high-early"]);
+    });
+
+    it("names, when a run ends, only runs that were refused a slot: one that never tried has a nudge of its own on the way", async () => {
+      await admit("holder", { queuedAt: 500 });
+      await start("holder");
+      await admit("fresh", { queuedAt: 1_000 });
+      await admit("tried", { queuedAt: 2_000 });
+      expect(await start("tried")).toBe(false);
+      expect(await endRun(subject.store, "holder")).toEqual({ ok: true, startable: ["tried"] });
+      // The sweep, which looks for lost nudges, names the head of the line whatever tried.
+      expect(await subject.store.startable("deploy")).toEqual(["fresh"]);
     });
 
     it("takes a run that ends while queued out of the line", async () => {
       for (const [i, id] of ["holder", "a", "b"].entries()) await admit(id, { queuedAt: 1_000 + i });
       await start("holder");
+      for (const id of ["b", "a"]) expect(await start(id)).toBe(false);
       expect(await endRun(subject.store, "a", "cancelled")).toEqual({ ok: true, startable: [] });
       expect(await endRun(subject.store, "holder")).toEqual({ ok: true, startable: ["b"] });
       expect(await start("b")).toBe(true);

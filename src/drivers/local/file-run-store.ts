@@ -29,6 +29,8 @@ interface SopIndex {
   waiting: Set<string>;
   /** Runs that run or wait for a person: each holds one of the SOP's slots. */
   active: Set<string>;
+  /** Queued runs refused a slot: whom a run that ends nudges (memory only; after a restart the sweep finds them). */
+  blocked: Set<string>;
   /** Sealed runs by their seq in the SOP's chain. */
   sealed: Map<number, string>;
   /** Latest `queuedAt` of any run of the SOP, ended ones too: the cooldown's start. */
@@ -107,7 +109,10 @@ export class FileRunStore implements RunStore {
     const { sop } = next;
     const index = this.indexOf(sop);
     const was = current.run.status;
-    if (was === "queued" && isActive(next.status) && !this.mayStart(current)) return { ok: false, why: "no_slot" };
+    if (was === "queued" && isActive(next.status) && !this.mayStart(current)) {
+      index.blocked.add(runId);
+      return { ok: false, why: "no_slot" };
+    }
     const ends = isTerminal(next.status) && !isTerminal(was);
     if (ends && ending === undefined) throw new Error(`cannot end run ${runId} without its seal`);
     const head = this.heads.get(sop) ?? GENESIS;
@@ -121,7 +126,8 @@ export class FileRunStore implements RunStore {
       index.sealed.set(seal.seq, runId);
     }
     this.put(file);
-    const startable = ends ? this.startableNow(sop) : [];
+    if (next.status !== "queued") index.blocked.delete(runId);
+    const startable = ends ? this.unblock(sop) : [];
     // The run file carries the seal, so it is written first: a crash before the head's own file
     // is written loses nothing (loading takes the head from the newest seal too).
     await this.persistRun(runId);
@@ -205,7 +211,7 @@ export class FileRunStore implements RunStore {
 
   private indexOf(sop: string): SopIndex {
     let index = this.sops.get(sop);
-    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), waiting: new Set(), active: new Set(), sealed: new Map() }));
+    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), waiting: new Set(), active: new Set(), blocked: new Set(), sealed: new Map() }));
     return index;
   }
 
@@ -233,6 +239,19 @@ export class FileRunStore implements RunStore {
       if (other !== undefined && compareLine(other.run, file.run) < 0 && ++ahead >= free) return false;
     }
     return true;
+  }
+
+  /**
+   * With k slots free, the first k runs that were refused one (runs that never tried have a job
+   * of their own on the way: a run ending never nudges the whole line).
+   */
+  private unblock(sop: string): string[] {
+    const index = this.indexOf(sop);
+    const first = this.runs.get(this.line(sop)[0] ?? "");
+    const free = first === undefined ? 0 : first.definition.maxConcurrent - index.active.size;
+    const chosen = free > 0 ? this.line(sop).filter((id) => index.blocked.has(id)).slice(0, free) : [];
+    for (const id of chosen) index.blocked.delete(id);
+    return chosen;
   }
 
   private startableNow(sop: string): string[] {

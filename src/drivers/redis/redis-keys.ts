@@ -22,6 +22,8 @@ export interface RedisKeys {
   line(sop: string): string;
   /** Sorted set: the SOP's sealed runs, scored by their seq in its audit chain. */
   sealed(sop: string): string;
+  /** Sorted set: queued runs refused a slot, scored like the line: whom a run that ends nudges. */
+  blocked(sop: string): string;
   /** String: the SOP's last acceptance, epoch ms (the cooldown's start). */
   last(sop: string): string;
   /** Hash: SOP name -> audit chain head JSON. */
@@ -47,6 +49,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     status: (name, status) => `${sop(name)}:status:${status}`,
     line: (name) => `${sop(name)}:line`,
     sealed: (name) => `${sop(name)}:sealed`,
+    blocked: (name) => `${sop(name)}:blocked`,
     last: (name) => `${sop(name)}:last`,
     chains: `${prefix}:chains`,
     events: `${prefix}:events`,

@@ -88,7 +88,7 @@ export class RedisRunStore implements RunStore {
     const result = (await runScript(
       this.redis,
       "update",
-      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), ...statusKeys],
+      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), ...statusKeys],
       [
         runId, expectedRevision, JSON.stringify(next), next.revision, next.status, next.sop, next.queuedAt,
         seal === undefined ? "" : JSON.stringify(seal), ending === undefined ? "" : JSON.stringify(ending.record),

@@ -3,16 +3,19 @@
   - compare-and-set: the state is replaced only when its stored revision is the one the caller read;
   - starting (queued -> running or waiting): only when a slot is free for it. A slot is held by
     every run of the SOP that runs or waits for a person; with k free, the first k of the line
-    may start (higher priority first, then earlier, then by id);
+    may start (higher priority first, then earlier, then by id). A run refused joins "blocked";
   - ending: the seal joins the SOP's hash chain, only from the head the caller read, with the
-    final record beside it; the slot frees, and the queued runs that may start now are returned.
+    final record beside it; the slot frees, and with k slots free the first k blocked runs still
+    queued are returned, to be nudged (runs that never tried have a job of their own on the way,
+    so a run ending never nudges the whole line).
   The indexes move with the state: the run is in its status index, and in the line while queued.
 
   KEYS[1]    run hash      <p>:run:<id>
   KEYS[2]    line          <p>:sop:<name>:line
   KEYS[3]    chain heads   <p>:chains          (hash: SOP name -> head JSON)
   KEYS[4]    sealed        <p>:sop:<name>:sealed (run ids scored by seq)
-  KEYS[5..]  status index  <p>:sop:<name>:status:<status>, one key per run status
+  KEYS[5]    blocked       <p>:sop:<name>:blocked (queued runs refused a slot, scored like the line)
+  KEYS[6..]  status index  <p>:sop:<name>:status:<status>, one key per run status
 
   ARGV[1]    run id
   ARGV[2]    expected revision
@@ -26,10 +29,10 @@
   ARGV[10]   seal seq (with the ending)
   ARGV[11]   seal prev hash: the hash of the head the caller read (with the ending)
   ARGV[12]   seal hash (with the ending)
-  ARGV[13..] the status each of KEYS[5..] indexes, in the same order
+  ARGV[13..] the status each of KEYS[6..] indexes, in the same order
 
   Returns
-    {1, id…}  updated; the ids are queued runs that may start now (only when the run ended)
+    {1, id…}  updated; the ids are blocked runs to nudge now that a slot is free (only when the run ended)
     {0}       no such run, or its revision is not the expected one
     {-1}      the stored run belongs to another SOP than the new state names
     {-2}      a queued run may not start: no slot is free for it
@@ -49,8 +52,8 @@ local max = tonumber(current[5]) or 1
 
 local from, to
 local active = {}
-for i = 5, #KEYS do
-  local s = ARGV[i + 8]
+for i = 6, #KEYS do
+  local s = ARGV[i + 7]
   if s == was then from = KEYS[i] end
   if s == status then to = KEYS[i] end
   if ACTIVE[s] then active[#active + 1] = KEYS[i] end
@@ -67,7 +70,10 @@ end
 if was == "queued" and ACTIVE[status] then
   local free = max - activeCount()
   local rank = rcall("ZRANK", KEYS[2], id)
-  if free <= 0 or (rank ~= false and rank >= free) then return {-2} end
+  if free <= 0 or (rank ~= false and rank >= free) then
+    rcall("ZADD", KEYS[5], current[4], id)
+    return {-2}
+  end
 end
 
 local ends = ENDED[status] and not ENDED[was]
@@ -92,13 +98,20 @@ if status == "queued" then
   rcall("ZADD", KEYS[2], current[4], id)
 else
   rcall("ZREM", KEYS[2], id)
+  rcall("ZREM", KEYS[5], id)
 end
 
 local result = {1}
 if ends then
   local free = max - activeCount()
-  if free > 0 then
-    for _, queuedId in ipairs(rcall("ZRANGE", KEYS[2], 0, free - 1)) do result[#result + 1] = queuedId end
+  -- Blocked runs that left the line meanwhile (cancelled, started) are dropped on the way.
+  while #result - 1 < free do
+    local batch = rcall("ZRANGE", KEYS[5], 0, free - #result)
+    if #batch == 0 then break end
+    rcall("ZREM", KEYS[5], unpack(batch))
+    for _, queuedId in ipairs(batch) do
+      if rcall("ZSCORE", KEYS[2], queuedId) then result[#result + 1] = queuedId end
+    end
   end
 end
 return result
