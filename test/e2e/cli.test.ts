@@ -107,6 +107,20 @@ describe("sop run, approve, status, audit verify", () => {
     expect((await sop(["run", "db-backup", "--sops", "sops"], opts())).code).toBe(4);
   });
 
+  it("lets a second local command wait for the first to let go of DATA_DIR, and sop status look meanwhile", async () => {
+    await ws.addSop("slow", `description = "x"\nexecution_mode = "automatic"`, steps('**Nap**\n```sh\ntouch "$TMPDIR/napping"; sleep 4\n```'));
+    await ws.addSop("quick", `description = "x"\nexecution_mode = "automatic"`, steps("**Note**"));
+    const first = sop(["run", "slow", "--sops", "sops"], opts());
+    await until("the first command to hold DATA_DIR", () => readFile(join(ws.tmpDir, "napping")).then(() => true, () => false), 15_000);
+    const [status, second] = await Promise.all([sop(["status", "slow", "--sops", "sops"], opts()), sop(["run", "quick", "--sops", "sops"], opts())]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("slow: 1 active, 0 queued");
+    expect(second.stderr).toMatch(/waiting for DATA_DIR: another sop command \(sop run, pid \d+\) is using it/);
+    expect(second.stderr).not.toMatch(/\n\s+at /);
+    expect(second.code).toBe(0);
+    expect((await first).code).toBe(0);
+  });
+
   it("after kill -9 mid-step, sop status says the run was interrupted, and the next process marks the step so, frees the slot and never re-runs a completed step", async () => {
     const marker = `cli-kill9-${process.pid}-${Date.now()}`;
     await ws.addSop("long", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 1`, steps(
