@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.ts";
+import { until } from "./until.ts";
 
 export { freePort };
-import { until } from "./until.ts";
 
 export const hasRedisServer = spawnSync("redis-server", ["--version"]).status === 0;
 if (!hasRedisServer && process.env["REQUIRE_REDIS"] === "1") throw new Error("REQUIRE_REDIS=1 but redis-server is not on PATH");
