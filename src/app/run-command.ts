@@ -31,11 +31,11 @@ export interface CommandDeps {
 
 /**
  * Runs the command `effect` asks for; `started` is told its process as soon as it exists, and
- * the command runs once that is recorded (`started` never rejects: a failure is logged there).
+ * the command runs once that is on record: only when `started` says true (it never rejects).
  */
 export async function runCommand(
   deps: CommandDeps, stored: StoredRun, effect: CommandEffect, signal: AbortSignal,
-  started: (process: CommandProcess) => Promise<void>,
+  started: (process: CommandProcess) => Promise<boolean>,
 ): Promise<CommandFinished> {
   const { run, definition: def } = stored;
   const stepNumber = effect.target.kind === "step" ? effect.target.step : undefined;

@@ -81,7 +81,7 @@ export interface SweepReport {
   unclaimed: string[];
   /** Queued runs with a free slot. */
   startable: string[];
-  /** Timers armed again (a queue that lost them with its process). */
+  /** Timers armed again: overdue deadlines, or (a queue that lost them with its process) all of them. */
   timers: number;
 }
 
@@ -98,6 +98,8 @@ export class RunEngine {
   private readonly running = new Map<string, AbortController>();
   private readonly serials = new Map<string, Promise<void>>();
   private readonly unsubscribe: () => void;
+  /** Closing: finish the commands that run, start no other. */
+  private stopping = false;
 
   constructor(private readonly deps: EngineDeps) {
     // A cancel or timeout may be decided by another process; whoever runs the command hears it.
@@ -109,7 +111,16 @@ export class RunEngine {
     });
   }
 
+  /**
+   * Start no further command: a run whose command ends now is left "running" with its next step
+   * due, which a worker carries on (this process's next start, another worker, a sweep).
+   */
+  quiesce(): void {
+    this.stopping = true;
+  }
+
   stop(): void {
+    this.quiesce();
     this.unsubscribe();
   }
 
@@ -193,6 +204,7 @@ export class RunEngine {
     await this.serially(job.runId, async () => {
       if (job.kind === "timeout") {
         const { stored, result } = await this.transition(job.runId, { type: "timeout", checkpoint: job.checkpoint ?? "" });
+        if (!result.changed) await this.armEarly(stored, job.checkpoint ?? "");
         if (!result.changed || isTerminal(stored.run.status)) return;
       }
       await this.drive(job.runId);
@@ -225,17 +237,32 @@ export class RunEngine {
         await this.nudgeById(id);
       }
     }
-    if (opts.timers) {
-      for (const run of going) {
-        const stored = await store.get(run.id);
-        if (!stored) continue;
-        const timers = pendingTimers(stored.definition, stored.run);
-        report.timers += timers.length;
-        await this.armTimers(stored.run, timers.map((t) => ({ type: "schedule_timeout", ...t })));
-      }
+    // Deadlines whose timer was lost (a crash between a change and its timer, a job that failed)
+    // are due again; with `timers`, every deadline of every run going on.
+    const timed = opts.timers ? going.map((r) => r.id) : await store.overdue(at);
+    for (const id of new Set(timed)) {
+      const stored = await store.get(id);
+      if (!stored) continue;
+      const timers = pendingTimers(stored.definition, stored.run).filter((t) => opts.timers || t.at <= at);
+      report.timers += timers.length;
+      await this.armTimers(stored.run, timers.map((t) => ({ type: "schedule_timeout", ...t })));
     }
     if (report.unclaimed.length > 0) this.deps.log.info({ runs: report.unclaimed }, `sweep: ${report.unclaimed.length} running run(s) had nobody moving them; handed to a worker`);
     return report;
+  }
+
+  /**
+   * A timer that fired before its deadline by this clock (timers may fire a millisecond early;
+   * another worker's clock may be behind) found nothing to do: arm it again for what is left.
+   */
+  private async armEarly(stored: StoredRun, checkpoint: string): Promise<void> {
+    const now = this.deps.now();
+    const due = pendingTimers(stored.definition, stored.run).find((t) => t.checkpoint === checkpoint && t.at > now);
+    if (!due) return;
+    await this.enqueue(
+      { kind: "timeout", runId: stored.run.id, checkpoint },
+      { priority: stored.run.priority, delayMs: due.at - now + 1, id: jobId(stored.run.id, "timeout", checkpoint, String(due.at), "after", String(now)) },
+    );
   }
 
   /**
@@ -257,7 +284,7 @@ export class RunEngine {
       else input = stored.run.status === "queued" ? { type: "start" } : { type: "advance" };
       let step = await this.transition(runId, input);
       let command = step.result.changed ? commandOf(step.result) : undefined;
-      while (command && claim.held) {
+      while (command && claim.held && !this.stopping) {
         const finished = await this.runOne(step.stored, command, claim);
         // Lost meanwhile: the process that took the run over has recovered (or will recover) the step.
         if (finished === undefined || !(await claim.renew())) return;
@@ -269,6 +296,11 @@ export class RunEngine {
     }
   }
 
+  /**
+   * Run one command; undefined when its result must not be applied: the claim was lost (the
+   * process that took the run over recovers the step), or its start could not be recorded (then
+   * it never began, and whoever drives the run next runs it).
+   */
   private async runOne(stored: StoredRun, effect: CommandEffect, claim: RunClaim) {
     const controller = new AbortController();
     const { run } = stored;
@@ -277,9 +309,14 @@ export class RunEngine {
     // A cancel whose event this process missed: the renewal reads the run and stops the command.
     const watch = setInterval(() => void this.stopIfEnded(run.id, controller), Math.max(1, Math.floor(this.deps.claimTtlMs / 3)));
     watch.unref();
+    // A command that never got a process (a missing secret, a bad workdir) has a result all the same.
+    let recorded = true;
     try {
-      const finished = await runCommand(this.deps, stored, effect, controller.signal, (process) => this.recordStart(run.id, effect, process));
-      return claim.held ? finished : undefined;
+      const finished = await runCommand(this.deps, stored, effect, controller.signal, async (process) => {
+        recorded = (await this.recordStart(run.id, effect, process)) && (await claim.renew());
+        return recorded;
+      });
+      return recorded && claim.held ? finished : undefined;
     } finally {
       clearInterval(watch);
       stopWhenLost();
@@ -292,11 +329,15 @@ export class RunEngine {
     if (stored && isTerminal(stored.run.status)) controller.abort();
   }
 
-  private async recordStart(runId: string, effect: CommandEffect, process: CommandProcess): Promise<void> {
+  /** True once where the command runs is on record; a command runs only then. */
+  private async recordStart(runId: string, effect: CommandEffect, process: CommandProcess): Promise<boolean> {
     const input: RunInput = { type: "command_started", target: effect.target, commandIndex: effect.commandIndex, attempt: effect.attempt, process };
-    await this.transition(runId, input).catch((err: unknown) => {
-      this.deps.log.warn({ runId, err }, `could not record where the command of run ${runId} runs; a recovery could not stop it`);
-    });
+    try {
+      return (await this.transition(runId, input)).result.changed;
+    } catch (err) {
+      this.deps.log.warn({ runId, err }, `could not record where the command of run ${runId} would run, so it does not run now; a worker runs it later`);
+      return false;
+    }
   }
 
   /** What became of each command a dead worker left running (stopped here, or maybe still running elsewhere). */
@@ -328,7 +369,8 @@ export class RunEngine {
    */
   private async transition(runId: string, input: RunInput): Promise<Step> {
     const { store, now } = this.deps;
-    for (let attempt = 0; attempt < 50; attempt++) {
+    // Only lost compare-and-sets on the run count: a moved chain head means another run was sealed.
+    for (let conflicts = 0; conflicts < 50;) {
       const stored = await store.get(runId);
       if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
       const result = applyEvent(stored.definition, stored.run, input, now());
@@ -341,6 +383,7 @@ export class RunEngine {
       if (!outcome.ok) {
         // No slot for it yet: it stays queued, and the run that frees one nudges it.
         if (outcome.why === "no_slot") return { stored, result: { run: stored.run, effects: [], changed: false } };
+        if (outcome.why === "revision") conflicts++;
         continue;
       }
       const updated: StoredRun = { ...stored, run: next, ...(ending ? { seal: ending.seal } : {}) };
@@ -371,13 +414,13 @@ export class RunEngine {
   }
 
   private async armTimers(run: RunState, effects: Effect[]): Promise<void> {
+    const now = this.deps.now();
     for (const effect of effects) {
       if (effect.type !== "schedule_timeout") continue;
       // The deadline is part of the id: a run timed again (a later start) gets a job of its own.
-      await this.enqueue(
-        { kind: "timeout", runId: run.id, checkpoint: effect.checkpoint },
-        { priority: run.priority, delayMs: Math.max(0, effect.at - this.deps.now()), id: jobId(run.id, "timeout", effect.checkpoint, String(effect.at)) },
-      );
+      // One already due gets an id of its own too: its first job may wait on another clock.
+      const id = jobId(run.id, "timeout", effect.checkpoint, String(effect.at), ...(effect.at <= now ? ["due"] : []));
+      await this.enqueue({ kind: "timeout", runId: run.id, checkpoint: effect.checkpoint }, { priority: run.priority, delayMs: Math.max(0, effect.at - now), id });
     }
   }
 

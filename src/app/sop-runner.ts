@@ -99,6 +99,9 @@ export interface SopSummary {
   steps: number;
 }
 
+/** How often a caller waiting for a run looks at it without an event to say it changed. */
+const LOOK_AGAIN_MS = 2000;
+
 /** A run is at rest when it ended or waits for people; a CLI or a caller may then go. */
 export const atRest = (run: RunState): boolean =>
   isTerminal(run.status) || run.status === "awaiting_approval" || run.status === "awaiting_manual";
@@ -300,7 +303,10 @@ export class SopRunner {
       const stored = await this.store.get(runId);
       if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
       if (atRest(stored.run) || (await this.queuedBehindPeople(stored.run))) return this.record(runId);
-      await changed;
+      // Events are at most once (a Redis pub/sub message can be lost): look again now and then.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LOOK_AGAIN_MS)))]);
+      clearTimeout(timer);
     }
   }
 
@@ -327,7 +333,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   const worker = options.worker !== false && !readOnly;
   const onError = (err: unknown, where: string): void => log.error({ err }, `${where} failed`);
   const driver = redisUrl
-    ? await openRedisDriver({ url: redisUrl, ...config.redis, onError })
+    ? await openRedisDriver({ url: redisUrl, ...config.redis, onError, readOnly })
     : await openLocalDriver({
       dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", readOnly,
       onProblem: (m) => log.error({}, m), onError,
@@ -361,11 +367,20 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     stopOrphan: (process) => stopOrphan(process, machine),
   });
   let maintenance: NodeJS.Timeout | undefined;
+  // Background work this process started (a sweep, audit catch-up): closing waits for it.
+  const background = new Set<Promise<unknown>>();
+  const inBackground = (what: string, work: () => Promise<unknown>): void => {
+    const p = work().catch((err: unknown) => log.error({ err }, what)).finally(() => background.delete(p));
+    background.add(p);
+  };
   const runner = new SopRunner(engine, catalog, driver.store, driver.events, driver.ledger, driver.queue, log, audit, localUser, now, async () => {
     clearInterval(maintenance);
-    // Handlers still running may end runs and nudge the next ones; the queue takes those until it is closed.
+    // Commands running finish; no further one starts. Handlers still running may end runs and
+    // nudge the next ones; the queue takes those until it is closed.
+    engine.quiesce();
     await driver.queue.close();
     engine.stop();
+    await Promise.all(background);
     stopAudit();
     await audit.drain();
     audit.close();
@@ -378,12 +393,12 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     // and (with a queue that lost them) the timers of waiting runs.
     await engine.sweep({ timers: !driver.queue.durable });
   }
-  if (redisUrl && !readOnly) void audit.reconcile().catch((err: unknown) => log.error({ err }, "audit: cannot bring LOGS_DIR up to date"));
+  if (redisUrl && !readOnly) inBackground("audit: cannot bring LOGS_DIR up to date", () => audit.reconcile());
   const interval = options.sweepIntervalMs ?? config.sweepIntervalMs;
   if (!readOnly) {
     maintenance = setInterval(() => {
-      if (worker) void engine.sweep().catch((err: unknown) => log.error({ err }, "sweep: cannot look for runs nobody moves"));
-      void audit.catchUp().catch((err: unknown) => log.error({ err }, "audit: cannot bring LOGS_DIR up to date"));
+      if (worker) inBackground("sweep: cannot look for runs nobody moves", () => engine.sweep());
+      inBackground("audit: cannot bring LOGS_DIR up to date", () => audit.catchUp());
     }, interval);
     // Unref'd: a process with nothing else to do may end (a CLI whose run waits for a person).
     maintenance.unref();

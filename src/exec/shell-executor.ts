@@ -19,13 +19,37 @@ export interface ShellExecutorOptions {
 const PIPE_DRAIN_MS = 1000;
 
 /**
- * The outer shell waits for a line on its stdin (the go-ahead, once `onSpawn` has recorded where
- * the command runs; end of input means the caller is gone, and nothing runs), then joins stderr
- * onto stdout and execs `/bin/sh -e -c <command>` in its place with stdin from /dev/null: one pipe
- * keeps the true order of both streams, which two pipes cannot. The command is a positional
- * parameter, never parsed by the outer shell.
+ * The outer shell, leader of the command's process group:
+ * - waits for a line on its stdin, the go-ahead once `onSpawn` has recorded where the command
+ *   runs (end of input without it means the caller is gone: nothing runs, exit 125);
+ * - runs `/bin/sh -e -c <command>` with stderr joined onto stdout (one pipe keeps the true order
+ *   of both streams, which two pipes cannot) and stdin from /dev/null; the command is a
+ *   positional parameter, never parsed by the outer shell;
+ * - meanwhile watches its stdin, which the caller holds open while it lives: when the caller dies
+ *   (kill -9 of a worker) the input ends and the whole group gets SIGTERM, so a command never
+ *   outlives the process that answers for it, on any machine;
+ * - ends as the command ended: with its exit code, or killed by the same signal.
  */
-const LAUNCHER = ["-c", 'read -r _ || exit 125; exec /bin/sh -e -c "$1" 2>&1 </dev/null', "sh"];
+const LAUNCHER_SCRIPT = [
+  "read -r _ || exit 125",
+  // A job started with & reads /dev/null unless told otherwise: the watcher reads a copy of stdin.
+  "exec 3<&0",
+  '/bin/sh -e -c "$1" 2>&1 </dev/null 3<&- &',
+  "command=$!",
+  "(while read -r _; do :; done; kill -TERM 0) <&3 >/dev/null 2>&1 &",
+  "watcher=$!",
+  "exec 3<&-",
+  // Signals sent to the group are for the command: this shell outlives them to report its end
+  // (a caught signal, unlike an ignored one, is not passed on as ignored to the command).
+  "trap : TERM INT HUP",
+  // wait says "Terminated" on stderr when the command died by a signal; the end is reported anyway.
+  'while :; do wait "$command" 2>/dev/null; status=$?; kill -0 "$command" 2>/dev/null || break; done',
+  'kill -KILL "$watcher" 2>/dev/null',
+  "trap - TERM INT HUP",
+  'if [ "$status" -gt 128 ]; then kill -"$((status - 128))" "$$"; fi',
+  'exit "$status"',
+].join("\n");
+const LAUNCHER = ["-c", LAUNCHER_SCRIPT, "sh"];
 
 /**
  * Runs each command as `/bin/sh -e -c <command>` in its own process group, with exactly the
@@ -76,8 +100,11 @@ export class ShellExecutor implements StepExecutor {
     if (stdin === null) return;
     // A launcher that already died (killed by a cancel) closed its end: nothing to tell it.
     stdin.on("error", () => undefined);
-    if (child.pid !== undefined) await spec.onSpawn?.(child.pid);
-    stdin.end("go\n");
+    const go = child.pid === undefined ? undefined : await spec.onSpawn?.(child.pid);
+    // End of input without the line: the launcher exits 125 and the command never begins. With
+    // it, the input stays open for as long as this process lives (see LAUNCHER_SCRIPT).
+    if (go === false) stdin.end();
+    else stdin.write("go\n");
   }
 
   #supervise(child: ChildProcess, spec: CommandSpec): Promise<Partial<CommandResult> | { spawnError: unknown }> {
@@ -117,6 +144,7 @@ export class ShellExecutor implements StepExecutor {
       };
       const onAbort = (): void => stop("cancel");
       const finish = (): void => {
+        child.stdin?.destroy();
         if (done || exit === undefined || openPipes > 0) return;
         done = true;
         timers.forEach(clearTimeout);

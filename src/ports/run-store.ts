@@ -85,6 +85,8 @@ export interface RunStore {
   list(filter?: RunFilter): Promise<RunState[]>;
   /** The first k queued runs of the SOP in line order, k being the free slots. */
   startable(sop: string): Promise<string[]>;
+  /** Runs not ended whose earliest deadline (a pending checkpoint's, or the run's timeout) is at or before `now`. */
+  overdue(now: number): Promise<string[]>;
   /** Seconds left of the SOP's cooldown at `now` (0 when none). */
   cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number>;
   /**

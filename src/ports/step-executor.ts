@@ -14,10 +14,11 @@ export interface CommandSpec {
   signal?: AbortSignal;
   /**
    * Told the command's process id (its process group's id) as soon as the process exists; the
-   * command itself starts only once the returned promise settles, so that where it runs is on
-   * record before it can do anything.
+   * command itself starts only once the returned promise resolves, so that where it runs is on
+   * record before it can do anything, and not at all when it resolves to false (then the
+   * process exits at once with code 125 and the command never begins).
    */
-  onSpawn?: (pid: number) => void | Promise<void>;
+  onSpawn?: (pid: number) => void | boolean | Promise<void | boolean>;
 }
 
 export interface CommandResult {

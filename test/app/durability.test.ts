@@ -2,6 +2,7 @@
  * No single lost message strands a run, and ending a run seals it once (DESIGN invariants 7–9):
  * the sweep, the seal in the transition, and secrets kept out of the store.
  */
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Queue } from "bullmq";
@@ -65,6 +66,40 @@ describe("the sweep (local driver)", () => {
     expect(record.end_reason).toMatch(/no decision on step:1 within 60 s/);
   });
 
+});
+
+describe("closing (local driver)", () => {
+  it("lets the running step finish, starts no further one, and the next process goes on from there", async () => {
+    await ws.addSop("two", `description = "x"\nexecution_mode = "automatic"`, steps(
+      '**One**\n```sh\necho x >> "$TMPDIR/one"; sleep 1\n```',
+      '**Two**\n```sh\necho x >> "$TMPDIR/two"\n```',
+    ));
+    let runner = await open();
+    const run = await runner.execute("two", { wait: false });
+    await until("step 1 to run", () => existsSync(join(ws.tmpDir, "one")));
+    await runners.pop()!.close();
+    expect(existsSync(join(ws.tmpDir, "two")), "step 2 started while closing").toBe(false);
+    runner = await open();
+    const record = await until("the run to end", async () => ((await runner.record(run.run_id)).status === "success" ? runner.record(run.run_id) : undefined));
+    expect(record.steps.map((s) => s.status)).toEqual(["success", "success"]);
+    expect(await readFile(join(ws.tmpDir, "one"), "utf8")).toBe("x\n");
+    expect(await readFile(join(ws.tmpDir, "two"), "utf8")).toBe("x\n");
+  });
+});
+
+describe("deadlines (local driver)", () => {
+  it("times a run out at the next sweep when its deadline passed and no timer fired", async () => {
+    await ws.addSop("gated", `description = "x"\nexecution_mode = "automatic"\n[approval]\ntimeout_secs = 60\non_timeout = "deny"`, steps("**Deploy** [requires_approval: true]\n```sh\ntrue\n```"));
+    let clock = Date.now();
+    const runner = await open({ now: () => clock });
+    const run = await runner.execute("gated");
+    expect(run.status).toBe("awaiting_approval");
+    expect((await runner.sweep()).timers).toBe(0);
+    clock += 61_000;
+    expect((await runner.sweep()).timers).toBe(1);
+    const record = await until("the run to time out", async () => ((await runner.record(run.run_id)).status === "timed_out" ? runner.record(run.run_id) : undefined));
+    expect(record.end_reason).toBe("no decision on step:1 within 60 s");
+  });
 });
 
 describe("secrets stay out of the store (local driver)", () => {

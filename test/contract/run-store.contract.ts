@@ -221,6 +221,28 @@ export function runStoreContract(driver: string, open: OpenStore): void {
       });
     });
 
+    describe("deadlines", () => {
+      it("lists a run going on once its earliest deadline has passed, and forgets it when it ends", async () => {
+        const { store } = subject;
+        await store.admit(storedRun("r1"), admitNow);
+        await store.admit(storedRun("r2", { queuedAt: 2_000, maxConcurrent: 2 }), admitNow);
+        const r1 = (await store.get("r1"))!.run;
+        const waiting = bumped(r1, {
+          status: "running", startedAt: 1_500, timeoutAt: 90_000,
+          checkpoints: [{ id: "step:1", kind: "approval", status: "pending", reason: "x", requestedAt: 1_500, deadline: 60_000, approvers: [], minApprovals: 1, allowSelfApproval: true, onTimeout: "deny", by: [], refused: [], required: true }],
+        });
+        await store.update("r1", 0, waiting);
+        expect(await store.overdue(59_999)).toEqual([]);
+        expect(await store.overdue(60_000)).toEqual(["r1"]);
+        const decided = bumped(waiting, { checkpoints: [{ ...waiting.checkpoints[0]!, status: "approved" }] });
+        await store.update("r1", 1, decided);
+        expect(await store.overdue(89_999)).toEqual([]);
+        expect(await store.overdue(90_000)).toEqual(["r1"]);
+        await endRun(store, "r1", "timed_out");
+        expect(await store.overdue(1e12)).toEqual([]);
+      });
+    });
+
     describe("claims", () => {
       it("gives a run to one owner at a time until the claim expires or is given up", async () => {
         const { store } = subject;

@@ -1,7 +1,7 @@
 /** What the state machine keeps so that a run survives its worker: where commands run, and what recovery found. */
 import { describe, expect, it } from "vitest";
 import { auditRecord } from "../../src/core/audit/audit-record.ts";
-import { pendingTimers } from "../../src/core/run/apply-event.ts";
+import { nextDeadline, pendingTimers } from "../../src/core/run/apply-event.ts";
 import { RUN_TIMEOUT } from "../../src/core/run/effects.ts";
 import { definition, step } from "../helpers/definitions.ts";
 import { Play, bob, carol } from "../helpers/play-run.ts";
@@ -33,6 +33,7 @@ describe("recovery says what became of the orphaned command", () => {
   it("fails the interrupted step with the reason 'interrupted' and the command's fate in its output", () => {
     const p = new Play(definition([step(1, "A"), step(2, "B")]));
     p.apply({ type: "start" });
+    p.started();
     p.apply({ type: "recover", fates: { "step:1": "it may still be running: process group 4321 on worker-a" } });
     expect(p.run.steps[0]).toMatchObject({ status: "failed", reason: "interrupted" });
     expect(p.run.steps[0]!.output).toContain("--- interrupted (it may still be running: process group 4321 on worker-a) ---");
@@ -42,13 +43,41 @@ describe("recovery says what became of the orphaned command", () => {
   it("names the fate beside the retry when the step runs again", () => {
     const p = new Play(definition([step(1, "A", { retries: 2 })]));
     p.apply({ type: "start" });
+    p.started();
     p.apply({ type: "recover", fates: { "step:1": "its process group 4321 on worker-a was stopped" } });
     expect(p.run.steps[0]!.output).toContain("--- interrupted; retry 1 of 2 (its process group 4321 on worker-a was stopped) ---");
     expect(p.pendingCommand()).toMatchObject({ attempt: 1 });
   });
+
+  it("runs a command with no process on record, which never began, with no retry spent and nothing failed", () => {
+    const p = new Play(definition([step(1, "A"), step(2, "B", { retries: 1 })]));
+    p.apply({ type: "start" });
+    p.apply({ type: "recover" });
+    expect(p.run.steps[0]).toMatchObject({ status: "running", attempt: 0, output: "" });
+    expect(p.pendingCommand()).toMatchObject({ target: { kind: "step", step: 1 }, attempt: 0 });
+    p.finish();
+    p.apply({ type: "recover" });
+    expect(p.pendingCommand()).toMatchObject({ target: { kind: "step", step: 2 }, attempt: 0 });
+    p.runToRest();
+    expect(p.run.status).toBe("success");
+  });
 });
 
 describe("timers a run needs", () => {
+  it("keeps when the run times out, and the earliest deadline of all", () => {
+    const def = definition([step(1, "Deploy", { requiresApproval: true })], {
+      timeoutSecs: 3600,
+      approval: { approvers: [], minApprovals: 1, allowSelfApproval: true, timeoutSecs: 60, onTimeout: "deny" },
+    });
+    const p = new Play(def).runToRest();
+    expect(p.run.timeoutAt).toBe(p.run.startedAt! + 3_600_000);
+    expect(nextDeadline(p.run)).toBe(p.run.checkpoints[0]!.deadline);
+    p.approve(bob);
+    expect(nextDeadline(p.run)).toBe(p.run.timeoutAt);
+    p.runToRest();
+    expect(nextDeadline(p.run)).toBeUndefined();
+  });
+
   it("lists the pending checkpoints' deadlines and the run timeout, and none once the run ended", () => {
     const def = definition([step(1, "Deploy", { requiresApproval: true })], {
       timeoutSecs: 3600,

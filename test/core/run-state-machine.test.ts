@@ -300,11 +300,13 @@ describe("manual steps, gates, cancel and recovery", () => {
     const p = new Play(definition([step(1, "A"), step(2, "B"), step(3, "C", { retries: 1 })]));
     p.apply({ type: "start" });
     p.finish();
+    p.started();
     p.apply({ type: "recover" });
     expect(p.run.steps[1]).toMatchObject({ status: "failed", reason: "interrupted" });
     expect(p.run.steps[0]!.status).toBe("success");
     const q = new Play(definition([step(1, "A", { retries: 1 })]));
     q.apply({ type: "start" });
+    q.started();
     q.apply({ type: "recover" });
     expect(q.pendingCommand()).toMatchObject({ attempt: 1 });
     q.finish();

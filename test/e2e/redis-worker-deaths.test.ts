@@ -59,9 +59,10 @@ describe.skipIf(url === undefined)("workers dying mid-step on Redis (see the RED
   });
 
   it("finishes a step with retries: 2 after two workers died running it, and never runs two of its attempts at once", async () => {
-    // Attempts 1 and 2 sleep until their worker is killed; attempt 3 succeeds at once.
+    // Attempt 1 sleeps until its worker is killed, and dies with it. Attempt 2 ignores SIGTERM,
+    // so it outlives its worker until the takeover kills it. Attempt 3 succeeds at once.
     await ws.addSop("stubborn", `description = "x"\nexecution_mode = "automatic"`, steps(
-      `**Work** [retries: 2]\n\`\`\`sh\necho "$$" >> "$TMPDIR/attempts"\nif [ "$(wc -l < "$TMPDIR/attempts")" -lt 3 ]; then sleep 60 # ${marker}\nfi\necho finished\n\`\`\``,
+      `**Work** [retries: 2]\n\`\`\`sh\necho "$$" >> "$TMPDIR/attempts"\nn=$(wc -l < "$TMPDIR/attempts")\nif [ "$n" -eq 2 ]; then trap '' TERM; fi\nif [ "$n" -lt 3 ]; then sleep 60 # ${marker}\nfi\necho finished\n\`\`\``,
     ));
     bot = await createSopRunner({ sopsDir: ws.sopsDir, logsDir: ws.logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix }), worker: false });
     const run = await bot.execute("stubborn", { wait: false });
@@ -69,8 +70,9 @@ describe.skipIf(url === undefined)("workers dying mid-step on Redis (see the RED
       const worker = startWorker();
       await until(`attempt ${death} to run`, async () => (await attempts()).length === death, 30_000);
       await kill9(worker);
-      // The dead worker's command runs on, as an orphan, until a takeover stops it.
-      expect(spawnSync("pgrep", ["-f", marker]).status).toBe(0);
+      if (death === 1) await until("attempt 1 to end with its worker", () => spawnSync("pgrep", ["-f", marker]).status === 1);
+      // Attempt 2 ignores the SIGTERM its launcher sent when the worker died: it runs on, an orphan.
+      else expect(spawnSync("pgrep", ["-f", marker]).status).toBe(0);
     }
     startWorker();
     const record = await until("the run to end", async () => {
@@ -79,8 +81,8 @@ describe.skipIf(url === undefined)("workers dying mid-step on Redis (see the RED
     }, 60_000);
     expect(record.status).toBe("success");
     expect(await attempts()).toHaveLength(3);
-    expect(record.steps[0]!.output).toMatch(/--- interrupted; retry 1 of 2 \(its process group \d+ on .* was stopped\) ---/);
-    expect(record.steps[0]!.output).toMatch(/--- interrupted; retry 2 of 2 \(its process group \d+ on .* was stopped\) ---/);
+    expect(record.steps[0]!.output).toMatch(/--- interrupted; retry 1 of 2 \(its process group \d+ on .* had ended\) ---/);
+    expect(record.steps[0]!.output).toMatch(/--- interrupted; retry 2 of 2 \(its process group \d+ on .* was killed\) ---/);
     expect(record.steps[0]!.output).toContain("finished");
     expect(spawnSync("pgrep", ["-f", marker]).status, "no orphaned attempt still runs").toBe(1);
   }, 120_000);

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -5,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ShellExecutor } from "../../src/exec/shell-executor.ts";
 import type { CommandSpec } from "../../src/ports/step-executor.ts";
+import { until } from "../helpers/until.ts";
 
 let dir: string;
 const leftovers: number[] = [];
@@ -77,6 +79,23 @@ describe("ShellExecutor", () => {
     const result = await executor.run(spec("echo hello"));
     expect(result).toMatchObject({ exitCode: 0, signal: null, output: "hello\n", timedOut: false, cancelled: false });
     expect(result.spawnError).toBeUndefined();
+  });
+
+  it("runs the command only once onSpawn has had the process id, and not at all when it says no", async () => {
+    const executor = new ShellExecutor();
+    const seen: { pid: number; ranBefore: boolean }[] = [];
+    const ran = await executor.run(spec("touch ran", {
+      onSpawn: async (pid) => {
+        seen.push({ pid, ranBefore: existsSync(join(dir, "ran")) });
+        return true;
+      },
+    }));
+    expect(ran.exitCode).toBe(0);
+    expect(seen).toEqual([{ pid: expect.any(Number), ranBefore: false }]);
+    expect(existsSync(join(dir, "ran"))).toBe(true);
+    const refused = await executor.run(spec("touch refused", { onSpawn: () => false }));
+    expect(refused.exitCode).toBe(125);
+    expect(existsSync(join(dir, "refused"))).toBe(false);
   });
 
   it("reports the exit code of a failing command", async () => {
@@ -178,6 +197,17 @@ describe("ShellExecutor", () => {
     const result = await executor.run(spec("echo started; sleep 1000 & echo $! > pidfile; wait", { signal: controller.signal }));
     expect(result).toMatchObject({ cancelled: true, timedOut: false, exitCode: null, signal: "SIGTERM", output: "started\n" });
     expect(await isGoneSoon(await pidFrom("pidfile"))).toBe(true);
+  });
+
+  it("stops the command when the process that started it dies (kill -9), whatever machine it is on", async () => {
+    const runner = join(dir, "runner.mts");
+    const executorModule = new URL("../../src/exec/shell-executor.ts", import.meta.url).pathname;
+    await writeFile(runner, `import { ShellExecutor } from ${JSON.stringify(executorModule)};
+await new ShellExecutor().run({ command: "echo $$ > pidfile; sleep 60", cwd: ${JSON.stringify(dir)}, env: { PATH: process.env.PATH }, redact: [] });`);
+    const parent = spawn(process.execPath, ["--import", "tsx", runner], { cwd: process.cwd(), stdio: "ignore" });
+    const pid = await until("the command to run", () => readFile(join(dir, "pidfile"), "utf8").then((t) => Number(t.trim()) || undefined, () => undefined), 15_000);
+    parent.kill("SIGKILL");
+    expect(await isGoneSoon(pid)).toBe(true);
   });
 
   it("does not start a command whose signal is already aborted", async () => {

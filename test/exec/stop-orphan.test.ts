@@ -1,5 +1,8 @@
 /** What a recovery does with the command a dead worker left running: stop it here, or say it may run elsewhere. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CommandProcess } from "../../src/core/run/run-state.ts";
 import { groupAlive, startTicksOf, thisMachine } from "../../src/exec/process-identity.ts";
@@ -30,7 +33,10 @@ describe("stopOrphan", () => {
   });
 
   it("kills a group that ignores SIGTERM once the grace is over", async () => {
-    const proc = await orphan("trap '' TERM; sleep 60 & wait");
+    const ready = join(tmpdir(), `stop-orphan-${process.pid}-${Date.now()}`);
+    const proc = await orphan(`trap '' TERM; sleep 60 & touch ${ready}; wait`);
+    await until("the group to ignore SIGTERM", () => existsSync(ready));
+    rmSync(ready);
     expect(await stopOrphan(proc, thisMachine(), { graceMs: 200 })).toBe(`its process group ${proc.pgid} on ${proc.host} was killed`);
     expect(await groupAlive(proc.pgid)).toBe(false);
   });

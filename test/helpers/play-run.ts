@@ -53,6 +53,16 @@ export class Play {
     });
   }
 
+  /** The pending command's process started, on `host` (what a worker records before the command runs). */
+  started(host = "worker-a"): EventResult {
+    const cmd = this.pendingCommand();
+    if (!cmd) throw new Error(`no command is pending (run is ${this.run.status})`);
+    return this.apply({
+      type: "command_started", target: cmd.target, commandIndex: cmd.commandIndex, attempt: cmd.attempt,
+      process: { host, machine: `boot-of-${host}`, pgid: 4321, startTicks: "99", commandIndex: cmd.commandIndex, attempt: cmd.attempt },
+    });
+  }
+
   /** Let every command succeed until the run waits for a person or ends. */
   runToRest(): this {
     if (this.run.status === "queued") this.apply({ type: "start" });

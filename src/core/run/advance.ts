@@ -148,6 +148,10 @@ function startBody(def: SopDefinition, run: RunState, step: Step, why: string, n
 
 const DEFAULT_GATE_TIMEOUT_SECS = 15 * 60;
 
+export function gateTimeoutMs(gate: Extract<Gate, { type: "verification" }>): number {
+  return (gate.timeoutSecs ?? DEFAULT_GATE_TIMEOUT_SECS) * 1000;
+}
+
 /** Advance `run` (mutated in place; callers hand in a copy) until it must wait or ends. */
 export function advanceInPlace(def: SopDefinition, run: RunState, now: number, effects: Effect[]): void {
   if (isTerminal(run.status) || run.status === "queued") return;
@@ -175,7 +179,7 @@ export function advanceInPlace(def: SopDefinition, run: RunState, now: number, e
         run.verifications.push({ gate: action.gate.name, status: "running", startedAt: now, output: "", attempt: 0 });
         effects.push({
           type: "run_command", target: { kind: "gate", gate: action.gate.name }, command: action.gate.command,
-          commandIndex: 0, attempt: 0, timeoutMs: (action.gate.timeoutSecs ?? DEFAULT_GATE_TIMEOUT_SECS) * 1000,
+          commandIndex: 0, attempt: 0, timeoutMs: gateTimeoutMs(action.gate),
         });
         run.status = "running";
         return;

@@ -3,7 +3,7 @@
  * Pure: the caller persists the state and performs the effects.
  */
 import type { SopDefinition, VarValue } from "../sop/types.ts";
-import { advanceInPlace, finishRun, stepTimeoutMs, type Transition } from "./advance.ts";
+import { advanceInPlace, finishRun, gateTimeoutMs, stepTimeoutMs, type Transition } from "./advance.ts";
 import { decide, type Actor, type DecisionOutcome } from "./decide.ts";
 import { RUN_TIMEOUT, type Effect, type CommandTarget } from "./effects.ts";
 import { capOutput } from "./cap-output.ts";
@@ -55,7 +55,10 @@ export function applyEvent(def: SopDefinition, before: RunState, input: RunInput
       run.status = "running";
       run.startedAt = now;
       effects.push({ type: "emit", event: { type: "run_started", runId: run.id, sop: run.sop, at: now } });
-      if (def.timeoutSecs !== undefined) effects.push({ type: "schedule_timeout", checkpoint: RUN_TIMEOUT, at: now + def.timeoutSecs * 1000 });
+      if (def.timeoutSecs !== undefined) {
+        run.timeoutAt = now + def.timeoutSecs * 1000;
+        effects.push({ type: "schedule_timeout", checkpoint: RUN_TIMEOUT, at: run.timeoutAt });
+      }
       break;
     }
     case "command_finished":
@@ -163,8 +166,8 @@ function failureWords(result: CommandResultEvent, timeoutSecs: number | undefine
 function timeout(def: SopDefinition, run: RunState, id: string, now: number, effects: Effect[]): boolean {
   if (isTerminal(run.status)) return false;
   if (id === RUN_TIMEOUT) {
-    if (def.timeoutSecs === undefined || run.startedAt === undefined) return false;
-    if (now < run.startedAt + def.timeoutSecs * 1000) return false;
+    const at = runTimeoutAt(def, run);
+    if (at === undefined || now < at) return false;
     stopRun(def, run, now, effects, "timed_out", `the run took longer than timeout_secs = ${def.timeoutSecs}`);
     return true;
   }
@@ -217,21 +220,31 @@ function cancelCheckpoint(c: Checkpoint, now: number): void {
 }
 
 /**
- * A worker died mid-command: the interrupted command fails ("interrupted"), or runs again when
- * its step has retries left. Completed steps stay as they are. Timers are re-armed, because
- * they may have lived in the dead process. `fates` says what became of each orphaned process.
+ * The worker driving the run is gone. A command whose process is on record (it may have begun:
+ * a command runs only once its process is recorded) is interrupted: it fails ("interrupted"), or
+ * runs again when its step has retries left; `fates` says what became of its process. A command
+ * with no process on record never began, and simply runs now. Completed steps stay as they are.
+ * Timers are re-armed, because they may have lived in the dead process.
  */
 function recover(run: RunState, def: SopDefinition, now: number, effects: Effect[], fates: Record<string, string>): void {
   const fateOf = (key: string): string => (fates[key] ? ` (${fates[key]})` : "");
   for (const state of run.steps) {
     if (state.status !== "running") continue;
     const step = def.steps[state.number - 1]!;
+    const again = (attempt: number): Effect => ({
+      type: "run_command", target: { kind: "step", step: step.number }, command: step.commands[state.commandIndex]!,
+      commandIndex: state.commandIndex, attempt, timeoutMs: stepTimeoutMs(step),
+    });
+    if (state.process === undefined) {
+      effects.push(again(state.attempt));
+      continue;
+    }
     const fate = fateOf(`step:${state.number}`);
     delete state.process;
     if (state.attempt < step.retries) {
       state.attempt += 1;
       state.output = capOutput(`${state.output}\n--- interrupted; retry ${state.attempt} of ${step.retries}${fate} ---\n`);
-      effects.push({ type: "run_command", target: { kind: "step", step: step.number }, command: step.commands[state.commandIndex]!, commandIndex: state.commandIndex, attempt: state.attempt, timeoutMs: stepTimeoutMs(step) });
+      effects.push(again(state.attempt));
     } else {
       Object.assign(state, { status: "failed", completedAt: now, reason: "interrupted", output: capOutput(`${state.output}\n--- interrupted${fate} ---\n`) });
       effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: state.number, status: "failed" } });
@@ -239,11 +252,22 @@ function recover(run: RunState, def: SopDefinition, now: number, effects: Effect
   }
   for (const v of run.verifications) {
     if (v.status !== "running") continue;
+    const gate = def.gates.find((g) => g.name === v.gate);
+    if (v.process === undefined && gate?.type === "verification") {
+      effects.push({ type: "run_command", target: { kind: "gate", gate: v.gate }, command: gate.command, commandIndex: 0, attempt: v.attempt, timeoutMs: gateTimeoutMs(gate) });
+      continue;
+    }
     const fate = fateOf(`gate:${v.gate}`);
     delete v.process;
     Object.assign(v, { status: "failed", completedAt: now, output: `${v.output}\n--- interrupted${fate} ---\n` });
   }
   for (const timer of pendingTimers(def, run)) effects.push({ type: "schedule_timeout", ...timer });
+}
+
+/** When the run as a whole times out (runs started before `timeoutAt` was kept: from the definition). */
+function runTimeoutAt(def: SopDefinition, run: RunState): number | undefined {
+  if (run.timeoutAt !== undefined) return run.timeoutAt;
+  return def.timeoutSecs !== undefined && run.startedAt !== undefined ? run.startedAt + def.timeoutSecs * 1000 : undefined;
 }
 
 /**
@@ -255,6 +279,15 @@ export function pendingTimers(def: SopDefinition, run: RunState): { checkpoint: 
   const timers = run.checkpoints
     .filter((c) => c.status === "pending" && c.deadline !== undefined)
     .map((c) => ({ checkpoint: c.id, at: c.deadline! }));
-  if (def.timeoutSecs !== undefined && run.startedAt !== undefined) timers.push({ checkpoint: RUN_TIMEOUT, at: run.startedAt + def.timeoutSecs * 1000 });
+  const at = runTimeoutAt(def, run);
+  if (at !== undefined) timers.push({ checkpoint: RUN_TIMEOUT, at });
   return timers;
+}
+
+/** The earliest moment something of the run times out, from its state alone (what stores index). */
+export function nextDeadline(run: RunState): number | undefined {
+  if (isTerminal(run.status)) return undefined;
+  const times = run.checkpoints.filter((c) => c.status === "pending" && c.deadline !== undefined).map((c) => c.deadline!);
+  if (run.timeoutAt !== undefined) times.push(run.timeoutAt);
+  return times.length > 0 ? Math.min(...times) : undefined;
 }

@@ -134,6 +134,8 @@ export interface RunState {
   outputVars: Record<string, VarValue>;
   queuedAt: number;
   startedAt?: number;
+  /** When the whole run times out (`timeout_secs` after its start), if the SOP sets one. */
+  timeoutAt?: number;
   completedAt?: number;
   steps: StepState[];
   checkpoints: Checkpoint[];

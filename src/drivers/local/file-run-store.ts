@@ -2,6 +2,7 @@ import { chmod, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeJsonAtomic } from "../../audit/write-audit-file.ts";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
+import { nextDeadline } from "../../core/run/apply-event.ts";
 import { isActive, isTerminal, type RunState } from "../../core/run/run-state.ts";
 import type { Priority } from "../../core/sop/types.ts";
 import type {
@@ -64,7 +65,13 @@ export class FileRunStore implements RunStore {
   private readonly runs = new Map<string, RunFile>();
   private readonly sops = new Map<string, SopIndex>();
   private readonly heads = new Map<string, ChainHead>();
+  /** The heads whose run files are written: what the head files may say (never a head before its run). */
+  private readonly writtenHeads = new Map<string, ChainHead>();
+  /** A write failed: memory is ahead of the files, so nothing more may change until a restart reads them again. */
+  private broken: Error | undefined;
   private readonly claimed = new Map<string, Claim>();
+  /** Runs going on that have a deadline, by their earliest one. */
+  private readonly deadlines = new Map<string, number>();
   private readonly writes = new Map<string, WriteSlot>();
   private closed = false;
 
@@ -127,11 +134,15 @@ export class FileRunStore implements RunStore {
     }
     this.put(file);
     if (next.status !== "queued") index.blocked.delete(runId);
-    const startable = ends ? this.unblock(sop) : [];
+    const startable = ends ? this.unblock(sop, file.definition.maxConcurrent) : [];
     // The run file carries the seal, so it is written first: a crash before the head's own file
     // is written loses nothing (loading takes the head from the newest seal too).
     await this.persistRun(runId);
-    if (ends) await this.persistHead(sop);
+    if (ends) {
+      const written = this.writtenHeads.get(sop);
+      if (written === undefined || written.seq < ending!.seal.seq) this.writtenHeads.set(sop, { seq: ending!.seal.seq, hash: ending!.seal.hash, runId });
+      await this.persistHead(sop);
+    }
     return { ok: true, startable };
   }
 
@@ -148,6 +159,10 @@ export class FileRunStore implements RunStore {
 
   async startable(sop: string): Promise<string[]> {
     return this.startableNow(sop);
+  }
+
+  async overdue(now: number): Promise<string[]> {
+    return [...this.deadlines].filter(([, at]) => at <= now).map(([id]) => id);
   }
 
   async cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number> {
@@ -205,6 +220,7 @@ export class FileRunStore implements RunStore {
   }
 
   private assertWritable(): void {
+    if (this.broken) throw this.broken;
     if (this.closed) throw new Error(`the run store in ${this.dataDir} is closed`);
     if (this.options.readOnly) throw new Error(`the run store in ${this.dataDir} was opened read-only`);
   }
@@ -225,6 +241,9 @@ export class FileRunStore implements RunStore {
     index.runs.add(id);
     if (status === "queued") index.waiting.add(id);
     else if (isActive(status)) index.active.add(id);
+    const deadline = nextDeadline(file.run);
+    if (deadline === undefined) this.deadlines.delete(id);
+    else this.deadlines.set(id, deadline);
     if (index.lastAcceptance === undefined || queuedAt > index.lastAcceptance) index.lastAcceptance = queuedAt;
   }
 
@@ -242,14 +261,16 @@ export class FileRunStore implements RunStore {
   }
 
   /**
-   * With k slots free, the first k runs that were refused one (runs that never tried have a job
-   * of their own on the way: a run ending never nudges the whole line).
+   * With k slots free (by the ending run's definition), the first k runs that were refused one:
+   * runs that never tried have a job of their own on the way, so a run ending never nudges, nor
+   * sorts, the whole line.
    */
-  private unblock(sop: string): string[] {
+  private unblock(sop: string, maxConcurrent: number): string[] {
     const index = this.indexOf(sop);
-    const first = this.runs.get(this.line(sop)[0] ?? "");
-    const free = first === undefined ? 0 : first.definition.maxConcurrent - index.active.size;
-    const chosen = free > 0 ? this.line(sop).filter((id) => index.blocked.has(id)).slice(0, free) : [];
+    const free = maxConcurrent - index.active.size;
+    if (free <= 0 || index.blocked.size === 0) return [];
+    const blocked = [...index.blocked].flatMap((id) => this.runs.get(id)?.run ?? []).sort(compareLine);
+    const chosen = blocked.slice(0, free).map((run) => run.id);
     for (const id of chosen) index.blocked.delete(id);
     return chosen;
   }
@@ -279,7 +300,7 @@ export class FileRunStore implements RunStore {
 
   private persistHead(sop: string): Promise<void> {
     assertFileName("SOP name", sop);
-    return this.persist(`chain:${sop}`, join(this.dataDir, "chain", `${sop}.json`), "audit chain head", () => this.heads.get(sop));
+    return this.persist(`chain:${sop}`, join(this.dataDir, "chain", `${sop}.json`), "audit chain head", () => this.writtenHeads.get(sop));
   }
 
   // One chain of writes per file, so an older write never lands after a newer one. A write reads
@@ -287,9 +308,16 @@ export class FileRunStore implements RunStore {
   private persist(key: string, path: string, what: string, value: () => unknown): Promise<void> {
     const slot: WriteSlot = this.writes.get(key) ?? { tail: Promise.resolve() };
     if (slot.queued !== undefined) return slot.queued;
-    const write = slot.tail.then(() => {
+    const write = slot.tail.then(async () => {
       slot.queued = undefined;
-      return writeJsonAtomic(path, value(), { what, private: true });
+      try {
+        await writeJsonAtomic(path, value(), { what, private: true });
+      } catch (error) {
+        // Memory already holds the change (others may have read it); the files do not. Refuse
+        // every further change: the next start reads the files, which are whole and consistent.
+        this.broken ??= new Error(`the run store in ${this.dataDir} stopped taking changes: ${(error as Error).message}. Fix the cause and restart; the runs go on from what is on disk`, { cause: error });
+        throw error;
+      }
     });
     const tail: Promise<void> = write.then(
       () => this.forget(key, slot, tail),
@@ -324,6 +352,7 @@ export class FileRunStore implements RunStore {
       const head = await this.readValid(join(chainDir, name), "audit chain head", checkHead);
       if (head !== undefined && head.seq > (this.heads.get(sop)?.seq ?? 0)) this.heads.set(sop, head);
     }
+    for (const [sop, head] of this.heads) this.writtenHeads.set(sop, { ...head });
   }
 
   /** Names of the `.json` files in `dir`, after removing the temp files an interrupted write left. */

@@ -22,6 +22,8 @@ export interface BullmqQueueOptions {
   stalledIntervalMs?: number;
   /** Receives a handler's error (with its job) and BullMQ's own errors (job undefined). */
   onError: (error: unknown, job: Job | undefined) => void;
+  /** For a process that only looks: BullMQ writes nothing of its own (its queue metadata). */
+  readOnly?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export class BullmqQueue implements WorkQueue {
 
   constructor(private readonly options: BullmqQueueOptions) {
     this.name = options.name ?? "jobs";
-    this.queue = new Queue(this.name, { connection: options.connection, prefix: options.prefix });
+    this.queue = new Queue(this.name, { connection: options.connection, prefix: options.prefix, ...(options.readOnly ? { skipMetasUpdate: true } : {}) });
     this.queue.on("error", (error: unknown) => this.report(error, undefined));
   }
 

@@ -25,6 +25,8 @@ export interface RedisDriverOptions {
   connectTimeoutMs?: number;
   /** Receives queue handler, subscriber and connection errors (connection errors once per outage), with where. */
   onError?: (error: unknown, where: string) => void;
+  /** For a process that only looks (`sop status`): nothing is written by opening the driver. */
+  readOnly?: boolean;
 }
 
 export interface RedisDriver extends Driver {
@@ -67,6 +69,7 @@ export async function openRedisDriver(opts: RedisDriverOptions): Promise<RedisDr
     ...(opts.lockDurationMs === undefined ? {} : { lockDurationMs: opts.lockDurationMs }),
     ...(opts.stalledIntervalMs === undefined ? {} : { stalledIntervalMs: opts.stalledIntervalMs }),
     onError: (error, job) => outage.report(error, job === undefined ? `BullMQ queue ${prefix}:${keys.queueName}` : `queue job ${job.kind} of run ${job.runId}`),
+    ...(opts.readOnly ? { readOnly: true } : {}),
   });
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {

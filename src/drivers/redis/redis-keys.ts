@@ -28,6 +28,8 @@ export interface RedisKeys {
   last(sop: string): string;
   /** Hash: SOP name -> audit chain head JSON. */
   chains: string;
+  /** Sorted set: runs going on that have a deadline, scored by their earliest one (what a sweep re-arms when overdue). */
+  deadlines: string;
   /** Pub/sub channel of run events. */
   events: string;
   /** BullMQ queue name; BullMQ's own prefix option is the deployment prefix. */
@@ -52,6 +54,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX): RedisKeys {
     blocked: (name) => `${sop(name)}:blocked`,
     last: (name) => `${sop(name)}:last`,
     chains: `${prefix}:chains`,
+    deadlines: `${prefix}:deadlines`,
     events: `${prefix}:events`,
     queueName: "jobs",
   };

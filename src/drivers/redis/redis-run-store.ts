@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
+import { nextDeadline } from "../../core/run/apply-event.ts";
 import { RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority, SopDefinition } from "../../core/sop/types.ts";
 import type {
@@ -88,11 +89,11 @@ export class RedisRunStore implements RunStore {
     const result = (await runScript(
       this.redis,
       "update",
-      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), ...statusKeys],
+      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), k.deadlines, ...statusKeys],
       [
         runId, expectedRevision, JSON.stringify(next), next.revision, next.status, next.sop, next.queuedAt,
         seal === undefined ? "" : JSON.stringify(seal), ending === undefined ? "" : JSON.stringify(ending.record),
-        seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "",
+        seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "", nextDeadline(next) ?? "",
         ...RUN_STATUSES,
       ],
     )) as (number | string)[];
@@ -144,6 +145,10 @@ export class RedisRunStore implements RunStore {
     const [max = 1, ...active] = replies;
     const free = max - active.reduce((a, b) => a + b, 0);
     return free > 0 ? this.redis.zrange(k.line(sop), "0", String(free - 1)) : [];
+  }
+
+  async overdue(now: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.deadlines, "-inf", now);
   }
 
   async cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number> {

@@ -15,7 +15,8 @@
   KEYS[3]    chain heads   <p>:chains          (hash: SOP name -> head JSON)
   KEYS[4]    sealed        <p>:sop:<name>:sealed (run ids scored by seq)
   KEYS[5]    blocked       <p>:sop:<name>:blocked (queued runs refused a slot, scored like the line)
-  KEYS[6..]  status index  <p>:sop:<name>:status:<status>, one key per run status
+  KEYS[6]    deadlines     <p>:deadlines         (runs going on, scored by their earliest deadline)
+  KEYS[7..]  status index  <p>:sop:<name>:status:<status>, one key per run status
 
   ARGV[1]    run id
   ARGV[2]    expected revision
@@ -29,7 +30,8 @@
   ARGV[10]   seal seq (with the ending)
   ARGV[11]   seal prev hash: the hash of the head the caller read (with the ending)
   ARGV[12]   seal hash (with the ending)
-  ARGV[13..] the status each of KEYS[6..] indexes, in the same order
+  ARGV[13]   the run's earliest deadline (epoch ms), or "" for none
+  ARGV[14..] the status each of KEYS[7..] indexes, in the same order
 
   Returns
     {1, id…}  updated; the ids are blocked runs to nudge now that a slot is free (only when the run ended)
@@ -52,7 +54,7 @@ local max = tonumber(current[5]) or 1
 
 local from, to
 local active = {}
-for i = 6, #KEYS do
+for i = 7, #KEYS do
   local s = ARGV[i + 7]
   if s == was then from = KEYS[i] end
   if s == status then to = KEYS[i] end
@@ -100,6 +102,7 @@ else
   rcall("ZREM", KEYS[2], id)
   rcall("ZREM", KEYS[5], id)
 end
+if ARGV[13] == "" then rcall("ZREM", KEYS[6], id) else rcall("ZADD", KEYS[6], ARGV[13], id) end
 
 local result = {1}
 if ends then
