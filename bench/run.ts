@@ -9,6 +9,7 @@ import { resultLine, resultTable, type BenchResult } from "./bench-result.ts";
 import { benchConditions } from "./conditions.bench.ts";
 import { benchHttpApprove } from "./http-approve.bench.ts";
 import { benchLoadSops } from "./load-sops.bench.ts";
+import { benchParseLimits } from "./parse-limits.bench.ts";
 import { benchRedisApproveLatency } from "./redis-approve-latency.bench.ts";
 import { REDIS_URL, redisAnswers, sweepRedis } from "./redis-env.ts";
 import { benchRedisThroughput } from "./redis-throughput.bench.ts";
@@ -37,6 +38,7 @@ interface Benchmark {
 
 const BENCHMARKS: readonly Benchmark[] = [
   { name: "load-sops", run: benchLoadSops },
+  { name: "parse-limits", run: benchParseLimits, deadlineMs: 180_000 },
   { name: "conditions", run: benchConditions },
   { name: "step-overhead", run: benchStepOverhead },
   { name: "throughput", run: benchThroughput },

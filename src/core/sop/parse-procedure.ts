@@ -3,11 +3,13 @@
  * over the Markdown; the source text is sliced only to read what mdast does not keep (a written
  * list number, an attribute group's exact columns, the description as written).
  */
-import type { ListItem } from "mdast";
+import type { ListItem, Root } from "mdast";
 import remarkParse from "remark-parse";
 import { unified } from "unified";
+import { markdownBudget } from "./markdown-budget.ts";
+import { MarkdownLimitError } from "./markdown-limits.ts";
 import { createContext, positionAt, report, type ProcedureContext } from "./procedure-context.ts";
-import { nestingProblem } from "./procedure-limits.ts";
+import { textProblem } from "./procedure-limits.ts";
 import { findStepItems } from "./procedure-section.ts";
 import { startOf, startOffset } from "./procedure-tree.ts";
 import { shorten, type AttributeToken } from "./step-attributes.ts";
@@ -25,7 +27,7 @@ import {
 } from "./step-options.ts";
 import { slugify, type Diagnostic, type Step } from "./types.ts";
 
-const processor = unified().use(remarkParse);
+const processor = unified().use(remarkParse).data("micromarkExtensions", [markdownBudget]);
 /** Past this many, one summary stands for the rest: nobody reads 200,000 lines about one file. */
 const MAX_DIAGNOSTICS = 100;
 
@@ -41,15 +43,28 @@ export interface ParsedProcedure {
  */
 export function parseProcedure(markdown: string, file: string): ParsedProcedure {
   const ctx = createContext(markdown, file);
-  const tooDeep = nestingProblem(markdown);
-  if (tooDeep) {
-    report(ctx, "error", "too-deep", { line: tooDeep.line, column: 1 }, tooDeep.message);
+  const tooBig = textProblem(markdown);
+  if (tooBig) {
+    report(ctx, "error", tooBig.code, { line: tooBig.line, column: 1 }, tooBig.message);
     return { steps: [], diagnostics: ctx.diagnostics };
   }
-  const items = findStepItems(ctx, processor.parse(markdown));
+  const root = parseMarkdown(ctx, markdown);
+  if (!root) return { steps: [], diagnostics: ctx.diagnostics };
+  const items = findStepItems(ctx, root);
   checkNumbering(ctx, items);
   const steps = items.map((item, index) => parseStep(ctx, item, index + 1));
   return { steps, diagnostics: capped(ctx.diagnostics.sort((a, b) => a.line - b.line || a.column - b.column)) };
+}
+
+/** remark's tree, or nothing (and an error) when the text is past one of the Markdown limits. */
+function parseMarkdown(ctx: ProcedureContext, markdown: string): Root | undefined {
+  try {
+    return processor.parse(markdown);
+  } catch (error) {
+    if (!(error instanceof MarkdownLimitError)) throw error;
+    report(ctx, "error", error.code, { line: error.line, column: error.column }, error.message);
+    return undefined;
+  }
 }
 
 function capped(diagnostics: Diagnostic[]): Diagnostic[] {

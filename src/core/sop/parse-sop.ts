@@ -33,8 +33,9 @@ export function parseSop(src: SopSource): ParsedSop {
     const { line, column } = manifest.namePosition;
     at(line, column, "name-mismatch", `[sop].name "${manifest.name}" does not match its folder "${src.folder}"; rename one of them`);
   }
+  const attachGate = gateAttacher(procedure.steps);
   const gates = manifest.gates.flatMap((g) => {
-    const attach = attachGate(g, procedure.steps);
+    const attach = attachGate(g);
     if (typeof attach === "string") {
       at(g.line, g.column, "gate-names-no-step", attach);
       return [];
@@ -47,19 +48,36 @@ export function parseSop(src: SopSource): ParsedSop {
   return { definition: { ...rest, gates, steps: procedure.steps }, diagnostics };
 }
 
-/** `pre_<slug>` / `post_<slug>` / `pre_run` / `post_run` → where the gate goes, or why it can't. */
-function attachGate(gate: ManifestGate, steps: Step[]): GateAttachment | string {
-  if (gate.name === "pre_run" || gate.name === "post_run") return { when: gate.name };
-  const match = /^(pre|post)_(.+)$/.exec(gate.name);
-  if (!match) return `gate "${gate.name}" must be named pre_<step>, post_<step>, pre_run or post_run`;
-  const [, when, slug] = match as unknown as [string, "pre" | "post", string];
-  const found = steps.filter((s) => s.slug === slug);
-  if (found.length === 1) return { when, step: found[0]!.number };
-  if (found.length > 1) {
-    return `gate "${gate.name}" is ambiguous: steps ${found.map((s) => s.number).join(" and ")} both have the slug "${slug}"; rename one of them`;
+/**
+ * `pre_<slug>` / `post_<slug>` / `pre_run` / `post_run` → where the gate goes, or why it can't.
+ * Steps are indexed by slug once: thousands of gates over thousands of steps stay linear.
+ */
+function gateAttacher(steps: Step[]): (gate: ManifestGate) => GateAttachment | string {
+  const bySlug = new Map<string, Step[]>();
+  for (const step of steps) {
+    const same = bySlug.get(step.slug);
+    if (same) same.push(step);
+    else bySlug.set(step.slug, [step]);
   }
-  const known = steps.map((s) => s.slug).join(", ") || "none";
-  return `gate "${gate.name}" names no step: no step's title makes the slug "${slug}" (slugs: ${known})`;
+  const known = bySlug.size === 0 ? "none" : someOf([...bySlug.keys()]);
+  return (gate) => {
+    if (gate.name === "pre_run" || gate.name === "post_run") return { when: gate.name };
+    const match = /^(pre|post)_(.+)$/.exec(gate.name);
+    if (!match) return `gate "${gate.name}" must be named pre_<step>, post_<step>, pre_run or post_run`;
+    const [, when, slug] = match as unknown as [string, "pre" | "post", string];
+    const found = bySlug.get(slug) ?? [];
+    if (found.length === 1) return { when, step: found[0]!.number };
+    const numbers = found.map((s) => s.number);
+    if (found.length === 2) return `gate "${gate.name}" is ambiguous: steps ${numbers.join(" and ")} both have the slug "${slug}"; rename one of them`;
+    if (found.length > 2) return `gate "${gate.name}" is ambiguous: steps ${someOf(numbers)} all have the slug "${slug}"; rename all but one of them`;
+    return `gate "${gate.name}" names no step: no step's title makes the slug "${slug}" (slugs: ${known})`;
+  };
+}
+
+/** The first few items and how many more: a message per gate must not list thousands of steps. */
+function someOf(items: readonly (string | number)[], shown = 10): string {
+  const more = items.length - shown;
+  return more > 0 ? `${items.slice(0, shown).join(", ")} … and ${more} more` : items.join(", ");
 }
 
 function checkStepReferences(steps: Step[], file: string, diagnostics: Diagnostic[]): void {

@@ -1,0 +1,62 @@
+/**
+ * The slowest SOP.md under the 256 KiB cap: every pathological shape (test/chaos/pathological-
+ * markdown.ts) parsed once, the slowest few again, against an ordinary SOP.md of the same size
+ * parsed in the same run. The ratio is what the worst input costs over a normal one; the goal
+ * (issue: a 40 KB line of `*` froze `sop serve` for 29 s) is ≤ 1 s whatever the content.
+ */
+import { performance } from "node:perf_hooks";
+import { parseProcedure } from "../src/core/sop/parse-procedure.ts";
+import { ordinaryMarkdown, pathologicalShapes } from "../test/chaos/pathological-markdown.ts";
+import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
+import { collectGarbage, median } from "./stats.ts";
+
+const RUNS = 5;
+/** The slowest shapes of the first pass, timed RUNS times: one hiccup must not make the worst case. */
+const RETIMED = 5;
+const TARGET_MS = 1000;
+
+interface Timed {
+  name: string;
+  markdown: string;
+  ms: number;
+  refused: boolean;
+}
+
+function parseMs(markdown: string): { ms: number; refused: boolean } {
+  collectGarbage();
+  const start = performance.now();
+  const { steps } = parseProcedure(markdown, "SOP.md");
+  const ms = performance.now() - start;
+  // Every shape has a step; a text past a limit is refused whole, with one located error.
+  return { ms, refused: steps.length === 0 };
+}
+
+export async function benchParseLimits(): Promise<BenchResult[]> {
+  const ordinary = ordinaryMarkdown();
+  parseMs(ordinary);
+  const first: Timed[] = pathologicalShapes().map((shape) => ({ name: shape.name, markdown: shape.markdown, ...parseMs(shape.markdown) }));
+  // The slowest again, each run next to an ordinary parse, so both see the same machine.
+  const baseline: number[] = [];
+  const retimed = [...first].sort((a, b) => b.ms - a.ms).slice(0, RETIMED).map((shape) => {
+    const samples = [shape.ms];
+    for (let run = 1; run < RUNS; run++) {
+      baseline.push(parseMs(ordinary).ms);
+      samples.push(parseMs(shape.markdown).ms);
+    }
+    return { ...shape, ms: median(samples) };
+  });
+  retimed.sort((a, b) => b.ms - a.ms);
+  const worst = retimed[0]!;
+  const base = median(baseline);
+  const refused = first.filter((shape) => shape.refused).length;
+  return [{
+    name: "parse-limits",
+    value: worst.ms,
+    unit: `ms, slowest of ${first.length} pathological SOP.md shapes (${worst.name})`,
+    baseline: `ordinary SOP.md of the same size ${fmt(base)} ms`,
+    ratio: `${ratioText(worst.ms / base)} worst / ordinary`,
+    target: targetText(`≤ ${fmt(TARGET_MS)} ms`, `${fmt(worst.ms)} ms`, worst.ms <= TARGET_MS),
+    note: `median of ${RUNS} for the ${RETIMED} slowest: ${retimed.map((s) => `${s.name} ${fmt(s.ms)} ms`).join(", ")}; ` +
+      `${refused} shapes refused with a located error, ${first.length - refused} parsed`,
+  }];
+}
