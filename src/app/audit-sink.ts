@@ -5,7 +5,7 @@
  * ended (the seal is made there, with the transition, never here). A write that fails (disk full,
  * unwritable LOGS_DIR) never stops a run: it is logged once per cause and retried until it lands.
  */
-import { access } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { auditRecord, secretNamedValues, type AuditRecord } from "../core/audit/audit-record.ts";
 import { isTerminal } from "../core/run/run-state.ts";
 import { auditFilePath } from "../audit/audit-path.ts";
@@ -14,8 +14,26 @@ import { redactText } from "../exec/redact.ts";
 import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { Logger } from "./logger.ts";
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+/** How much of a file's end holds its `hash` (the last member of a sealed record as written). */
+const TAIL_BYTES = 512;
+
+/**
+ * Whether the file at `path` is the final record sealed as `hash`: a file written while the run
+ * went on, by a process that then missed its end, is not.
+ */
+async function finalOnDisk(path: string, hash: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+    const { size } = await handle.stat();
+    const tail = Buffer.alloc(Math.min(TAIL_BYTES, size));
+    await handle.read(tail, 0, tail.length, size - tail.length);
+    return tail.toString("utf8").includes(`"hash": "${hash}"`);
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
 }
 
 const RETRY_MS = 2000;
@@ -78,7 +96,9 @@ export class AuditSink {
 
   /**
    * Bring LOGS_DIR up to date with the store, at start: runs still going, and ended runs whose
-   * final file this machine lacks (events are at most once; a process that was down missed some).
+   * final record this machine lacks (events are at most once; a process that was down, or was
+   * killed between a run's end and its file, missed some): a file written while the run went on
+   * does not count.
    */
   async reconcile(): Promise<number> {
     if (this.deps.writes === false) return 0;
@@ -87,7 +107,7 @@ export class AuditSink {
     for (const run of await this.deps.store.list()) {
       const stored = await this.deps.store.get(run.id);
       if (!stored) continue;
-      if (stored.seal && (await exists(this.pathOf(stored)))) continue;
+      if (stored.seal && (await finalOnDisk(this.pathOf(stored), stored.seal.hash))) continue;
       await this.update(run.id);
       written++;
     }
@@ -96,8 +116,9 @@ export class AuditSink {
   }
 
   /**
-   * Write the files of runs that ended since the last look and that no event told this process
-   * about (a process that was disconnected from pub/sub): the chain heads say how far each SOP is.
+   * Write the final files of runs that ended since the last look and that no event told this
+   * process about (disconnected from pub/sub, or the process that ended them died before it
+   * said so): the chain heads say how far each SOP is.
    */
   async catchUp(): Promise<number> {
     if (this.deps.writes === false) return 0;
@@ -107,7 +128,7 @@ export class AuditSink {
       if (head.seq < from) continue;
       for (const { runId } of await this.deps.store.sealedRuns(sop, from, head.seq)) {
         const stored = await this.deps.store.get(runId);
-        if (!stored || (await exists(this.pathOf(stored)))) continue;
+        if (!stored || (stored.seal && (await finalOnDisk(this.pathOf(stored), stored.seal.hash)))) continue;
         await this.update(runId);
         written++;
       }

@@ -393,7 +393,9 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     // and (with a queue that lost them) the timers of waiting runs.
     await engine.sweep({ timers: !driver.queue.durable });
   }
-  if (redisUrl && !readOnly) inBackground("audit: cannot bring LOGS_DIR up to date", () => audit.reconcile());
+  // Files of runs that changed while no process wrote them (a process killed between a run's end
+  // and its file, or down while others worked): every process that writes files catches up.
+  if (!readOnly) inBackground("audit: cannot bring LOGS_DIR up to date", () => audit.reconcile());
   const interval = options.sweepIntervalMs ?? config.sweepIntervalMs;
   if (!readOnly) {
     maintenance = setInterval(() => {

@@ -3,7 +3,7 @@
  * the sweep, the seal in the transition, and secrets kept out of the store.
  */
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -102,6 +102,22 @@ describe("deadlines (local driver)", () => {
   });
 });
 
+describe("audit files (local driver)", () => {
+  it("makes final, at the next start, a file left as it was while the run went on", async () => {
+    await ws.addSop("plain", `description = "x"\nexecution_mode = "automatic"`, steps("**Say**\n```sh\necho hi\n```"));
+    const run = await (await open()).execute("plain");
+    const [name] = await readdir(join(ws.logsDir, "sop", "plain"));
+    const path = join(ws.logsDir, "sop", "plain", name!);
+    // What a process killed between the run's end and its file leaves: the file of the run going on.
+    const final = JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+    await writeFile(path, JSON.stringify({ ...final, status: "running", completed_at: null, seq: undefined, prev_hash: undefined, hash: undefined }, null, 2));
+    await runners.pop()!.close();
+    await open();
+    await until("the file to be final again", async () => (JSON.parse(await readFile(path, "utf8")) as { hash?: string }).hash === run.hash);
+    expect(JSON.parse(await readFile(path, "utf8"))).toEqual(final);
+  });
+});
+
 describe("secrets stay out of the store (local driver)", () => {
   it("keeps the values of [secrets] and of secret-named variables out of step output and reasons in DATA_DIR", async () => {
     await ws.addSop("secretive", `description = "x"\nexecution_mode = "automatic"\n[secrets]\nnames = ["DEPLOY_TOKEN"]`, steps(
@@ -148,6 +164,24 @@ describe.skipIf(url === undefined)("over Redis (see the REDIS SUITES SKIPPED lin
     const report = await verifyAuditDir(ws.logsDir, { heads: await a.store.chainHeads() });
     expect(report.problems).toEqual([]);
     expect((await ws.auditFiles("busy")).map((f) => f.seq).sort((x, y) => x! - y!)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  });
+
+  it("makes the file final when the process that writes audit files was away as the run ended", async () => {
+    await ws.addSop("nap", `description = "x"\nexecution_mode = "automatic"`, steps('**Nap**\n```sh\ntouch "$TMPDIR/napping"; sleep 0.5\n```'));
+    const serve = await node(ws.logsDir, { worker: false });
+    await node(join(ws.root, "worker-logs"), { auditFiles: false });
+    const run = await serve.execute("nap", { wait: false });
+    await until("the serve to write the file of the run going on", async () => (await readdir(join(ws.logsDir, "sop", "nap")).catch(() => [])).length === 1);
+    await runners.splice(runners.indexOf(serve), 1)[0]!.close();
+    const ended = await until("the run to end", async () => {
+      const stored = await runners[0]!.store.get(run.run_id);
+      return stored?.seal ? stored : undefined;
+    });
+    await node(ws.logsDir, { worker: false });
+    await until("the file to be final", async () => {
+      const [file] = await ws.auditFiles("nap");
+      return file?.hash === ended.seal!.hash;
+    });
   });
 
   it("moves a decided run on at a worker's sweep when every queued job was lost", async () => {

@@ -106,6 +106,17 @@ describe("the audit record", () => {
     expect(approval.comment).toBe("slack:UBOB: diff looks right\ndiscord:3: staging is green");
   });
 
+  it("keeps who approved when a deny then ends a gate that needed several people", () => {
+    const def = definition([step(1, "Deploy", { requiresApproval: true })], {
+      approval: { approvers: [], minApprovals: 2, allowSelfApproval: true, timeoutSecs: 0, onTimeout: "deny" },
+    });
+    const p = new Play(def).runToRest();
+    p.approve(bob);
+    p.deny(carol, "not now");
+    const approval = auditRecord(def, p.run, (t) => t).approvals[0]!;
+    expect(approval).toMatchObject({ decision: "denied", by: ["discord:3"], approved_by: ["slack:UBOB"] });
+  });
+
   it("gives every step a duration, 0 for a step that never ran", () => {
     const def = definition([step(1, "A"), step(2, "B", { if: "never" })]);
     const p = new Play(def).runToRest();

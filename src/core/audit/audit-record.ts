@@ -21,7 +21,11 @@ export interface AuditStep {
 export interface AuditApproval {
   gate: string; kind: "approval" | "manual"; reason: string;
   requested_at: string | null; decided_at: string | null; deadline: string | null;
-  decision: string; by: string[];
+  decision: string;
+  /** Who decided: the approvers of an approved gate, the one who denied a denied one. */
+  by: string[];
+  /** Everyone who gave an approval, also when a deny then ended the gate. */
+  approved_by: string[];
   /** The comments (a deny's reason) as one text; with several people, each prefixed with who wrote it. */
   comment: string | null;
   comments: { by: string; at: string | null; text: string }[];
@@ -63,6 +67,11 @@ export function secretNamedValues(vars: Record<string, VarValue>): string[] {
   return Object.entries(vars)
     .filter(([name, value]) => isSecretName(name) && String(value).length >= 4)
     .map(([, value]) => String(value));
+}
+
+function approvedBy(c: Checkpoint): string[] {
+  if (c.status === "denied") return c.approvedBy ?? [];
+  return c.status === "approved" || c.status === "pending" ? c.by.filter((id) => id !== "timeout") : [];
 }
 
 function commentsOf(c: Checkpoint, redact: Redact): Pick<AuditApproval, "comment" | "comments"> {
@@ -114,7 +123,7 @@ export function auditRecord(def: SopDefinition, run: RunState, redact: Redact): 
     approvals: run.checkpoints.map((c) => ({
       gate: c.id, kind: c.kind, reason: c.reason,
       requested_at: iso(c.requestedAt), decided_at: iso(c.decidedAt), deadline: iso(c.deadline),
-      decision: c.status, by: c.by, ...commentsOf(c, redact),
+      decision: c.status, by: c.by, approved_by: approvedBy(c), ...commentsOf(c, redact),
       min_approvals: c.minApprovals, approvers: c.approvers,
       refused: c.refused.map((r) => ({ by: r.by, at: iso(r.at), decision: r.decision, reason: r.reason })),
     })),

@@ -77,6 +77,8 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
   if (input.comment !== undefined && input.comment !== "") (cp.comments ??= []).push({ by: actor.id, at: now, text: input.comment });
   const step = cp.step !== undefined ? run.steps[cp.step - 1] : undefined;
   if (decision === "deny") {
+    // `by` becomes who decided; the approvals given before the deny stay on record.
+    if (cp.by.length > 0) cp.approvedBy = [...cp.by];
     Object.assign(cp, { status: "denied", by: [actor.id], decidedAt: now });
     effects.push({ type: "emit", event: { ...event, type: cp.kind === "manual" ? "manual_done" : "approval_decided", status: "denied" } });
     const words = `${cp.kind === "manual" ? "marked failed" : "denied"} by ${actor.id}${input.comment ? `: ${input.comment}` : ""}`;

@@ -77,6 +77,8 @@ export interface Checkpoint {
   onTimeout: "deny" | "approve";
   /** Distinct identities that approved (or bypassed, or denied). */
   by: string[];
+  /** When a deny ended a checkpoint that some had approved already: who they were. */
+  approvedBy?: string[];
   /** Every approver's comment (a deny's reason too), in the order given. */
   comments?: Comment[];
   /** The automatic decision's explanation (on_timeout = "approve"); runs stored before `comments` keep theirs here. */
