@@ -315,10 +315,13 @@ export class SopRunner {
    * too: nothing but a decision (or a cancel) will let it start.
    */
   private async queuedBehindPeople(run: RunState): Promise<boolean> {
-    if (run.status !== "queued" || (await this.store.startable(run.sop)).includes(run.id)) return false;
-    const holders = await this.store.list({ sop: run.sop, statuses: ["running", "awaiting_approval", "awaiting_manual"] });
-    return holders.length > 0 && holders.every((r) => r.status !== "running");
+    const { store } = this;
+    if (run.status !== "queued" || (await store.startable(run.sop)).includes(run.id)) return false;
+    // Counted, not read: with thousands of runs waiting, this is asked for every queued run.
+    if ((await store.count(run.sop, ["running"])) > 0) return false;
+    return (await store.count(run.sop, ["awaiting_approval", "awaiting_manual"])) > 0 && (await store.get(run.id))?.run.status === "queued";
   }
+
 
 }
 

@@ -83,6 +83,8 @@ export interface RunStore {
    */
   update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome>;
   list(filter?: RunFilter): Promise<RunState[]>;
+  /** How many runs of the SOP have one of these statuses (without reading them). */
+  count(sop: string, statuses: readonly RunStatus[]): Promise<number>;
   /** The first k queued runs of the SOP in line order, k being the free slots. */
   startable(sop: string): Promise<string[]>;
   /** Runs not ended whose earliest deadline (a pending checkpoint's, or the run's timeout) is at or before `now`. */

@@ -159,6 +159,10 @@ export function runStoreContract(driver: string, open: OpenStore): void {
         expect((await store.list({ sop: "deploy", statuses: ["running"] }))).toEqual([]);
         expect((await store.list({ sop: "missing" }))).toEqual([]);
         expect((await store.list({ statuses: [] }))).toEqual([]);
+        expect(await store.count("deploy", ["awaiting_approval", "awaiting_manual"])).toBe(1);
+        expect(await store.count("deploy", ["queued"])).toBe(2);
+        expect(await store.count("deploy", ["queued", "awaiting_approval"])).toBe(3);
+        expect(await store.count("missing", ["queued"])).toBe(0);
       });
     });
 

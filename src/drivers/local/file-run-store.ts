@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { writeJsonAtomic } from "../../audit/write-audit-file.ts";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import { nextDeadline } from "../../core/run/apply-event.ts";
-import { isActive, isTerminal, type RunState } from "../../core/run/run-state.ts";
+import { isActive, isTerminal, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority } from "../../core/sop/types.ts";
 import type {
   Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, StoredRun, UpdateOutcome,
@@ -155,6 +155,16 @@ export class FileRunStore implements RunStore {
       found.push(structuredClone(run));
     }
     return found.sort((a, b) => a.queuedAt - b.queuedAt || compareIds(a.id, b.id));
+  }
+
+  async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
+    const index = this.sops.get(sop);
+    if (index === undefined) return 0;
+    // The indexes of runs going on are small; only a count of ended runs reads them all.
+    const ids = statuses.every((s) => s === "queued") ? index.waiting : statuses.every(isActive) ? index.active : index.runs;
+    let n = 0;
+    for (const id of ids) if (statuses.includes(this.runs.get(id)!.run.status)) n++;
+    return n;
   }
 
   async startable(sop: string): Promise<string[]> {

@@ -132,6 +132,17 @@ export class RedisRunStore implements RunStore {
     return found;
   }
 
+  async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
+    const counts = this.redis.pipeline();
+    for (const status of statuses) counts.zcard(this.keys.status(sop, status));
+    let n = 0;
+    for (const [error, reply] of (await counts.exec()) ?? []) {
+      if (error) throw error;
+      n += Number(reply);
+    }
+    return n;
+  }
+
   async startable(sop: string): Promise<string[]> {
     const k = this.keys;
     const [first] = await this.redis.zrange(k.line(sop), "0", "0");
