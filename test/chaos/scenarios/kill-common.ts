@@ -7,14 +7,24 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Workspace } from "../../helpers/workspace.ts";
 import { tamperChecks, verifyUntouched, type VerifyTarget } from "../audit-checks.ts";
-import type { ChaosServe, KillLog } from "../fleet.ts";
-import type { ScenarioContext, Size, Tally } from "../harness.ts";
+import { KillLog, type ChaosServe, type FleetDeps } from "../fleet.ts";
+import { scenarioWorkspace, type ScenarioContext, type Size, type Tally } from "../harness.ts";
 import { killMarked, leftovers, describeLeftovers } from "../orphans.ts";
 import { checkAuditFiles, countSettle, waitSettled, type StoreReader } from "../run-checks.ts";
 import { checkJournal, journalSteps, readJournal } from "../step-journal.ts";
 import type { Rng } from "../rng.ts";
 
 /** A marker no other process on the machine carries: `chaosmark-<hex>`. */
+/** What every kill scenario starts from: a workspace with the work SOPs, its marker, a kill log. */
+export async function killStage(ctx: ScenarioContext, tally: Tally): Promise<{ ws: Workspace; marker: string; kills: KillLog; deps: FleetDeps }> {
+  const ws = await scenarioWorkspace(ctx, tally);
+  const marker = newMarker();
+  ctx.cleanup.push("kill leftover commands", () => killMarked(marker));
+  await addWorkSops(ws, marker);
+  const kills = new KillLog();
+  return { ws, marker, kills, deps: { ws, kills, cleanup: ctx.cleanup, note: (t: string) => tally.note(t), log: ctx.log } };
+}
+
 export function newMarker(): string {
   return `chaosmark-${randomBytes(5).toString("hex")}`;
 }

@@ -4,12 +4,11 @@
  * commands stopped, interrupted steps failed or retried, queued runs started, files brought up
  * to date).
  */
-import { ChaosServe, KillLog } from "../fleet.ts";
-import { scenarioWorkspace, type Scenario } from "../harness.ts";
+import { ChaosServe } from "../fleet.ts";
+import type { Scenario } from "../harness.ts";
 import { HealthPoller } from "../health-poller.ts";
-import { killMarked } from "../orphans.ts";
 import { StoreReader } from "../run-checks.ts";
-import { addWorkSops, checkAfterChaos, FAST_RECOVERY, killSizes, newMarker, nextMoment, submitRuns } from "./kill-common.ts";
+import { checkAfterChaos, FAST_RECOVERY, killSizes, killStage, nextMoment, submitRuns } from "./kill-common.ts";
 
 export const killLocal: Scenario = {
   name: "kill-local",
@@ -18,12 +17,8 @@ export const killLocal: Scenario = {
   async run(ctx, tally) {
     const { rng, cleanup } = ctx;
     const sizes = killSizes(ctx.size, { runs: 60, kills: 12, sleepRange: [0.5, 4], inFlight: 10 });
-    const ws = await scenarioWorkspace(ctx, tally);
-    const marker = newMarker();
-    cleanup.push("kill leftover commands", () => killMarked(marker));
-    await addWorkSops(ws, marker);
-    const kills = new KillLog();
-    const serve = new ChaosServe("serve", { ws, kills, cleanup, note: (t) => tally.note(t), log: ctx.log }, { ...FAST_RECOVERY });
+    const { ws, marker, kills, deps } = await killStage(ctx, tally);
+    const serve = new ChaosServe("serve", deps, { ...FAST_RECOVERY });
     await serve.start();
     const poller = new HealthPoller(() => [serve]);
     poller.start();

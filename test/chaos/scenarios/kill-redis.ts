@@ -5,12 +5,11 @@
  */
 import { join } from "node:path";
 import { deleteKeys, testPrefix } from "../../helpers/redis.ts";
-import { ChaosServe, ChaosWorker, KillLog } from "../fleet.ts";
-import { scenarioWorkspace, type Scenario } from "../harness.ts";
+import { ChaosServe, ChaosWorker } from "../fleet.ts";
+import type { Scenario } from "../harness.ts";
 import { HealthPoller } from "../health-poller.ts";
-import { killMarked } from "../orphans.ts";
 import { StoreReader } from "../run-checks.ts";
-import { addWorkSops, checkAfterChaos, FAST_RECOVERY, killSizes, newMarker, nextMoment, submitRuns } from "./kill-common.ts";
+import { checkAfterChaos, FAST_RECOVERY, killSizes, killStage, nextMoment, submitRuns } from "./kill-common.ts";
 
 export const killRedis: Scenario = {
   name: "kill-redis",
@@ -22,12 +21,7 @@ export const killRedis: Scenario = {
     const sizes = killSizes(ctx.size, { runs: 100, kills: 24, sleepRange: [0.5, 4], inFlight: 12 });
     const prefix = testPrefix();
     cleanup.push("delete the Redis keys", () => deleteKeys(url, prefix));
-    const ws = await scenarioWorkspace(ctx, tally);
-    const marker = newMarker();
-    cleanup.push("kill leftover commands", () => killMarked(marker));
-    await addWorkSops(ws, marker);
-    const kills = new KillLog();
-    const deps = { ws, kills, cleanup, note: (t: string) => tally.note(t), log: ctx.log };
+    const { ws, marker, kills, deps } = await killStage(ctx, tally);
     const shared = { ...FAST_RECOVERY, REDIS_URL: url, SOP_REDIS_PREFIX: prefix, SOPS_DIR: ws.sopsDir };
     const serves = [
       new ChaosServe("serve-a (SOP_WORKER=0)", deps, { ...shared, SOP_WORKER: "0", LOGS_DIR: join(ws.root, "logs-a"), DATA_DIR: join(ws.root, "data-a") }),

@@ -7,12 +7,11 @@
 import { join } from "node:path";
 import { PrivateRedis, hasRedisServer } from "../../helpers/private-redis.ts";
 import { testPrefix } from "../../helpers/redis.ts";
-import { ChaosServe, ChaosWorker, KillLog } from "../fleet.ts";
-import { scenarioWorkspace, type Scenario } from "../harness.ts";
+import { ChaosServe, ChaosWorker } from "../fleet.ts";
+import type { Scenario } from "../harness.ts";
 import { HealthPoller } from "../health-poller.ts";
-import { killMarked } from "../orphans.ts";
 import { StoreReader } from "../run-checks.ts";
-import { addWorkSops, checkAfterChaos, FAST_RECOVERY, newMarker, nextMoment, submitRuns } from "./kill-common.ts";
+import { checkAfterChaos, FAST_RECOVERY, killStage, nextMoment, submitRuns } from "./kill-common.ts";
 
 /** After Redis is back, clients reconnect with a backoff: /healthz may still say 503 this long. */
 const RECONNECT_GRACE_MS = 5000;
@@ -30,12 +29,7 @@ export const redisRestart: Scenario = {
     const redis = await PrivateRedis.start({ appendOnly: true });
     cleanup.push("stop the private Redis", () => redis.stop());
     const prefix = testPrefix();
-    const ws = await scenarioWorkspace(ctx, tally);
-    const marker = newMarker();
-    cleanup.push("kill leftover commands", () => killMarked(marker));
-    await addWorkSops(ws, marker);
-    const kills = new KillLog();
-    const deps = { ws, kills, cleanup, note: (t: string) => tally.note(t), log: ctx.log };
+    const { ws, marker, kills, deps } = await killStage(ctx, tally);
     const shared = { ...FAST_RECOVERY, REDIS_URL: redis.url, SOP_REDIS_PREFIX: prefix, SOPS_DIR: ws.sopsDir };
     const serve = new ChaosServe("serve", deps, { ...shared, LOGS_DIR: ws.logsDir, DATA_DIR: ws.dataDir });
     const workers = [0, 1].map((i) => new ChaosWorker(`worker-${i}`, deps, { ...shared, LOGS_DIR: join(ws.root, "worker-logs") }));
