@@ -38,14 +38,15 @@ describe("sop validate and sop plan", () => {
   it("plans deploy-production with tests_pass set, as JSON", async () => {
     const r = await sop(["plan", "deploy-production", "--sops", EXAMPLES, "--var", "tests_pass=true", "--json"], opts());
     expect(r.code).toBe(0);
-    const plan = JSON.parse(r.stdout) as { sop: string; steps: { number: number; title: string; decision: string; reason: string }[] };
+    const plan = JSON.parse(r.stdout) as { sop: string; steps: { number: number; title: string; decision: string; reason: string; certain: boolean }[] };
     expect(plan.sop).toBe("deploy-production");
-    expect(plan.steps.map((s) => [s.number, s.decision, s.reason])).toEqual([
-      [1, "run", "runs: no condition"],
-      [2, "run", 'runs: tests_pass is "true"'],
-      [3, "approval", "waits for approval: requires_approval"],
-      [4, "skip", "skipped: staging_ok is unset"],
-      [5, "skip", "skipped: staging_verified is unset"],
+    // Steps 4 and 5 read variables that earlier steps set through $SOP_OUTPUT: the plan says it cannot know.
+    expect(plan.steps.map((s) => [s.number, s.decision, s.certain, s.reason])).toEqual([
+      [1, "run", true, "runs: no condition"],
+      [2, "run", true, 'runs: tests_pass is "true"'],
+      [3, "approval", true, "waits for approval: requires_approval"],
+      [4, "skip", false, "skips unless an earlier step sets staging_ok (staging_ok is unset)"],
+      [5, "skip", false, "skips unless an earlier step sets staging_verified (staging_verified is unset)"],
     ]);
   });
 

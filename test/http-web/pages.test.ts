@@ -76,7 +76,7 @@ describe("web UI pages", () => {
     expect(body).toContain("if: tests_pass");
     expect(body).toContain("requires approval");
     expect(body).toContain("Plan with the default variables");
-    expect(body).toContain("skipped: tests_pass is unset");
+    expect(body).toContain("skips unless an earlier step sets tests_pass (tests_pass is unset)");
     expect(body).toContain("waits for approval: requires_approval");
     expect(body).toContain("No runs.");
     expect((await get("/sops/nope")).statusCode).toBe(404);

@@ -27,7 +27,9 @@ export async function planCommand(ctx: CliContext, sopsDir: string, name: string
   const width = Math.max(...plan.steps.map((s) => s.title.length), 5);
   const paint = { run: color.green, skip: color.dim, approval: color.yellow, manual: color.cyan } as const;
   for (const s of plan.steps) {
-    ctx.out(`  ${String(s.number).padStart(2)}. ${s.title.padEnd(width)}  ${paint[s.decision](s.decision.padEnd(8))}  ${s.reason}`);
+    // "skip?": the decision rests on a variable an earlier step may set; the reason says which.
+    const decision = `${s.decision}${s.certain ? "" : "?"}`;
+    ctx.out(`  ${String(s.number).padStart(2)}. ${s.title.padEnd(width)}  ${paint[s.decision](decision.padEnd(9))}  ${s.reason}`);
   }
   for (const g of plan.gates) ctx.out(`  gate ${g.name} (${g.type}): ${g.decision} — ${g.reason}`);
   return EXIT.ok;

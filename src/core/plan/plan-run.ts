@@ -8,6 +8,8 @@ import { applyEvent, type RunInput } from "../run/apply-event.ts";
 import type { Actor } from "../run/decide.ts";
 import { newRun } from "../run/new-run.ts";
 import { isTerminal, type Checkpoint, type RunState } from "../run/run-state.ts";
+import { isBuiltinVariable } from "../run/run-variables.ts";
+import { conditionVariables } from "../conditions/evaluate-condition.ts";
 
 export type PlanDecision = "run" | "skip" | "approval" | "manual";
 
@@ -16,6 +18,11 @@ export interface PlannedStep {
   title: string;
   decision: PlanDecision;
   reason: string;
+  /**
+   * False when the decision rests on a variable that is unset now while an earlier step that
+   * runs a command could set it (through $SOP_OUTPUT): the plan cannot know, and says so.
+   */
+  certain: boolean;
 }
 
 export interface PlannedGate {
@@ -73,17 +80,34 @@ export function planRun(def: SopDefinition, vars: Record<string, VarValue>): Pla
   const firstRunning = run.steps.find((s) => s.status !== "skipped")?.number;
   const steps = run.steps.map((s): PlannedStep => {
     const base = { number: s.number, title: s.title };
-    if (s.status === "skipped") return { ...base, decision: "skip", reason: `skipped: ${s.reason ?? "condition is false"}` };
+    // Variables the decision rests on that are unset, while an earlier step running a command may set them.
+    const unsure = openVariables(def, run, s.number, { ...def.vars, ...vars });
+    const unless = unsure.length > 0 ? ` unless an earlier step sets ${unsure.join(" or ")}` : "";
+    const planned = (decision: PlanDecision, reason: string): PlannedStep => ({ ...base, decision, reason, certain: unsure.length === 0 });
+    if (s.status === "skipped") return planned("skip", unsure.length > 0 ? `skips${unless} (${s.reason ?? "condition is false"})` : `skipped: ${s.reason ?? "condition is false"}`);
     const approvals = approvalsOf(run, s.number, s.number === firstRunning);
+    const runs = unsure.length > 0 ? `; skips instead if an earlier step sets ${unsure.join(" or ")}` : "";
     if (approvals.length > 0) {
-      return { ...base, decision: "approval", reason: `waits for approval: ${approvals.map((a) => a.reason).join(", then ")}` };
+      return planned("approval", `waits for approval: ${approvals.map((a) => a.reason).join(", then ")}${runs}`);
     }
-    if (def.steps[s.number - 1]?.manual) return { ...base, decision: "manual", reason: "waits for a person to mark it Done or Failed (manual step)" };
+    if (def.steps[s.number - 1]?.manual) return planned("manual", `waits for a person to mark it Done or Failed (manual step)${runs}`);
     const step = def.steps[s.number - 1];
     const why = step?.condition || step?.commands.length ? (s.reason ?? "no condition") : "a note, nothing to execute";
-    return { ...base, decision: "run", reason: `runs: ${why}` };
+    return planned("run", `runs: ${why}${runs}`);
   });
   return { sop: def.name, steps, gates: planGates(def, run) };
+}
+
+/**
+ * The unset variables step `number`'s condition reads, when an earlier step that the plan runs
+ * has a command (and so may set them through $SOP_OUTPUT); empty when the decision is certain.
+ */
+function openVariables(def: SopDefinition, run: RunState, number: number, known: Record<string, VarValue>): string[] {
+  const condition = def.steps[number - 1]?.condition;
+  if (!condition) return [];
+  const setter = def.steps.some((step) => step.number < number && step.commands.length > 0 && run.steps[step.number - 1]?.status !== "skipped");
+  if (!setter) return [];
+  return conditionVariables(condition.ast).filter((name) => !isBuiltinVariable(name) && known[name] === undefined);
 }
 
 function planGates(def: SopDefinition, run: RunState): PlannedGate[] {

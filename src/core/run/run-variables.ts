@@ -17,6 +17,13 @@ function conditionStatus(status: StepStatus): string | undefined {
   }
 }
 
+const BUILTINS = new Set(["sop_name", "run_id", "trigger_type", "requested_by", "previous_step"]);
+
+/** Variables the run itself answers (its id, its steps' statuses …), which no step output can set. */
+export function isBuiltinVariable(name: string): boolean {
+  return BUILTINS.has(name) || name.startsWith("steps.");
+}
+
 /** User variables of the run: `[vars]` defaults, trigger captures and execute-time vars, then step outputs. */
 export function userVariables(run: RunState): Record<string, VarValue> {
   return { ...run.inputVars, ...run.outputVars };

@@ -28,7 +28,7 @@ const DECISION_WORDS: Readonly<Record<string, string>> = { run: "runs", skip: "s
 export function planTable(plan: Plan): SafeHtml {
   return html`<div class="scroll"><table class="plan">
   <thead><tr><th>#</th><th>Step</th><th>Plan</th><th>Why</th></tr></thead>
-  <tbody>${plan.steps.map((s) => html`<tr class="d-${s.decision}"><td>${s.number}</td><td>${s.title}</td><td>${DECISION_WORDS[s.decision] ?? s.decision}</td><td>${s.reason}</td></tr>`)}</tbody>
+  <tbody>${plan.steps.map((s) => html`<tr class="d-${s.decision}"><td>${s.number}</td><td>${s.title}</td><td>${DECISION_WORDS[s.decision] ?? s.decision}${s.certain ? "" : html` <span class="tag" title="an earlier step may set a variable this decision reads">unsure</span>`}</td><td>${s.reason}</td></tr>`)}</tbody>
   </table></div>`;
 }
 
