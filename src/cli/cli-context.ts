@@ -15,13 +15,15 @@ export interface CliContext {
   io: CliIo;
   color: ReturnType<typeof createColors>;
   json: boolean;
+  /** `--quiet`: no step output among the progress lines. */
+  quiet: boolean;
   out: (line: string) => void;
   err: (line: string) => void;
 }
 
-export function makeContext(io: CliIo, json: boolean): CliContext {
+export function makeContext(io: CliIo, json: boolean, quiet = false): CliContext {
   const color = createColors(io.isTTY && !io.env["NO_COLOR"]);
-  return { io, color, json, out: (l) => io.stdout(`${l}\n`), err: (l) => io.stderr(`${l}\n`) };
+  return { io, color, json, quiet, out: (l) => io.stdout(`${l}\n`), err: (l) => io.stderr(`${l}\n`) };
 }
 
 export class UsageError extends Error {

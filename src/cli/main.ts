@@ -37,7 +37,7 @@ export const USAGE = `usage: sop <command> [options]
 With a server up (SOP_SERVER_URL, default http://127.0.0.1:3000) run, approve, deny, cancel,
 status, trigger and list use its HTTP API (token: SOP_API_TOKEN or API_TOKENS); else in-process.
 
-options: --sops DIR  --logs DIR  --json  --help
+options: --sops DIR  --logs DIR  --json  --quiet (no step output while a run goes)  --help
 exit codes: 0 success, 1 run failed/denied/cancelled/timed out, 2 usage or validation error,
             3 waiting for a person, 4 refused (cooldown, unknown SOP, nothing waiting, not allowed)`;
 
@@ -45,6 +45,7 @@ const OPTIONS = {
   sops: { type: "string" },
   logs: { type: "string" },
   json: { type: "boolean", default: false },
+  quiet: { type: "boolean", short: "q", default: false },
   var: { type: "string", multiple: true, default: [] as string[] },
   help: { type: "boolean", short: "h", default: false },
   "approve-all": { type: "boolean", default: false },
@@ -80,7 +81,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     return EXIT.usage;
   }
   const { values, positionals } = parsed;
-  const ctx = makeContext(io, values.json);
+  const ctx = makeContext(io, values.json, values.quiet);
   const [command, ...args] = positionals;
   if (values.help || command === undefined || command === "help") {
     (command === undefined && !values.help ? ctx.err : ctx.out)(USAGE);

@@ -10,6 +10,17 @@ export interface Progress {
   stop(): Promise<void>;
 }
 
+/**
+ * A finished step's output under its line (stderr, with the progress), indented, unless
+ * `--quiet` or `--json`. It is what the store kept: capped, and with secrets redacted.
+ */
+export function printStepOutput(ctx: CliContext, output: string): void {
+  if (ctx.quiet || ctx.json) return;
+  const text = output.replace(/\n+$/, "");
+  if (text === "") return;
+  for (const line of text.split("\n")) ctx.err(ctx.color.dim(`      ${line}`));
+}
+
 export function printProgress(ctx: CliContext, store: RunStore, events: { subscribe(h: (e: RunEvent) => void): () => void }): Progress {
   const { color } = ctx;
   // Lines are printed in event order even though each needs a store read first.
@@ -34,6 +45,7 @@ export function printProgress(ctx: CliContext, store: RunStore, events: { subscr
           else if (event.status === "skipped") ctx.err(color.dim(`  – ${name} skipped: ${step.reason ?? ""}`));
           else if (event.status === "bypassed") ctx.err(`  ${color.yellow("»")} ${name} bypassed`);
           else ctx.err(`  ${color.red("✗")} ${name} failed: ${step.reason ?? ""}${took}`);
+          printStepOutput(ctx, step.output);
           break;
         }
         case "approval_requested":

@@ -9,6 +9,7 @@ import type { CommandTriggerResult } from "../main/triggers/command-trigger.ts";
 import { EXIT, type CliContext } from "./cli-context.ts";
 import { describeTrigger } from "../core/sop/describe-trigger.ts";
 import { ApiError, type ServerClient } from "./http-client.ts";
+import { printStepOutput } from "./progress.ts";
 import { exitForStatus, printRecord, printRunStatus } from "./run-exit.ts";
 
 const POLL_MS = 250;
@@ -40,6 +41,7 @@ async function untilAtRest(ctx: CliContext, client: ServerClient, first: AuditRe
       const name = `${s.number}. ${s.title}`;
       if (s.status === "success") ctx.err(`  ${ctx.color.green("✓")} ${name}`);
       else if (s.status === "failed") ctx.err(`  ${ctx.color.red("✗")} ${name} failed${s.reason ? `: ${s.reason}` : ""}`);
+      if (s.status === "success" || s.status === "failed") printStepOutput(ctx, s.output);
       else if (s.status === "skipped") ctx.err(ctx.color.dim(`  – ${name} skipped${s.reason ? `: ${s.reason}` : ""}`));
       else if (s.status === "running") ctx.err(`  ${ctx.color.cyan("▶")} ${name}`);
     }

@@ -82,6 +82,17 @@ describe("sop run, approve, status, audit verify", () => {
     expect(tampered.stdout).toContain(`edited: sop/deploy-production/${file} (seq 1) was edited`);
   });
 
+  it("prints each finished step's output under its line, and --quiet leaves it out", async () => {
+    await ws.addExample("hello");
+    const run = await sop(["run", "hello", "--var", "who=you", "--sops", "sops"], opts());
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/✓ 1\. Greet \(\d+\.\d s\)\n {6}Hello, you!\n/);
+    const quiet = await sop(["run", "hello", "--var", "who=you", "--sops", "sops", "--quiet"], opts());
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toContain("✓ 1. Greet");
+    expect(quiet.stderr).not.toContain("Hello, you!");
+  });
+
   it("denies with a reason and exits 1", async () => {
     await ws.addExample("security-patch");
     expect((await sop(["run", "security-patch", "--sops", "sops"], opts())).code).toBe(3);

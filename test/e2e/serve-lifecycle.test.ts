@@ -102,6 +102,8 @@ describe("the CLI against a running server", () => {
     serve = await ServeProcess.start(ws);
     const run = await cli(["run", "deploy-production", "--var", "version=4.0.0"]);
     expect(run.code, run.stderr).toBe(3);
+    // Each finished step's output, under its line, as in-process.
+    expect(run.stderr).toMatch(/✓ 1\. Run Tests\n {6}running the test suite for 4\.0\.0\n {6}All tests passed\n/);
     const runId = /run (\S+) of deploy-production waits at step:3/.exec(run.stdout)![1]!;
     const first = await cli(["approve", "deploy-production", "--comment", "lgtm"]);
     expect(first.code, first.stderr).toBe(3);
