@@ -26,6 +26,7 @@ import type { StepExecutor } from "../ports/step-executor.ts";
 import type { CronSchedule, Job, WorkQueue } from "../ports/work-queue.ts";
 import { fireTrigger } from "./fire-trigger.ts";
 import { AuditSink, buildRecord } from "./audit-sink.ts";
+import { logRunActivity } from "./run-log.ts";
 import { silentLogger, type Logger } from "./logger.ts";
 import { RunEngine, type ActorRef, type RunRef, type SweepReport } from "./run-engine.ts";
 import { SopCatalog } from "./sop-catalog.ts";
@@ -170,13 +171,18 @@ export class SopRunner {
 
   async execute(name: string, opts: RunOptions = {}): Promise<AuditRecord> {
     const seen = this.collect();
+    const actor = this.actor(opts.actor);
     try {
       const run = await this.engine.execute(name, {
-        actor: this.actor(opts.actor),
+        actor,
         ...(opts.vars ? { vars: opts.vars } : {}),
         ...(opts.skipApproval ? { skipApproval: true } : {}),
         ...(opts.force ? { force: true } : {}),
         ...(opts.trigger ? { trigger: opts.trigger } : {}),
+      }).catch((err: unknown) => {
+        // Every way of starting a run comes through here: one line for each refusal, with why.
+        if (err instanceof SopError) this.log.info({ sop: name, actor: actor.id, code: err.code }, `run of ${name} refused for ${actor.id}: ${err.message}`);
+        throw err;
       });
       if (opts.wait === false) return this.record(run.id);
       return await this.untilAtRest(run.id, seen);
@@ -353,6 +359,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   // Subscribed before anyone else, so a record's write is under way before listeners hear of the
   // change. With Redis every process hears every run's events and keeps its LOGS_DIR complete.
   const stopAudit = driver.events.subscribe((event) => void audit.update(event.runId));
+  const stopRunLog = readOnly ? () => undefined : logRunActivity(driver.events, driver.store, log);
   // $SOP_OUTPUT files are not pre-created: their folder is private and their names random.
   const outputDir = await mkdtemp(join(tmpdir(), "sop-output-"));
   const machine = thisMachine();
@@ -385,6 +392,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     engine.stop();
     await Promise.all(background);
     stopAudit();
+    stopRunLog();
     await audit.drain();
     audit.close();
     await driver.close();
