@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseSop } from "../core/sop/parse-sop.ts";
+import { missingFile, parseSop } from "../core/sop/parse-sop.ts";
 import type { Diagnostic, LoadedSop } from "../core/sop/types.ts";
 
 /** Real SOP files are a few KiB; the cap keeps a hostile file from stalling a load. */
@@ -54,15 +54,18 @@ export async function loadSopFolder(dir: string, folder: string): Promise<{ sop?
   if (!NAME_RE.test(folder)) {
     diagnostics.push(problem(dir, "bad-folder-name", `SOP folder name "${folder}" must match ^[a-z0-9][a-z0-9_-]{0,63}$ (lower-case letters, digits, - and _)`));
   }
-  for (const [file, got] of [[tomlFile, toml], [mdFile, md]] as const) {
-    if ("problem" in got) diagnostics.push(got.problem);
-    if ("missing" in got) diagnostics.push(problem(file, "missing-file", `missing ${file.endsWith(".toml") ? "SOP.toml" : "SOP.md"}: every SOP folder needs SOP.toml and SOP.md`));
+  for (const got of [toml, md]) if ("problem" in got) diagnostics.push(got.problem);
+  if ("missing" in toml) diagnostics.push(missingFile(tomlFile, "SOP.toml"));
+  if (!("text" in toml) || "problem" in md || diagnostics.length > 0) {
+    if ("missing" in md) diagnostics.push(missingFile(mdFile, "SOP.md"));
+    return { diagnostics };
   }
-  if (!("text" in toml) || !("text" in md) || diagnostics.length > 0) return { diagnostics };
-  const parsed = parseSop({ folder, tomlFile, toml: toml.text, mdFile, markdown: md.text });
+  // Without SOP.md, parseSop still checks SOP.toml and reports the missing file with its problems.
+  const markdown = "text" in md ? md.text : undefined;
+  const parsed = parseSop({ folder, tomlFile, toml: toml.text, mdFile, markdown });
   diagnostics.push(...parsed.diagnostics);
-  if (!parsed.definition) return { diagnostics };
-  const hash = createHash("sha256").update(toml.text).update("\0").update(md.text).digest("hex");
+  if (!parsed.definition || markdown === undefined) return { diagnostics };
+  const hash = createHash("sha256").update(toml.text).update("\0").update(markdown).digest("hex");
   return { sop: { definition: parsed.definition, dir: resolve(dir), hash }, diagnostics };
 }
 

@@ -17,6 +17,8 @@ const LIMIT_CODES = new Set([...Object.values(MARKDOWN_LIMITS).map((limit) => li
 /** The refusals for being past a limit, as shown; [] when the text is within every limit. */
 const refusals = (md: string, file = "SOP.md") => parseProcedure(md, file).diagnostics.filter((d) => LIMIT_CODES.has(d.code)).map(shown);
 const errors = (md: string) => parseProcedure(md, "SOP.md").diagnostics.filter((d) => d.severity === "error").map(shown);
+/** Everything but the notes on metadata bullets (`- owner: …`), which have no effect and say so. */
+const beyondBullets = (diagnostics: Diagnostic[]) => diagnostics.filter((d) => d.code !== "bullet-without-effect");
 const lines = (count: number, line: string) => Array.from({ length: count }, () => line).join("\n");
 
 const EMPHASIS_IN_PARAGRAPH =
@@ -61,9 +63,9 @@ describe("real-world SOPs are never refused", () => {
     ["basic", 5],
     ["evil", 3],
     ["zeroclaw", 2],
-  ])("%s.md reads without a diagnostic", (name, count) => {
+  ])("%s.md reads without a diagnostic beyond its metadata bullets", (name, count) => {
     const { steps, diagnostics } = parseProcedure(fixture(name), "SOP.md");
-    expect(diagnostics).toEqual([]);
+    expect(beyondBullets(diagnostics)).toEqual([]);
     expect(steps).toHaveLength(count);
   });
 
@@ -82,9 +84,9 @@ describe("real-world SOPs are never refused", () => {
     expect(parsed.steps.slice(497).map((s) => s.title)).toEqual(["Announce the drill", "Check replication lag", "Freeze writes"]);
   });
 
-  it("reads an ordinary SOP.md as big as the cap without a diagnostic", () => {
+  it("reads an ordinary SOP.md as big as the cap without a diagnostic beyond its metadata bullets", () => {
     const { steps, diagnostics } = parseProcedure(ordinaryMarkdown(), "SOP.md");
-    expect(diagnostics).toEqual([]);
+    expect(beyondBullets(diagnostics)).toEqual([]);
     expect(steps).toHaveLength(569);
   });
 

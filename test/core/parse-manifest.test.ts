@@ -316,8 +316,8 @@ describe("triggers", () => {
     ["an empty glob", `${HEAD}[[triggers]]\ntype = "file_watch"\npath = ""\n`, ["SOP.toml:6:8: [[triggers]] #1 path must not be empty"]],
     [
       "an unknown type",
-      `${HEAD}[[triggers]]\ntype = "webhook"\n`,
-      ['SOP.toml:5:8: [[triggers]] #1 type must be one of command, file_watch, schedule, manual, got "webhook"'],
+      `${HEAD}[[triggers]]\ntype = "carrier_pigeon"\n`,
+      ['SOP.toml:5:8: [[triggers]] #1 type must be one of command, file_watch, schedule, manual, got "carrier_pigeon"'],
     ],
     ["a missing type, at the table's header", `${HEAD}[[triggers]]\npattern = "x"\n`, ['SOP.toml:4:1: [[triggers]] #1 is missing required key "type"']],
     ["a missing pattern", `${HEAD}[[triggers]]\ntype = "command"\n`, ['SOP.toml:4:1: [[triggers]] #1 is missing required key "pattern"']],

@@ -56,7 +56,7 @@ describe("parseProcedure on adversarial but valid Markdown", () => {
   const { steps: parsed, diagnostics } = parseProcedure(fixture("evil"), "SOP.md");
 
   it("never takes a Steps heading or list inside a fence for structure, and accepts any level and case", () => {
-    expect(diagnostics).toEqual([]);
+    expect(diagnostics.map(shown)).toEqual(['SOP.md:24:6: bullet "owner" has no effect in sop-runner (it is kept as metadata)']);
     expect(parsed.map((s) => s.title)).toEqual(["Real", "Plain title with `code`", "Déploiement — ünïcode"]);
   });
 
@@ -87,7 +87,10 @@ describe("parseProcedure on ZeroClaw-style bullets", () => {
   const { steps: parsed, diagnostics } = parseProcedure(fixture("zeroclaw"), "SOP.md");
 
   it("reads requires_confirmation as requires_approval, known keys as attributes and the rest as metadata", () => {
-    expect(diagnostics).toEqual([]);
+    expect(diagnostics.map(shown)).toEqual([
+      'SOP.md:8:6: bullet "tools" has no effect in sop-runner (it is kept as metadata); sop-runner has no agent tools: a step runs the sh code blocks under it',
+      'SOP.md:20:6: bullet "owner" has no effect in sop-runner (it is kept as metadata)',
+    ]);
     expect(parsed[0]).toMatchObject({
       title: "Check disk space",
       requiresApproval: true,
@@ -173,10 +176,8 @@ describe("parseProcedure warnings", () => {
       'SOP.md:2:11: unknown step attribute "timout" (known: if, requires_approval, manual, timeout, retries, continue_on_error, always); did you mean "timeout"?'],
     ["an unknown attribute nothing is near", "## Steps\n1. **A** [color: red]\n",
       'SOP.md:2:11: unknown step attribute "color" (known: if, requires_approval, manual, timeout, retries, continue_on_error, always)'],
-    ["the ZeroClaw key written in the group, where it would drop the approval", "## Steps\n1. **A** [requires_confirmation: true]\n",
-      'SOP.md:2:11: unknown step attribute "requires_confirmation" (known: if, requires_approval, manual, timeout, retries, continue_on_error, always); did you mean "requires_approval"?'],
     ["a metadata bullet that looks like a typo", "## Steps\n1. **A**\n   - manuel: true\n",
-      'SOP.md:3:6: "manuel" is kept as metadata, not a step attribute; did you mean "manual"?'],
+      'SOP.md:3:6: bullet "manuel" has no effect in sop-runner (it is kept as metadata); did you mean "manual"?'],
     ["a numbering gap", "## Steps\n1. **A**\n2. **B**\n5. **C**\n", "SOP.md:4:1: step numbered 5 follows 2"],
     ["a repeated number", "## Steps\n1. **A**\n1) **B**\n", "SOP.md:3:1: step numbered 1 follows 1"],
     ["a first step that is not 1", "## Steps\n3. **A**\n4. **B**\n", "SOP.md:2:1: the first step is numbered 3; number the steps from 1"],

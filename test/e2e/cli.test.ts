@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFile, writeFile, readdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { sop, spawnSop } from "../helpers/cli.ts";
@@ -33,6 +33,15 @@ describe("sop validate and sop plan", () => {
     expect(r.stderr).toContain("1 valid SOP in sops; 2 errors");
     const list = await sop(["list", "--sops", "sops"], opts());
     expect(list.stdout).toContain("hello");
+  });
+
+  it("reports a folder's manifest errors too when its SOP.md is missing", async () => {
+    await mkdir(join(ws.sopsDir, "half"), { recursive: true });
+    await writeFile(join(ws.sopsDir, "half", "SOP.toml"), '[sop]\nname = "half"\npriority = "urgent"\n');
+    const r = await sop(["validate", "sops"], opts());
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain("sops/half/SOP.md:1:1: missing SOP.md: every SOP folder needs SOP.toml and SOP.md");
+    expect(r.stdout + r.stderr).toContain('sops/half/SOP.toml:3:12: [sop].priority must be one of low, medium, high, critical (or "normal"), got "urgent"');
   });
 
   it("plans deploy-production with tests_pass set, as JSON", async () => {

@@ -8,6 +8,7 @@ import { knownKeysAt, schemaAt, suggestKey } from "./manifest-keys.ts";
 import { ENUM_ALIASES } from "./manifest-schema.ts";
 import { quote, showTomlValue } from "./show-toml-value.ts";
 import type { TomlPath } from "./toml-locations.ts";
+import { deterministicWithoutEffect, zeroclawTriggerType } from "./zeroclaw-keys.ts";
 
 type Issue = z.core.$ZodIssue;
 
@@ -43,6 +44,11 @@ const TRIGGERS_AS_ARRAY = "[triggers] must be written as [[triggers]] tables, on
 
 function isTriggers(path: TomlPath): boolean {
   return path.length === 1 && path[0] === "triggers";
+}
+
+/** `[[triggers]] #N type`. */
+function isTriggerType(path: TomlPath): boolean {
+  return path.length === 3 && path[0] === "triggers" && typeof path[1] === "number" && path[2] === "type";
 }
 
 function isInteger(schema: z.ZodType | undefined): boolean {
@@ -108,7 +114,9 @@ function unknownKeys(issue: z.core.$ZodIssueUnrecognizedKeys, path: TomlPath, ct
     const suggestion = suggestKey(key, known);
     const keyPath = [...path, key];
     let message: string;
-    if (path.length === 0) {
+    if (path.length === 1 && path[0] === "sop" && key === "deterministic") {
+      message = deterministicWithoutEffect(valueAt(ctx.document, path));
+    } else if (path.length === 0) {
       const value = valueAt(ctx.document, keyPath);
       const looksLikeTable = isTable(value) || (Array.isArray(value) && value.length > 0 && value.every(isTable));
       message = looksLikeTable ? `unknown table [${keyText(key)}]` : `unknown top-level key ${quote(key)}`;
@@ -125,6 +133,8 @@ function union(issue: z.core.$ZodIssueInvalidUnion, path: TomlPath, ctx: Context
   const value = valueAt(ctx.document, path);
   if (issue.discriminator !== undefined && issue.errors.length === 0) {
     if (value === undefined) return [missingKey(path, ctx)];
+    const zeroclaw = isTriggerType(path) && typeof value === "string" ? zeroclawTriggerType(value, valueAt(ctx.document, path.slice(0, -1))) : undefined;
+    if (zeroclaw !== undefined) return [error(value === "cron" ? "invalid-value" : "unsupported-trigger", `${labelOf(path)} ${zeroclaw}`, path)];
     const options = "options" in issue && issue.options !== undefined ? issue.options : [];
     return [error("invalid-value", `${labelOf(path)} must be ${oneOf(options)}, got ${showTomlValue(value)}`, path)];
   }

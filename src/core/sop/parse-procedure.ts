@@ -8,23 +8,15 @@ import remarkParse from "remark-parse";
 import { unified } from "unified";
 import { markdownBudget } from "./markdown-budget.ts";
 import { MarkdownLimitError } from "./markdown-limits.ts";
-import { createContext, positionAt, report, type ProcedureContext } from "./procedure-context.ts";
+import { createContext, report, type ProcedureContext } from "./procedure-context.ts";
 import { textProblem } from "./procedure-limits.ts";
 import { findStepItems } from "./procedure-section.ts";
 import { startOf, startOffset } from "./procedure-tree.ts";
-import { shorten, type AttributeToken } from "./step-attributes.ts";
+import { shorten } from "./step-attributes.ts";
 import { readStepBody } from "./step-body.ts";
 import { readAttributeBullets } from "./step-bullets.ts";
 import { readStepHeader } from "./step-header.ts";
-import {
-  closestAttribute,
-  defaultStepOptions,
-  isStepAttribute,
-  setStepOption,
-  unknownAttributeMessage,
-  type StepAttribute,
-  type StepOptions,
-} from "./step-options.ts";
+import { reportUnusedBullets, StepSettings, type UnusedBullet } from "./step-settings.ts";
 import { slugify, type Diagnostic, type Step } from "./types.ts";
 
 const processor = unified().use(remarkParse).data("micromarkExtensions", [markdownBudget]);
@@ -52,7 +44,9 @@ export function parseProcedure(markdown: string, file: string): ParsedProcedure 
   if (!root) return { steps: [], diagnostics: ctx.diagnostics };
   const items = findStepItems(ctx, root);
   checkNumbering(ctx, items);
-  const steps = items.map((item, index) => parseStep(ctx, item, index + 1));
+  const unused: UnusedBullet[] = [];
+  const steps = items.map((item, index) => parseStep(ctx, item, index + 1, unused));
+  reportUnusedBullets(ctx, unused);
   return { steps, diagnostics: capped(ctx.diagnostics.sort((a, b) => a.line - b.line || a.column - b.column)) };
 }
 
@@ -99,21 +93,22 @@ function checkNumbering(ctx: ProcedureContext, items: ListItem[]): void {
   }
 }
 
-function parseStep(ctx: ProcedureContext, item: ListItem, number: number): Step {
+function parseStep(ctx: ProcedureContext, item: ListItem, number: number, unused: UnusedBullet[]): Step {
   const header = readStepHeader(ctx, item);
   if (header.title === "") {
     report(ctx, "error", "no-title", startOf(item), `step ${number} has no title; start it with one, e.g. "${number}. **Build release**"`);
   }
   const bullets = readAttributeBullets(ctx, item);
-  const settings = new StepSettings(ctx);
+  const settings = new StepSettings(ctx, number);
   for (const attribute of header.attributes) settings.fromGroup(attribute);
   for (const attribute of bullets.attributes) settings.fromBullet(attribute);
   const body = readStepBody(ctx, item, header, bullets.items);
+  unused.push(...settings.unused);
   const { options } = settings;
-  const manualAt = settings.offsetOf("manual");
+  const manualAt = settings.setAt("manual");
   if (options.manual && body.commands.length > 0 && manualAt !== undefined) {
-    report(ctx, "warning", "manual-with-commands", manualAt,
-      `step ${number} is manual, so its commands will not run; remove "manual: true" or the code blocks`);
+    report(ctx, "warning", "manual-with-commands", manualAt.offset,
+      `step ${number} is manual, so its commands will not run; remove "${shorten(manualAt.written)}" or the code blocks`);
   }
   const step: Step = {
     number,
@@ -133,63 +128,4 @@ function parseStep(ctx: ProcedureContext, item: ListItem, number: number): Step 
   if (options.condition) step.condition = options.condition;
   if (options.timeoutSecs !== undefined) step.timeoutSecs = options.timeoutSecs;
   return step;
-}
-
-/** One step's attributes from its group and bullets: each key once, each value validated. */
-class StepSettings {
-  readonly options: StepOptions = defaultStepOptions();
-  /** A Map, so a bullet named `__proto__` is just a key (Object.fromEntries keeps it one). */
-  readonly metadata = new Map<string, string>();
-  /** Canonical key → offset where it was set. */
-  private readonly seen = new Map<string, number>();
-
-  constructor(private readonly ctx: ProcedureContext) {}
-
-  offsetOf(key: string): number | undefined {
-    return this.seen.get(key);
-  }
-
-  fromGroup(attribute: AttributeToken): void {
-    if (isStepAttribute(attribute.key)) this.set(attribute.key, attribute);
-    else report(this.ctx, "warning", "unknown-attribute", attribute.keyOffset, unknownAttributeMessage(attribute.key));
-  }
-
-  fromBullet(attribute: AttributeToken): void {
-    const key = attribute.key === "requires_confirmation" ? "requires_approval" : attribute.key;
-    if (isStepAttribute(key)) {
-      this.set(key, attribute);
-      return;
-    }
-    if (!this.claim(key, attribute)) return;
-    this.metadata.set(key, attribute.value);
-    const near = attribute.key.length >= 4 ? closestAttribute(attribute.key) : undefined;
-    if (near) {
-      report(this.ctx, "warning", "metadata-like-attribute", attribute.keyOffset,
-        `"${shorten(attribute.key)}" is kept as metadata, not a step attribute; did you mean "${near}"?`);
-    }
-  }
-
-  private set(key: StepAttribute, attribute: AttributeToken): void {
-    if (!this.claim(key, attribute)) return;
-    if (attribute.raw === "") {
-      report(this.ctx, "error", "bad-attribute", attribute.keyOffset, `attribute "${shorten(attribute.key)}" has no value`);
-      return;
-    }
-    const problem = setStepOption(this.options, key, attribute.key, attribute.raw, attribute.value);
-    if (problem) report(this.ctx, "error", problem.code, attribute.rawOffset + problem.offset, problem.message);
-  }
-
-  /** Records the key as set; false (and an error) when it already was. */
-  private claim(key: string, attribute: AttributeToken): boolean {
-    const earlier = this.seen.get(key);
-    if (earlier === undefined) {
-      this.seen.set(key, attribute.keyOffset);
-      return true;
-    }
-    const { line, column } = positionAt(this.ctx, earlier);
-    const alias = attribute.key === key ? "" : `here as "${attribute.key}", `;
-    report(this.ctx, "error", "duplicate-attribute", attribute.keyOffset,
-      `attribute "${shorten(key)}" is set twice (${alias}first at ${line}:${column}); keep one`);
-    return false;
-  }
 }

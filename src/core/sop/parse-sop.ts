@@ -1,9 +1,10 @@
 /**
  * SOP.toml + SOP.md → one definition: attaches `[gates]` to the steps they name and checks what
- * only the two files together can tell (name vs folder, gates naming no step).
+ * only the two files together can tell (name vs folder, gates naming no step). A folder without
+ * SOP.md still has its SOP.toml checked, so every problem shows at once.
  */
 import { conditionVariables } from "../conditions/evaluate-condition.ts";
-import { parseManifest, type ManifestGate } from "./parse-manifest.ts";
+import { parseManifest, type Manifest, type ManifestGate } from "./parse-manifest.ts";
 import { parseProcedure } from "./parse-procedure.ts";
 import type { Diagnostic, Gate, GateAttachment, SopDefinition, Step } from "./types.ts";
 
@@ -13,7 +14,8 @@ export interface SopSource {
   tomlFile: string;
   toml: string;
   mdFile: string;
-  markdown: string;
+  /** Undefined when the folder has no SOP.md: the manifest is still checked and its problems reported. */
+  markdown: string | undefined;
 }
 
 export interface ParsedSop {
@@ -21,18 +23,30 @@ export interface ParsedSop {
   diagnostics: Diagnostic[];
 }
 
+/** The error for a folder without one of its two files, the same wherever a folder is read. */
+export function missingFile(file: string, name: "SOP.toml" | "SOP.md"): Diagnostic {
+  return { severity: "error", file, line: 1, column: 1, code: "missing-file", message: `missing ${name}: every SOP folder needs SOP.toml and SOP.md` };
+}
+
 export function parseSop(src: SopSource): ParsedSop {
   const { manifest, diagnostics } = parseManifest(src.toml, src.tomlFile);
-  const procedure = parseProcedure(src.markdown, src.mdFile);
-  diagnostics.push(...procedure.diagnostics);
-  if (!manifest) return { diagnostics };
   const at = (line: number, column: number, code: string, message: string, severity: Diagnostic["severity"] = "error"): void => {
     diagnostics.push({ severity, file: src.tomlFile, line, column, code, message });
   };
-  if (manifest.name !== src.folder) {
-    const { line, column } = manifest.namePosition;
-    at(line, column, "name-mismatch", `[sop].name "${manifest.name}" does not match its folder "${src.folder}"; rename one of them`);
+  const checkName = (named: Manifest): void => {
+    if (named.name === src.folder) return;
+    const { line, column } = named.namePosition;
+    at(line, column, "name-mismatch", `[sop].name "${named.name}" does not match its folder "${src.folder}"; rename one of them`);
+  };
+  if (src.markdown === undefined) {
+    // No steps for gates to name: what SOP.toml says of itself is all there is to check.
+    if (manifest) checkName(manifest);
+    return { diagnostics: [missingFile(src.mdFile, "SOP.md"), ...diagnostics] };
   }
+  const procedure = parseProcedure(src.markdown, src.mdFile);
+  diagnostics.push(...procedure.diagnostics);
+  if (!manifest) return { diagnostics };
+  checkName(manifest);
   const attachGate = gateAttacher(procedure.steps);
   const gates = manifest.gates.flatMap((g) => {
     const attach = attachGate(g);

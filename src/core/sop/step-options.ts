@@ -36,8 +36,8 @@ const BOOLEAN_FIELDS = {
 } as const;
 
 /**
- * Sets one known attribute on `options`. `written` is the key as the author wrote it (a bullet's
- * `requires_confirmation`), so messages name what they see; `raw` is the value as written and
+ * Sets one known attribute on `options`. `written` is the key as the author wrote it
+ * (`requires_confirmation`), so messages name what they see; `raw` is the value as written and
  * `value` the same without its quotes.
  */
 export function setStepOption(options: StepOptions, key: StepAttribute, written: string, raw: string, value: string): OptionError | undefined {
@@ -82,8 +82,7 @@ function wholeNumber(text: string): number | undefined {
 
 /** The message for a group key that is not an attribute, with a suggestion when one is close. */
 export function unknownAttributeMessage(key: string): string {
-  // The ZeroClaw spelling works only as a bullet; in the group it would silently drop the approval.
-  const near = key === "requires_confirmation" ? "requires_approval" : closestAttribute(key);
+  const near = closestAttribute(key);
   const hint = near ? `; did you mean "${near}"?` : "";
   return `unknown step attribute "${shorten(key)}" (known: ${STEP_ATTRIBUTES.join(", ")})${hint}`;
 }
