@@ -162,7 +162,7 @@ export class RunEngine {
       { cooldownSecs: def.cooldownSecs, force: Boolean(opts.force && actor.admin), now: at },
     );
     if (!admission.accepted) {
-      throw new SopError("cooldown", `${name} is cooling down: ${admission.retryAfterSecs} s left (cooldown_secs = ${def.cooldownSecs})`, {
+      throw new SopError("cooldown", `${name} is cooling down: ${admission.retryAfterSecs} s left (cooldown_secs = ${def.cooldownSecs}); an admin may start it anyway: sop run ${name} --force, "force": true in the API, or "Start anyway" on the web`, {
         retryAfterSecs: admission.retryAfterSecs,
       });
     }

@@ -36,6 +36,12 @@ export interface ChatMessage {
   link?: { label: string; url: string };
 }
 
+/**
+ * Text that must not open or close a fenced code block (a title, a comment, a command shown in
+ * one): a stray fence would turn the rest of the message into code, or end a block early.
+ */
+export const noFences = (text: string): string => text.replace(/```/g, "'''");
+
 export function message(m: Partial<ChatMessage> & { title: string }): ChatMessage {
   return { text: m.text ?? m.title, tone: "info", lines: [], fields: [], buttons: [], ...m };
 }

@@ -13,6 +13,7 @@ import { isTerminal } from "../core/run/run-state.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
 import type { LedgerEntry, Platform, PostedMessage } from "../ports/message-ledger.ts";
 import type { ChatMessage } from "./chat-message.ts";
+import { definitionChanges } from "./definition-change.ts";
 import {
   checkpointMessage, finishedSteps, progressMessage, stepDetailMessage, summaryMessage,
   type MessageContext, type RunSnapshot,
@@ -230,7 +231,7 @@ export class ChatNotifier {
       const channels = surface.channelsFor(snapshot.stored.definition);
       if (channels.length === 0) return;
       const entry: LedgerEntry = (await runner.ledger.get(surface.platform, runId)) ?? { channels: {} };
-      const desired = this.desired(snapshot);
+      const desired = this.desired({ ...snapshot, changes: await definitionChanges(runner, snapshot.stored) });
       // One channel that fails (archived, the bot removed) must not keep the others waiting.
       await this.eachApart(channels, (channel) => this.sync(runId, channel, desired, entry));
       this.lookForSeal(snapshot);

@@ -10,12 +10,17 @@ import { planRun, type PlannedStep } from "../core/plan/plan-run.ts";
 import { isTerminal, type Checkpoint, type RunState } from "../core/run/run-state.ts";
 import type { SopDefinition, VarValue } from "../core/sop/types.ts";
 import type { StoredRun } from "../ports/run-store.ts";
+import { approvalRequest, criticalConfirm, versionText } from "./approval-request.ts";
 import { buttonId } from "./button-id.ts";
-import { message, type ChatButton, type ChatField, type ChatMessage, type Tone } from "./chat-message.ts";
+import { message, noFences, type ChatButton, type ChatField, type ChatMessage, type Tone } from "./chat-message.ts";
+import type { DefinitionChange } from "./definition-change.ts";
+import { requestLines } from "./request-lines.ts";
 
 export interface RunSnapshot {
   stored: StoredRun;
   record: AuditRecord;
+  /** Per waiting checkpoint, how the SOP changed since that gate was last passed (definitionChanges). */
+  changes?: ReadonlyMap<string, DefinitionChange>;
 }
 
 export interface MessageContext {
@@ -79,7 +84,7 @@ function forecast(def: SopDefinition, record: AuditRecord): Map<number, PlannedS
 }
 
 function stepLine(step: AuditStep, planned: PlannedStep | undefined): string {
-  const head = `${STEP_ICON[step.status] ?? "▫️"} ${step.number}. ${step.title}`;
+  const head = `${STEP_ICON[step.status] ?? "▫️"} ${step.number}. ${noFences(step.title)}`;
   switch (step.status) {
     case "success": return `${head} — done${step.started_at !== null ? ` in ${duration(step.duration_ms)}` : ""}`;
     case "failed": return `${head} — failed${step.exit_code !== null ? ` (exit ${step.exit_code})` : ""}${step.reason ? `: ${step.reason}` : ""}`;
@@ -139,7 +144,7 @@ function where(cp: Checkpoint, run: RunState): string {
 function decisionLine(cp: Checkpoint, a: AuditApproval | undefined): string {
   const when = a?.decided_at ? ` at ${iso(a.decided_at)}` : "";
   const by = cp.by.join(", ");
-  const comment = a?.comment ? `: ${a.comment}` : "";
+  const comment = a?.comment ? `: ${noFences(a.comment)}` : "";
   const manual = cp.kind === "manual";
   switch (cp.status) {
     case "approved": return `${manual ? "✅ Marked done" : "✅ Approved"} by ${by}${when}${comment}`;
@@ -160,9 +165,7 @@ function decisionButtons(snapshot: RunSnapshot, cp: Checkpoint, index: number): 
     id: buttonId({ action: "approve", runId: run.id, checkpoint: cp.id }, index),
     label: manual ? "Done" : "Approve", style: "primary",
   };
-  if (definition.priority === "critical" && !manual) {
-    approve.confirm = { title: `Approve ${run.sop}?`, text: `${run.sop} is critical. Approve ${cp.id} of run ${shortId(run.id)}?`, yes: "Approve", no: "Cancel" };
-  }
+  if (definition.priority === "critical" && !manual) approve.confirm = criticalConfirm(run.sop, cp.id, run.id);
   const deny: ChatButton = { id: buttonId({ action: "deny", runId: run.id, checkpoint: cp.id }, index), label: manual ? "Failed" : "Deny", style: "danger" };
   return [approve, deny];
 }
@@ -181,10 +184,11 @@ export function checkpointMessage(snapshot: RunSnapshot, cp: Checkpoint, ctx: Me
     { label: manual ? "Step" : "Gate", value: where(cp, run) },
     { label: manual ? "Who may answer" : "Who may approve", value: whoMay(cp, definition) },
     { label: "Variables", value: variablesText(record.vars) },
+    { label: "Version", value: versionText({ version: run.version, definitionHash: run.definitionHash }) },
   ];
   if (cp.deadline !== undefined) fields.push({ label: "Deadline", value: `${iso(cp.deadline)} (then ${cp.onTimeout === "approve" ? "approved" : "denied"} automatically)` });
   const lines = [decisionLine(cp, a)];
-  if (pending) lines.push("", "*Plan*", ...stepLines(snapshot));
+  if (pending) lines.push(...requestLines(approvalRequest(snapshot, cp, snapshot.changes?.get(cp.id))), "", "*Plan*", ...stepLines(snapshot));
   return withLink(message({
     title: `${what}${pending ? " needed" : ""}: ${run.sop} ${run.version}`,
     text: pending
@@ -205,7 +209,7 @@ export function stepDetailMessage(step: AuditStep): ChatMessage {
   const output = step.output.trimEnd();
   if (output) {
     const tail = output.length > OUTPUT_TAIL ? `…${output.slice(-OUTPUT_TAIL)}` : output;
-    lines.push("```", tail.replace(/```/g, "'''"), "```");
+    lines.push("```", noFences(tail), "```");
   }
   const facts = [step.exit_code !== null ? `exit ${step.exit_code}` : "", step.started_at !== null ? duration(step.duration_ms) : ""].filter(Boolean).join(", ");
   return message({

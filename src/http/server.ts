@@ -28,6 +28,8 @@ export interface ServerDeps {
   metrics?: BotMetrics;
   /** The chat platforms' state for /healthz. */
   chat?: () => ChatStatus;
+  /** Signs web sessions (SOP_SESSION_SECRET or the key in DATA_DIR); default one per process. */
+  sessionKey?: string;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -73,7 +75,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   registerOpsRoutes(app, { runner, config, metrics, ...(deps.chat ? { chat: deps.chat } : {}) });
   await registerApi(app, { runner, tokens, metrics, log });
-  const web = await registerWebUi(app, { runner, tokens, log });
+  const web = await registerWebUi(app, { runner, tokens, log, ...(deps.sessionKey ? { sessionKey: deps.sessionKey } : {}) });
   const queue = runner.bullQueue();
   if (queue) {
     // Loaded only here: Bull Board and its view and static plugins cost ~30 MB of RSS, which

@@ -32,6 +32,11 @@ export interface Config {
   shutdownGraceSecs: number;
   /** Base URL of the web UI in chat links (SOP_PUBLIC_URL); default the address `sop serve` listens on. */
   publicUrl?: string;
+  /**
+   * The key that signs web sessions (SOP_SESSION_SECRET); unset, `sop serve` keeps one in
+   * DATA_DIR. Servers behind one load balancer need the same.
+   */
+  sessionSecret?: string;
   slack?: SlackConfig;
   discord?: DiscordConfig;
   env: Readonly<Record<string, string | undefined>>;
@@ -119,6 +124,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
   if (stalledIntervalMs !== undefined) config.redis.stalledIntervalMs = stalledIntervalMs;
   if (env["REDIS_URL"]) config.redisUrl = env["REDIS_URL"];
   if (env["SOP_PUBLIC_URL"]) config.publicUrl = env["SOP_PUBLIC_URL"].replace(/\/+$/, "");
+  if (env["SOP_SESSION_SECRET"]) config.sessionSecret = sessionSecret(env["SOP_SESSION_SECRET"]);
   const slack = slackConfig(env);
   if (slack) config.slack = slack;
   const discord = discordConfig(env);
@@ -129,6 +135,13 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The key signs every web session: a short one could be guessed. */
+function sessionSecret(value: string): string {
+  const secret = value.trim();
+  if (secret.length < 32) throw new ConfigError(`SOP_SESSION_SECRET must be at least 32 characters (it has ${secret.length}); make one with: openssl rand -base64 32`);
+  return secret;
+}
 
 /** Only the variables that are set, so optional fields stay absent rather than undefined. */
 function pick<K extends string>(env: Env, names: Record<K, string>): Partial<Record<K, string>> {

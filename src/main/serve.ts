@@ -12,7 +12,6 @@ import { SopError } from "../app/sop-error.ts";
 import { createSopRunner, type SopRunner } from "../app/sop-runner.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
-import { generateToken } from "../http/auth.ts";
 import { BotMetrics } from "../http/metrics.ts";
 import { buildServer } from "../http/server.ts";
 import { openChat, type ChatSet } from "./chat.ts";
@@ -20,6 +19,7 @@ import { ConfigError, readConfig, type Config } from "./config.ts";
 import { createLogger } from "./create-logger.ts";
 import { withDotEnv } from "./dot-env.ts";
 import { InterruptibleExecutor } from "./interruptible-executor.ts";
+import { persistedSecret } from "./persisted-secret.ts";
 import { removeServerFile, writeServerFile } from "./server-file.ts";
 import { watchSops } from "./sops-watcher.ts";
 import { reportChat, reportDiagnostics, reportListening, reportQueue, reportSops } from "./startup-report.ts";
@@ -51,7 +51,16 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
     log.fatal({ host: config.host }, `refusing to listen on HOST=${config.host} without API_TOKENS: anyone who reaches it could run and approve SOPs. Set API_TOKENS=name:token,… or use HOST=127.0.0.1`);
     return 2;
   }
-  const generated = config.apiTokens ? undefined : { name: localName(), token: generateToken() };
+  // Kept in DATA_DIR, so a restart keeps the login link and the web sessions working.
+  let generated: { name: string; token: string } | undefined;
+  let sessionKey: string;
+  try {
+    generated = config.apiTokens ? undefined : { name: localName(), token: await persistedSecret(config.dataDir, "login-token") };
+    sessionKey = config.sessionSecret ?? await persistedSecret(config.dataDir, "session-key");
+  } catch (err) {
+    log.fatal({ err: String(err) }, `cannot keep the login token or the session key in DATA_DIR=${config.dataDir}: ${(err as Error).message}`);
+    return 1;
+  }
   const tokens = config.apiTokens ?? new Map([[generated!.name, generated!.token]]);
   const executor = new InterruptibleExecutor(new ShellExecutor());
 
@@ -75,7 +84,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   const stopMetrics = metrics.start();
   const triggers = new TriggerSet({ runner, metrics, log }, config.sopsDir);
   let chat: ChatSet | undefined;
-  const app = await buildServer({ runner, config, tokens, log, metrics, chat: () => chat?.status() ?? { slack: "off", discord: "off" } });
+  const app = await buildServer({ runner, config, tokens, log, metrics, sessionKey, chat: () => chat?.status() ?? { slack: "off", discord: "off" } });
   let url: string;
   try {
     chat = await openChat(config, { runner, http: app, log, metrics });
@@ -160,12 +169,14 @@ async function reloadSops(log: Logger, runner: SopRunner, armTriggers: (defs: So
   const removed = [...before.keys()].filter((n) => !after.has(n));
   const changed = [...after].filter(([n, h]) => before.has(n) && before.get(n) !== h).map(([n]) => n);
   const parts = [added.length && `added ${added.join(", ")}`, changed.length && `changed ${changed.join(", ")}`, removed.length && `removed ${removed.join(", ")}`].filter(Boolean);
-  // Files that are not SOP.toml or SOP.md (a script, a step's output) change nothing worth a line.
-  if (parts.length) log.info({ added, changed, removed, sops: after.size }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
-  else log.debug({ sops: after.size }, "SOPs reloaded: no change");
   const fresh = runner.diagnostics.filter((d) => !known.has(formatDiagnostic(d)));
+  const broken = fresh.some((d) => d.severity === "error");
+  if (broken) parts.push("a broken edit: its SOP keeps its last good version (the errors follow)");
+  // Files that are not SOP.toml or SOP.md (a script, a step's output) change nothing worth a line.
+  if (parts.length) log.info({ added, changed, removed, broken, sops: after.size }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
+  else log.debug({ sops: after.size }, "SOPs reloaded: no change");
   reportDiagnostics(log, fresh);
-  if (fresh.some((d) => d.severity === "error")) log.error({}, "a broken SOP keeps its last good version until the errors above are fixed");
+  if (broken) log.error({}, "a broken SOP keeps its last good version until the errors above are fixed");
 }
 
 function firstSignal(): Promise<string> {

@@ -51,7 +51,7 @@ export function reportListening(log: Logger, o: { config: Config; url: string; g
   log.info({ url: o.url }, `HTTP: listening on ${o.url} (web UI, API under /api, /metrics, /healthz)`);
   if (o.generatedToken !== undefined) {
     log.info({}, `login: ${o.url}/?token=${o.generatedToken}`);
-    log.info({}, "  (API_TOKENS is not set, so this token was generated for this start; the sop CLI finds it in DATA_DIR/server.json)");
+    log.info({}, "  (API_TOKENS is not set, so this token was generated once and is kept in DATA_DIR/secrets/login-token; the sop CLI finds it in DATA_DIR/server.json)");
   } else {
     log.info({ tokens: o.tokenNames }, `API tokens: ${o.tokenNames.join(", ")} (from API_TOKENS); log in at ${o.url}/ with one of them`);
   }

@@ -104,7 +104,7 @@ describe("ChatActions", () => {
 
     await actions.message("cool", alice);
     const refused = (await actions.message("cool", alice))!;
-    expect(refused.message.title).toMatch(/^❌ cooling refused: cooling is cooling down: \d+ s left \(cooldown_secs = 600\)$/);
+    expect(refused.message.title).toMatch(/^❌ cooling refused: cooling is cooling down: \d+ s left \(cooldown_secs = 600\); an admin may start it anyway: sop run cooling --force, "force": true in the API, or "Start anyway" on the web$/);
   });
 
   it("answers list, plan, status, stats and help privately, and cancel in the channel", async () => {

@@ -109,6 +109,7 @@ describe("hot reload", () => {
     await writeFile(join(ws.sopsDir, "fresh", "SOP.toml"), `[sop]\nname = "fresh"\ndescription = "broken"\npriority = "urgent"\n`);
     const error = await until("the located error in the log", () => serve!.hasLog(/fresh\/SOP\.toml:4:12: \[sop\]\.priority must be one of/));
     expect(error.level).toBe(50);
+    expect(serve.hasLog(/^SOPs reloaded: a broken edit: its SOP keeps its last good version \(the errors follow\)/)?.level).toBe(30);
     expect((await names()).find((s) => s.name === "fresh")?.description).toBe("first version");
     const run = await serve.api<{ run_id: string }>("POST", "/api/sop/execute", { body: { sop: "fresh" } });
     expect(run.status).toBe(202);

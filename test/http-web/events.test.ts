@@ -49,9 +49,13 @@ async function setUp(): Promise<{ w: WebFixture; b: Browser; port: number; start
   await w.app.listen({ host: "127.0.0.1", port: 0 });
   const b = await signIn(w.app, TOKENS.get("alice")!);
   const port = (w.app.server.address() as AddressInfo).port;
+  // The store says "waiting" a moment before the bus has announced it: wait for the announcement
+  // too, so a stream opened next hears nothing from before its snapshot.
+  const asked = new Set<string>();
+  w.runner.events.subscribe((e) => { if (e.type === "approval_requested") asked.add(e.runId); });
   const start = async () => {
     const id = String((await postForm(w.app, b, "/sops/gated/run", { _csrf: b.csrf })).headers["location"]).split("/").pop()!;
-    await until("the run to wait", async () => (await w.runner.store.get(id))?.run.status === "awaiting_approval");
+    await until("the run to wait", async () => (await w.runner.store.get(id))?.run.status === "awaiting_approval" && asked.has(id));
     return id;
   };
   return { w, b, port, start };

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { SopError } from "../../app/sop-error.ts";
 import type { VarValue } from "../../core/sop/types.ts";
+import { holdDecision } from "./decision-checks.ts";
 import { field, fieldNames } from "./form.ts";
 import { seg } from "./html.ts";
 import { VAR_PREFIX } from "./pages/run-form.ts";
@@ -59,8 +60,13 @@ export function registerActionRoutes(scope: FastifyInstance, ctx: WebContext): v
     if (!loaded) return ctx.notFound(request, reply, `There is no SOP named ${name}.`);
     try {
       const vars = formVars(request.body, loaded.definition.vars);
-      const record = await runner.execute(name, { vars, actor: ctx.actor(request), wait: false, trigger: { type: "manual", source: "web" } });
-      return ctx.redirect(request, reply, `/runs/${seg(record.run_id)}`, { kind: "ok", text: `Started ${name}, run ${record.run_id}.` });
+      // "Start anyway" (shown to admins during a cooldown); the engine refuses it to anyone else.
+      const force = field(request.body, "force") === "yes";
+      const record = await runner.execute(name, { vars, actor: ctx.actor(request), wait: false, trigger: { type: "manual", source: "web" }, ...(force ? { force } : {}) });
+      const text = record.cooldown_forced_by
+        ? `Started ${name} during its cooldown, run ${record.run_id}; the audit record says ${record.cooldown_forced_by} forced it.`
+        : `Started ${name}, run ${record.run_id}.`;
+      return ctx.redirect(request, reply, `/runs/${seg(record.run_id)}`, { kind: "ok", text });
     } catch (err) {
       return ctx.redirect(request, reply, `/sops/${seg(name)}`, failure(ctx, err, `starting ${name}`));
     }
@@ -75,6 +81,7 @@ export function registerActionRoutes(scope: FastifyInstance, ctx: WebContext): v
     if (decision !== "approve" && decision !== "deny") return ctx.redirect(request, reply, back, { kind: "error", text: "Choose approve or deny." });
     const checkpoint = field(body, "checkpoint");
     const text = field(body, decision === "approve" ? "comment" : "reason")?.trim();
+    if (await holdDecision(ctx, request, reply, run.id, { decision, checkpoint, text, back: field(body, "back"), confirmed: field(body, "confirmed") === "yes" })) return reply;
     const opts = {
       runId: run.id, actor: ctx.actor(request),
       ...(checkpoint ? { checkpoint } : {}),

@@ -39,6 +39,9 @@ export function html(strings: TemplateStringsArray, ...values: Interpolation[]):
 /** A path segment for an href: names and run ids are validated, but encode anyway. */
 export const seg = (s: string): string => encodeURIComponent(s);
 
+/** A page's `<title>`: the page's own words, then the app's name. */
+export const documentTitle = (title: string): string => `${title} · sop-runner`;
+
 export interface Flash {
   kind: "ok" | "error";
   text: string;
@@ -66,7 +69,7 @@ export function layout(o: LayoutOptions): SafeHtml {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
 <link rel="icon" href="data:,">
-<title>${o.title} · sop-runner</title>
+<title>${documentTitle(o.title)}</title>
 <link rel="stylesheet" href="${o.assets.css}">
 <script type="module" src="${o.assets.js}"></script>
 </head>

@@ -25,7 +25,7 @@ export interface WebSessions {
 export async function registerWebUi(app: FastifyInstance, deps: WebUiDeps): Promise<WebSessions> {
   const assets = await loadStaticAssets();
   const now = deps.now ?? (() => Date.now());
-  const sessions = new SessionStore(now, (name) => deps.tokens.has(name));
+  const sessions = new SessionStore(now, (name) => deps.tokens.get(name), deps.sessionKey);
   const ctx = new WebContext(deps.runner, sessions, deps.tokens, deps.log, assets);
   const streams = new RunStreams(deps.runner.events);
   // Open event streams would keep close() waiting for their connections; end them first.
@@ -34,7 +34,7 @@ export async function registerWebUi(app: FastifyInstance, deps: WebUiDeps): Prom
     addFormParser(scope);
     registerHooks(scope, ctx);
     registerAuthRoutes(scope, ctx);
-    registerPageRoutes(scope, ctx, streams);
+    registerPageRoutes(scope, ctx, streams, { logsDir: deps.logsDir });
     registerActionRoutes(scope, ctx);
   });
   return {

@@ -2,11 +2,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { planRun, type Plan } from "../../core/plan/plan-run.ts";
 import { isTerminal, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
-import { approvalsPage } from "./pages/approvals.ts";
+import { requestOf } from "./approval-view.ts";
+import { checkChain } from "./audit-chain.ts";
+import { approvalsPage, type Waiting } from "./pages/approvals.ts";
 import { auditPage } from "./pages/audit.ts";
 import { pendingApproval } from "./pages/decision-panel.ts";
 import { runListPage, type RunFilters } from "./pages/run-list.ts";
-import { runLive } from "./pages/run-live.ts";
+import { runLive, runTitle } from "./pages/run-live.ts";
 import { runPage } from "./pages/run-page.ts";
 import { sopDetailPage } from "./pages/sop-detail.ts";
 import { sopListPage } from "./pages/sop-list.ts";
@@ -37,11 +39,12 @@ async function findRun(ctx: WebContext, request: FastifyRequest, reply: FastifyR
 
 /**
  * The plan of the steps still to come: the pinned definition, with the run's variables as the
- * record shows them (redacted), so no reason can print a secret the record hides.
+ * record shows them (redacted), so no reason can print a secret the record hides. And what a
+ * pending approval lets run (the run, read after the record, is at least as new).
  */
 async function runView(ctx: WebContext, id: string) {
-  const stored = await ctx.runner.store.get(id);
   const record = await ctx.runner.record(id);
+  const stored = await ctx.runner.store.get(id);
   let plan: Plan | undefined;
   if (stored && !isTerminal(stored.run.status)) {
     try {
@@ -50,10 +53,12 @@ async function runView(ctx: WebContext, id: string) {
       ctx.log.warn({ err: String(err), run: id }, "could not plan the rest of a run for the web UI");
     }
   }
-  return { record, plan };
+  const request = stored ? await requestOf(ctx, stored, record) : undefined;
+  return { record, plan, request };
 }
 
-export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, streams: RunStreams): void {
+/** `logsDir`: where the audit files are, so the audit page can say whether the SOP's chain verifies. */
+export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, streams: RunStreams, o: { logsDir?: string | undefined } = {}): void {
   const { runner } = ctx;
 
   scope.get("/", async (request, reply) => {
@@ -75,6 +80,7 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
     const [status, runs] = await Promise.all([runner.getStatus(name), runner.store.list({ sop: name })]);
     const body = sopDetailPage({
       def, status, plan: planRun(def, def.vars), runs: runs.sort(newestFirst).slice(0, RECENT_RUNS), csrf: ctx.session(request).csrf,
+      admin: runner.engine.resolveActor({ id: ctx.actor(request) }).admin,
     });
     return ctx.page(request, reply, { title: name, nav: "sops", body });
   });
@@ -94,16 +100,16 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
   scope.get("/runs/:id", async (request, reply) => {
     const stored = await findRun(ctx, request, reply);
     if (!stored) return reply;
-    const { record, plan } = await runView(ctx, stored.run.id);
-    return ctx.page(request, reply, { title: `${record.sop} ${record.status.replace(/_/g, " ")}`, nav: "runs", body: runPage(record, plan, ctx.session(request).csrf) });
+    const view = await runView(ctx, stored.run.id);
+    return ctx.page(request, reply, { title: runTitle(view.record), nav: "runs", body: runPage(view.record, view.plan, ctx.session(request).csrf, view.request) });
   });
 
   scope.get("/runs/:id/live", async (request, reply) => {
     const { id } = request.params as { id: string };
     if (!RUN_ID.test(id) || !(await runner.store.get(id))) return reply.code(404).type("text/plain; charset=utf-8").send("no such run");
-    const { record, plan } = await runView(ctx, id);
-    reply.header("x-run-status", record.status);
-    return ctx.send(reply, runLive(record, plan, ctx.session(request).csrf));
+    const view = await runView(ctx, id);
+    reply.header("x-run-status", view.record.status);
+    return ctx.send(reply, runLive(view.record, view.plan, ctx.session(request).csrf, view.request));
   });
 
   scope.get("/runs/:id/events", async (request, reply) => {
@@ -118,11 +124,12 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
 
   scope.get("/approvals", async (request, reply) => {
     const runs = (await runner.store.list({ statuses: WAITING })).sort((a, b) => a.queuedAt - b.queuedAt);
-    const waiting = [];
+    const waiting: Waiting[] = [];
     for (const run of runs) {
       const record = await runner.record(run.id);
       const approval = pendingApproval(record);
-      if (approval) waiting.push({ record, approval });
+      const stored = approval && (await runner.store.get(run.id));
+      if (approval) waiting.push({ record, approval, request: stored ? await requestOf(ctx, stored, record) : undefined });
     }
     return ctx.page(request, reply, { title: "Approvals", nav: "approvals", body: approvalsPage({ waiting, csrf: ctx.session(request).csrf }) });
   });
@@ -130,7 +137,9 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
   scope.get("/runs/:id/audit", async (request, reply) => {
     const stored = await findRun(ctx, request, reply);
     if (!stored) return reply;
-    return ctx.page(request, reply, { title: "Audit record", nav: "runs", body: auditPage(await runner.record(stored.run.id)) });
+    const record = await runner.record(stored.run.id);
+    const chain = await checkChain(runner.store, o.logsDir, record.sop);
+    return ctx.page(request, reply, { title: `Audit record: ${record.sop}`, nav: "runs", body: auditPage(record, chain) });
   });
 
   scope.get("/runs/:id/audit.json", async (request, reply) => {

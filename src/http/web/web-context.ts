@@ -22,6 +22,10 @@ export interface WebUiDeps {
   log: WebLog;
   /** The clock for session expiry; default Date.now (tests inject one). */
   now?: () => number;
+  /** Signs the session cookies; default a random key, and sessions end with the process. */
+  sessionKey?: string;
+  /** LOGS_DIR: the audit record page checks the SOP's chain of files there (`sop audit verify`). */
+  logsDir?: string;
 }
 
 export const SOP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;

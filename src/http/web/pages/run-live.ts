@@ -1,7 +1,8 @@
+import type { ApprovalRequest } from "../../../chat/approval-request.ts";
 import type { AuditRecord, AuditStep } from "../../../core/audit/audit-record.ts";
 import type { Plan, PlannedStep } from "../../../core/plan/plan-run.ts";
 import { badge, duration, time } from "../format.ts";
-import { html, type SafeHtml } from "../html.ts";
+import { documentTitle, html, type SafeHtml } from "../html.ts";
 import { decisionPanel, gateLabel, pendingApproval } from "./decision-panel.ts";
 
 const SETTLED = new Set(["success", "failed", "skipped", "cancelled", "bypassed"]);
@@ -22,20 +23,26 @@ function stepItem(s: AuditStep, planned: PlannedStep | undefined): SafeHtml {
 </li>`;
 }
 
+/** A run page's title, which follows its status: "deploy-production awaiting approval". */
+export function runTitle(record: AuditRecord): string {
+  return `${record.sop} ${record.status.replace(/_/g, " ")}`;
+}
+
 /**
  * Everything on a run page that changes while it runs. The page's script re-fetches this
- * fragment on every server-sent event for the run and swaps it in.
+ * fragment on every server-sent event for the run and swaps it in, and takes the page's title
+ * from `data-page-title`.
  */
-export function runLive(record: AuditRecord, plan: Plan | undefined, csrf: string): SafeHtml {
+export function runLive(record: AuditRecord, plan: Plan | undefined, csrf: string, request?: ApprovalRequest): SafeHtml {
   const pending = pendingApproval(record);
   const decided = record.approvals.filter((a) => a.decision !== "pending");
   const m = record.metrics;
   const active = !["success", "failed", "denied", "cancelled", "timed_out"].includes(record.status);
-  return html`<div class="summary">${badge(record.status)}
+  return html`<div class="summary" data-page-title="${documentTitle(runTitle(record))}">${badge(record.status)}
   ${record.end_reason ? html`<span>${record.end_reason}</span>` : ""}
   <span class="muted">${m.steps_completed} done · ${m.steps_skipped} skipped · ${m.steps_failed} failed${m.total_duration_ms !== null ? ` · ${duration(m.total_duration_ms)}` : ""}</span>
 </div>
-${pending ? decisionPanel(record, pending, csrf) : ""}
+${pending ? decisionPanel(record, pending, csrf, request ? { request, mode: "full" } : {}) : ""}
 <section><h2>Steps</h2>
 <ol class="steps" id="steps">${record.steps.map((s) => stepItem(s, plan?.steps.find((p) => p.number === s.number)))}</ol>
 ${active && plan ? html`<p class="muted small">Plans for steps still to come assume no further step output sets a variable.</p>` : ""}

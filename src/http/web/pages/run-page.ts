@@ -1,3 +1,4 @@
+import type { ApprovalRequest } from "../../../chat/approval-request.ts";
 import type { AuditRecord } from "../../../core/audit/audit-record.ts";
 import type { Plan } from "../../../core/plan/plan-run.ts";
 import { CSRF_FIELD } from "../csrf.ts";
@@ -11,7 +12,7 @@ const FINAL = ["success", "failed", "denied", "cancelled", "timed_out"];
  * A run: header, then the live region (#live) that app.js keeps current through the run's
  * event stream; `data-final` tells it when there is nothing more to wait for.
  */
-export function runPage(record: AuditRecord, plan: Plan | undefined, csrf: string): SafeHtml {
+export function runPage(record: AuditRecord, plan: Plan | undefined, csrf: string, request?: ApprovalRequest): SafeHtml {
   const id = seg(record.run_id);
   const final = FINAL.includes(record.status);
   const trigger = record.trigger;
@@ -20,7 +21,7 @@ export function runPage(record: AuditRecord, plan: Plan | undefined, csrf: strin
   requested by ${record.requested_by} · ${trigger.type}${trigger.source ? ` from ${trigger.source}` : ""}${trigger.text ? html` (<code>${trigger.text}</code>)` : ""} ·
   queued ${time(record.queued_at)} · <a href="/runs/${id}/audit">Audit record</a></p>
 <div id="live" data-events="/runs/${id}/events" data-fragment="/runs/${id}/live" data-final="${final ? "true" : "false"}" aria-live="polite">
-${runLive(record, plan, csrf)}
+${runLive(record, plan, csrf, request)}
 </div>
 ${final ? "" : html`<form method="post" action="/runs/${id}/cancel" class="cancel">
   <input type="hidden" name="${CSRF_FIELD}" value="${csrf}">

@@ -32,7 +32,8 @@ export function planTable(plan: Plan): SafeHtml {
   </table></div>`;
 }
 
-export function sopDetailPage(o: { def: SopDefinition; status: SopStatus; plan: Plan; runs: RunState[]; csrf: string }): SafeHtml {
+/** `admin`: the signed-in identity may start the SOP during its cooldown. */
+export function sopDetailPage(o: { def: SopDefinition; status: SopStatus; plan: Plan; runs: RunState[]; csrf: string; admin: boolean }): SafeHtml {
   const { def: d, status: s } = o;
   const a = d.approval;
   return html`<h1>${d.name} <small class="muted">v${d.version}</small></h1>
@@ -48,7 +49,7 @@ export function sopDetailPage(o: { def: SopDefinition; status: SopStatus; plan: 
   <div><dt>Duration p50 / p95</dt><dd>${duration(s.metrics.duration_p50_ms) || "—"} / ${duration(s.metrics.duration_p95_ms) || "—"}</dd></div>
   <div><dt>Triggers</dt><dd>${d.triggers.length ? d.triggers.map((t) => html`<code>${triggerText(t)}</code> `) : "manual only"}</dd></div>
 </dl>
-<section class="card"><h2>Run</h2>${runForm(d, o.csrf, true)}</section>
+<section class="card"><h2>Run</h2>${runForm(d, o.csrf, true, o.admin && s.cooldown_remaining_secs > 0 ? { secsLeft: s.cooldown_remaining_secs } : undefined)}</section>
 <section><h2>Steps</h2>
 <ol class="definition">${d.steps.map((st) => html`<li>
   <h3>${st.title}</h3> ${stepFlags(st)}

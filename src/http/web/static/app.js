@@ -1,6 +1,7 @@
 /* global document, fetch, EventSource, location */
 // The run page stays current without reloading: every event of the run's stream re-fetches
-// the server-rendered fragment of #live and swaps it in. Everything else is plain HTML forms.
+// the server-rendered fragment of #live and swaps it in, and the page's title follows. Everything
+// else is plain HTML forms; a required field says in the server's words what it wants.
 
 const FINAL = new Set(["success", "failed", "denied", "cancelled", "timed_out"]);
 
@@ -51,6 +52,8 @@ function follow(live) {
         const status = res.headers.get("x-run-status");
         swap(live, await res.text());
         live.dataset.status = status ?? "";
+        const title = live.querySelector("[data-page-title]")?.dataset.pageTitle;
+        if (title) document.title = title;
         if (status && FINAL.has(status)) finish();
       } while (again);
     } catch {
@@ -64,6 +67,17 @@ function follow(live) {
     refresh().catch(() => {});
   });
 }
+
+// A blank Deny reason: the browser refuses the form, with the words the server would use.
+// ("invalid" does not bubble, so it is caught on the way down; the live region is redrawn often.)
+document.addEventListener("invalid", (event) => {
+  const input = event.target;
+  const words = input?.dataset?.requiredMessage;
+  if (words && input.value.trim() === "") input.setCustomValidity(words);
+}, true);
+document.addEventListener("input", (event) => {
+  if (event.target?.dataset?.requiredMessage) event.target.setCustomValidity("");
+});
 
 const live = document.getElementById("live");
 if (live && live.dataset.final !== "true" && "EventSource" in globalThis) follow(live);
