@@ -4,13 +4,10 @@
  */
 import type { ApplicationCommandOptionChoiceData } from "discord.js";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
-import type { RunState, RunStatus } from "../../src/core/run/run-state.ts";
+import { OPEN_STATUSES, WAITING_STATUSES, type RunState } from "../../src/core/run/run-state.ts";
 import { shortId } from "../../src/chat/run-messages.ts";
 
 const MAX_CHOICES = 25;
-const WAITING = ["awaiting_approval", "awaiting_manual"] as const satisfies readonly RunStatus[];
-/** Runs worth a status or a cancel. Asked of the store by status: it runs at every keystroke, and ended runs pile up by the thousand. */
-const ACTIVE = ["running", ...WAITING] as const satisfies readonly RunStatus[];
 
 export interface Typing {
   /** The option being typed: name, run, target. */
@@ -26,11 +23,13 @@ export async function suggestions(runner: SopRunner, t: Typing): Promise<Applica
     case "name":
       return sopChoices(runner, typed);
     case "run": {
-      const runs = await runner.store.list({ ...(t.sop ? { sop: t.sop } : {}), statuses: WAITING });
+      const runs = await runner.store.list({ ...(t.sop ? { sop: t.sop } : {}), statuses: WAITING_STATUSES });
       return runChoices(runs, typed);
     }
     case "target": {
-      const active = await runner.store.list({ statuses: ACTIVE });
+      // Runs worth a status or a cancel, queued ones too. Asked of the store by status: this runs
+      // at every keystroke, and ended runs pile up by the thousand.
+      const active = await runner.store.list({ statuses: OPEN_STATUSES });
       return [...sopChoices(runner, typed), ...runChoices(active, typed)].slice(0, MAX_CHOICES);
     }
     default:

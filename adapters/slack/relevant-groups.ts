@@ -9,7 +9,7 @@
  */
 import type { SopRunner } from "../../src/app/sop-runner.ts";
 import { RUN_ID, type ChatCommand } from "../../src/chat/command-text.ts";
-import { isActive } from "../../src/core/run/run-state.ts";
+import { isActive, WAITING_STATUSES } from "../../src/core/run/run-state.ts";
 import { GROUP_PREFIX } from "./slack-groups.ts";
 
 export type GroupScope = { run: string } | { command: ChatCommand };
@@ -34,7 +34,7 @@ const groupsIn = (...lists: (readonly string[])[]): string[] => [...new Set(list
 async function groupsOfSop(runner: SopRunner, admins: readonly string[], sop: string): Promise<string[]> {
   const definition = runner.catalog.get(sop)?.definition;
   const gates = definition?.gates.flatMap((g) => (g.type === "approval" ? [g.policy.approvers] : [])) ?? [];
-  const waiting = await runner.store.list({ sop, statuses: ["awaiting_approval", "awaiting_manual"] });
+  const waiting = await runner.store.list({ sop, statuses: WAITING_STATUSES });
   const pending = waiting.flatMap((r) => r.checkpoints.filter((cp) => cp.status === "pending").map((cp) => cp.approvers));
   return groupsIn(admins, definition?.approval.approvers ?? [], ...gates, ...pending);
 }

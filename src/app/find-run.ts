@@ -1,5 +1,5 @@
 /** Which run a command means: by id, or the one run of an SOP that waits (or is active). */
-import { isActive, type RunState } from "../core/run/run-state.ts";
+import { isActive, WAITING_STATUSES, type RunState } from "../core/run/run-state.ts";
 import type { RunStore } from "../ports/run-store.ts";
 import type { SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
@@ -18,7 +18,7 @@ interface Sources {
 export async function findWaiting({ store, catalog }: Sources, ref: RunRef): Promise<RunState> {
   if (ref.runId) return runOf(store, ref.runId, ref.sop);
   const sop = ref.sop ?? "";
-  const waiting = await store.list({ sop, statuses: ["awaiting_approval", "awaiting_manual"] });
+  const waiting = await store.list({ sop, statuses: WAITING_STATUSES });
   if (waiting.length === 1) return waiting[0]!;
   if (waiting.length > 1) {
     throw new SopError("ambiguous", `${waiting.length} runs of ${sop} are waiting; name one: ${waiting.map((r) => r.id).join(", ")}`, {

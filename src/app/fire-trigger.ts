@@ -3,7 +3,7 @@
  * Shared by `sop serve` (node-cron, chokidar) and by any worker taking a BullMQ schedule tick.
  */
 import type { AuditRecord } from "../core/audit/audit-record.ts";
-import type { TriggerInfo } from "../core/run/run-state.ts";
+import { OPEN_STATUSES, type TriggerInfo } from "../core/run/run-state.ts";
 import type { VarValue } from "../core/sop/types.ts";
 import { SopError } from "./sop-error.ts";
 import type { SopRunner } from "./sop-runner.ts";
@@ -29,14 +29,13 @@ export class BusyRefusal {
   constructor(readonly message: string) {}
 }
 
-const BUSY = ["queued", "running", "awaiting_approval", "awaiting_manual"] as const;
 
 /** Starts the run, or says why not; only unexpected failures throw. */
 export async function fireTrigger(runner: SopRunner, f: Firing): Promise<FiringOutcome> {
   try {
     const def = runner.catalog.get(f.sop)?.definition;
     if (f.refuseWhenBusy && def) {
-      const busy = await runner.store.list({ sop: f.sop, statuses: BUSY });
+      const busy = await runner.store.list({ sop: f.sop, statuses: OPEN_STATUSES });
       if (busy.length >= def.maxConcurrent) {
         return { refused: new BusyRefusal(`${f.sop} already has ${busy.length} run${busy.length === 1 ? "" : "s"} going (max_concurrent = ${def.maxConcurrent}): ${busy.map((r) => `${r.id} ${r.status}`).join(", ")}`) };
       }

@@ -8,7 +8,7 @@ import { applyEvent, pendingTimers, targetKey, type EventResult, type RunInput }
 import { mayDecide, type Actor } from "../core/run/decide.ts";
 import type { Effect } from "../core/run/effects.ts";
 import { newRun } from "../core/run/new-run.ts";
-import { isTerminal, type CommandProcess, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import { isTerminal, OPEN_STATUSES, type CommandProcess, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import type { VarValue } from "../core/sop/types.ts";
 import { sealRecord } from "../audit/hash-record.ts";
@@ -221,7 +221,7 @@ export class RunEngine {
   async sweep(opts: { timers?: boolean } = {}): Promise<SweepReport> {
     const { store, now } = this.deps;
     const report: SweepReport = { unclaimed: [], startable: [], timers: 0 };
-    const going = await store.list({ statuses: opts.timers ? ["queued", "running", "awaiting_approval", "awaiting_manual"] : ["queued", "running"] });
+    const going = await store.list({ statuses: opts.timers ? OPEN_STATUSES : ["queued", "running"] });
     const running = going.filter((r) => r.status === "running");
     const claims = await store.claims(running.map((r) => r.id));
     const at = now();

@@ -10,7 +10,7 @@ import type { Queue } from "bullmq";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { planRun, type Plan } from "../core/plan/plan-run.ts";
 import type { RunEvent } from "../core/run/effects.ts";
-import { isTerminal, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import { isAtRest, WAITING_STATUSES, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
 import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
@@ -104,8 +104,7 @@ export interface SopSummary {
 const LOOK_AGAIN_MS = 2000;
 
 /** A run is at rest when it ended or waits for people; a CLI or a caller may then go. */
-export const atRest = (run: RunState): boolean =>
-  isTerminal(run.status) || run.status === "awaiting_approval" || run.status === "awaiting_manual";
+export const atRest = (run: RunState): boolean => isAtRest(run.status);
 
 export class SopRunner {
   private matcher: CommandMatcher;
@@ -325,7 +324,7 @@ export class SopRunner {
     if (run.status !== "queued" || (await store.startable(run.sop)).includes(run.id)) return false;
     // Counted, not read: with thousands of runs waiting, this is asked for every queued run.
     if ((await store.count(run.sop, ["running"])) > 0) return false;
-    return (await store.count(run.sop, ["awaiting_approval", "awaiting_manual"])) > 0 && (await store.get(run.id))?.run.status === "queued";
+    return (await store.count(run.sop, WAITING_STATUSES)) > 0 && (await store.get(run.id))?.run.status === "queued";
   }
 
 

@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Logger } from "../app/logger.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
-import { isTerminal } from "../core/run/run-state.ts";
+import { isTerminal, OPEN_STATUSES } from "../core/run/run-state.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
 import type { LedgerEntry, Platform, PostedMessage } from "../ports/message-ledger.ts";
 import type { ChatMessage } from "./chat-message.ts";
@@ -73,7 +73,6 @@ interface Desired {
 }
 
 const CLAIM_MS = 60_000;
-const GOING = ["queued", "running", "awaiting_approval", "awaiting_manual"] as const;
 /** A run that ended is sealed into the audit chain a moment later; its summary then shows the hash. */
 const SEAL_LOOK_MS = 500;
 const SEAL_LOOKS = 20;
@@ -108,7 +107,7 @@ export class ChatNotifier {
     if (this.closed) return;
     this.unsubscribe = this.o.runner.events.subscribe((event) => this.mark(event.runId));
     this.sweepTimer = setInterval(() => {
-      this.o.runner.store.list({ statuses: GOING }).then(
+      this.o.runner.store.list({ statuses: OPEN_STATUSES }).then(
         (runs) => { for (const run of runs) this.mark(run.id); },
         (err: unknown) => this.o.log.warn({ platform: this.o.surface.platform, err: String(err) }, "notifications: cannot list the runs going"),
       );

@@ -4,6 +4,7 @@
  * the run until it ends or waits for a person again.
  */
 import type { AuditRecord } from "../core/audit/audit-record.ts";
+import { isAtRest } from "../core/run/run-state.ts";
 import type { Trigger, VarValue } from "../core/sop/types.ts";
 import type { CommandTriggerResult } from "../main/triggers/command-trigger.ts";
 import { EXIT, type CliContext } from "./cli-context.ts";
@@ -13,7 +14,6 @@ import { printStepOutput } from "./progress.ts";
 import { exitForStatus, printRecord, printRunStatus } from "./run-exit.ts";
 
 const POLL_MS = 250;
-const RESTING = new Set(["success", "failed", "denied", "cancelled", "timed_out", "awaiting_approval", "awaiting_manual"]);
 const RUN_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Decision = { message: string; run: AuditRecord };
@@ -32,7 +32,7 @@ function refused(ctx: CliContext, err: unknown): number {
 async function untilAtRest(ctx: CliContext, client: ServerClient, first: AuditRecord): Promise<AuditRecord> {
   let record = first;
   const seen = new Map<number, string>(first.steps.map((s) => [s.number, s.status]));
-  while (!RESTING.has(record.status)) {
+  while (!isAtRest(record.status)) {
     await new Promise((r) => setTimeout(r, POLL_MS));
     record = await client.get<AuditRecord>(`/api/runs/${encodeURIComponent(record.run_id)}`);
     for (const s of record.steps) {

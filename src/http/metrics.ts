@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { Logger } from "../app/logger.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import type { RunEvent } from "../core/run/effects.ts";
-import { isTerminal, type RunState } from "../core/run/run-state.ts";
+import { isTerminal, OPEN_STATUSES, type RunState } from "../core/run/run-state.ts";
 
 export type TriggerType = "command" | "file_watch" | "schedule" | "manual";
 
@@ -21,7 +21,6 @@ export interface MetricsSink {
   notificationFailed(platform: string): void;
 }
 
-const IN_PROGRESS = ["queued", "running", "awaiting_approval", "awaiting_manual"] as const;
 const SNAPSHOT_MS = 500;
 
 export class BotMetrics implements MetricsSink {
@@ -85,7 +84,7 @@ export class BotMetrics implements MetricsSink {
       name: "sop_runs_in_progress", help: "Runs not ended yet, by SOP and status", labelNames: ["sop", "status"] as const, registers: [this.registry],
       async collect() {
         this.reset();
-        for (const sop of sopNames()) for (const status of IN_PROGRESS) this.set({ sop, status }, 0);
+        for (const sop of sopNames()) for (const status of OPEN_STATUSES) this.set({ sop, status }, 0);
         for (const run of await runs()) if (!isTerminal(run.status)) this.inc({ sop: run.sop, status: run.status });
       },
     });
@@ -127,7 +126,7 @@ export class BotMetrics implements MetricsSink {
     const now = Date.now();
     if (!this.snapshotRuns || now - this.snapshotAt > SNAPSHOT_MS) {
       this.snapshotAt = now;
-      this.snapshotRuns = this.runner.store.list({ statuses: IN_PROGRESS });
+      this.snapshotRuns = this.runner.store.list({ statuses: OPEN_STATUSES });
     }
     return this.snapshotRuns;
   }

@@ -9,11 +9,23 @@ export const RUN_STATUSES = [
   "success", "failed", "denied", "cancelled", "timed_out",
 ] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly RunStatus[] = ["success", "failed", "denied", "cancelled", "timed_out"];
-export const isTerminal = (s: RunStatus): boolean => TERMINAL_STATUSES.includes(s);
-/** Statuses that hold a `max_concurrent` slot. */
-export const isActive = (s: RunStatus): boolean =>
-  s === "running" || s === "awaiting_approval" || s === "awaiting_manual";
+// The groups of statuses every layer asks about, named once.
+/** Ended: nothing more happens to the run. */
+export const TERMINAL_STATUSES = ["success", "failed", "denied", "cancelled", "timed_out"] as const satisfies readonly RunStatus[];
+/** Waiting for people: an approval (or a gate) or a manual step. */
+export const WAITING_STATUSES = ["awaiting_approval", "awaiting_manual"] as const satisfies readonly RunStatus[];
+/** Holding a `max_concurrent` slot: started and not ended. */
+export const ACTIVE_STATUSES = ["running", ...WAITING_STATUSES] as const satisfies readonly RunStatus[];
+/** Not ended: queued, running or waiting; what a person may still cancel. */
+export const OPEN_STATUSES = ["queued", ...ACTIVE_STATUSES] as const satisfies readonly RunStatus[];
+
+// A string too: an audit record read over HTTP carries its status as text.
+const among = (group: readonly RunStatus[]) => (s: string): boolean => (group as readonly string[]).includes(s);
+export const isTerminal = among(TERMINAL_STATUSES);
+export const isWaiting = among(WAITING_STATUSES);
+export const isActive = among(ACTIVE_STATUSES);
+/** Ended or waiting for people: a caller waiting on the run may go. */
+export const isAtRest = (s: string): boolean => isTerminal(s) || isWaiting(s);
 
 /**
  * Where a command runs, recorded as it starts: a recovery on the same machine stops what a dead

@@ -1,7 +1,7 @@
 /** The pages: SOP list and detail, run history, a run (with its live fragment and events), approvals, audit. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { planRun, type Plan } from "../../core/plan/plan-run.ts";
-import { isTerminal, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
+import { isTerminal, OPEN_STATUSES, RUN_STATUSES, WAITING_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import { requestOf } from "./approval-view.ts";
 import { checkChain } from "./audit-chain.ts";
 import { approvalsPage, type Waiting } from "./pages/approvals.ts";
@@ -16,10 +16,9 @@ import { tokenLink } from "./routes.ts";
 import type { RunStreams } from "./sse.ts";
 import { RUN_ID, SOP_NAME, type WebContext } from "./web-context.ts";
 
-const WAITING: RunStatus[] = ["awaiting_approval", "awaiting_manual"];
-const STATUS_GROUPS: Readonly<Record<string, RunStatus[]>> = {
-  waiting: WAITING,
-  active: ["queued", "running", ...WAITING],
+const STATUS_GROUPS: Readonly<Record<string, readonly RunStatus[]>> = {
+  waiting: WAITING_STATUSES,
+  active: OPEN_STATUSES,
 };
 const RUNS_SHOWN = 200;
 const RECENT_RUNS = 15;
@@ -67,7 +66,7 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
     if (reply.sent) return reply;
     const rows = await Promise.all(runner.catalog.list().map(async ({ definition }) =>
       ({ definition, status: await runner.getStatus(definition.name) })));
-    const pending = (await runner.store.list({ statuses: WAITING })).length;
+    const pending = (await runner.store.list({ statuses: WAITING_STATUSES })).length;
     const body = sopListPage({ rows, pending, diagnostics: runner.diagnostics, csrf: ctx.session(request).csrf });
     return ctx.page(request, reply, { title: "SOPs", nav: "sops", body });
   });
@@ -123,7 +122,7 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
   });
 
   scope.get("/approvals", async (request, reply) => {
-    const runs = (await runner.store.list({ statuses: WAITING })).sort((a, b) => a.queuedAt - b.queuedAt);
+    const runs = (await runner.store.list({ statuses: WAITING_STATUSES })).sort((a, b) => a.queuedAt - b.queuedAt);
     const waiting: Waiting[] = [];
     for (const run of runs) {
       const record = await runner.record(run.id);

@@ -74,7 +74,8 @@ describe("commands", () => {
     expect(edited.embeds[0]!.description).toMatch(new RegExp(`^✅ Approved by <@${PEOPLE.bob.id}> at .*: ready to go$`, "m"));
     const record = await bot!.runner.record(run.run_id);
     expect(record.approvals[0]).toMatchObject({ decision: "approved", by: [actor(PEOPLE.bob)], comment: "ready to go" });
-    expect(bot!.fake.find(/^Audit summary: ship /)).toBeDefined();
+    // The store says "success" a moment before the bus announces it to the notifier.
+    await until("the audit summary", () => bot!.fake.find(/^Audit summary: ship /) !== undefined);
   });
 
   it("a refused /approve is told to the caller only, and the run still waits", async () => {
@@ -138,11 +139,14 @@ describe("commands", () => {
     expect(choices[0]!.name).toBe(`ship run ${waiting.run_id.slice(0, 8)} — awaiting approval at step:2 (started by discord:${PEOPLE.alice.id})`);
   });
 
-  it("autocompletes a /sop status target with SOP names and the runs still going, asking the store for those only", async () => {
+  it("autocompletes a /sop status target with SOP names and the runs still going (queued ones too, to cancel them), asking the store for those only", async () => {
     const waiting = await bot!.runner.execute("ship", { actor: actor(PEOPLE.alice) });
     const ended = await bot!.runner.execute("ship", { actor: actor(PEOPLE.alice), wait: false });
     await bot!.runner.cancel(ended.run_id, { actor: actor(PEOPLE.alice) });
+    // max_concurrent = 1: it queues behind the waiting run.
+    const queued = await bot!.runner.execute("ship", { actor: actor(PEOPLE.alice), wait: false });
     await bot!.settled();
+    expect((await bot!.runner.store.get(queued.run_id))?.run.status).toBe("queued");
     // At every keystroke: with ten thousand ended runs, reading them all would be felt.
     const asked: RunFilter[] = [];
     const store = bot!.runner.store;
@@ -154,7 +158,7 @@ describe("commands", () => {
     const typing = bot!.fake.interact(autocomplete("sop", [option("target", "", true)], PEOPLE.alice, "status"));
     await until("choices", () => bot!.fake.answersTo(typing).length > 0);
     const choices = bot!.fake.answersTo(typing)[0]!.data!["choices"] as { name: string; value: string }[];
-    expect(choices.map((c) => c.value)).toEqual(["ship", waiting.run_id]);
+    expect(choices.map((c) => c.value)).toEqual(["ship", queued.run_id, waiting.run_id]);
     expect(asked.length).toBeGreaterThan(0);
     expect(asked.every((f) => f.statuses !== undefined && !f.statuses.includes("cancelled"))).toBe(true);
   });
