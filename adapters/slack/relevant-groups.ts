@@ -8,7 +8,8 @@
  * - the other commands depend on no group at all.
  */
 import type { SopRunner } from "../../src/app/sop-runner.ts";
-import { RUN_ID, type ChatCommand } from "../../src/chat/command-text.ts";
+import type { ChatCommand } from "../../src/chat/command-text.ts";
+import { RUN_ID_SHAPE } from "../../src/core/names.ts";
 import { isActive, WAITING_STATUSES } from "../../src/core/run/run-state.ts";
 import { GROUP_PREFIX } from "./slack-groups.ts";
 
@@ -47,7 +48,7 @@ async function groupsOfClick(runner: SopRunner, admins: readonly string[], runId
 
 /** A run may be cancelled by its requester, the approvers its own definition names, and admins. */
 async function groupsOfCancel(runner: SopRunner, admins: readonly string[], target: string): Promise<string[]> {
-  const ids = RUN_ID.test(target)
+  const ids = RUN_ID_SHAPE.test(target)
     ? [target]
     : (await runner.store.list({ sop: target })).filter((r) => isActive(r.status) || r.status === "queued").map((r) => r.id);
   const stored = await Promise.all(ids.map((id) => runner.store.get(id)));

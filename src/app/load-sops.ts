@@ -7,10 +7,10 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { missingFile, parseSop } from "../core/sop/parse-sop.ts";
 import type { Diagnostic, LoadedSop } from "../core/sop/types.ts";
+import { SOP_NAME } from "../core/names.ts";
 
 /** Real SOP files are a few KiB; the cap keeps a hostile file from stalling a load. */
 export const MAX_SOP_FILE_BYTES = 256 * 1024;
-const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export interface LoadResult {
   sops: LoadedSop[];
@@ -51,8 +51,8 @@ export async function loadSopFolder(dir: string, folder: string): Promise<{ sop?
   const mdFile = join(dir, "SOP.md");
   const [toml, md] = await Promise.all([readSopFile(tomlFile), readSopFile(mdFile)]);
   const diagnostics: Diagnostic[] = [];
-  if (!NAME_RE.test(folder)) {
-    diagnostics.push(problem(dir, "bad-folder-name", `SOP folder name "${folder}" must match ^[a-z0-9][a-z0-9_-]{0,63}$ (lower-case letters, digits, - and _)`));
+  if (!SOP_NAME.test(folder)) {
+    diagnostics.push(problem(dir, "bad-folder-name", `SOP folder name "${folder}" must match ${SOP_NAME.source} (lower-case letters, digits, - and _)`));
   }
   for (const got of [toml, md]) if ("problem" in got) diagnostics.push(got.problem);
   if ("missing" in toml) diagnostics.push(missingFile(tomlFile, "SOP.toml"));

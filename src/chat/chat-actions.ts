@@ -17,7 +17,8 @@ import { describeTrigger } from "../core/sop/describe-trigger.ts";
 import type { Platform } from "../ports/message-ledger.ts";
 import { buttonId, type ButtonTarget } from "./button-id.ts";
 import { ephemeral, inChannel, message, type ChatButton, type ChatReply } from "./chat-message.ts";
-import { RUN_ID, USAGE, type ChatCommand } from "./command-text.ts";
+import { RUN_ID_SHAPE } from "../core/names.ts";
+import { USAGE, type ChatCommand } from "./command-text.ts";
 import { shortId, type MessageContext } from "./run-messages.ts";
 
 export interface ChatCaller {
@@ -234,7 +235,7 @@ export class ChatActions {
 
   private async status(target: string): Promise<ChatReply> {
     const { runner } = this.o;
-    if (RUN_ID.test(target)) {
+    if (RUN_ID_SHAPE.test(target)) {
       const r = await runner.record(target);
       return ephemeral(message({
         title: `${r.sop} ${r.version} · run ${shortId(r.run_id)}: ${r.status.replace(/_/g, " ")}`,

@@ -2,7 +2,10 @@
  * The chat commands of SPEC §5.4 as typed: `/approve NAME [RUN_ID] [comment]`,
  * `/deny NAME [RUN_ID] [reason]`, `/sop list|run|plan|status|cancel|stats|help …`. Both
  * platforms parse with this; Discord's typed options are joined into the same words first.
+ * A word shaped like a run id (a UUID) names a run; anything else starts the comment.
  */
+import { RUN_ID_SHAPE } from "../core/names.ts";
+
 export type ChatCommand =
   | { kind: "approve" | "deny"; sop: string; runId?: string; text?: string }
   | { kind: "list" }
@@ -13,9 +16,6 @@ export type ChatCommand =
   | { kind: "stats"; sop?: string };
 
 export type Parsed = { ok: true; command: ChatCommand } | { ok: false; error: string };
-
-/** Run ids are UUIDs; a word shaped like one names a run, anything else starts the comment. */
-export const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const USAGE = [
   "`/approve NAME [RUN_ID] [comment]` approve what a run of NAME waits for",
@@ -55,7 +55,7 @@ export function parseDecision(kind: "approve" | "deny", text: string): Parsed {
   const words = splitWords(text.trim());
   const [sop, second, ...rest] = words;
   if (!sop) return fail(`usage: /${kind} NAME [RUN_ID] [${kind === "approve" ? "comment" : "reason"}]`);
-  const runId = second !== undefined && RUN_ID.test(second) ? second : undefined;
+  const runId = second !== undefined && RUN_ID_SHAPE.test(second) ? second : undefined;
   const remainder = runId ? rest : words.slice(1);
   const comment = remainder.join(" ").trim();
   return ok({ kind, sop, ...(runId ? { runId } : {}), ...(comment ? { text: comment } : {}) });

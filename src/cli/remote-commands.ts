@@ -12,9 +12,9 @@ import { describeTrigger } from "../core/sop/describe-trigger.ts";
 import { ApiError, type ServerClient } from "./http-client.ts";
 import { printStepOutput } from "./progress.ts";
 import { exitForStatus, printRecord, printRunStatus } from "./run-exit.ts";
+import { RUN_ID_SHAPE } from "../core/names.ts";
 
 const POLL_MS = 250;
-const RUN_ID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Decision = { message: string; run: AuditRecord };
 

@@ -3,10 +3,11 @@ import { planRun } from "../../core/plan/plan-run.ts";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { EXIT, type CliContext } from "../cli-context.ts";
+import { SOP_NAME } from "../../core/names.ts";
 
 export async function planCommand(ctx: CliContext, sopsDir: string, name: string, vars: Record<string, string>): Promise<number> {
   const dir = join(sopsDir, name);
-  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(name) || !existsSync(dir)) {
+  if (!SOP_NAME.test(name) || !existsSync(dir)) {
     ctx.err(`unknown SOP "${name}" in ${sopsDir}; sop list shows the SOPs there`);
     return EXIT.refused;
   }

@@ -7,13 +7,13 @@
 import { z } from "zod";
 import { checkCron, checkGlob, checkRegExp, checkTimeZone } from "./manifest-checks.ts";
 import { EXECUTION_MODES, PRIORITIES } from "./types.ts";
+import { SOP_NAME } from "../names.ts";
 
 /** Spellings accepted for an enum value and what they mean; messages list them apart. */
 export const ENUM_ALIASES: Readonly<Record<string, string>> = { normal: "medium", auto: "automatic" };
 
 export const IDENTITY_PREFIXES = ["slack", "slack-group", "discord", "discord-role", "api", "local"] as const;
 
-const SOP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const IDENTITY = new RegExp(`^(?:${IDENTITY_PREFIXES.join("|")}):\\S+$`);
 // Slugs are what `slugify` makes: lower-case alphanumeric runs joined by single "_".

@@ -4,12 +4,14 @@
  * query string, which is text, has schemas of text; a pattern's `description` is what a refusal
  * says the value must be.
  */
-export const SOP_NAME = {
-  type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,63}$",
+import * as names from "../../core/names.ts";
+
+const SOP_NAME = {
+  type: "string", pattern: names.SOP_NAME.source,
   description: 'an SOP name (lower-case letters, digits, - and _, at most 64, e.g. "deploy-production")',
 } as const;
-export const RUN_ID = {
-  type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", description: "a run id (letters, digits, - and _)",
+const RUN_ID = {
+  type: "string", pattern: names.RUN_ID.source, description: "a run id (letters, digits, - and _)",
 } as const;
 const TEXT = { type: "string", maxLength: 4096 } as const;
 

@@ -28,8 +28,7 @@ export interface WebUiDeps {
   logsDir?: string;
 }
 
-export const SOP_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-export const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;
+export { RUN_ID, SOP_NAME } from "../../core/names.ts";
 
 export class WebContext {
   private readonly bySession = new WeakMap<FastifyRequest, Session>();
