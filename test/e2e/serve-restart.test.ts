@@ -6,6 +6,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ServeProcess, TOKENS } from "../helpers/serve-process.ts";
+import { until } from "../helpers/until.ts";
 import { Workspace } from "../helpers/workspace.ts";
 
 let ws: Workspace;
@@ -36,16 +37,16 @@ async function home(url: string, cookie: string): Promise<{ status: number; loca
   return { status: res.status, location: res.headers.get("location"), body: await res.text() };
 }
 
-function loginLink(s: ServeProcess): string {
-  const line = s.hasLog(/^login: http:\/\/\S+\/\?token=\S+$/);
-  if (!line) throw new Error(`no login link in:\n${s.output()}`);
+/** The login link `sop serve` prints; it may follow the line that says it listens. */
+async function loginLink(s: ServeProcess): Promise<string> {
+  const line = await until("the login link", () => s.hasLog(/^login: http:\/\/\S+\/\?token=\S+$/));
   return line.msg.slice("login: ".length);
 }
 
 describe("a restart of sop serve", () => {
   it("without API_TOKENS keeps the printed login link and the web session, both kept in DATA_DIR readable by the owner only", async () => {
     serve = await ServeProcess.start(ws, { API_TOKENS: "" });
-    const firstLink = loginLink(serve);
+    const firstLink = await loginLink(serve);
     expect(serve.hasLog(/this token was generated once and is kept in DATA_DIR\/secrets\/login-token/)).toBeDefined();
     const login = await openLink(firstLink);
     expect(login.status).toBe(303);
@@ -60,7 +61,7 @@ describe("a restart of sop serve", () => {
     serve = await ServeProcess.start(ws, { API_TOKENS: "" });
     const token = new URL(firstLink).searchParams.get("token")!;
     // The same token, at the new address (PORT=0 picks another port).
-    expect(loginLink(serve)).toBe(`${serve.url}/?token=${token}`);
+    expect(await loginLink(serve)).toBe(`${serve.url}/?token=${token}`);
     const after = await home(serve.url, cookie);
     expect(after.status).toBe(200);
     expect(after.body).toContain("hello");
