@@ -10,6 +10,7 @@ import { checkpointId, isTerminal, type Checkpoint, type RunState } from "./run-
 import {
   approvalsBefore, decideStep, gateApproval, gatesOf, runFailure, runGates, type ApprovalSpec,
 } from "./step-decision.ts";
+import { setFields } from "./set-fields.ts";
 
 export interface Transition {
   run: RunState;
@@ -103,12 +104,12 @@ function requestApproval(run: RunState, spec: ApprovalSpec, kind: Checkpoint["ki
   run.checkpoints.push(cp);
   const event = { runId: run.id, sop: run.sop, at: now, checkpoint: cp.id, ...(cp.step !== undefined ? { step: cp.step } : {}) };
   if (run.bypassedBy !== undefined && spec.required) {
-    Object.assign(cp, { status: "bypassed", by: [run.bypassedBy], decidedAt: now });
+    setFields(cp, { status: "bypassed", by: [run.bypassedBy], decidedAt: now });
     effects.push({ type: "emit", event: { ...event, type: "approval_decided", status: "bypassed", by: run.bypassedBy } });
     return false;
   }
   if (!spec.required) {
-    Object.assign(cp, { status: "notified", decidedAt: now });
+    setFields(cp, { status: "notified", decidedAt: now });
     effects.push({ type: "emit", event: { ...event, type: "approval_requested", status: "notified" } });
     return false;
   }
@@ -126,7 +127,7 @@ function startBody(def: SopDefinition, run: RunState, step: Step, why: string, n
     const spec: ApprovalSpec = { id: checkpointId.manual(step.number), step: step.number, reason: "manual step", policy: def.approval, required: true };
     if (run.bypassedBy !== undefined) {
       requestApproval(run, spec, "manual", now, effects);
-      Object.assign(state, { status: "bypassed", completedAt: now, reason: `bypassed by ${run.bypassedBy}` });
+      setFields(state, { status: "bypassed", completedAt: now, reason: `bypassed by ${run.bypassedBy}` });
       effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: step.number, status: "bypassed" } });
       return false;
     }
@@ -136,11 +137,11 @@ function startBody(def: SopDefinition, run: RunState, step: Step, why: string, n
   }
   const command = step.commands[0];
   if (command === undefined) {
-    Object.assign(state, { status: "success", completedAt: now });
+    setFields(state, { status: "success", completedAt: now });
     effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: step.number, status: "success" } });
     return false;
   }
-  Object.assign(state, { status: "running", commandIndex: 0, attempt: 0 });
+  setFields(state, { status: "running", commandIndex: 0, attempt: 0 });
   effects.push({ type: "emit", event: { type: "step_started", runId: run.id, sop: run.sop, at: now, step: step.number } });
   effects.push({ type: "run_command", target: { kind: "step", step: step.number }, command, commandIndex: 0, attempt: 0, timeoutMs: stepTimeoutMs(step) });
   return true;
@@ -163,7 +164,7 @@ export function advanceInPlace(def: SopDefinition, run: RunState, now: number, e
         return;
       case "skip": {
         const state = run.steps[action.step.number - 1]!;
-        Object.assign(state, { status: "skipped", reason: action.reason });
+        setFields(state, { status: "skipped", reason: action.reason });
         effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: action.step.number, status: "skipped" } });
         continue;
       }

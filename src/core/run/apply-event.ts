@@ -8,6 +8,7 @@ import { decide, type Actor, type DecisionOutcome } from "./decide.ts";
 import { RUN_TIMEOUT, type Effect, type CommandTarget } from "./effects.ts";
 import { capOutput } from "./cap-output.ts";
 import { isTerminal, type Checkpoint, type CommandProcess, type RunState } from "./run-state.ts";
+import { setFields } from "./set-fields.ts";
 
 export interface CommandResultEvent {
   exitCode: number | null;
@@ -140,7 +141,7 @@ function commandFinished(
   delete state.process;
   const next = step.commands[input.commandIndex + 1];
   if (ok && next !== undefined) {
-    Object.assign(state, { commandIndex: input.commandIndex + 1, attempt: 0 });
+    setFields(state, { commandIndex: input.commandIndex + 1, attempt: 0 });
     effects.push({ type: "run_command", target, command: next, commandIndex: state.commandIndex, attempt: 0, timeoutMs: stepTimeoutMs(step) });
     return true;
   }
@@ -150,7 +151,7 @@ function commandFinished(
     effects.push({ type: "run_command", target, command: step.commands[input.commandIndex]!, commandIndex: input.commandIndex, attempt: state.attempt, timeoutMs: stepTimeoutMs(step) });
     return true;
   }
-  Object.assign(state, { status: ok ? "success" : "failed", completedAt: now });
+  setFields(state, { status: ok ? "success" : "failed", completedAt: now });
   if (!ok) state.reason = failureWords(result, step.timeoutSecs);
   effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: step.number, status: state.status } });
   return true;
@@ -176,9 +177,9 @@ function timeout(def: SopDefinition, run: RunState, id: string, now: number, eff
   const waited = Math.round((cp.deadline - cp.requestedAt) / 1000);
   cp.decidedAt = now;
   if (cp.onTimeout === "approve") {
-    Object.assign(cp, { status: "approved", by: [...cp.by, "timeout"], comment: `approved automatically: no decision within ${waited} s (on_timeout = "approve")` });
+    setFields(cp, { status: "approved", by: [...cp.by, "timeout"], comment: `approved automatically: no decision within ${waited} s (on_timeout = "approve")` });
     const step = cp.step !== undefined ? run.steps[cp.step - 1] : undefined;
-    if (cp.kind === "manual" && step) Object.assign(step, { status: "success", completedAt: now });
+    if (cp.kind === "manual" && step) setFields(step, { status: "success", completedAt: now });
     else if (step?.status === "awaiting_approval") step.status = "pending";
     run.status = "running";
     effects.push({ type: "emit", event: { type: "approval_decided", runId: run.id, sop: run.sop, at: now, checkpoint: cp.id, status: "approved", by: "timeout" } });
@@ -188,12 +189,12 @@ function timeout(def: SopDefinition, run: RunState, id: string, now: number, eff
   effects.push({ type: "emit", event: { type: "approval_decided", runId: run.id, sop: run.sop, at: now, checkpoint: cp.id, status: "timed_out" } });
   const words = `no decision on ${cp.id} within ${waited} s`;
   if (cp.kind === "manual" && cp.step !== undefined) {
-    Object.assign(run.steps[cp.step - 1]!, { status: "failed", completedAt: now, reason: words });
+    setFields(run.steps[cp.step - 1]!, { status: "failed", completedAt: now, reason: words });
     run.status = "running";
     return true;
   }
   run.endReason = words;
-  for (const s of run.steps) if (s.status === "pending" || s.status === "awaiting_approval") Object.assign(s, { status: "skipped", reason: words });
+  for (const s of run.steps) if (s.status === "pending" || s.status === "awaiting_approval") setFields(s, { status: "skipped", reason: words });
   finishRun(def, run, now, effects, "timed_out");
   return true;
 }
@@ -205,10 +206,10 @@ function stopRun(def: SopDefinition, run: RunState, now: number, effects: Effect
   }
   for (const s of run.steps) {
     if (s.status === "pending" || s.status === "running" || s.status === "awaiting_approval" || s.status === "awaiting_manual") {
-      Object.assign(s, { status: "cancelled", reason, ...(s.startedAt !== undefined ? { completedAt: now } : {}) });
+      setFields(s, { status: "cancelled", reason, ...(s.startedAt !== undefined ? { completedAt: now } : {}) });
     }
   }
-  for (const v of run.verifications) if (v.status === "running") Object.assign(v, { status: "cancelled", completedAt: now });
+  for (const v of run.verifications) if (v.status === "running") setFields(v, { status: "cancelled", completedAt: now });
   for (const c of run.checkpoints) if (c.status === "pending") cancelCheckpoint(c, now);
   run.endReason = reason;
   finishRun(def, run, now, effects, status);
@@ -246,7 +247,7 @@ function recover(run: RunState, def: SopDefinition, now: number, effects: Effect
       state.output = capOutput(`${state.output}\n--- interrupted; retry ${state.attempt} of ${step.retries}${fate} ---\n`);
       effects.push(again(state.attempt));
     } else {
-      Object.assign(state, { status: "failed", completedAt: now, reason: "interrupted", output: capOutput(`${state.output}\n--- interrupted${fate} ---\n`) });
+      setFields(state, { status: "failed", completedAt: now, reason: "interrupted", output: capOutput(`${state.output}\n--- interrupted${fate} ---\n`) });
       effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: state.number, status: "failed" } });
     }
   }
@@ -259,7 +260,7 @@ function recover(run: RunState, def: SopDefinition, now: number, effects: Effect
     }
     const fate = fateOf(`gate:${v.gate}`);
     delete v.process;
-    Object.assign(v, { status: "failed", completedAt: now, output: `${v.output}\n--- interrupted${fate} ---\n` });
+    setFields(v, { status: "failed", completedAt: now, output: `${v.output}\n--- interrupted${fate} ---\n` });
   }
   for (const timer of pendingTimers(def, run)) effects.push({ type: "schedule_timeout", ...timer });
 }

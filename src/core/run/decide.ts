@@ -5,6 +5,7 @@
 import type { Effect } from "./effects.ts";
 import type { Checkpoint, RunState } from "./run-state.ts";
 import { isTerminal } from "./run-state.ts";
+import { setFields } from "./set-fields.ts";
 
 export interface Actor {
   /** `slack:U…`, `discord:…`, `api:alice`, `local:root` … */
@@ -79,17 +80,17 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
   if (decision === "deny") {
     // `by` becomes who decided; the approvals given before the deny stay on record.
     if (cp.by.length > 0) cp.approvedBy = [...cp.by];
-    Object.assign(cp, { status: "denied", by: [actor.id], decidedAt: now });
+    setFields(cp, { status: "denied", by: [actor.id], decidedAt: now });
     effects.push({ type: "emit", event: { ...event, type: cp.kind === "manual" ? "manual_done" : "approval_decided", status: "denied" } });
     const words = `${cp.kind === "manual" ? "marked failed" : "denied"} by ${actor.id}${input.comment ? `: ${input.comment}` : ""}`;
     if (cp.kind === "manual" && step) {
       run.status = "running";
-      Object.assign(step, { status: "failed", completedAt: now, reason: words });
+      setFields(step, { status: "failed", completedAt: now, reason: words });
       effects.push({ type: "emit", event: { ...event, type: "step_finished", status: "failed" } });
       return { ok: true, message: `step ${step.number} of run ${run.id} marked failed`, changed: true, resolved: true };
     }
     run.endReason = words;
-    for (const s of run.steps) if (s.status === "pending" || s.status === "awaiting_approval") Object.assign(s, { status: "skipped", reason: words });
+    for (const s of run.steps) if (s.status === "pending" || s.status === "awaiting_approval") setFields(s, { status: "skipped", reason: words });
     return { ok: true, message: `denied ${cp.id} of run ${run.id}; the run is over`, changed: true, resolved: true, ended: true };
   }
   cp.by.push(actor.id);
@@ -98,11 +99,11 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
     const left = cp.minApprovals - cp.by.length;
     return { ok: true, message: `approval recorded: ${cp.by.length} of ${cp.minApprovals} for ${cp.id} of run ${run.id}; waiting for ${left} more`, changed: true, resolved: false };
   }
-  Object.assign(cp, { status: "approved", decidedAt: now });
+  setFields(cp, { status: "approved", decidedAt: now });
   // The run moves on (a worker advances it); until then it is no longer waiting for anyone.
   run.status = "running";
   if (cp.kind === "manual" && step) {
-    Object.assign(step, { status: "success", completedAt: now });
+    setFields(step, { status: "success", completedAt: now });
     effects.push({ type: "emit", event: { ...event, type: "manual_done", status: "approved" } });
     effects.push({ type: "emit", event: { ...event, type: "step_finished", status: "success" } });
     return { ok: true, message: `step ${step.number} of run ${run.id} marked done`, changed: true, resolved: true };
