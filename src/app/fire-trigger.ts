@@ -1,10 +1,13 @@
 /**
- * An automatic trigger firing (file_watch, schedule): the one way such a trigger starts a run.
- * Shared by `sop serve` (node-cron, chokidar) and by any worker taking a BullMQ schedule tick.
+ * An automatic trigger firing (schedule, file_watch): the one way such a trigger starts a run,
+ * for node-cron and chokidar in `sop serve` and for a BullMQ schedule tick in any worker. A
+ * refused firing (cooldown, max_concurrent) is news, not a crash: logged, never thrown. Counting
+ * is the runner's admissions' business (`SopRunner.onAdmission`), as for every other start.
  */
 import type { AuditRecord } from "../core/audit/audit-record.ts";
-import { OPEN_STATUSES, type TriggerInfo } from "../core/run/run-state.ts";
+import type { TriggerInfo } from "../core/run/run-state.ts";
 import type { VarValue } from "../core/sop/types.ts";
+import type { Logger } from "./logger.ts";
 import { SopError } from "./sop-error.ts";
 import type { SopRunner } from "./sop-runner.ts";
 
@@ -13,39 +16,28 @@ export interface Firing {
   type: Exclude<TriggerInfo["type"], "manual" | "command">;
   source: string;
   vars?: Record<string, VarValue>;
-  /**
-   * Refuse when the SOP already has `max_concurrent` runs queued or active, rather than queue
-   * another behind them: a schedule that fires again while its last run still goes must not
-   * pile up runs.
-   */
+  /** Refuse when the SOP's `max_concurrent` runs are all going, rather than queue behind them. */
   refuseWhenBusy?: boolean;
 }
 
-export type FiringOutcome = { started: AuditRecord } | { refused: SopError | BusyRefusal };
+export type FiringOutcome = { started: AuditRecord } | { refused: SopError };
 
-/** A refusal of the trigger itself, not of the engine: the SOP has no free slot. */
-export class BusyRefusal {
-  readonly code = "max_concurrent";
-  constructor(readonly message: string) {}
-}
-
-
-/** Starts the run, or says why not; only unexpected failures throw. */
-export async function fireTrigger(runner: SopRunner, f: Firing): Promise<FiringOutcome> {
+/** Starts the run, or says why not; undefined (logged) when something unexpected failed. */
+export async function fireTrigger(runner: SopRunner, f: Firing, log: Logger): Promise<FiringOutcome | undefined> {
+  const where = { sop: f.sop, trigger: f.type, source: f.source };
   try {
-    const def = runner.catalog.get(f.sop)?.definition;
-    if (f.refuseWhenBusy && def) {
-      const busy = await runner.store.list({ sop: f.sop, statuses: OPEN_STATUSES });
-      if (busy.length >= def.maxConcurrent) {
-        return { refused: new BusyRefusal(`${f.sop} already has ${busy.length} run${busy.length === 1 ? "" : "s"} going (max_concurrent = ${def.maxConcurrent}): ${busy.map((r) => `${r.id} ${r.status}`).join(", ")}`) };
-      }
-    }
-    const record = await runner.execute(f.sop, {
-      trigger: { type: f.type, source: f.source }, actor: `trigger:${f.type}`, wait: false, ...(f.vars ? { vars: f.vars } : {}),
+    const started = await runner.execute(f.sop, {
+      trigger: { type: f.type, source: f.source }, actor: `trigger:${f.type}`, wait: false,
+      ...(f.vars ? { vars: f.vars } : {}), ...(f.refuseWhenBusy ? { refuseWhenBusy: true } : {}),
     });
-    return { started: record };
+    log.info({ ...where, runId: started.run_id }, `${f.type} trigger started ${f.sop} (run ${started.run_id})`);
+    return { started };
   } catch (err) {
-    if (err instanceof SopError) return { refused: err };
-    throw err;
+    if (err instanceof SopError) {
+      log.warn({ ...where, reason: err.code }, `${f.type} trigger of ${f.sop} refused: ${err.message}`);
+      return { refused: err };
+    }
+    log.error({ ...where, err }, `${f.type} trigger of ${f.sop} failed`);
+    return undefined;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * One info line per thing that happens to a run, for the server's log: accepted, started,
  * waiting (which gate, who may decide), decided (who), refused decisions, finished (status,
- * duration). Refused starts are logged where they are refused (`SopRunner.execute`). With Redis
+ * duration), and refused starts (which have no run) from the runner's admissions. With Redis
  * every process hears every run, so each server's log tells the whole story.
  */
 import { duration } from "../core/format.ts";
@@ -9,6 +9,14 @@ import type { RunEvent } from "../core/run/effects.ts";
 import type { EventBus } from "../ports/event-bus.ts";
 import type { RunStore } from "../ports/run-store.ts";
 import type { Logger } from "./logger.ts";
+import type { AdmissionListener } from "./run-admission.ts";
+
+/** One line for each start refused, with why, however it was asked for. */
+export function logRefusals(log: Logger): AdmissionListener {
+  return (a) => {
+    if (!a.accepted) log.info({ sop: a.sop, actor: a.actor, code: a.code, via: a.via }, `run of ${a.sop} refused for ${a.actor}: ${a.message}`);
+  };
+}
 
 export function logRunActivity(events: EventBus, store: RunStore, log: Logger): () => void {
   // One line after another, in the order the events came, although each may read the store.

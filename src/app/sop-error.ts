@@ -3,7 +3,9 @@
  */
 export type SopErrorCode =
   | "unknown_sop" | "unknown_run" | "cooldown" | "not_allowed" | "nothing_waiting" | "ambiguous"
-  | "invalid" | "finished" | "stale" | "already_decided" | "duplicate" | "self_approval" | "not_waiting";
+  | "invalid" | "finished" | "stale" | "already_decided" | "duplicate" | "self_approval" | "not_waiting"
+  /** A trigger fired while its SOP had `max_concurrent` runs going (`refuseWhenBusy`). */
+  | "max_concurrent";
 
 export class SopError extends Error {
   override name = "SopError";

@@ -10,7 +10,7 @@ import type { Queue } from "bullmq";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { planRun, type Plan } from "../core/plan/plan-run.ts";
 import type { RunEvent } from "../core/run/effects.ts";
-import { isAtRest, WAITING_STATUSES, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import { isAtRest, OPEN_STATUSES, WAITING_STATUSES, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
 import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
@@ -24,9 +24,10 @@ import type { MessageLedger } from "../ports/message-ledger.ts";
 import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
 import type { CronSchedule, Job, WorkQueue } from "../ports/work-queue.ts";
-import { fireTrigger } from "./fire-trigger.ts";
+import { fireTrigger, type Firing, type FiringOutcome } from "./fire-trigger.ts";
 import { AuditSink, buildRecord } from "./audit-sink.ts";
-import { logRunActivity } from "./run-log.ts";
+import { Admissions, viaOf, type AdmissionListener } from "./run-admission.ts";
+import { logRefusals, logRunActivity } from "./run-log.ts";
 import { silentLogger, type Logger } from "./logger.ts";
 import { RunEngine, type ActorRef, type RunRef, type SweepReport } from "./run-engine.ts";
 import { SopCatalog } from "./sop-catalog.ts";
@@ -75,6 +76,12 @@ export interface RunOptions {
   trigger?: TriggerInfo;
   /** Default true: resolve when the run ends or waits for a person; false: once accepted. */
   wait?: boolean;
+  /**
+   * Refuse (`max_concurrent`) when the SOP already has `max_concurrent` runs queued or active,
+   * rather than queue another behind them: a schedule that fires again while its last run still
+   * goes must not pile up runs.
+   */
+  refuseWhenBusy?: boolean;
 }
 
 export interface DecisionOptions {
@@ -108,6 +115,7 @@ export const atRest = (run: RunState): boolean => isAtRest(run.status);
 
 export class SopRunner {
   private matcher: CommandMatcher;
+  private readonly admissions = new Admissions();
 
   constructor(
     readonly engine: RunEngine,
@@ -143,10 +151,17 @@ export class SopRunner {
 
   /** A schedule tick from the queue: start the SOP unless its slots are all taken. */
   async onScheduleTick(job: Job): Promise<void> {
-    const sop = job.sop ?? "";
-    const outcome = await fireTrigger(this, { sop, type: "schedule", source: job.cron ?? "", refuseWhenBusy: true });
-    if ("started" in outcome) this.log.info({ sop, runId: outcome.started.run_id }, `schedule trigger started ${sop} (run ${outcome.started.run_id})`);
-    else this.log.warn({ sop, reason: outcome.refused.code }, `schedule trigger of ${sop} refused: ${outcome.refused.message}`);
+    await this.fire({ sop: job.sop ?? "", type: "schedule", source: job.cron ?? "", refuseWhenBusy: true });
+  }
+
+  /** An automatic trigger fires (schedule, file_watch): started or refused, logged; never throws. */
+  fire(f: Firing): Promise<FiringOutcome | undefined> {
+    return fireTrigger(this, f, this.log);
+  }
+
+  /** Hear every start this runner is asked for, accepted or refused; returns the function that stops it. */
+  onAdmission(listener: AdmissionListener): () => void {
+    return this.admissions.subscribe(listener);
   }
 
   /** The BullMQ queue on the Redis driver (for Bull Board); undefined on the local driver. */
@@ -168,26 +183,42 @@ export class SopRunner {
     return typeof a === "string" ? { id: a } : a;
   }
 
+  /** Every way of starting a run comes through here, and every start is told to `onAdmission`'s listeners. */
   async execute(name: string, opts: RunOptions = {}): Promise<AuditRecord> {
     const seen = this.collect();
     const actor = this.actor(opts.actor);
+    const trigger = opts.trigger ?? { type: "manual" };
+    const told = { sop: name, trigger: trigger.type, via: viaOf(trigger), actor: actor.id };
+    const tell = (admission: Parameters<AdmissionListener>[0]) =>
+      this.admissions.emit(admission, (err) => this.log.error({ err, sop: name }, "a listener of run admissions failed"));
     try {
-      const run = await this.engine.execute(name, {
-        actor,
-        ...(opts.vars ? { vars: opts.vars } : {}),
-        ...(opts.skipApproval ? { skipApproval: true } : {}),
-        ...(opts.force ? { force: true } : {}),
-        ...(opts.trigger ? { trigger: opts.trigger } : {}),
-      }).catch((err: unknown) => {
-        // Every way of starting a run comes through here: one line for each refusal, with why.
-        if (err instanceof SopError) this.log.info({ sop: name, actor: actor.id, code: err.code }, `run of ${name} refused for ${actor.id}: ${err.message}`);
+      const run = await this.admit(name, opts, actor, trigger).catch((err: unknown) => {
+        if (err instanceof SopError) tell({ ...told, accepted: false, code: err.code, message: err.message });
         throw err;
       });
+      tell({ ...told, accepted: true, runId: run.id });
       if (opts.wait === false) return this.record(run.id);
       return await this.untilAtRest(run.id, seen);
     } finally {
       seen.stop();
     }
+  }
+
+  private async admit(name: string, opts: RunOptions, actor: ActorRef, trigger: TriggerInfo): Promise<RunState> {
+    const def = this.catalog.get(name)?.definition;
+    if (opts.refuseWhenBusy && def) {
+      const busy = await this.store.list({ sop: name, statuses: OPEN_STATUSES });
+      if (busy.length >= def.maxConcurrent) {
+        const runs = busy.map((r) => `${r.id} ${r.status}`).join(", ");
+        throw new SopError("max_concurrent", `${name} already has ${busy.length} run${busy.length === 1 ? "" : "s"} going (max_concurrent = ${def.maxConcurrent}): ${runs}`);
+      }
+    }
+    return this.engine.execute(name, {
+      actor, trigger,
+      ...(opts.vars ? { vars: opts.vars } : {}),
+      ...(opts.skipApproval ? { skipApproval: true } : {}),
+      ...(opts.force ? { force: true } : {}),
+    });
   }
 
   async approve(name: string, opts: DecisionOptions = {}): Promise<{ message: string; record: AuditRecord }> {
@@ -397,6 +428,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     await driver.close();
     await rm(outputDir, { recursive: true, force: true });
   });
+  runner.onAdmission(logRefusals(log));
   if (worker) {
     driver.queue.process((job) => (job.kind === "schedule" ? runner.onScheduleTick(job) : engine.handle(job)), options.concurrency ?? config.workerConcurrency);
     // What a process that stopped left behind: orphaned steps, queued runs whose nudge was lost,

@@ -7,6 +7,9 @@
 import type { Config } from "../main/config.ts";
 import { readServerFile } from "../main/server-file.ts";
 
+/** How the CLI names itself to a server (`sop-cli/<version of the API it speaks>`). */
+export const CLI_USER_AGENT = "sop-cli/1";
+
 export const DEFAULT_SERVER_URL = "http://127.0.0.1:3000";
 const PROBE_MS = 1500;
 
@@ -34,7 +37,8 @@ export class ServerClient {
   }
 
   async request<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = { accept: "application/json" };
+    // The server records runs started this way as from the CLI, as when it runs in-process.
+    const headers: Record<string, string> = { accept: "application/json", "user-agent": CLI_USER_AGENT };
     if (this.token !== undefined) headers["authorization"] = `Bearer ${this.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;

@@ -19,6 +19,7 @@ const STATUS: Record<SopErrorCode, number> = {
   duplicate: 409,
   stale: 409,
   cooldown: 429,
+  max_concurrent: 429,
   invalid: 400,
 };
 

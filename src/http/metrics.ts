@@ -5,18 +5,13 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "../app/logger.ts";
+import type { RunAdmission } from "../app/run-admission.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import type { RunEvent } from "../core/run/effects.ts";
 import { isTerminal, OPEN_STATUSES, type RunState } from "../core/run/run-state.ts";
 
-export type TriggerType = "command" | "file_watch" | "schedule" | "manual";
-
-/** What triggers, the API and chat adapters report; the HTTP layer does not own these events. */
+/** What chat adapters report; starts and refusals come from the runner's admissions. */
 export interface MetricsSink {
-  /** A trigger fired: `started` when a run was accepted, `refused` when not. */
-  triggerFired(type: TriggerType, sop: string, outcome: "started" | "refused"): void;
-  /** A run was not accepted: cooldown, max_concurrent, not_allowed … */
-  runRefused(sop: string, reason: string, source: TriggerType): void;
   /** A chat message or notification could not be delivered. */
   notificationFailed(platform: string): void;
 }
@@ -45,6 +40,10 @@ export class BotMetrics implements MetricsSink {
   });
   private readonly approvalsRefused = new Counter({
     name: "sop_approvals_refused_total", help: "Approve/deny attempts refused (not an approver, self-approval)", labelNames: ["sop"] as const, registers: [this.registry],
+  });
+  private readonly runsAccepted = new Counter({
+    name: "sop_runs_accepted_total", help: "Runs accepted, by SOP, trigger type and where the request came from (web, api, cli, slack, discord, schedule …)",
+    labelNames: ["sop", "trigger", "via"] as const, registers: [this.registry],
   });
   private readonly runsRefused = new Counter({
     name: "sop_runs_refused_total", help: "Runs not accepted, by reason (cooldown, max_concurrent, not_allowed …) and where they came from",
@@ -90,19 +89,23 @@ export class BotMetrics implements MetricsSink {
     });
   }
 
-  /** Listen to the runner's events; returns the function that stops listening. */
+  /** Listen to the runner's events and admissions; returns the function that stops listening. */
   start(): () => void {
-    return this.runner.events.subscribe((event) => {
-      this.onEvent(event).catch((err: unknown) => this.log.warn({ err: String(err), event: event.type }, "metrics: could not record an event"));
+    const stopEvents = this.runner.events.subscribe((event) => {
+      this.onEvent(event).catch((err: unknown) => this.log.warn({ err, event: event.type }, "metrics: could not record an event"));
     });
+    const stopAdmissions = this.runner.onAdmission((a) => this.onAdmission(a));
+    return () => {
+      stopEvents();
+      stopAdmissions();
+    };
   }
 
-  triggerFired(type: TriggerType, sop: string, outcome: "started" | "refused"): void {
-    this.triggerFirings.inc({ type, sop, outcome });
-  }
-
-  runRefused(sop: string, reason: string, source: TriggerType): void {
-    this.runsRefused.inc({ sop, reason, trigger: source });
+  /** Every start, however it was asked for: accepted or refused, and for triggers their firings. */
+  private onAdmission(a: RunAdmission): void {
+    if (a.accepted) this.runsAccepted.inc({ sop: a.sop, trigger: a.trigger, via: a.via });
+    else this.runsRefused.inc({ sop: a.sop, reason: a.code, trigger: a.trigger });
+    if (a.trigger !== "manual") this.triggerFirings.inc({ type: a.trigger, sop: a.sop, outcome: a.accepted ? "started" : "refused" });
   }
 
   notificationFailed(platform: string): void {

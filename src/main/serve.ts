@@ -82,7 +82,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
 
   const metrics = new BotMetrics(runner, log);
   const stopMetrics = metrics.start();
-  const triggers = new TriggerSet({ runner, metrics, log }, config.sopsDir);
+  const triggers = new TriggerSet({ runner, log }, config.sopsDir);
   let chat: ChatSet | undefined;
   const app = await buildServer({ runner, config, tokens, log, metrics, sessionKey, chat: () => chat?.status() ?? { slack: "off", discord: "off" } });
   let url: string;

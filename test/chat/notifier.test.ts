@@ -165,8 +165,9 @@ describe("ChatNotifier", () => {
     const r = await start(surface, `description = "x"\nexecution_mode = "automatic"`, steps("**Check the dashboard** [manual: true]\nLook at the error rate."));
     const run = await r.execute("gated", { actor: "slack:UALICE" });
     expect(run.status).toBe("awaiting_manual");
+    // The store says "waiting" a moment before the bus tells the notifier.
+    const request = await until("the request", () => surface.find("Manual step needed: gated"));
     await notifier!.idle();
-    const request = surface.find("Manual step needed: gated")!;
     expect(request.message.buttons.map((b) => b.label)).toEqual(["Done", "Failed"]);
     expect(surface.text(request)).toContain("Who may answer: anyone who may use the bot");
     await r.approve("gated", { actor: "slack:UBOB", runId: run.run_id, wait: true });

@@ -122,6 +122,11 @@ describe("the CLI against a running server", () => {
     expect(cooling.stderr).toMatch(/cooling down: \d+ s left/);
     const list = await cli(["list"]);
     expect(list.stdout).toContain("deploy-production");
+    // Counted as started from the CLI, and recorded so, as when the CLI runs in-process.
+    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    expect(metrics).toMatch(/^sop_runs_accepted_total\{sop="deploy-production",trigger="manual",via="cli"\} 1$/m);
+    expect(metrics).toMatch(/^sop_runs_refused_total\{sop="deploy-production",reason="cooldown",trigger="manual"\} 1$/m);
+    expect((await serve.api<{ trigger: unknown }>("GET", `/api/runs/${runId}`)).json.trigger).toEqual({ type: "manual", source: "cli" });
   }, 60_000);
 
   it("feeds sop trigger to the server's command triggers", async () => {

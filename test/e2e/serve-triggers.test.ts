@@ -84,6 +84,7 @@ describe("schedule triggers", () => {
       return count !== undefined && Number(count) >= 2 && text;
     }, 15_000);
     expect(refused).toMatch(/^sop_trigger_firings_total\{type="schedule",sop="tick",outcome="started"\} [1-9]/m);
+    expect(refused).toMatch(/^sop_runs_accepted_total\{sop="tick",trigger="schedule",via="schedule"\} [1-9]/m);
     expect(refused).toMatch(/^sop_trigger_firings_total\{type="schedule",sop="tick",outcome="refused"\} [1-9]/m);
     const runs = await runsOf("tick");
     expect(runs.filter((r) => r.status !== "success" && r.status !== "failed").length).toBeLessThanOrEqual(1);

@@ -1,7 +1,7 @@
 /**
  * Command triggers (SPEC §2.1): text that matches an SOP's pattern starts it with the captures.
- * The HTTP API and chat adapters call this so every refusal is logged, counted, and answered to
- * the caller with the reason (cooldown seconds left, not allowed …).
+ * The HTTP API calls this so every refusal is logged and answered to the caller with the reason
+ * (cooldown seconds left, not allowed …); the runner's admissions count them.
  */
 import type { ActorRef } from "../../app/run-engine.ts";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
@@ -18,14 +18,11 @@ export async function fireCommandTrigger(
   const actor = typeof opts.actor === "string" ? opts.actor : opts.actor.id;
   return results.map((r): CommandTriggerResult => {
     if (r.record) {
-      ctx.metrics.triggerFired("command", r.sop, "started");
       ctx.log.info({ sop: r.sop, runId: r.record.run_id, actor, source: opts.source }, `command trigger started ${r.sop} (run ${r.record.run_id})`);
       return { sop: r.sop, status: "started", run: r.record };
     }
     const code = r.error?.code ?? "refused";
     const error = r.error?.message ?? "refused";
-    ctx.metrics.triggerFired("command", r.sop, "refused");
-    ctx.metrics.runRefused(r.sop, code, "command");
     ctx.log.warn({ sop: r.sop, actor, source: opts.source, reason: code }, `command trigger of ${r.sop} refused: ${error}`);
     const retry = r.error?.details.retryAfterSecs;
     return { sop: r.sop, status: "refused", code, error, ...(retry !== undefined ? { retry_after_secs: retry } : {}) };

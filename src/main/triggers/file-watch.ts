@@ -7,7 +7,7 @@ import { basename, isAbsolute, resolve } from "node:path";
 import picomatch from "picomatch";
 import type { FileEvent } from "../../core/sop/types.ts";
 import { watchPath } from "../watch-path.ts";
-import { fireTrigger, type TriggerContext } from "./trigger-context.ts";
+import type { TriggerContext } from "./trigger-context.ts";
 
 const CHOKIDAR_EVENT: Record<FileEvent, "add" | "change" | "unlink"> = { create: "add", change: "change", delete: "unlink" };
 const DEBOUNCE_MS = 150;
@@ -44,7 +44,7 @@ export async function armFileWatch(
     clearTimeout(timers.get(path));
     timers.set(path, setTimeout(() => {
       timers.delete(path);
-      void fireTrigger(ctx, {
+      void ctx.runner.fire({
         sop, type: "file_watch", source: path,
         vars: { file_path: path, file_name: basename(path), file_event: trigger.event },
       });

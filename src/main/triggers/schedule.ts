@@ -5,7 +5,7 @@
  */
 import { schedule as cronSchedule, type Logger as CronLogger } from "node-cron";
 import type { ArmedTrigger } from "./file-watch.ts";
-import { fireTrigger, type TriggerContext } from "./trigger-context.ts";
+import type { TriggerContext } from "./trigger-context.ts";
 
 export function armSchedule(ctx: TriggerContext, sop: string, trigger: { cron: string; timezone?: string }): ArmedTrigger {
   const where = { sop, cron: trigger.cron, ...(trigger.timezone ? { timezone: trigger.timezone } : {}) };
@@ -16,7 +16,7 @@ export function armSchedule(ctx: TriggerContext, sop: string, trigger: { cron: s
     debug: (m) => ctx.log.debug(where, `node-cron: ${String(m)}`),
   };
   const task = cronSchedule(trigger.cron, async () => {
-    await fireTrigger(ctx, { sop, type: "schedule", source: trigger.cron, refuseWhenBusy: true });
+    await ctx.runner.fire({ sop, type: "schedule", source: trigger.cron, refuseWhenBusy: true });
   }, { name: `${sop} ${trigger.cron}`, logger, ...(trigger.timezone ? { timezone: trigger.timezone } : {}) });
   return {
     async close() {
