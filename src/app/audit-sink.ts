@@ -13,6 +13,7 @@ import { writeJsonAtomic } from "../audit/write-audit-file.ts";
 import { redactText } from "../exec/redact.ts";
 import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { Logger } from "./logger.ts";
+import { systemClock, type Clock } from "../ports/clock.ts";
 
 /** How much of a file's end holds its `hash` (the last member of a sealed record as written). */
 const TAIL_BYTES = 512;
@@ -49,7 +50,7 @@ export class AuditSink {
   private inflight = new Map<string, Promise<void>>();
   private dirty = new Set<string>();
   private failing = new Map<string, string>();
-  private retryTimer: NodeJS.Timeout | undefined;
+  private cancelRetry: (() => void) | undefined;
   /** Per SOP, the seq up to which every sealed record has a file here. */
   private readonly written = new Map<string, number>();
 
@@ -61,6 +62,8 @@ export class AuditSink {
       log: Logger;
       /** False for processes that keep no audit files (a Redis `sop worker`): records are still built on request. */
       writes?: boolean;
+      /** What retries wait on; default the system clock. */
+      clock?: Clock;
     },
   ) {}
 
@@ -144,7 +147,7 @@ export class AuditSink {
   }
 
   close(): void {
-    clearTimeout(this.retryTimer);
+    this.cancelRetry?.();
   }
 
   private pathOf(stored: StoredRun): string {
@@ -172,11 +175,10 @@ export class AuditSink {
   }
 
   private scheduleRetry(): void {
-    if (this.retryTimer) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+    if (this.cancelRetry) return;
+    this.cancelRetry = (this.deps.clock ?? systemClock).schedule(() => {
+      this.cancelRetry = undefined;
       for (const runId of this.failing.keys()) void this.update(runId);
     }, RETRY_MS);
-    this.retryTimer.unref();
   }
 }

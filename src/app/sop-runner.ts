@@ -33,6 +33,7 @@ import { RunEngine, type ActorRef, type RunRef, type SweepReport } from "./run-e
 import { SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
 import { sopStatus, type SopStatus } from "./sop-status.ts";
+import { systemClock, type Clock } from "../ports/clock.ts";
 
 export interface SopRunnerOptions {
   sopsDir?: string;
@@ -47,6 +48,9 @@ export interface SopRunnerOptions {
   /** Runs advanced at once by this process's worker; default 4. */
   concurrency?: number;
   executor?: StepExecutor;
+  /** What the runner reads the time from and waits on (timeouts, retries); default the system clock. */
+  clock?: Clock;
+  /** The time alone (default the clock's). */
   now?: () => number;
   /** Who holds DATA_DIR, for the lock message ("sop serve", "sop run" …). */
   owner?: string;
@@ -375,9 +379,11 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     ? await openRedisDriver({ url: redisUrl, ...config.redis, onError, readOnly })
     : await openLocalDriver({
       dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", readOnly,
+      ...(options.clock ? { clock: options.clock } : {}),
       onProblem: (m) => log.error({}, m), onError,
     });
-  const now = options.now ?? (() => Date.now());
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   const secretValues = (stored: StoredRun): string[] => stored.definition.secrets.flatMap((n) => (env[n] ? [env[n]] : []));
   const audit = new AuditSink({
     logsDir: options.logsDir ?? config.logsDir,
@@ -385,6 +391,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
     secretValues,
     log,
     writes: options.auditFiles !== false && !readOnly,
+    clock,
   });
   // Subscribed before anyone else, so a record's write is under way before listeners hear of the
   // change. With Redis every process hears every run's events and keeps its LOGS_DIR complete.

@@ -18,6 +18,7 @@ import {
   checkpointMessage, finishedSteps, progressMessage, stepDetailMessage, summaryMessage,
   type MessageContext, type RunSnapshot,
 } from "./run-messages.ts";
+import { systemClock, type Clock } from "../ports/clock.ts";
 
 /** Where notifications go on one platform; what an adapter implements. */
 export interface ChatSurface {
@@ -55,7 +56,8 @@ export interface NotifierOptions {
    * with a dropped Redis connection must not leave a message stale for good.
    */
   sweepMs?: number;
-  now?: () => number;
+  /** What retries, pauses and the sweep wait on; default the system clock. */
+  clock?: Clock;
 }
 
 export interface NotifierHealth {
@@ -85,37 +87,38 @@ const digest = (m: ChatMessage): string => createHash("sha256").update(JSON.stri
 
 export class ChatNotifier {
   private readonly dirty = new Set<string>();
-  private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
+  private readonly retries = new Map<string, { attempt: number; cancel?: () => void }>();
   private readonly sealLooks = new Map<string, number>();
   private readonly owner = randomUUID();
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private unsubscribe: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private pausedUntil = 0;
-  private pauseTimer: NodeJS.Timeout | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private cancelPause: (() => void) | undefined;
+  private cancelSweep: (() => void) | undefined;
   private failing: string | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly o: NotifierOptions) {
-    this.now = o.now ?? Date.now;
+    this.clock = o.clock ?? systemClock;
   }
 
   /** Listen to run events, and bring up to date the runs that changed while the bot was away. */
   async start(): Promise<void> {
     if (this.closed) return;
     this.unsubscribe = this.o.runner.events.subscribe((event) => this.mark(event.runId));
-    this.sweepTimer = setInterval(() => {
+    const sweep = (): void => {
       this.o.runner.store.list({ statuses: OPEN_STATUSES }).then(
         (runs) => { for (const run of runs) this.mark(run.id); },
         (err: unknown) => this.o.log.warn({ platform: this.o.surface.platform, err: String(err) }, "notifications: cannot list the runs going"),
       );
-    }, this.o.sweepMs ?? 120_000);
-    this.sweepTimer.unref();
+      if (!this.closed) this.cancelSweep = this.clock.schedule(sweep, this.o.sweepMs ?? 120_000);
+    };
+    this.cancelSweep = this.clock.schedule(sweep, this.o.sweepMs ?? 120_000);
     // A store that cannot answer now (Redis restarting) must not keep the adapter from
     // connecting: the sweep and the next events catch up instead.
-    const since = this.now() - (this.o.catchUpMs ?? 3600_000);
+    const since = this.clock.now() - (this.o.catchUpMs ?? 3600_000);
     try {
       for (const run of await this.o.runner.store.list()) {
         if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
@@ -145,9 +148,9 @@ export class ChatNotifier {
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
-    clearInterval(this.sweepTimer);
-    clearTimeout(this.pauseTimer);
-    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.cancelSweep?.();
+    this.cancelPause?.();
+    for (const r of this.retries.values()) r.cancel?.();
     this.retries.clear();
     this.dirty.clear();
     await this.loop;
@@ -156,10 +159,10 @@ export class ChatNotifier {
 
   private kick(): void {
     if (this.loop || this.closed) return;
-    const wait = this.pausedUntil - this.now();
+    const wait = this.pausedUntil - this.clock.now();
     if (wait > 0) {
-      clearTimeout(this.pauseTimer);
-      this.pauseTimer = setTimeout(() => this.kick(), wait);
+      this.cancelPause?.();
+      this.cancelPause = this.clock.schedule(() => this.kick(), wait);
       return;
     }
     this.loop = this.drain().finally(() => {
@@ -171,7 +174,7 @@ export class ChatNotifier {
 
   /** One run at a time: gentle on the platform's rate limits, and a run's messages keep their order. */
   private async drain(): Promise<void> {
-    while (!this.closed && this.dirty.size > 0 && this.pausedUntil <= this.now()) {
+    while (!this.closed && this.dirty.size > 0 && this.pausedUntil <= this.clock.now()) {
       const runId = this.dirty.values().next().value!;
       this.dirty.delete(runId);
       try {
@@ -186,7 +189,7 @@ export class ChatNotifier {
   private delivered(runId: string): void {
     const retry = this.retries.get(runId);
     if (retry) {
-      clearTimeout(retry.timer);
+      retry.cancel?.();
       this.retries.delete(runId);
     }
     if (this.failing && this.retries.size === 0) {
@@ -204,16 +207,15 @@ export class ChatNotifier {
     this.failing = cause;
     if (err instanceof DeliveryError && err.retryAfterMs !== undefined) {
       // A rate limit holds for the whole platform: wait it out, then carry on where we were.
-      this.pausedUntil = Math.max(this.pausedUntil, this.now() + Math.max(err.retryAfterMs, MIN_PAUSE_MS));
+      this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + Math.max(err.retryAfterMs, MIN_PAUSE_MS));
       this.dirty.add(runId);
       return;
     }
     const retry = this.retries.get(runId) ?? { attempt: 0 };
-    clearTimeout(retry.timer);
+    retry.cancel?.();
     const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** retry.attempt);
     retry.attempt++;
-    retry.timer = setTimeout(() => this.mark(runId), delay);
-    retry.timer.unref();
+    retry.cancel = this.clock.schedule(() => this.mark(runId), delay);
     this.retries.set(runId, retry);
   }
 
@@ -221,7 +223,7 @@ export class ChatNotifier {
     const { runner, surface } = this.o;
     if (!(await this.holdClaim(runId))) {
       // Another bot process is on it; look again later in case it stops half-way.
-      setTimeout(() => this.mark(runId), 2000).unref();
+      this.clock.schedule(() => this.mark(runId), 2000);
       return;
     }
     try {
@@ -236,7 +238,7 @@ export class ChatNotifier {
       this.lookForSeal(snapshot);
     } catch (err) {
       if (!(err instanceof Interrupted)) throw err;
-      setTimeout(() => this.mark(runId), 2000).unref();
+      this.clock.schedule(() => this.mark(runId), 2000);
     } finally {
       await runner.ledger.unclaim(surface.platform, runId, this.owner);
     }
@@ -256,7 +258,7 @@ export class ChatNotifier {
     const looks = this.sealLooks.get(run.id) ?? 0;
     if (looks >= SEAL_LOOKS) return;
     this.sealLooks.set(run.id, looks + 1);
-    setTimeout(() => this.mark(run.id), SEAL_LOOK_MS).unref();
+    this.clock.schedule(() => this.mark(run.id), SEAL_LOOK_MS);
   }
 
   private desired(snapshot: RunSnapshot): Desired[] {

@@ -4,6 +4,7 @@ import { FileMessageLedger } from "./file-message-ledger.ts";
 import { FileRunStore } from "./file-run-store.ts";
 import { MemoryEventBus } from "./memory-event-bus.ts";
 import { MemoryQueue } from "./memory-queue.ts";
+import type { Clock } from "../../ports/clock.ts";
 
 export { DataDirLockedError, dataDirHolder, lockDataDir, type DataDirLock } from "./data-dir-lock.ts";
 export { FileRunStore, type FileRunStoreOptions } from "./file-run-store.ts";
@@ -23,6 +24,8 @@ export interface LocalDriverOptions {
    * cleaned up. For commands that read (`sop status`, `sop list`).
    */
   readOnly?: boolean;
+  /** What the queue's delayed jobs (timeouts) wait on; default the system clock. */
+  clock?: Clock;
 }
 
 export interface LocalDriver extends Driver {
@@ -44,7 +47,7 @@ export async function openLocalDriver(opts: LocalDriverOptions): Promise<LocalDr
     throw error;
   }
   const onError = opts.onError ?? reportToStderr;
-  const queue = new MemoryQueue({ onError: (error, job) => onError(error, `queue job ${job.kind} of run ${job.runId}`) });
+  const queue = new MemoryQueue({ onError: (error, job) => onError(error, `queue job ${job.kind} of run ${job.runId}`), ...(opts.clock ? { clock: opts.clock } : {}) });
   const events = new MemoryEventBus({ onError: (error, event) => onError(error, `subscriber of ${event.type} of run ${event.runId}`) });
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {

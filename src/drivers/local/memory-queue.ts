@@ -1,9 +1,12 @@
 import type { Priority } from "../../core/sop/types.ts";
+import { systemClock, type Clock } from "../../ports/clock.ts";
 import type { EnqueueOptions, Job, WorkQueue } from "../../ports/work-queue.ts";
 
 export interface MemoryQueueOptions {
   /** Receives a handler's rejection; the queue goes on with the next job. */
   onError: (error: unknown, job: Job) => void;
+  /** What delayed jobs wait on; default the system clock. */
+  clock?: Clock;
 }
 
 interface Entry {
@@ -13,8 +16,6 @@ interface Entry {
 }
 
 const LANES: readonly Priority[] = ["critical", "high", "medium", "low"];
-// setTimeout fires at once for longer delays (with a warning), so long waits go in hops.
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * The local `WorkQueue`: four FIFO lanes in memory, delayed jobs on timers. Nothing here is
@@ -25,7 +26,8 @@ export class MemoryQueue implements WorkQueue {
   private readonly lanes: Record<Priority, Entry[]> = { critical: [], high: [], medium: [], low: [] };
   /** Ids of the jobs that wait, queued or delayed; a running job's id no longer counts. */
   private readonly waitingIds = new Set<string>();
-  private readonly delayed = new Map<Entry, NodeJS.Timeout>();
+  /** Delayed jobs, and how to cancel each one's timer. */
+  private readonly delayed = new Map<Entry, () => void>();
   private readonly running = new Set<Promise<void>>();
   private idleWaiters: (() => void)[] = [];
   private handler: ((job: Job) => Promise<void>) | undefined;
@@ -81,22 +83,20 @@ export class MemoryQueue implements WorkQueue {
   }
 
   private drop(): void {
-    for (const timer of this.delayed.values()) clearTimeout(timer);
+    for (const cancel of this.delayed.values()) cancel();
     this.delayed.clear();
     for (const lane of LANES) this.lanes[lane].length = 0;
     this.waitingIds.clear();
   }
 
   private delay(entry: Entry, ms: number): void {
-    const hop = Math.min(ms, MAX_TIMER_MS);
-    const timer = setTimeout(() => {
+    // The clock never keeps the process alive: a CLI may exit while a timeout waits, and the
+    // store keeps the deadline.
+    const cancel = (this.options.clock ?? systemClock).schedule(() => {
       this.delayed.delete(entry);
-      if (ms > hop) this.delay(entry, ms - hop);
-      else this.push(entry);
-    }, hop);
-    // A CLI process may exit while a timeout waits: the store keeps the deadline.
-    timer.unref();
-    this.delayed.set(entry, timer);
+      this.push(entry);
+    }, ms);
+    this.delayed.set(entry, cancel);
   }
 
   private push(entry: Entry): void {

@@ -1,0 +1,72 @@
+/**
+ * Waits as long as real SOPs have them (an hour for an approval, backing off a chat outage)
+ * pass in a test at once: everything that waits for time asks the runner's clock.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/app/logger.ts";
+import type { SopRunner } from "../../src/app/sop-runner.ts";
+import { ChatNotifier } from "../../src/chat/notifier.ts";
+import { MemorySurface } from "../helpers/memory-surface.ts";
+import { TestClock } from "../helpers/test-clock.ts";
+import { until } from "../helpers/until.ts";
+import { Workspace, steps } from "../helpers/workspace.ts";
+
+let ws: Workspace;
+let runner: SopRunner | undefined;
+let notifier: ChatNotifier | undefined;
+
+beforeEach(async () => {
+  ws = await Workspace.create();
+});
+afterEach(async () => {
+  await notifier?.close();
+  await runner?.close();
+  runner = notifier = undefined;
+  await ws.remove();
+});
+
+const HOUR = 3600_000;
+
+describe("a clock the test moves", () => {
+  it("denies an approval after its hour-long timeout, and not a minute before", async () => {
+    await ws.addSop("gated", `description = "x"\nexecution_mode = "automatic"\n[approval]\ntimeout_secs = 3600\non_timeout = "deny"`, steps(
+      "**Ship** [requires_approval: true]\n```sh\necho shipped\n```",
+    ));
+    const clock = new TestClock();
+    runner = await ws.runner({ clock });
+    const run = await runner.execute("gated", { actor: "api:alice" });
+    expect(run.status).toBe("awaiting_approval");
+
+    await clock.advance(HOUR - 60_000);
+    expect((await runner.record(run.run_id)).status).toBe("awaiting_approval");
+    await clock.advance(60_000);
+    await until("the timeout", async () => (await runner!.record(run.run_id)).status === "timed_out");
+    const record = await runner.record(run.run_id);
+    expect(record.approvals[0]).toMatchObject({ decision: "timed_out" });
+    expect(Date.parse(record.completed_at!) - Date.parse(record.started_at!)).toBe(HOUR);
+  });
+
+  it("retries a notification that failed after the back-off, on the clock, and not before", async () => {
+    await ws.addSop("gated", `description = "x"\nexecution_mode = "automatic"`, steps(
+      "**Ship** [requires_approval: true]\n```sh\necho shipped\n```",
+    ));
+    const clock = new TestClock();
+    runner = await ws.runner({ clock });
+    const surface = new MemorySurface();
+    surface.broken.add("C-DEFAULT");
+    notifier = new ChatNotifier({ runner, surface, context: {}, log: silentLogger, clock });
+    await notifier.start();
+    const run = await runner.execute("gated", { actor: "api:alice" });
+    await until("a failed delivery", () => surface.calls.some((c) => c.endsWith("(failed)")));
+    await until("the failure to be handled", () => notifier!.health().failing);
+    await notifier.idle();
+    const tried = surface.calls.length;
+    // The channel is back, but the retry waits its back-off (a second or more) on the clock.
+    surface.broken.delete("C-DEFAULT");
+    await clock.advance(999);
+    expect(surface.calls.length).toBe(tried);
+    await clock.advance(5 * 60_000);
+    await until("the request", () => surface.find("Approval needed"));
+    expect(surface.text(surface.find("Approval needed"))).toContain(run.run_id);
+  });
+});
