@@ -1,7 +1,7 @@
 import { Queue, Worker, type JobsOptions } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Priority } from "../../core/sop/types.ts";
 import type { CronSchedule, EnqueueOptions, Job, WorkQueue } from "../../ports/work-queue.ts";
+import type { RedisClient } from "./redis-connection.ts";
 
 /** Ids of the job schedulers this queue owns (`schedule-<sop>-<hash>`). */
 export const SCHEDULE_PREFIX = "schedule-";
@@ -10,8 +10,11 @@ export const SCHEDULE_PREFIX = "schedule-";
 const BULLMQ_PRIORITY: Record<Priority, number> = { critical: 1, high: 2, medium: 3, low: 4 };
 
 export interface BullmqQueueOptions {
-  /** Needs `maxRetriesPerRequest: null` (BullMQ's rule for workers); BullMQ duplicates it for blocking reads. */
-  connection: Redis;
+  /**
+   * Needs `maxRetriesPerRequest: null` (BullMQ's rule for workers); BullMQ duplicates it for
+   * blocking reads. A Cluster client on a Redis Cluster.
+   */
+  connection: RedisClient;
   /** BullMQ's key prefix: the deployment prefix, so its keys are `<prefix>:<name>:*`. */
   prefix: string;
   /** Queue name; default `jobs`. */

@@ -1,14 +1,13 @@
 import type { Driver } from "../../ports/driver.ts";
-import type { Redis } from "ioredis";
 import { BullmqQueue } from "./bullmq-queue.ts";
-import { connectRedis, OutageReporter, waitReady } from "./redis-connection.ts";
+import { connectDeployment, OutageReporter, type RedisClient } from "./redis-connection.ts";
 import { RedisEventBus } from "./redis-event-bus.ts";
 import { DEFAULT_PREFIX, redisKeys } from "./redis-keys.ts";
 import { RedisMessageLedger } from "./redis-message-ledger.ts";
 import { RedisRunStore } from "./redis-run-store.ts";
 
 export { BullmqQueue, type BullmqQueueOptions } from "./bullmq-queue.ts";
-export { isConnectionError, redactUrl } from "./redis-connection.ts";
+export { isConnectionError, redactUrl, type RedisClient } from "./redis-connection.ts";
 export { RedisEventBus, type RedisEventBusOptions } from "./redis-event-bus.ts";
 export { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
 export { RedisRunStore, type RedisRunStoreOptions } from "./redis-run-store.ts";
@@ -33,24 +32,27 @@ export interface RedisDriver extends Driver {
   store: RedisRunStore;
   queue: BullmqQueue;
   events: RedisEventBus;
+  /** What the first connection found: a standalone server (or a proxy), or a Redis Cluster. */
+  mode: "standalone" | "cluster";
 }
 
 /**
  * The distributed driver: runs, slots and cooldowns in Redis, work through BullMQ, events over
  * pub/sub. Two connections of its own (commands: store, publishing and the queue; and the
- * subscriber), plus the blocking one BullMQ's worker duplicates when `process` is called.
+ * subscriber), plus the blocking one BullMQ's worker duplicates when `process` is called. On a
+ * Redis Cluster (INFO says `cluster_enabled:1`) each is a Cluster client.
  */
 export async function openRedisDriver(opts: RedisDriverOptions): Promise<RedisDriver> {
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   const keys = redisKeys(prefix);
   const onError = opts.onError ?? reportToStderr;
   const outage = new OutageReporter(onError);
-  const commands = connectRedis({ url: opts.url, name: `${prefix}:commands`, outage });
-  const subscriber = connectRedis({ url: opts.url, name: `${prefix}:events`, outage });
-  const connections: Redis[] = [commands, subscriber];
+  const { mode, clients: connections } = await connectDeployment({
+    url: opts.url, names: [`${prefix}:commands`, `${prefix}:events`], outage, timeoutMs: opts.connectTimeoutMs ?? 10_000,
+  });
+  const [commands, subscriber] = connections as [RedisClient, RedisClient];
   let events: RedisEventBus;
   try {
-    await Promise.all(connections.map((c) => waitReady(c, opts.url, opts.connectTimeoutMs ?? 10_000)));
     events = await RedisEventBus.open({
       publisher: commands,
       subscriber,
@@ -81,7 +83,7 @@ export async function openRedisDriver(opts: RedisDriverOptions): Promise<RedisDr
       await Promise.all(connections.map((c) => quit(c)));
     }
   };
-  return { store, queue, events, ledger: new RedisMessageLedger(commands, prefix), close: () => (closing ??= close()) };
+  return { store, queue, events, mode, ledger: new RedisMessageLedger(commands, prefix), close: () => (closing ??= close()) };
 }
 
 /**
@@ -91,19 +93,14 @@ export async function openRedisDriver(opts: RedisDriverOptions): Promise<RedisDr
 export async function openRedisStore(opts: { url: string; prefix?: string; connectTimeoutMs?: number }): Promise<{ store: RedisRunStore; close(): Promise<void> }> {
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   const outage = new OutageReporter(() => undefined);
-  const connection = connectRedis({ url: opts.url, name: `${prefix}:reader`, outage });
-  try {
-    await waitReady(connection, opts.url, opts.connectTimeoutMs ?? 10_000);
-  } catch (error) {
-    connection.disconnect();
-    throw error;
-  }
+  const { clients } = await connectDeployment({ url: opts.url, names: [`${prefix}:reader`], outage, timeoutMs: opts.connectTimeoutMs ?? 10_000 });
+  const [connection] = clients as [RedisClient];
   const store = new RedisRunStore(connection, { prefix });
   return { store, close: async () => { await store.close(); await quit(connection); } };
 }
 
 /** QUIT when connected (pending replies arrive first); just drop the socket otherwise. */
-async function quit(redis: Redis): Promise<void> {
+async function quit(redis: RedisClient): Promise<void> {
   if (redis.status === "ready") {
     await redis.quit().catch(() => redis.disconnect());
   } else {

@@ -3,7 +3,7 @@
  * after its last change, and a claim key (SET NX PX) so that only one bot process at a time
  * posts or edits a run's messages.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-connection.ts";
 import type { LedgerEntry, MessageLedger, Platform } from "../../ports/message-ledger.ts";
 
 const KEEP_SECS = 30 * 24 * 3600;
@@ -12,7 +12,7 @@ const KEEP_SECS = 30 * 24 * 3600;
 const UNCLAIM = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 
 export class RedisMessageLedger implements MessageLedger {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisClient, private readonly prefix: string) {}
 
   private key(platform: Platform, runId: string): string {
     return `${this.prefix}:chat:${platform}:${runId}`;
