@@ -15,7 +15,7 @@ export interface BullmqQueueOptions {
    * blocking reads. A Cluster client on a Redis Cluster.
    */
   connection: RedisClient;
-  /** BullMQ's key prefix: the deployment prefix, so its keys are `<prefix>:<name>:*`. */
+  /** BullMQ's key prefix: the deployment's key prefix with its hash tag (`{sop}`), so its keys are `{sop}:<name>:*`. */
   prefix: string;
   /** Queue name; default `jobs`. */
   name?: string;

@@ -19,7 +19,7 @@ const DEFINITION_CACHE = 128;
 const ACTIVE_STATUSES: readonly RunStatus[] = ["running", "awaiting_approval", "awaiting_manual"];
 
 export interface RedisRunStoreOptions {
-  /** Key prefix of the deployment; default `sop`. */
+  /** The deployment's SOP_REDIS_PREFIX, default `sop`; its keys are under `keyPrefix(prefix)`, e.g. `{sop}`. */
   prefix?: string;
 }
 
