@@ -63,8 +63,8 @@ describe.skipIf(!hasRedisCluster)("the bot on a Redis Cluster (needs redis-serve
     expect(waiting.steps.map((s) => s.status)).toEqual(["success", "awaiting_approval"]);
 
     const approve = await sop(["approve", "gated", run.run_id, "--comment", "ship it"], { cwd: ws.root, env: env({ LOGS_DIR: `${ws.root}/cli-logs` }) });
+    // Its lines depend on which process ran the step (this CLI or the worker); its exit code is the run's end: 0, success.
     expect(approve.stderr).not.toMatch(/error|CROSSSLOT|MOVED/i);
-    expect(approve.stderr).toContain("gated: success");
     expect(approve.code).toBe(0);
 
     const record = await until("the run to end", async () => {
@@ -80,7 +80,7 @@ describe.skipIf(!hasRedisCluster)("the bot on a Redis Cluster (needs redis-serve
     const [file] = await until("the audit file of the sealed run", async () => {
       const files = await ws.auditFiles("gated").catch(() => []);
       return files.length === 1 && files[0]!.hash !== undefined ? files : undefined;
-    });
+    }, 30_000);
     expect(file).toMatchObject({ run_id: run.run_id, status: "success", seq: 1, hash: record.hash });
     const verify = await sop(["audit", "verify", ws.logsDir], { cwd: ws.root, env: env() });
     expect(verify.stdout).toContain("1 sealed records of 1 SOPs checked against the chain heads in Redis");
