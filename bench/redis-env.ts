@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
+import { keyPrefix } from "../src/drivers/redis/redis-keys.ts";
 import { answersPing, deleteKeys as deleteTestKeys } from "../test/helpers/redis.ts";
 
 export const REDIS_URL = process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379";
@@ -66,18 +67,18 @@ export async function sweepRedis(): Promise<void> {
   livePrefixes.clear();
 }
 
-/** Deletes every key that starts with `prefix:` (ours and BullMQ's, which share it). */
+/** Deletes every key of the deployment on `prefix` (ours and BullMQ's, which share its key prefix `{prefix}`). */
 export function deleteKeys(prefix: string): Promise<number> {
-  return deleteTestKeys(REDIS_URL, `${prefix}:`);
+  return deleteTestKeys(REDIS_URL, prefix);
 }
 
-/** Sum of `MEMORY USAGE` over the keys under `prefix:` and how many there are. */
+/** Sum of `MEMORY USAGE` over the keys of the deployment on `prefix` (under `{prefix}:`) and how many there are. */
 export async function prefixMemory(redis: Redis, prefix: string): Promise<{ bytes: number; keys: number }> {
   let bytes = 0;
   let keys = 0;
   let cursor = "0";
   do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    const [next, batch] = await redis.scan(cursor, "MATCH", `${keyPrefix(prefix)}:*`, "COUNT", 1000);
     cursor = next;
     const sizes = redis.pipeline();
     for (const key of batch) sizes.memory("USAGE", key, "SAMPLES", "0");

@@ -102,7 +102,8 @@ async function runHashSizes(probe: Redis, prefix: string, ids: readonly string[]
 
 async function measure(many: Deployment, few: Deployment): Promise<Measured> {
   const probe = connect();
-  const jobs = new Queue(redisKeys(many.prefix).queueName, { connection: probe, prefix: many.prefix });
+  const keys = redisKeys(many.prefix);
+  const jobs = new Queue(keys.queueName, { connection: probe, prefix: keys.prefix });
   try {
     many.waiting.push(...(await startWaiting(many.runner, FEW)));
     few.waiting.push(...(await startWaiting(few.runner, FEW)));

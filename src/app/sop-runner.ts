@@ -376,7 +376,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   const worker = options.worker !== false && !readOnly;
   const onError = (err: unknown, where: string): void => log.error({ err }, `${where} failed`);
   const driver = redisUrl
-    ? await openRedisDriver({ url: redisUrl, ...config.redis, onError, readOnly })
+    ? await openRedisDriver({ url: redisUrl, ...config.redis, onError, onNotice: (m, level) => log[level]({}, m), readOnly })
     : await openLocalDriver({
       dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", readOnly,
       ...(options.clock ? { clock: options.clock } : {}),

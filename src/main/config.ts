@@ -4,6 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { DEFAULT_PREFIX, prefixProblem } from "../drivers/redis/redis-keys.ts";
 
 export interface Config {
   sopsDir: string;
@@ -19,7 +20,10 @@ export interface Config {
   logLevel: string;
   /** Runs one process advances at once (SOP_WORKER_CONCURRENCY, default 4). */
   workerConcurrency: number;
-  /** Redis driver settings (SOP_REDIS_PREFIX, SOP_LOCK_DURATION_MS, SOP_STALLED_INTERVAL_MS). */
+  /**
+   * Redis driver settings (SOP_REDIS_PREFIX, SOP_LOCK_DURATION_MS, SOP_STALLED_INTERVAL_MS). The
+   * keys are under the prefix wrapped in a hash tag (`sop` → `{sop}`) unless it has one.
+   */
   redis: { prefix: string; lockDurationMs?: number; stalledIntervalMs?: number };
   /**
    * How long a worker's claim on the run it drives lasts without renewal (SOP_LOCK_DURATION_MS,
@@ -99,6 +103,13 @@ function seconds(env: Readonly<Record<string, string | undefined>>, name: string
   return n;
 }
 
+function redisPrefix(env: Readonly<Record<string, string | undefined>>): string {
+  const prefix = env["SOP_REDIS_PREFIX"] || DEFAULT_PREFIX;
+  const problem = prefixProblem(prefix);
+  if (problem !== undefined) throw new ConfigError(`SOP_REDIS_PREFIX "${prefix}" is not usable: ${problem}`);
+  return prefix;
+}
+
 export function readConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): Config {
   const port = Number(env["PORT"] ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT must be a port number, got "${env["PORT"]}"`);
@@ -112,7 +123,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     serverUrl: env["SOP_SERVER_URL"] || "http://127.0.0.1:3000",
     logLevel: env["LOG_LEVEL"] || "info",
     workerConcurrency: positiveInt(env, "SOP_WORKER_CONCURRENCY") ?? 4,
-    redis: { prefix: env["SOP_REDIS_PREFIX"] || "sop" },
+    redis: { prefix: redisPrefix(env) },
     claimTtlMs: positiveInt(env, "SOP_LOCK_DURATION_MS") ?? 30_000,
     sweepIntervalMs: positiveInt(env, "SOP_SWEEP_INTERVAL_MS") ?? 30_000,
     shutdownGraceSecs: seconds(env, "SOP_SHUTDOWN_GRACE_SECS") ?? 30,

@@ -3,6 +3,7 @@ import type { Logger } from "../app/logger.ts";
 import { formatDiagnostic } from "../app/load-sops.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import type { Diagnostic } from "../core/sop/types.ts";
+import { keyPrefix } from "../drivers/redis/redis-keys.ts";
 import type { Config } from "./config.ts";
 
 export interface ChatPlatform {
@@ -44,7 +45,8 @@ export function reportQueue(log: Logger, config: Config, worker: boolean): void 
     return;
   }
   const url = config.redisUrl.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
-  log.info({ driver: "redis", url, prefix: config.redis.prefix, worker }, `queue: BullMQ on Redis (${url}, prefix ${config.redis.prefix}), ${worker ? `a worker in this process (concurrency ${config.workerConcurrency})` : "no worker in this process (SOP_WORKER=0)"}`);
+  const keys = keyPrefix(config.redis.prefix);
+  log.info({ driver: "redis", url, prefix: config.redis.prefix, keys, worker }, `queue: BullMQ on Redis (${url}, prefix ${config.redis.prefix}, keys under ${keys}:), ${worker ? `a worker in this process (concurrency ${config.workerConcurrency})` : "no worker in this process (SOP_WORKER=0)"}`);
 }
 
 export function reportListening(log: Logger, o: { config: Config; url: string; generatedToken?: string; tokenNames: string[] }): void {

@@ -9,6 +9,7 @@ import { Queue } from "bullmq";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
 import { newRun } from "../../src/core/run/new-run.ts";
+import { keyPrefix } from "../../src/drivers/redis/redis-keys.ts";
 import { verifyAuditDir } from "../../src/audit/verify-audit.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
@@ -193,7 +194,7 @@ describe.skipIf(url === undefined)("over Redis (see the REDIS SUITES SKIPPED lin
     const bot = await node(ws.logsDir, { worker: false });
     await bot.approve("gated", { actor: "api:bob" });
     // Redis lost the nudge (a failover, a flush): nothing but a sweep can move the run now.
-    const queue = new Queue("jobs", { connection: { url: url! }, prefix });
+    const queue = new Queue("jobs", { connection: { url: url! }, prefix: keyPrefix(prefix) });
     await queue.obliterate({ force: true });
     await queue.close();
     expect((await bot.record(run.run_id)).status).toBe("running");

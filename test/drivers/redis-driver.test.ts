@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/core/run/effects.ts";
-import { openRedisDriver, type RedisDriver, type RedisDriverOptions } from "../../src/drivers/redis/index.ts";
+import { keyPrefix, openRedisDriver, type RedisDriver, type RedisDriverOptions } from "../../src/drivers/redis/index.ts";
 import { admitNow, bumped, startRun, storedRun } from "../contract/fixtures.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
@@ -120,15 +120,17 @@ describe("Redis driver", () => {
     expect(heard.map((e) => e.runId)).toEqual(["r2"]);
   });
 
-  it("keeps every key under the prefix and stores a definition once for all the runs that pinned it", async () => {
-    const [a, , prefix] = await twoProcesses();
+  it("keeps every key under the prefix in a hash tag and stores a definition once for all the runs that pinned it", async () => {
+    const [a, , bare] = await twoProcesses();
+    const prefix = `{${bare}}`;
     for (const id of ["r1", "r2", "r3"]) await a.store.admit(storedRun(id), admitNow);
     await a.queue.enqueue({ kind: "advance", runId: "r1" }, { priority: "medium", delayMs: 60_000 });
     const keys = await scan(`${prefix}:*`);
     expect(keys.filter((k) => k.startsWith(`${prefix}:def:`))).toHaveLength(1);
     expect(keys.filter((k) => k.startsWith(`${prefix}:run:`)).sort()).toEqual(["r1", "r2", "r3"].map((id) => `${prefix}:run:${id}`));
     expect(keys.some((k) => k.startsWith(`${prefix}:jobs:`))).toBe(true);
-    expect((await scan(`bull:*`)).filter((k) => k.includes(prefix))).toEqual([]);
+    expect((await scan(`bull:*`)).filter((k) => k.includes(bare))).toEqual([]);
+    expect(await scan(`${bare}*`)).toEqual([]);
   });
 
   it("goes on after Redis forgot its scripts", async () => {
@@ -206,10 +208,10 @@ describe("Redis driver", () => {
     return found;
   }
 
-  /** Ids of the connections a driver on `prefix` holds (each is named after the prefix). */
+  /** Ids of the connections a driver on `prefix` holds (each is named after its key prefix, `{prefix}`). */
   async function clientIds(prefix: string): Promise<string[]> {
     const list = (await admin.client("LIST")) as string;
-    return list.split("\n").filter((line) => line.includes(` name=${prefix}:`)).map((line) => /id=(\d+)/.exec(line)![1]!);
+    return list.split("\n").filter((line) => line.includes(` name=${keyPrefix(prefix)}:`)).map((line) => /id=(\d+)/.exec(line)![1]!);
   }
 });
 }

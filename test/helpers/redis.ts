@@ -23,17 +23,23 @@ export function testPrefix(): string {
   return `sop-test-${randomBytes(6).toString("hex")}`;
 }
 
-/** Deletes every key that starts with `prefix` (ours and BullMQ's, which share it). */
+/**
+ * Deletes every key of the deployments whose SOP_REDIS_PREFIX starts with `prefix` (ours and
+ * BullMQ's, which share it): the keys under `{prefix…}` (the hash-tagged names), and under the
+ * bare `prefix…` (an earlier version's names, which a test may write).
+ */
 export async function deleteKeys(url: string, prefix: string): Promise<number> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   let deleted = 0;
   try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.unlink(...keys);
-    } while (cursor !== "0");
+    for (const pattern of [`{${prefix}*`, `${prefix}*`]) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+        cursor = next;
+        if (keys.length > 0) deleted += await redis.unlink(...keys);
+      } while (cursor !== "0");
+    }
   } finally {
     redis.disconnect();
   }

@@ -30,4 +30,14 @@ describe("readConfig", () => {
     expect(config.discord).toEqual({ token: "t", applicationId: "1", guildId: "2", channelId: "3", apiUrl: "http://127.0.0.1:9/api" });
     expect(config.publicUrl).toBe("https://sop.example.com");
   });
+
+  it("keeps SOP_REDIS_PREFIX as written and refuses one Redis would not keep in one hash slot", () => {
+    expect(read({}).redis.prefix).toBe("sop");
+    expect(read({ SOP_REDIS_PREFIX: "acme:{sop}" }).redis.prefix).toBe("acme:{sop}");
+    expect(() => read({ SOP_REDIS_PREFIX: "{}" })).toThrow(new ConfigError(
+      'SOP_REDIS_PREFIX "{}" is not usable: braces make a Redis hash tag: write at most one, with something inside (sop, {sop} or acme:{sop}); without braces the prefix is wrapped in one',
+    ));
+    expect(() => read({ SOP_REDIS_PREFIX: "{a}{b}" })).toThrow(ConfigError);
+    expect(() => read({ SOP_REDIS_PREFIX: "so p" })).toThrow(/no spaces or glob characters/);
+  });
 });

@@ -1,7 +1,7 @@
 import { Queue, Worker, type JobsOptions } from "bullmq";
-import type { Redis } from "ioredis";
 import type { Priority } from "../../core/sop/types.ts";
 import type { CronSchedule, EnqueueOptions, Job, WorkQueue } from "../../ports/work-queue.ts";
+import type { RedisClient } from "./redis-connection.ts";
 
 /** Ids of the job schedulers this queue owns (`schedule-<sop>-<hash>`). */
 export const SCHEDULE_PREFIX = "schedule-";
@@ -10,9 +10,12 @@ export const SCHEDULE_PREFIX = "schedule-";
 const BULLMQ_PRIORITY: Record<Priority, number> = { critical: 1, high: 2, medium: 3, low: 4 };
 
 export interface BullmqQueueOptions {
-  /** Needs `maxRetriesPerRequest: null` (BullMQ's rule for workers); BullMQ duplicates it for blocking reads. */
-  connection: Redis;
-  /** BullMQ's key prefix: the deployment prefix, so its keys are `<prefix>:<name>:*`. */
+  /**
+   * Needs `maxRetriesPerRequest: null` (BullMQ's rule for workers); BullMQ duplicates it for
+   * blocking reads. A Cluster client on a Redis Cluster.
+   */
+  connection: RedisClient;
+  /** BullMQ's key prefix: the deployment's key prefix with its hash tag (`{sop}`), so its keys are `{sop}:<name>:*`. */
   prefix: string;
   /** Queue name; default `jobs`. */
   name?: string;

@@ -1,14 +1,17 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { RunEvent } from "../../core/run/effects.ts";
 import type { EventBus } from "../../ports/event-bus.ts";
 import { MemoryEventBus } from "../local/memory-event-bus.ts";
+import type { RedisClient } from "./redis-connection.ts";
 
 export interface RedisEventBusOptions {
   /** Any command connection (it may be shared with the store). */
-  publisher: Redis;
-  /** A connection of its own: SUBSCRIBE puts it in subscriber mode. */
-  subscriber: Redis;
+  publisher: RedisClient;
+  /**
+   * A connection of its own: SUBSCRIBE puts it in subscriber mode. On a Redis Cluster, a Cluster
+   * client: PUBLISH reaches every node, and the client moves its subscription when a node fails.
+   */
+  subscriber: RedisClient;
   /** Pub/sub channel of the deployment, `<prefix>:events`. */
   channel: string;
   /** Receives what a subscriber threw, a failed publish, or an unreadable message (event undefined). */

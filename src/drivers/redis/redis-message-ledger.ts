@@ -3,7 +3,8 @@
  * after its last change, and a claim key (SET NX PX) so that only one bot process at a time
  * posts or edits a run's messages.
  */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-connection.ts";
+import type { RedisKeys } from "./redis-keys.ts";
 import type { LedgerEntry, MessageLedger, Platform } from "../../ports/message-ledger.ts";
 
 const KEEP_SECS = 30 * 24 * 3600;
@@ -12,10 +13,10 @@ const KEEP_SECS = 30 * 24 * 3600;
 const UNCLAIM = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`;
 
 export class RedisMessageLedger implements MessageLedger {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(private readonly redis: RedisClient, private readonly keys: RedisKeys) {}
 
   private key(platform: Platform, runId: string): string {
-    return `${this.prefix}:chat:${platform}:${runId}`;
+    return this.keys.chat(platform, runId);
   }
 
   async get(platform: Platform, runId: string): Promise<LedgerEntry | undefined> {
@@ -28,7 +29,7 @@ export class RedisMessageLedger implements MessageLedger {
   }
 
   async claim(platform: Platform, runId: string, owner: string, ttlMs: number): Promise<boolean> {
-    const key = `${this.key(platform, runId)}:claim`;
+    const key = this.keys.chatClaim(platform, runId);
     if ((await this.redis.set(key, owner, "PX", ttlMs, "NX")) === "OK") return true;
     // Our own claim is renewed, so a long reconcile keeps it.
     if ((await this.redis.get(key)) !== owner) return false;
@@ -37,6 +38,6 @@ export class RedisMessageLedger implements MessageLedger {
   }
 
   async unclaim(platform: Platform, runId: string, owner: string): Promise<void> {
-    await this.redis.eval(UNCLAIM, 1, `${this.key(platform, runId)}:claim`, owner);
+    await this.redis.eval(UNCLAIM, 1, this.keys.chatClaim(platform, runId), owner);
   }
 }

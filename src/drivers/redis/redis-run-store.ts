@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import { nextDeadline } from "../../core/run/apply-event.ts";
 import { RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
@@ -7,6 +6,7 @@ import type { Priority, SopDefinition } from "../../core/sop/types.ts";
 import type {
   Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, Seal, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
+import type { RedisClient } from "./redis-connection.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
 import { defineScripts, runScript } from "./scripts.ts";
 
@@ -19,7 +19,7 @@ const DEFINITION_CACHE = 128;
 const ACTIVE_STATUSES: readonly RunStatus[] = ["running", "awaiting_approval", "awaiting_manual"];
 
 export interface RedisRunStoreOptions {
-  /** Key prefix of the deployment; default `sop`. */
+  /** The deployment's SOP_REDIS_PREFIX, default `sop`; its keys are under `keyPrefix(prefix)`, e.g. `{sop}`. */
   prefix?: string;
 }
 
@@ -37,7 +37,7 @@ export class RedisRunStore implements RunStore {
   private closed = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     options: RedisRunStoreOptions = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-connection.ts";
 
 /**
  * The run store's Lua scripts (in `./lua`, each with a header naming its KEYS, ARGV and
@@ -28,7 +28,7 @@ const commandName = (name: ScriptName): string => `sop_${name}`;
  * Registers the scripts on a connection (ioredis sends EVALSHA and falls back to EVAL once
  * after a Redis restart flushed the script cache).
  */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const [name, lua] of sources) {
     const keys = SCRIPTS[name].keys;
     redis.defineCommand(commandName(name), keys === undefined ? { lua } : { lua, numberOfKeys: keys });
@@ -36,7 +36,7 @@ export function defineScripts(redis: Redis): void {
 }
 
 /** Runs a script registered by `defineScripts` on this connection. */
-export function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+export function runScript(redis: RedisClient, name: ScriptName, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
   const command = (redis as unknown as Record<string, ((...a: Arg[]) => Promise<unknown>) | undefined>)[commandName(name)];
   if (command === undefined) throw new Error(`Redis script ${name} is not defined on this connection; call defineScripts first`);
   const expected = SCRIPTS[name].keys;
