@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import { nextDeadline } from "../../core/run/apply-event.ts";
-import { RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
+import { ACTIVE_STATUSES, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority, SopDefinition } from "../../core/sop/types.ts";
 import type {
   Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, Seal, StoredRun, UpdateOutcome,
@@ -16,7 +16,6 @@ const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, l
 // ZRANGE breaks equal scores by id, the same total order as the local store.
 const RANK_SPAN = 1e13;
 const DEFINITION_CACHE = 128;
-const ACTIVE_STATUSES: readonly RunStatus[] = ["running", "awaiting_approval", "awaiting_manual"];
 
 export interface RedisRunStoreOptions {
   /** The deployment's SOP_REDIS_PREFIX, default `sop`; its keys are under `keyPrefix(prefix)`, e.g. `{sop}`. */
