@@ -4,6 +4,7 @@
  * the run; a benchmark that throws is broken, so it is listed and the exit code is 1.
  */
 import { availableParallelism, loadavg } from "node:os";
+import { ensureFreshBuild } from "../scripts/build.ts";
 import { benchApproveLatency } from "./approve-latency.bench.ts";
 import { resultLine, resultTable, type BenchResult } from "./bench-result.ts";
 import { benchConditions } from "./conditions.bench.ts";
@@ -77,6 +78,8 @@ async function main(): Promise<number> {
     console.log(`redis benchmarks skipped: no Redis at ${REDIS_URL} (set REDIS_URL)`);
     selected = selected.filter((b) => !b.redis);
   }
+  // Several spawn bin/sop.js, which runs dist/: never a stale one.
+  ensureFreshBuild();
   const results: BenchResult[] = [];
   const errors: { name: string; message: string }[] = [];
   const started = performance.now();
