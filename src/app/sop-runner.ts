@@ -14,7 +14,7 @@ import { isTerminal, type RunState, type TriggerInfo } from "../core/run/run-sta
 import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
-import { BullmqQueue, openRedisDriver } from "../drivers/redis/index.ts";
+import type { BullmqQueue } from "../drivers/redis/index.ts";
 import { thisMachine } from "../exec/process-identity.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { stopOrphan } from "../exec/stop-orphan.ts";
@@ -152,7 +152,7 @@ export class SopRunner {
 
   /** The BullMQ queue on the Redis driver (for Bull Board); undefined on the local driver. */
   bullQueue(): Queue | undefined {
-    return this.queue instanceof BullmqQueue ? this.queue.bullQueue() : undefined;
+    return isBullmqQueue(this.queue) ? this.queue.bullQueue() : undefined;
   }
 
   get diagnostics(): Diagnostic[] {
@@ -331,6 +331,11 @@ export class SopRunner {
 
 }
 
+/** By what it offers, not by class: the Redis driver's module is loaded only with REDIS_URL. */
+function isBullmqQueue(queue: WorkQueue): queue is BullmqQueue {
+  return "bullQueue" in queue && typeof queue.bullQueue === "function";
+}
+
 export async function createSopRunner(options: SopRunnerOptions = {}): Promise<SopRunner> {
   const env = options.env ?? process.env;
   const config = readConfig(env);
@@ -341,8 +346,10 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   const readOnly = options.readOnly === true;
   const worker = options.worker !== false && !readOnly;
   const onError = (err: unknown, where: string): void => log.error({ err }, `${where} failed`);
+  // The Redis driver is imported only when it is used: BullMQ and ioredis would add some 20 MiB
+  // and their load time to every process on the local driver.
   const driver = redisUrl
-    ? await openRedisDriver({ url: redisUrl, ...config.redis, onError, readOnly })
+    ? await (await import("../drivers/redis/index.ts")).openRedisDriver({ url: redisUrl, ...config.redis, onError, readOnly })
     : await openLocalDriver({
       dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", readOnly,
       onProblem: (m) => log.error({}, m), onError,
