@@ -7,6 +7,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { ensureFreshBuild } from "../scripts/build.ts";
 import { benchApproveLatency } from "./approve-latency.bench.ts";
 import { resultLine, resultTable, type BenchResult } from "./bench-result.ts";
+import { benchCliStart } from "./cli-start.bench.ts";
 import { benchConditions } from "./conditions.bench.ts";
 import { benchHttpApprove } from "./http-approve.bench.ts";
 import { benchLoadSops } from "./load-sops.bench.ts";
@@ -46,6 +47,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: "approve-latency", run: benchApproveLatency },
   { name: "http-approve", run: benchHttpApprove },
   { name: "trigger-match", run: benchTriggerMatch },
+  { name: "cli-start", run: benchCliStart },
   { name: "serve-rss", run: benchServeRss },
   { name: "slack-approve", run: benchSlackApprove },
   { name: "redis-throughput", run: benchRedisThroughput, redis: true },
