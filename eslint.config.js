@@ -32,5 +32,5 @@ export default tseslint.config(
     },
   },
   { files: ["bin/*.js", "eslint.config.js"], ...tseslint.configs.disableTypeChecked },
-  { files: ["bin/*.js", "eslint.config.js"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
+  { files: ["bin/*.js", "eslint.config.js"], languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } } },
 );

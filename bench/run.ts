@@ -4,8 +4,10 @@
  * the run; a benchmark that throws is broken, so it is listed and the exit code is 1.
  */
 import { availableParallelism, loadavg } from "node:os";
+import { ensureFreshBuild } from "../scripts/build.ts";
 import { benchApproveLatency } from "./approve-latency.bench.ts";
 import { resultLine, resultTable, type BenchResult } from "./bench-result.ts";
+import { benchCliStart } from "./cli-start.bench.ts";
 import { benchConditions } from "./conditions.bench.ts";
 import { benchHttpApprove } from "./http-approve.bench.ts";
 import { benchLoadSops } from "./load-sops.bench.ts";
@@ -45,6 +47,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: "approve-latency", run: benchApproveLatency },
   { name: "http-approve", run: benchHttpApprove },
   { name: "trigger-match", run: benchTriggerMatch },
+  { name: "cli-start", run: benchCliStart },
   { name: "serve-rss", run: benchServeRss },
   { name: "slack-approve", run: benchSlackApprove },
   { name: "redis-throughput", run: benchRedisThroughput, redis: true },
@@ -77,6 +80,8 @@ async function main(): Promise<number> {
     console.log(`redis benchmarks skipped: no Redis at ${REDIS_URL} (set REDIS_URL)`);
     selected = selected.filter((b) => !b.redis);
   }
+  // Several spawn bin/sop.js, which runs dist/: never a stale one.
+  ensureFreshBuild();
   const results: BenchResult[] = [];
   const errors: { name: string; message: string }[] = [];
   const started = performance.now();

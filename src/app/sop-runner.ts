@@ -14,7 +14,7 @@ import { isAtRest, OPEN_STATUSES, WAITING_STATUSES, type RunState, type TriggerI
 import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
-import { BullmqQueue, openRedisDriver } from "../drivers/redis/index.ts";
+import type { BullmqQueue } from "../drivers/redis/index.ts";
 import { thisMachine } from "../exec/process-identity.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { stopOrphan } from "../exec/stop-orphan.ts";
@@ -170,7 +170,7 @@ export class SopRunner {
 
   /** The BullMQ queue on the Redis driver (for Bull Board); undefined on the local driver. */
   bullQueue(): Queue | undefined {
-    return this.queue instanceof BullmqQueue ? this.queue.bullQueue() : undefined;
+    return isBullmqQueue(this.queue) ? this.queue.bullQueue() : undefined;
   }
 
   get diagnostics(): Diagnostic[] {
@@ -365,6 +365,11 @@ export class SopRunner {
 
 }
 
+/** By what it offers, not by class: the Redis driver's module is loaded only with REDIS_URL. */
+function isBullmqQueue(queue: WorkQueue): queue is BullmqQueue {
+  return "bullQueue" in queue && typeof queue.bullQueue === "function";
+}
+
 export async function createSopRunner(options: SopRunnerOptions = {}): Promise<SopRunner> {
   const env = options.env ?? process.env;
   const config = readConfig(env);
@@ -375,8 +380,10 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   const readOnly = options.readOnly === true;
   const worker = options.worker !== false && !readOnly;
   const onError = (err: unknown, where: string): void => log.error({ err }, `${where} failed`);
+  // The Redis driver is imported only when it is used: BullMQ and ioredis would add some 20 MiB
+  // and their load time to every process on the local driver.
   const driver = redisUrl
-    ? await openRedisDriver({ url: redisUrl, ...config.redis, onError, onNotice: (m, level) => log[level]({}, m), readOnly })
+    ? await (await import("../drivers/redis/index.ts")).openRedisDriver({ url: redisUrl, ...config.redis, onError, onNotice: (m, level) => log[level]({}, m), readOnly })
     : await openLocalDriver({
       dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", readOnly,
       ...(options.clock ? { clock: options.clock } : {}),

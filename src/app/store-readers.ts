@@ -1,7 +1,6 @@
 /** What commands that only look read from a deployment's store, without joining it as a worker. */
 import { dataDirHolder } from "../drivers/local/data-dir-lock.ts";
 import { FileRunStore } from "../drivers/local/file-run-store.ts";
-import { openRedisStore } from "../drivers/redis/index.ts";
 import type { ChainHead } from "../ports/run-store.ts";
 
 export interface ChainSource {
@@ -17,6 +16,8 @@ export interface ChainSource {
  */
 export async function readChainHeads(source: ChainSource): Promise<Map<string, ChainHead>> {
   if (source.redisUrl) {
+    // Imported here only: BullMQ and ioredis are heavy for a command on the local driver.
+    const { openRedisStore } = await import("../drivers/redis/index.ts");
     const { store, close } = await openRedisStore({ url: source.redisUrl, ...(source.redisPrefix ? { prefix: source.redisPrefix } : {}) });
     try {
       return await store.chainHeads();

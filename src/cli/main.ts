@@ -4,19 +4,11 @@
 import { parseArgs } from "node:util";
 import { readConfig } from "../main/config.ts";
 import { EXIT, UsageError, makeContext, parseVars, type CliIo } from "./cli-context.ts";
-import { listCommand } from "./commands/list.ts";
-import { planCommand } from "./commands/plan.ts";
-import { validateCommand } from "./commands/validate.ts";
-import { auditVerifyCommand } from "./commands/audit.ts";
-import { dataDirInUse, readChainHeads } from "../app/store-readers.ts";
-import { cancelCommand, decideCommand, runCommand, triggerCommand } from "./commands/run.ts";
-import { statusCommand } from "./commands/status.ts";
-import { withLocalRunner } from "./local-runner.ts";
 import { connectServer } from "./http-client.ts";
-import { remoteCancel, remoteDecide, remoteList, remoteRun, remoteStatus, remoteTrigger } from "./remote-commands.ts";
 import { withDotEnv } from "../main/dot-env.ts";
-import { serve } from "../main/serve.ts";
-import { runWorker } from "../main/worker.ts";
+
+// Each command imports what it needs when it runs (`await import` below), so `sop --help` loads
+// none of it, `sop validate` only the SOP parser, and only `sop serve` loads the HTTP server.
 
 export const USAGE = `usage: sop <command> [options]
 
@@ -95,54 +87,74 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     const remote = REMOTE.has(command) ? await connectServer(local, env) : undefined;
     if (remote && (values.sops !== undefined || values.logs !== undefined)) ctx.err(`note: using the server at ${remote.url}; --sops and --logs apply to in-process use only`);
     switch (command) {
-      case "validate":
+      case "validate": {
+        const { validateCommand } = await import("./commands/validate.ts");
         return await validateCommand(ctx, args[0] ?? sopsDir);
-      case "list":
-        return remote ? await remoteList(ctx, remote) : await listCommand(ctx, sopsDir);
-      case "plan":
+      }
+      case "list": {
+        if (remote) return await (await import("./remote-commands.ts")).remoteList(ctx, remote);
+        const { listCommand } = await import("./commands/list.ts");
+        return await listCommand(ctx, sopsDir);
+      }
+      case "plan": {
         if (!args[0]) throw new UsageError("sop plan NAME [--var k=v]…");
+        const { planCommand } = await import("./commands/plan.ts");
         return await planCommand(ctx, sopsDir, args[0], parseVars(values.var));
+      }
       case "run": {
         const name = need(args[0], "sop run NAME [--var k=v]…");
         const flags = { vars: parseVars(values.var), approveAll: values["approve-all"], force: values.force, interactive: io.isTTY && Boolean(process.stdin.isTTY) && !values.json };
-        if (remote) return await remoteRun(ctx, remote, name, flags);
+        if (remote) return await (await import("./remote-commands.ts")).remoteRun(ctx, remote, name, flags);
+        const [{ withLocalRunner }, { runCommand }] = await Promise.all([import("./local-runner.ts"), import("./commands/run.ts")]);
         return await withLocalRunner(ctx, local, "sop run", (r) => runCommand(ctx, r, name, flags));
       }
       case "approve":
       case "deny": {
         const name = need(args[0], `sop ${command} NAME [RUN_ID]`);
         const text = command === "approve" ? values.comment : (values.reason ?? (args.slice(2).join(" ") || undefined));
-        if (remote) return await remoteDecide(ctx, remote, command, name, args[1], text);
+        if (remote) return await (await import("./remote-commands.ts")).remoteDecide(ctx, remote, command, name, args[1], text);
+        const [{ withLocalRunner }, { decideCommand }] = await Promise.all([import("./local-runner.ts"), import("./commands/run.ts")]);
         return await withLocalRunner(ctx, local, `sop ${command}`, (r) => decideCommand(ctx, r, command, name, args[1], text));
       }
       case "status": {
         const ref = need(args[0], "sop status NAME|RUN_ID");
-        if (remote) return await remoteStatus(ctx, remote, ref);
+        if (remote) return await (await import("./remote-commands.ts")).remoteStatus(ctx, remote, ref);
+        const [{ withLocalRunner }, { statusCommand }, { dataDirInUse }] = await Promise.all([
+          import("./local-runner.ts"), import("./commands/status.ts"), import("../app/store-readers.ts"),
+        ]);
         // Read-only: with no process holding DATA_DIR (and no Redis), whatever says "running" was interrupted.
         const idle = !local.redisUrl && !(await dataDirInUse(local.dataDir));
         return await withLocalRunner(ctx, local, "sop status", (r) => statusCommand(ctx, r, ref, { idle }), { readOnly: true });
       }
       case "cancel": {
         const ref = need(args[0], "sop cancel NAME|RUN_ID");
-        if (remote) return await remoteCancel(ctx, remote, ref);
+        if (remote) return await (await import("./remote-commands.ts")).remoteCancel(ctx, remote, ref);
+        const [{ withLocalRunner }, { cancelCommand }] = await Promise.all([import("./local-runner.ts"), import("./commands/run.ts")]);
         return await withLocalRunner(ctx, local, "sop cancel", (r) => cancelCommand(ctx, r, ref));
       }
       case "trigger": {
         const text = need(args.join(" ") || undefined, "sop trigger TEXT");
-        if (remote) return await remoteTrigger(ctx, remote, text);
+        if (remote) return await (await import("./remote-commands.ts")).remoteTrigger(ctx, remote, text);
+        const [{ withLocalRunner }, { triggerCommand }] = await Promise.all([import("./local-runner.ts"), import("./commands/run.ts")]);
         return await withLocalRunner(ctx, local, "sop trigger", (r) => triggerCommand(ctx, r, text));
       }
-      case "serve":
+      case "serve": {
+        const { serve } = await import("../main/serve.ts");
         return await serve({ env: io.env, cwd: io.cwd, isTTY: io.isTTY, stderr: io.stderr }, {
           ...(values.sops !== undefined ? { sopsDir: values.sops } : {}), ...(values.logs !== undefined ? { logsDir: values.logs } : {}),
         });
-      case "worker":
+      }
+      case "worker": {
+        const { runWorker } = await import("../main/worker.ts");
         return await runWorker(env, (line) => ctx.err(line));
-      case "audit":
+      }
+      case "audit": {
         if (args[0] !== "verify") throw new UsageError("sop audit verify [DIR]");
+        const [{ auditVerifyCommand }, { readChainHeads }] = await Promise.all([import("./commands/audit.ts"), import("../app/store-readers.ts")]);
         return await auditVerifyCommand(ctx, args[1] ?? local.logsDir, () => readChainHeads({
           dataDir: local.dataDir, ...(local.redisUrl ? { redisUrl: local.redisUrl, redisPrefix: local.redis.prefix } : {}),
         }), local.redisUrl ? `Redis (prefix ${local.redis.prefix})` : local.dataDir);
+      }
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

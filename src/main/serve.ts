@@ -46,7 +46,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
     io.stderr(`sop serve: ${err.message}\n`);
     return 2;
   }
-  const log = createLogger({ level: config.logLevel, pretty: io.isTTY && !env["NO_COLOR"] });
+  const log = await createLogger({ level: config.logLevel, pretty: io.isTTY && !env["NO_COLOR"] });
   if (!LOOPBACK.test(config.host) && !config.apiTokens) {
     log.fatal({ host: config.host }, `refusing to listen on HOST=${config.host} without API_TOKENS: anyone who reaches it could run and approve SOPs. Set API_TOKENS=name:token,… or use HOST=127.0.0.1`);
     return 2;

@@ -6,6 +6,7 @@
  * make the same choices (the timing of the machine is not replayed, so a race may need a few runs).
  */
 import { parseArgs } from "node:util";
+import { ensureFreshBuild } from "../../scripts/build.ts";
 import { redisUrlForTests } from "../helpers/redis.ts";
 import { cleanUpEverything, runScenario, type ScenarioResult, type Size } from "./harness.ts";
 import { randomSeed, Rng } from "./rng.ts";
@@ -43,6 +44,8 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const chosen = SCENARIOS.filter((s) => !wanted || wanted.includes(s.name));
+// The scenarios spawn bin/sop.js, which runs dist/: never a stale one.
+ensureFreshBuild();
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
