@@ -32,10 +32,6 @@ describe("the server log", () => {
       const lines = serve!.logs.filter((l) => l["runId"] === id).map((l) => l.msg);
       return lines.some((l) => l.includes("finished")) ? lines : undefined;
     });
-    // The refusal comes after the acceptance; whether before or after the run started is the worker's timing.
-    const refused = serve.logs.map((l) => l.msg).filter((m) => /run of gated refused/.test(m));
-    expect(refused).toEqual([expect.stringMatching(/^run of gated refused for api:alice: gated is cooling down: \d+ s left/)]);
-    expect(serve.logs.findIndex((l) => l.msg === refused[0])).toBeGreaterThan(serve.logs.findIndex((l) => l.msg === story[0]));
     expect(story).toEqual([
       `run ${id} of gated accepted: manual from api, requested by api:alice`,
       `run ${id} of gated started`,
