@@ -143,8 +143,8 @@ export class GatewayConnection {
     const { log } = this.o;
     let code: number | undefined;
     const mine = () => this.client === client;
-    client.on(Events.Error, (err) => log.error({ platform: "discord", err: String(err) }, `Discord: client error: ${err.message}`));
-    client.on(Events.ShardError, (err) => log.debug({ platform: "discord", err: String(err) }, `Discord: gateway error: ${err.message}`));
+    client.on(Events.Error, (err) => log.error({ platform: "discord", err }, `Discord: client error: ${err.message}`));
+    client.on(Events.ShardError, (err) => log.debug({ platform: "discord", err }, `Discord: gateway error: ${err.message}`));
     client.on(Events.ShardReconnecting, () => {
       if (mine() && client.isReady()) this.status = "connecting";
     });
@@ -162,10 +162,10 @@ export class GatewayConnection {
     });
     // Listeners never throw into the library: an async listener's rejection would reach 'error'.
     client.on(Events.InteractionCreate, (i) => {
-      if (mine()) void this.o.onInteraction(i).catch((err: unknown) => log.error({ platform: "discord", err: String(err) }, "Discord: interaction failed"));
+      if (mine()) void this.o.onInteraction(i).catch((err: unknown) => log.error({ platform: "discord", err }, "Discord: interaction failed"));
     });
     client.on(Events.MessageCreate, (m) => {
-      if (mine() && this.messageContent) void this.o.onMessage(m).catch((err: unknown) => log.error({ platform: "discord", err: String(err) }, "Discord: message failed"));
+      if (mine() && this.messageContent) void this.o.onMessage(m).catch((err: unknown) => log.error({ platform: "discord", err }, "Discord: message failed"));
     });
     return () => code;
   }

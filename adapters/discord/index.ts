@@ -80,7 +80,7 @@ export class DiscordAdapter implements ChatAdapter {
       this.commandsRegistered = true;
       this.deps.log.info({ platform: "discord", guild: guildId ?? "global" }, `Discord: slash commands /approve /deny /sop registered ${guildId ? `in guild ${guildId}` : "globally (they may take up to an hour to appear)"}`);
     } catch (err) {
-      this.deps.log.warn({ platform: "discord", err: String(err) }, `Discord: cannot register the slash commands (${(err as Error).message}); will try again at the next connection, or run npm run discord:register`);
+      this.deps.log.warn({ platform: "discord", err }, `Discord: cannot register the slash commands (${(err as Error).message}); will try again at the next connection, or run npm run discord:register`);
     }
   }
 }

@@ -52,7 +52,7 @@ export async function onInteraction(i: Interaction, ctx: InteractionContext): Pr
     else if (i.isButton()) await button(i, ctx);
     else if (i.isModalSubmit()) await modalSubmit(i, ctx);
   } catch (err) {
-    ctx.log.error({ platform: "discord", err: String(err), interaction: i.id }, `Discord: interaction failed: ${(err as Error).message}`);
+    ctx.log.error({ platform: "discord", err, interaction: i.id }, `Discord: interaction failed: ${(err as Error).message}`);
     await apologize(i);
   }
 }

@@ -80,6 +80,6 @@ function tellToRetry(body: unknown, log: Logger): void {
   if (!url) return;
   const reply = ephemeral(message({ title: "sop-runner could not check this request, so nothing was done; try again in a moment", tone: "failure" }));
   postToResponseUrl(url, responseBody(reply, true)).catch((err: unknown) => {
-    log.warn({ platform: "slack", err: String(err) }, `Slack: could not say that a request was not run: ${String(err)}`);
+    log.warn({ platform: "slack", err }, `Slack: could not say that a request was not run: ${String(err)}`);
   });
 }

@@ -35,7 +35,7 @@ export async function answer(log: Logger, what: string, send: (reply: ChatReply)
   try {
     await send(reply);
   } catch (err) {
-    log.warn({ platform: "slack", err: String(err) }, `Slack: could not answer the ${what}: ${String(err)}`);
+    log.warn({ platform: "slack", err }, `Slack: could not answer the ${what}: ${String(err)}`);
   }
 }
 

@@ -211,7 +211,7 @@ export class SlackApp {
     const cause = this.status.startsWith("error: ") ? this.status.slice("error: ".length) : "still connecting";
     const reply = ephemeral(message({ title: `sop-runner is not connected to Slack right now (${cause}); try again in a moment`, tone: "failure" }));
     postToResponseUrl(url, responseBody(reply, true)).catch((err: unknown) => {
-      this.o.log.warn({ platform: "slack", err: String(err) }, `Slack: could not say that the bot is not connected: ${String(err)}`);
+      this.o.log.warn({ platform: "slack", err }, `Slack: could not say that the bot is not connected: ${String(err)}`);
     });
   }
 
@@ -249,7 +249,7 @@ function mountEvents(http: FastifyInstance, receiver: HTTPReceiver, now: () => n
       try {
         receiver.requestListener(request.raw, reply.raw);
       } catch (err) {
-        log.error({ platform: "slack", err: String(err) }, "Slack: the request listener failed");
+        log.error({ platform: "slack", err }, "Slack: the request listener failed");
         if (!reply.raw.headersSent) reply.raw.writeHead(500).end();
       }
       done();

@@ -111,7 +111,7 @@ export class ChatNotifier {
     const sweep = (): void => {
       this.o.runner.store.list({ statuses: OPEN_STATUSES }).then(
         (runs) => { for (const run of runs) this.mark(run.id); },
-        (err: unknown) => this.o.log.warn({ platform: this.o.surface.platform, err: String(err) }, "notifications: cannot list the runs going"),
+        (err: unknown) => this.o.log.warn({ platform: this.o.surface.platform, err }, "notifications: cannot list the runs going"),
       );
       if (!this.closed) this.cancelSweep = this.clock.schedule(sweep, this.o.sweepMs ?? 120_000);
     };
@@ -124,7 +124,7 @@ export class ChatNotifier {
         if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
       }
     } catch (err) {
-      this.o.log.warn({ platform: this.o.surface.platform, err: String(err) }, `${this.o.surface.platform}: cannot list the runs to catch up on; the next sweep will`);
+      this.o.log.warn({ platform: this.o.surface.platform, err }, `${this.o.surface.platform}: cannot list the runs to catch up on; the next sweep will`);
     }
   }
 

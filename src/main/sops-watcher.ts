@@ -30,7 +30,7 @@ export async function watchSops(opts: { sopsDir: string; debounceMs?: number; re
       return;
     }
     running = opts.reload()
-      .catch((err: unknown) => opts.log.error({ err: String(err) }, `reloading SOPs failed: ${String(err)}`))
+      .catch((err: unknown) => opts.log.error({ err }, `reloading SOPs failed: ${String(err)}`))
       .finally(() => {
         running = undefined;
         if (again) {
@@ -45,7 +45,7 @@ export async function watchSops(opts: { sopsDir: string; debounceMs?: number; re
     clearTimeout(timer);
     timer = setTimeout(reload, debounceMs);
   });
-  watcher.on("error", (err: unknown) => opts.log.warn({ err: String(err) }, `watching ${opts.sopsDir}: ${String(err)}`));
+  watcher.on("error", (err: unknown) => opts.log.warn({ err }, `watching ${opts.sopsDir}: ${String(err)}`));
   await new Promise<void>((ready) => watcher.once("ready", () => ready()));
   return {
     async close() {

@@ -40,7 +40,7 @@ export function formVars(body: unknown, defaults: Readonly<Record<string, VarVal
 /** A refusal from the engine is the person's answer; anything else is a bug, logged. */
 function failure(ctx: WebContext, err: unknown, what: string): { kind: "error"; text: string } {
   if (err instanceof SopError) return { kind: "error", text: err.message };
-  ctx.log.error({ err: String(err) }, `web UI: ${what} failed`);
+  ctx.log.error({ err }, `web UI: ${what} failed`);
   return { kind: "error", text: `${what} failed on the server; it is in the log.` };
 }
 

@@ -19,7 +19,7 @@ export async function requestOf(ctx: WebContext, stored: StoredRun, record: Audi
     return approvalRequest({ stored, record }, cp, (await definitionChanges(ctx.runner, stored)).get(cp.id));
   } catch (err) {
     // The change is a warning on top of the request; the store failing to tell it must not hide the rest.
-    ctx.log.warn({ err: String(err), run: stored.run.id }, "could not compare the SOP's definition with the last run that passed this gate");
+    ctx.log.warn({ err, run: stored.run.id }, "could not compare the SOP's definition with the last run that passed this gate");
     return approvalRequest({ stored, record }, cp);
   }
 }

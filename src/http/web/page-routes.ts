@@ -49,7 +49,7 @@ async function runView(ctx: WebContext, id: string) {
     try {
       plan = planRun(stored.definition, record.vars);
     } catch (err) {
-      ctx.log.warn({ err: String(err), run: id }, "could not plan the rest of a run for the web UI");
+      ctx.log.warn({ err, run: id }, "could not plan the rest of a run for the web UI");
     }
   }
   const request = stored ? await requestOf(ctx, stored, record) : undefined;

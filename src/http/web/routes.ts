@@ -53,7 +53,7 @@ export function registerHooks(scope: FastifyInstance, ctx: WebContext): void {
 
   scope.setErrorHandler(async (err: Error & { statusCode?: number }, request, reply) => {
     const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) ctx.log.error({ err: String(err), url: request.url }, "web UI request failed");
+    if (status === 500) ctx.log.error({ err, url: request.url }, "web UI request failed");
     const text = status === 500 ? "Something went wrong on the server; it is in the log." : err.message;
     return ctx.publicPage(reply, "Error", messagePage(status === 500 ? "Server error" : "Bad request", text), status);
   });

@@ -50,7 +50,7 @@ export async function armFileWatch(
       });
     }, DEBOUNCE_MS));
   });
-  watcher.on("error", (err: unknown) => ctx.log.warn({ sop, path: trigger.path, err: String(err) }, `file_watch of ${sop}: ${String(err)}`));
+  watcher.on("error", (err: unknown) => ctx.log.warn({ sop, path: trigger.path, err }, `file_watch of ${sop}: ${String(err)}`));
   await new Promise<void>((resolveReady) => watcher.once("ready", () => resolveReady()));
   ctx.log.debug({ sop, glob, base }, `file_watch of ${sop} armed on ${glob}`);
   return {

@@ -35,7 +35,7 @@ export class TriggerSet {
         const armed = trigger.type === "schedule" ? armSchedule(this.ctx, sop, trigger) : await armFileWatch(this.ctx, sop, trigger, this.sopsDir);
         this.armed.set(key, { type: trigger.type, trigger: armed });
       } catch (err) {
-        this.ctx.log.error({ sop, trigger: trigger.type, err: String(err) }, `cannot arm the ${trigger.type} trigger of ${sop}: ${(err as Error).message}`);
+        this.ctx.log.error({ sop, trigger: trigger.type, err }, `cannot arm the ${trigger.type} trigger of ${sop}: ${(err as Error).message}`);
       }
     }
   }
