@@ -5,14 +5,18 @@
  */
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { isAtRest } from "../core/run/run-state.ts";
-import type { Trigger, VarValue } from "../core/sop/types.ts";
+import type { Trigger } from "../core/sop/types.ts";
 import type { CommandTriggerResult } from "../main/triggers/command-trigger.ts";
 import { EXIT, type CliContext } from "./cli-context.ts";
 import { describeTrigger } from "../core/sop/describe-trigger.ts";
 import { ApiError, type ServerClient } from "./http-client.ts";
+import type { RunFlags } from "./commands/run.ts";
+import { askAtGate } from "./gate-prompt.ts";
 import { printStepOutput } from "./progress.ts";
 import { exitForStatus, printRecord, printRunStatus } from "./run-exit.ts";
 import { RUN_ID_SHAPE } from "../core/names.ts";
+import type { SopMetrics } from "../app/sop-status.ts";
+import { printSopStatus } from "./sop-status-view.ts";
 
 const POLL_MS = 250;
 
@@ -54,12 +58,24 @@ function finish(ctx: CliContext, record: AuditRecord): number {
   return exitForStatus(record.status);
 }
 
-export async function remoteRun(ctx: CliContext, client: ServerClient, name: string, flags: { vars: Record<string, VarValue>; approveAll: boolean; force: boolean }): Promise<number> {
+export async function remoteRun(ctx: CliContext, client: ServerClient, name: string, flags: RunFlags): Promise<number> {
   try {
     const body = { sop: name, vars: flags.vars, ...(flags.approveAll ? { skip_approval: true } : {}), ...(flags.force ? { force: true } : {}) };
     const started = await client.post<AuditRecord>("/api/sop/execute", body);
     if (!ctx.json) ctx.err(ctx.color.bold(`${started.sop} ${started.version} — run ${started.run_id} (on ${client.url})`));
-    return finish(ctx, await untilAtRest(ctx, client, started));
+    let record = await untilAtRest(ctx, client, started);
+    // On a terminal, ask at each gate as in-process does.
+    while (flags.interactive && exitForStatus(record.status) === EXIT.waiting) {
+      const next = await askAtGate(ctx, record, async (decision, o) => {
+        const { message, run } = await client.post<Decision>(`/api/sop/${decision}`, {
+          sop: record.sop, run_id: o.runId, checkpoint: o.checkpoint, ...(o.reason ? { reason: o.reason } : {}),
+        });
+        return { message, record: await untilAtRest(ctx, client, run) };
+      }, (err) => refused(ctx, err));
+      if (!next) break;
+      record = next;
+    }
+    return finish(ctx, record);
   } catch (err) {
     return refused(ctx, err);
   }
@@ -92,7 +108,7 @@ export async function remoteCancel(ctx: CliContext, client: ServerClient, ref: s
 interface SopView {
   status: {
     active: { run_id: string; status: string }[]; queued: { run_id: string }[]; last: { run_id: string; status: string } | null;
-    cooldown_remaining_secs: number; metrics: Record<string, number | null>;
+    cooldown_remaining_secs: number; metrics: SopMetrics;
   };
 }
 
@@ -106,16 +122,10 @@ export async function remoteStatus(ctx: CliContext, client: ServerClient, ref: s
       return printRunStatus(ctx, record);
     }
     const { status: s } = await client.get<SopView>(`/api/sops/${encodeURIComponent(ref)}`);
-    if (ctx.json) {
-      ctx.out(JSON.stringify({
-        sop: ref, active: s.active.map((r) => ({ id: r.run_id, status: r.status })), queued: s.queued.map((r) => ({ id: r.run_id })),
-        last: s.last ? { id: s.last.run_id, status: s.last.status } : null, cooldown_remaining_secs: s.cooldown_remaining_secs, metrics: s.metrics,
-      }, null, 2));
-      return EXIT.ok;
-    }
-    ctx.out(`${ref}: ${s.active.length} active, ${s.queued.length} queued, cooldown ${s.cooldown_remaining_secs} s left`);
-    for (const r of s.active) ctx.out(`  ${r.run_id}  ${r.status}`);
-    if (s.last) ctx.out(`  last: ${s.last.run_id} ${s.last.status}`);
+    printSopStatus(ctx, {
+      sop: ref, active: s.active.map((r) => ({ id: r.run_id, status: r.status })), queued: s.queued.map((r) => ({ id: r.run_id })),
+      last: s.last ? { id: s.last.run_id, status: s.last.status } : null, cooldown_remaining_secs: s.cooldown_remaining_secs, metrics: s.metrics,
+    });
     return EXIT.ok;
   } catch (err) {
     return refused(ctx, err);

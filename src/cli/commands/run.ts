@@ -1,8 +1,8 @@
-import { createInterface } from "node:readline/promises";
 import type { SopRunner } from "../../app/sop-runner.ts";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import type { VarValue } from "../../core/sop/types.ts";
 import type { CliContext } from "../cli-context.ts";
+import { askAtGate } from "../gate-prompt.ts";
 import { printProgress } from "../progress.ts";
 import { exitForStatus, printRecord, reportRefusal } from "../run-exit.ts";
 
@@ -37,34 +37,15 @@ export async function runCommand(ctx: CliContext, runner: SopRunner, name: strin
   return withProgress(ctx, runner, async () => {
     let record = await runner.execute(name, { vars: flags.vars, skipApproval: flags.approveAll, force: flags.force, trigger: { type: "manual", source: "cli" } });
     while (flags.interactive && exitForStatus(record.status) === 3) {
-      const next = await askAtGate(ctx, runner, record);
+      const next = await askAtGate(ctx, record, (decision, o) => {
+        const opts = { runId: o.runId, checkpoint: o.checkpoint, wait: true };
+        return decision === "approve" ? runner.approve(record.sop, opts) : runner.deny(record.sop, { ...opts, ...(o.reason ? { reason: o.reason } : {}) });
+      }, (err) => reportRefusal(ctx, err));
       if (!next) break;
       record = next;
     }
     return { record };
   });
-}
-
-async function askAtGate(ctx: CliContext, runner: SopRunner, record: AuditRecord): Promise<AuditRecord | undefined> {
-  const gate = record.approvals.find((a) => a.decision === "pending");
-  if (!gate) return undefined;
-  const manual = gate.kind === "manual";
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = (await rl.question(`${gate.gate} (${gate.reason}): ${manual ? "[d]one, [f]ailed" : "[a]pprove, [d]eny"}, or Enter to leave it waiting: `)).trim();
-    const yes = manual ? /^d(one)?$/i : /^a(pprove)?$|^y(es)?$/i;
-    const no = manual ? /^f(ail(ed)?)?$/i : /^d(eny)?$|^n(o)?$/i;
-    if (!yes.test(answer) && !no.test(answer)) return undefined;
-    const opts = { runId: record.run_id, checkpoint: gate.gate, wait: true };
-    const result = yes.test(answer) ? await runner.approve(record.sop, opts) : await runner.deny(record.sop, { ...opts, reason: "denied at the terminal" });
-    ctx.err(result.message);
-    return result.record;
-  } catch (err) {
-    reportRefusal(ctx, err);
-    return undefined;
-  } finally {
-    rl.close();
-  }
 }
 
 export async function decideCommand(

@@ -6,17 +6,19 @@ import { approveBody, cancelBody, denyBody, type ApproveBody, type CancelBody, t
 
 export function registerDecisionRoutes(api: FastifyInstance, { runner }: ApiDeps): void {
   api.post<{ Body: ApproveBody }>("/sop/approve", { schema: { body: approveBody } }, async (req) => {
-    const { sop, run_id, comment } = req.body;
+    const { sop, run_id, checkpoint, comment } = req.body;
     const { message, record } = await runner.approve(sop, {
-      actor: actorOf(req), ...(run_id !== undefined ? { runId: run_id } : {}), ...(comment !== undefined ? { comment } : {}),
+      actor: actorOf(req), ...(run_id !== undefined ? { runId: run_id } : {}), ...(checkpoint !== undefined ? { checkpoint } : {}),
+      ...(comment !== undefined ? { comment } : {}),
     });
     return { message, run: record };
   });
 
   api.post<{ Body: DenyBody }>("/sop/deny", { schema: { body: denyBody } }, async (req) => {
-    const { sop, run_id, reason } = req.body;
+    const { sop, run_id, checkpoint, reason } = req.body;
     const { message, record } = await runner.deny(sop, {
-      actor: actorOf(req), ...(run_id !== undefined ? { runId: run_id } : {}), ...(reason !== undefined ? { reason } : {}),
+      actor: actorOf(req), ...(run_id !== undefined ? { runId: run_id } : {}), ...(checkpoint !== undefined ? { checkpoint } : {}),
+      ...(reason !== undefined ? { reason } : {}),
     });
     return { message, run: record };
   });

@@ -14,6 +14,8 @@ const RUN_ID = {
   type: "string", pattern: names.RUN_ID.source, description: "a run id (letters, digits, - and _)",
 } as const;
 const TEXT = { type: "string", maxLength: 4096 } as const;
+/** The checkpoint the caller was shown (`step:3`, `gate:pre_deploy` …): a decision on another is refused as stale. */
+const CHECKPOINT = { type: "string", minLength: 1, maxLength: 200 } as const;
 
 export const VARS = {
   type: "object",
@@ -28,12 +30,12 @@ export const VARS = {
 
 export const approveBody = {
   type: "object", required: ["sop"], additionalProperties: false,
-  properties: { sop: SOP_NAME, run_id: RUN_ID, comment: TEXT },
+  properties: { sop: SOP_NAME, run_id: RUN_ID, checkpoint: CHECKPOINT, comment: TEXT },
 } as const;
 
 export const denyBody = {
   type: "object", required: ["sop"], additionalProperties: false,
-  properties: { sop: SOP_NAME, run_id: RUN_ID, reason: TEXT },
+  properties: { sop: SOP_NAME, run_id: RUN_ID, checkpoint: CHECKPOINT, reason: TEXT },
 } as const;
 
 export const executeBody = {
@@ -69,8 +71,8 @@ export const runsQuery = {
   },
 } as const;
 
-export interface ApproveBody { sop: string; run_id?: string; comment?: string }
-export interface DenyBody { sop: string; run_id?: string; reason?: string }
+export interface ApproveBody { sop: string; run_id?: string; checkpoint?: string; comment?: string }
+export interface DenyBody { sop: string; run_id?: string; checkpoint?: string; reason?: string }
 export interface ExecuteBody { sop: string; vars?: Record<string, string | number | boolean>; skip_approval?: boolean; force?: boolean }
 export interface CancelBody { sop?: string; run_id?: string; reason?: string }
 export interface TriggerBody { text: string }
