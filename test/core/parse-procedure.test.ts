@@ -303,14 +303,12 @@ describe("parseProcedure robustness", () => {
     }
   });
 
-  it("reads a step of nearly 10,000 lines (the most SOP.md may have) in linear time", { timeout: 60_000 }, () => {
+  // How long it takes is measured by npm run bench (parse-limits, "longest-step"), not here.
+  it("reads a step of nearly 10,000 lines (the most SOP.md may have)", { timeout: 60_000 }, () => {
     const body = "   Some words of description, and some more words.\n".repeat(4_900);
     const md = `## Steps\n1. **Big** [if: a == "x, y", timeout: 60]\n${body}   \`\`\`sh\n${"   echo line\n".repeat(4_900)}   \`\`\`\n`;
     expect(md.length).toBeGreaterThan(250_000);
-    const started = performance.now();
     const [step] = steps(md);
-    // Generous: remark alone needs seconds on a slow machine; a quadratic walk would need hours.
-    expect(performance.now() - started).toBeLessThan(30_000);
     expect(step?.commands[0]?.split("\n")).toHaveLength(4_900);
     expect(step?.description.split("\n")).toHaveLength(4_900);
   });

@@ -78,11 +78,9 @@ describe("parseAttributeGroup", () => {
     expect(error?.message.length).toBeLessThan(100);
   });
 
-  it("reads a megabyte-long group in linear time", () => {
+  it("reads a megabyte-long group", () => {
     const text = `[${"a: b, ".repeat(150_000)}]`;
-    const started = performance.now();
     expect(parseAttributeGroup(text, 0).attributes).toHaveLength(150_000);
-    expect(performance.now() - started).toBeLessThan(5_000);
   });
 });
 
