@@ -21,7 +21,7 @@ import { createLogger } from "./create-logger.ts";
 import { withDotEnv } from "./dot-env.ts";
 import { InterruptibleExecutor } from "./interruptible-executor.ts";
 import { removeServerFile, writeServerFile } from "./server-file.ts";
-import { watchSops } from "./sops-watcher.ts";
+import { watchSops, type SopChanges } from "./sops-watcher.ts";
 import { reportChat, reportDiagnostics, reportListening, reportQueue, reportSops } from "./startup-report.ts";
 import { TriggerSet } from "./triggers/index.ts";
 
@@ -63,6 +63,8 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
       admins: [...config.admins, ...(generated ? [`api:${generated.name}`] : [])],
       // With Redis, SOP_WORKER=0 makes this process the bot only and leaves the steps to `sop worker`s.
       worker: !(config.redisUrl && env["SOP_WORKER"] === "0"),
+      // The bot keeps SOPS_DIR's parses, so its next start and its reloads parse only what changed.
+      sopCache: "write",
     });
   } catch (err) {
     log.fatal({ err: String(err) }, `cannot start: ${(err as Error).message}`);
@@ -95,7 +97,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   log.info(counts, `triggers: ${counts.schedule} schedule, ${counts.file_watch} file_watch, ${commands} command`);
   const watcher = await watchSops({
     sopsDir: config.sopsDir, log,
-    reload: () => reloadSops(log, runner, (defs) => triggers.sync(defs)),
+    reload: (changed) => reloadSops(log, runner, changed, (defs) => triggers.sync(defs)),
   });
   await writeServerFile(config.dataDir, { url, pid: process.pid, ...(generated ? { token: generated.token } : {}) });
   reportListening(log, { config, url, tokenNames: [...tokens.keys()], ...(generated ? { generatedToken: generated.token } : {}) });
@@ -150,10 +152,11 @@ async function untilInterrupted(current: () => Promise<void> | undefined): Promi
 }
 
 /** Reload, re-arm triggers, then report: once "SOPs reloaded" is logged, the new SOPs' triggers listen. */
-async function reloadSops(log: Logger, runner: SopRunner, armTriggers: (defs: SopDefinition[]) => Promise<void>): Promise<void> {
+async function reloadSops(log: Logger, runner: SopRunner, seen: SopChanges, armTriggers: (defs: SopDefinition[]) => Promise<void>): Promise<void> {
   const before = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
   const known = new Set(runner.diagnostics.map(formatDiagnostic));
-  await runner.reload();
+  // Only the folders that changed are read again; the others keep what they had.
+  await runner.reload(seen === "all" ? undefined : seen);
   await armTriggers(runner.catalog.list().map((s) => s.definition));
   const after = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
   const added = [...after.keys()].filter((n) => !before.has(n));
@@ -161,8 +164,10 @@ async function reloadSops(log: Logger, runner: SopRunner, armTriggers: (defs: So
   const changed = [...after].filter(([n, h]) => before.has(n) && before.get(n) !== h).map(([n]) => n);
   const parts = [added.length && `added ${added.join(", ")}`, changed.length && `changed ${changed.join(", ")}`, removed.length && `removed ${removed.join(", ")}`].filter(Boolean);
   // Files that are not SOP.toml or SOP.md (a script, a step's output) change nothing worth a line.
-  if (parts.length) log.info({ added, changed, removed, sops: after.size }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
-  else log.debug({ sops: after.size }, "SOPs reloaded: no change");
+  // How many folders were read and how many of them parsed (the others were unchanged or cached).
+  const { folders: read, parsed } = runner.catalog.lastLoad;
+  if (parts.length) log.info({ added, changed, removed, sops: after.size, read, parsed }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
+  else log.debug({ sops: after.size, read, parsed }, "SOPs reloaded: no change");
   const fresh = runner.diagnostics.filter((d) => !known.has(formatDiagnostic(d)));
   reportDiagnostics(log, fresh);
   if (fresh.some((d) => d.severity === "error")) log.error({}, "a broken SOP keeps its last good version until the errors above are fixed");
