@@ -153,6 +153,7 @@ async function untilInterrupted(current: () => Promise<void> | undefined): Promi
 
 /** Reload, re-arm triggers, then report: once "SOPs reloaded" is logged, the new SOPs' triggers listen. */
 async function reloadSops(log: Logger, runner: SopRunner, seen: SopChanges, armTriggers: (defs: SopDefinition[]) => Promise<void>): Promise<void> {
+  const started = performance.now();
   const before = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
   const known = new Set(runner.diagnostics.map(formatDiagnostic));
   // Only the folders that changed are read again; the others keep what they had.
@@ -164,10 +165,11 @@ async function reloadSops(log: Logger, runner: SopRunner, seen: SopChanges, armT
   const changed = [...after].filter(([n, h]) => before.has(n) && before.get(n) !== h).map(([n]) => n);
   const parts = [added.length && `added ${added.join(", ")}`, changed.length && `changed ${changed.join(", ")}`, removed.length && `removed ${removed.join(", ")}`].filter(Boolean);
   // Files that are not SOP.toml or SOP.md (a script, a step's output) change nothing worth a line.
-  // How many folders were read and how many of them parsed (the others were unchanged or cached).
+  // How many folders were read, how many of them parsed (the others were unchanged or cached), how long it took.
   const { folders: read, parsed } = runner.catalog.lastLoad;
-  if (parts.length) log.info({ added, changed, removed, sops: after.size, read, parsed }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
-  else log.debug({ sops: after.size, read, parsed }, "SOPs reloaded: no change");
+  const ms = Math.round(performance.now() - started);
+  if (parts.length) log.info({ added, changed, removed, sops: after.size, read, parsed, ms }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
+  else log.debug({ sops: after.size, read, parsed, ms }, "SOPs reloaded: no change");
   const fresh = runner.diagnostics.filter((d) => !known.has(formatDiagnostic(d)));
   reportDiagnostics(log, fresh);
   if (fresh.some((d) => d.severity === "error")) log.error({}, "a broken SOP keeps its last good version until the errors above are fixed");
