@@ -25,28 +25,41 @@ interface Entry {
 
 const KEY = /^[0-9a-f]{64}$/;
 
-/** The package's version, from the nearest package.json named sop-runner above this file. */
-function packageVersion(): string {
+/**
+ * The package's version, from the nearest package.json named sop-runner above this file, and a
+ * hash of the package-lock.json beside it when there is one: the libraries the parser leans on
+ * (zod, smol-toml, micromark, cron-parser) word some of its messages, and `npm update` changes
+ * them without changing our version.
+ */
+function packageVersion(): { version: string; lock: string } {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
-      if (pkg.name === "sop-runner" && typeof pkg.version === "string") return pkg.version;
+      if (pkg.name === "sop-runner" && typeof pkg.version === "string") return { version: pkg.version, lock: lockHash(dir) };
     } catch {
       // Not here: look one folder up.
     }
     const up = dirname(dir);
-    if (up === dir) return "unknown";
+    if (up === dir) return { version: "unknown", lock: "" };
     dir = up;
+  }
+}
+
+function lockHash(dir: string): string {
+  try {
+    return `/lock-${createHash("sha256").update(readFileSync(join(dir, "package-lock.json"))).digest("hex").slice(0, 16)}`;
+  } catch {
+    return "";
   }
 }
 
 /**
  * What a cached parse depends on besides its input: our parser (package version, and the schema
- * number bumped whenever parseSop's output changes) and Node, whose ICU data decides which time
- * zones exist.
+ * number bumped whenever parseSop's output changes), the libraries it uses, and Node, whose ICU
+ * data decides which time zones exist.
  */
-export const PARSER_VERSION = `${packageVersion()}+${PARSER_SCHEMA}/node-${process.versions.node}`;
+export const PARSER_VERSION = ((pkg) => `${pkg.version}+${PARSER_SCHEMA}/node-${process.versions.node}${pkg.lock}`)(packageVersion());
 
 /** The key of a parse: everything parseSop reads, and the parser's version. */
 export function parseKey(source: SopSource, version: string = PARSER_VERSION): string {
