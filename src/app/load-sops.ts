@@ -9,7 +9,7 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { missingFile, parseSop, type ParsedSop, type SopSource } from "../core/sop/parse-sop.ts";
 import type { Diagnostic, LoadedSop } from "../core/sop/types.ts";
-import { parseInPool, type PoolOptions } from "./parse-pool.ts";
+import { parseInPool, poolThreads, type PoolOptions } from "./parse-pool.ts";
 import { fileProblem, readSopFile } from "./read-sop-file.ts";
 
 export { MAX_SOP_FILE_BYTES } from "./read-sop-file.ts";
@@ -17,7 +17,7 @@ export { MAX_SOP_FILE_BYTES } from "./read-sop-file.ts";
 const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Folders read between two turns of the event loop, so a server keeps answering during a load. */
 const READ_BATCH = 100;
-/** More SOPs than this to parse, and worker threads help: below it, starting them costs more. */
+/** More SOPs than this to parse, and worker threads help (when a core is idle): below it, starting them costs more. */
 export const POOL_THRESHOLD = 50;
 
 export interface LoadResult {
@@ -98,9 +98,8 @@ async function parseReads(reads: readonly FolderRead[], options: LoadOptions): P
   const cached = parses.map((p) => p !== undefined);
   const todo = reads.flatMap((r, i) => (r.source && parses[i] === undefined ? [i] : []));
   const sources = todo.map((i) => reads[i]!.source!);
-  const fresh = sources.length > (options.poolThreshold ?? POOL_THRESHOLD)
-    ? await parseInPool(sources, options.pool)
-    : sources.map((s) => parseSop(s));
+  const threads = sources.length > (options.poolThreshold ?? POOL_THRESHOLD) ? (options.pool?.threads ?? poolThreads(sources.length)) : 0;
+  const fresh = threads > 0 ? await parseInPool(sources, { ...options.pool, threads }) : sources.map((s) => parseSop(s));
   todo.forEach((index, k) => {
     const parsed = fresh[k]!;
     parses[index] = parsed;

@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadSops, MAX_SOP_FILE_BYTES } from "../../src/app/load-sops.ts";
-import { parseInPool } from "../../src/app/parse-pool.ts";
+import { parseInPool, poolThreads } from "../../src/app/parse-pool.ts";
 import { parseSop, type SopSource } from "../../src/core/sop/parse-sop.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
@@ -97,6 +97,13 @@ describe("parsing on worker threads", () => {
       expect(await loadSops(sops, { poolThreshold: 0, pool: { threads: 1 } })).toStrictEqual(inThread);
     } finally {
       await rm(sops, { recursive: true, force: true });
+    }
+  });
+
+  it("starts no more workers than there are other cores, nor one per fewer than 100 SOPs", () => {
+    for (const count of [1, 100, 101, 10_000]) {
+      expect(poolThreads(count)).toBeGreaterThanOrEqual(0);
+      expect(poolThreads(count)).toBeLessThanOrEqual(Math.min(availableParallelism() - 1, Math.ceil(count / 100)));
     }
   });
 
