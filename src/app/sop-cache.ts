@@ -59,7 +59,8 @@ function lockHash(dir: string): string {
  * number bumped whenever parseSop's output changes), the libraries it uses, and Node, whose ICU
  * data decides which time zones exist.
  */
-export const PARSER_VERSION = ((pkg) => `${pkg.version}+${PARSER_SCHEMA}/node-${process.versions.node}${pkg.lock}`)(packageVersion());
+const pkg = packageVersion();
+export const PARSER_VERSION = `${pkg.version}+${PARSER_SCHEMA}/node-${process.versions.node}${pkg.lock}`;
 
 /** The key of a parse: everything parseSop reads, and the parser's version. */
 export function parseKey(source: SopSource, version: string = PARSER_VERSION): string {

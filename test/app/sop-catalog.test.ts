@@ -112,6 +112,16 @@ describe("the parse cache in DATA_DIR", () => {
     expect(await readdir(cacheDir())).not.toContain(".stray.1.abc.tmp");
   });
 
+  it("never holds a parse JSON would change: such an SOP is parsed every time", async () => {
+    // JSON would give back 0 for this literal -0.
+    await add("minus-zero", `[sop]\nname = "minus-zero"\ndescription = "d"\n`, "# T\n\n## Steps\n\n1. **Only** [if: x == -0]\n");
+    await cached();
+    const warm = await cached();
+    expect(warm.lastLoad.parsed).toBe(1);
+    expect(warm.get("minus-zero")?.definition.steps[0]?.condition?.ast).toStrictEqual({ kind: "compare", op: "==", left: { kind: "var", name: "x" }, right: { kind: "literal", value: -0 } });
+    expect(served(warm)).toStrictEqual(served(await fresh()));
+  });
+
   it("is only read when read-only", async () => {
     const catalog = await cached({ readOnly: true });
     expect(catalog.lastLoad.parsed).toBeGreaterThan(0);
