@@ -47,7 +47,11 @@ export async function watchSops(opts: { sopsDir: string; debounceMs?: number; re
     const changed = pending;
     pending = new Set();
     running = opts.reload(changed)
-      .catch((err: unknown) => opts.log.error({ err: String(err) }, `reloading SOPs failed: ${String(err)}`))
+      .catch((err: unknown) => {
+        opts.log.error({ err: String(err) }, `reloading SOPs failed: ${String(err)}`);
+        // What that reload should have read is not known to be read: the next one reads everything.
+        pending = "all";
+      })
       .finally(() => {
         running = undefined;
         if (again) {
