@@ -1,91 +1,148 @@
 /**
  * Reads every SOP folder under a directory. One broken SOP never hides the good ones: the
- * result is the good definitions plus every diagnostic.
+ * result is the good definitions plus every diagnostic. A parse comes from the cache when one is
+ * given and has it; when many SOPs need parsing, worker threads share the work (parse-pool.ts).
+ * Whichever way a parse is made, the result is the same, in the same order.
  */
 import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { missingFile, parseSop } from "../core/sop/parse-sop.ts";
+import { missingFile, parseSop, type ParsedSop, type SopSource } from "../core/sop/parse-sop.ts";
 import type { Diagnostic, LoadedSop } from "../core/sop/types.ts";
 import { SOP_NAME } from "../core/names.ts";
+import { parseInPool, poolThreads, type PoolOptions } from "./parse-pool.ts";
+import { fileProblem, readSopFile } from "./read-sop-file.ts";
 
-/** Real SOP files are a few KiB; the cap keeps a hostile file from stalling a load. */
-export const MAX_SOP_FILE_BYTES = 256 * 1024;
+export { MAX_SOP_FILE_BYTES } from "./read-sop-file.ts";
+
+/** Folders read between two turns of the event loop, so a server keeps answering during a load. */
+const READ_BATCH = 100;
+/** More SOPs than this to parse, and worker threads help (when a core is idle): below it, starting them costs more. */
+export const POOL_THRESHOLD = 50;
 
 export interface LoadResult {
   sops: LoadedSop[];
   diagnostics: Diagnostic[];
 }
 
-function problem(file: string, code: string, message: string, severity: Diagnostic["severity"] = "error"): Diagnostic {
-  return { severity, file, line: 1, column: 1, code, message };
+/** Parses already made, by a key over everything the parse reads (sop-cache.ts keeps them on disk). */
+export interface ParseCache {
+  keyOf(source: SopSource): string;
+  get(key: string): ParsedSop | undefined;
+  set(key: string, parsed: ParsedSop): void;
 }
 
-type TextOrProblem = { text: string } | { problem: Diagnostic } | { missing: true };
-
-async function readSopFile(file: string): Promise<TextOrProblem> {
-  try {
-    const info = await stat(file);
-    if (!info.isFile()) return { problem: problem(file, "not-a-file", `${file} is not a regular file`) };
-    if (info.size > MAX_SOP_FILE_BYTES) {
-      const kib = Math.round(info.size / 1024);
-      return { problem: problem(file, "file-too-large", `file is ${kib} KiB; an SOP file may be at most ${MAX_SOP_FILE_BYTES / 1024} KiB`) };
-    }
-    const bytes = await readFile(file);
-    if (bytes.includes(0)) return { problem: problem(file, "binary-file", "file is binary (it contains NUL bytes), not UTF-8 text") };
-    try {
-      return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes).replace(/^\uFEFF/, "") };
-    } catch {
-      return { problem: problem(file, "not-utf8", "file is not valid UTF-8 text") };
-    }
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { missing: true };
-    return { problem: problem(file, "unreadable", `cannot read file: ${(err as Error).message}`) };
-  }
+export interface LoadOptions {
+  /** Parses already made (see sop-cache.ts); fresh parses are added to it. */
+  cache?: ParseCache;
+  /** Parse on worker threads when more than this many SOPs need parsing; Infinity: never. */
+  poolThreshold?: number;
+  pool?: PoolOptions;
 }
 
-/** One SOP folder; `dir` as the caller names it (diagnostics keep that form). */
-export async function loadSopFolder(dir: string, folder: string): Promise<{ sop?: LoadedSop; diagnostics: Diagnostic[] }> {
+/** One folder's outcome. `parsed` and, with a cache, `key` are there when SOP.toml could be parsed. */
+export interface FolderLoad {
+  folder: string;
+  sop?: LoadedSop;
+  diagnostics: Diagnostic[];
+  parsed?: ParsedSop;
+  key?: string;
+  /** The parse came from the cache rather than the parser. */
+  cached?: boolean;
+}
+
+/** A folder's files as read: what parseSop needs, or, without `source`, why it can't be parsed. */
+interface FolderRead {
+  folder: string;
+  dir: string;
+  diagnostics: Diagnostic[];
+  source?: SopSource;
+}
+
+function readSopFolder(dir: string, folder: string): FolderRead {
   const tomlFile = join(dir, "SOP.toml");
   const mdFile = join(dir, "SOP.md");
-  const [toml, md] = await Promise.all([readSopFile(tomlFile), readSopFile(mdFile)]);
+  const toml = readSopFile(tomlFile);
+  const md = readSopFile(mdFile);
   const diagnostics: Diagnostic[] = [];
   if (!SOP_NAME.test(folder)) {
-    diagnostics.push(problem(dir, "bad-folder-name", `SOP folder name "${folder}" must match ${SOP_NAME.source} (lower-case letters, digits, - and _)`));
+    diagnostics.push(fileProblem(dir, "bad-folder-name", `SOP folder name "${folder}" must match ${SOP_NAME.source} (lower-case letters, digits, - and _)`));
   }
   for (const got of [toml, md]) if ("problem" in got) diagnostics.push(got.problem);
   if ("missing" in toml) diagnostics.push(missingFile(tomlFile, "SOP.toml"));
   if (!("text" in toml) || "problem" in md || diagnostics.length > 0) {
     if ("missing" in md) diagnostics.push(missingFile(mdFile, "SOP.md"));
-    return { diagnostics };
+    return { folder, dir, diagnostics };
   }
   // Without SOP.md, parseSop still checks SOP.toml and reports the missing file with its problems.
   const markdown = "text" in md ? md.text : undefined;
-  const parsed = parseSop({ folder, tomlFile, toml: toml.text, mdFile, markdown });
-  diagnostics.push(...parsed.diagnostics);
-  if (!parsed.definition || markdown === undefined) return { diagnostics };
-  const hash = createHash("sha256").update(toml.text).update("\0").update(markdown).digest("hex");
-  return { sop: { definition: parsed.definition, dir: resolve(dir), hash }, diagnostics };
+  return { folder, dir, diagnostics, source: { folder, tomlFile, toml: toml.text, mdFile, markdown } };
 }
 
-export async function loadSops(sopsDir: string): Promise<LoadResult> {
-  let entries;
+function settle(read: FolderRead, parsed: ParsedSop | undefined, key: string | undefined, cached: boolean): FolderLoad {
+  const { folder, source } = read;
+  if (source === undefined || parsed === undefined) return { folder, diagnostics: read.diagnostics };
+  const done: FolderLoad = { folder, diagnostics: [...read.diagnostics, ...parsed.diagnostics], parsed, cached };
+  if (key !== undefined) done.key = key;
+  if (parsed.definition && source.markdown !== undefined) {
+    const hash = createHash("sha256").update(source.toml).update("\0").update(source.markdown).digest("hex");
+    done.sop = { definition: parsed.definition, dir: resolve(read.dir), hash };
+  }
+  return done;
+}
+
+async function parseReads(reads: readonly FolderRead[], options: LoadOptions): Promise<FolderLoad[]> {
+  const { cache } = options;
+  const keys = reads.map((r) => (r.source && cache ? cache.keyOf(r.source) : undefined));
+  const parses = keys.map((key) => (key !== undefined ? cache?.get(key) : undefined));
+  const cached = parses.map((p) => p !== undefined);
+  const todo = reads.flatMap((r, i) => (r.source && parses[i] === undefined ? [i] : []));
+  const sources = todo.map((i) => reads[i]!.source!);
+  const threads = sources.length > (options.poolThreshold ?? POOL_THRESHOLD) ? (options.pool?.threads ?? poolThreads(sources.length)) : 0;
+  const fresh = threads > 0 ? await parseInPool(sources, { ...options.pool, threads }) : sources.map((s) => parseSop(s));
+  todo.forEach((index, k) => {
+    const parsed = fresh[k]!;
+    parses[index] = parsed;
+    const key = keys[index];
+    if (key !== undefined) cache?.set(key, parsed);
+  });
+  return reads.map((read, i) => settle(read, parses[i], keys[i], cached[i]!));
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The SOP folders of `sopsDir` in load order, or why it can't be listed. */
+export async function listSopFolders(sopsDir: string): Promise<string[] | Diagnostic> {
   try {
-    entries = await readdir(sopsDir, { withFileTypes: true });
+    const entries = await readdir(sopsDir, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "SOP directory does not exist" : `cannot read SOP directory: ${(err as Error).message}`;
-    return { sops: [], diagnostics: [problem(sopsDir, "no-sops-dir", reason)] };
+    return fileProblem(sopsDir, "no-sops-dir", reason);
   }
-  const folders = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name).sort();
-  const results = await Promise.all(folders.map((f) => loadSopFolder(join(sopsDir, f), f)));
-  const sops: LoadedSop[] = [];
-  const diagnostics: Diagnostic[] = [];
-  for (const r of results) {
-    diagnostics.push(...r.diagnostics);
-    if (r.sop) sops.push(r.sop);
+}
+
+/** Reads and parses the named folders of `sopsDir`; one result per folder, in the order given. */
+export async function loadSopFolders(sopsDir: string, folders: readonly string[], options: LoadOptions = {}): Promise<FolderLoad[]> {
+  const reads: FolderRead[] = [];
+  for (const [i, folder] of folders.entries()) {
+    if (i > 0 && i % READ_BATCH === 0) await nextTurn();
+    reads.push(readSopFolder(join(sopsDir, folder), folder));
   }
-  return { sops, diagnostics };
+  return parseReads(reads, options);
+}
+
+/** One SOP folder; `dir` as the caller names it (diagnostics keep that form). */
+export async function loadSopFolder(dir: string, folder: string, options: LoadOptions = {}): Promise<{ sop?: LoadedSop; diagnostics: Diagnostic[] }> {
+  const [done] = await parseReads([readSopFolder(dir, folder)], options);
+  return done!.sop ? { sop: done!.sop, diagnostics: done!.diagnostics } : { diagnostics: done!.diagnostics };
+}
+
+export async function loadSops(sopsDir: string, options: LoadOptions = {}): Promise<LoadResult> {
+  const folders = await listSopFolders(sopsDir);
+  if (!Array.isArray(folders)) return { sops: [], diagnostics: [folders] };
+  const loads = await loadSopFolders(sopsDir, folders, options);
+  return { sops: loads.flatMap((l) => (l.sop ? [l.sop] : [])), diagnostics: loads.flatMap((l) => l.diagnostics) };
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

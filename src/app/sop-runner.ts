@@ -30,6 +30,7 @@ import { Admissions, viaOf, type AdmissionListener } from "./run-admission.ts";
 import { logRefusals, logRunActivity } from "./run-log.ts";
 import { silentLogger, type Logger } from "./logger.ts";
 import { RunEngine, type ActorRef, type RunRef, type SweepReport } from "./run-engine.ts";
+import { SopCache } from "./sop-cache.ts";
 import { SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
 import { sopStatus, type SopStatus } from "./sop-status.ts";
@@ -70,6 +71,11 @@ export interface SopRunnerOptions {
   claimTtlMs?: number;
   /** How often this process looks for runs nobody moves (default SOP_SWEEP_INTERVAL_MS, 30 s). */
   sweepIntervalMs?: number;
+  /**
+   * Parsed SOPs in DATA_DIR/cache/sops (sop-cache.ts): "write" (`sop serve`) uses, adds and
+   * prunes entries; "read" (the default, and always with readOnly) only uses what is there.
+   */
+  sopCache?: "write" | "read" | "off";
 }
 
 export interface RunOptions {
@@ -177,8 +183,9 @@ export class SopRunner {
     return this.catalog.diagnostics;
   }
 
-  async reload(): Promise<void> {
-    await this.catalog.reload();
+  /** Reloads every SOP, or only the named folders of SOPS_DIR (those a watcher saw change). */
+  async reload(folders?: Iterable<string>): Promise<void> {
+    await (folders ? this.catalog.reloadFolders(folders) : this.catalog.reload());
     this.matcher = new CommandMatcher(this.catalog.list().map((s) => s.definition));
   }
 
@@ -375,9 +382,12 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   const config = readConfig(env);
   const log = options.log ?? silentLogger;
   const localUser = `local:${userInfo().username}`;
-  const catalog = await new SopCatalog(options.sopsDir ?? config.sopsDir).reload();
-  const redisUrl = options.redisUrl ?? config.redisUrl;
   const readOnly = options.readOnly === true;
+  const dataDir = options.dataDir ?? config.dataDir;
+  const cacheMode = options.sopCache ?? "read";
+  const cache = cacheMode === "off" ? undefined : new SopCache(dataDir, { readOnly: readOnly || cacheMode === "read" });
+  const catalog = await new SopCatalog(options.sopsDir ?? config.sopsDir, cache).reload();
+  const redisUrl = options.redisUrl ?? config.redisUrl;
   const worker = options.worker !== false && !readOnly;
   const onError = (err: unknown, where: string): void => log.error({ err }, `${where} failed`);
   // The Redis driver is imported only when it is used: BullMQ and ioredis would add some 20 MiB
@@ -385,7 +395,7 @@ export async function createSopRunner(options: SopRunnerOptions = {}): Promise<S
   const driver = redisUrl
     ? await (await import("../drivers/redis/index.ts")).openRedisDriver({ url: redisUrl, ...config.redis, onError, onNotice: (m, level) => log[level]({}, m), readOnly })
     : await openLocalDriver({
-      dataDir: options.dataDir ?? config.dataDir, owner: options.owner ?? "sop-runner", readOnly,
+      dataDir, owner: options.owner ?? "sop-runner", readOnly,
       ...(options.clock ? { clock: options.clock } : {}),
       onProblem: (m) => log.error({}, m), onError,
     });

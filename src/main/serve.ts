@@ -21,7 +21,7 @@ import { withDotEnv } from "./dot-env.ts";
 import { InterruptibleExecutor } from "./interruptible-executor.ts";
 import { persistedSecret } from "./persisted-secret.ts";
 import { removeServerFile, writeServerFile } from "./server-file.ts";
-import { watchSops } from "./sops-watcher.ts";
+import { watchSops, type SopChanges } from "./sops-watcher.ts";
 import { reportChat, reportDiagnostics, reportListening, reportQueue, reportSops } from "./startup-report.ts";
 import { TriggerSet } from "./triggers/index.ts";
 
@@ -58,7 +58,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
     generated = config.apiTokens ? undefined : { name: localName(), token: await persistedSecret(config.dataDir, "login-token") };
     sessionKey = config.sessionSecret ?? await persistedSecret(config.dataDir, "session-key");
   } catch (err) {
-    log.fatal({ err: String(err) }, `cannot keep the login token or the session key in DATA_DIR=${config.dataDir}: ${(err as Error).message}`);
+    log.fatal({ err }, `cannot keep the login token or the session key in DATA_DIR=${config.dataDir}: ${(err as Error).message}`);
     return 1;
   }
   const tokens = config.apiTokens ?? new Map([[generated!.name, generated!.token]]);
@@ -72,9 +72,11 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
       admins: [...config.admins, ...(generated ? [`api:${generated.name}`] : [])],
       // With Redis, SOP_WORKER=0 makes this process the bot only and leaves the steps to `sop worker`s.
       worker: !(config.redisUrl && env["SOP_WORKER"] === "0"),
+      // The bot keeps SOPS_DIR's parses, so its next start and its reloads parse only what changed.
+      sopCache: "write",
     });
   } catch (err) {
-    log.fatal({ err: String(err) }, `cannot start: ${(err as Error).message}`);
+    log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     return err instanceof SopError ? 2 : 1;
   }
   reportSops(log, runner, config.sopsDir);
@@ -91,7 +93,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
     await app.listen({ host: config.host, port: config.port });
     url = urlOf(config.host, app.server.address());
   } catch (err) {
-    log.fatal({ err: String(err) }, `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+    log.fatal({ err }, `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
     await app.close();
     await runner.close();
     return 1;
@@ -104,7 +106,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   log.info(counts, `triggers: ${counts.schedule} schedule, ${counts.file_watch} file_watch, ${commands} command`);
   const watcher = await watchSops({
     sopsDir: config.sopsDir, log,
-    reload: () => reloadSops(log, runner, (defs) => triggers.sync(defs)),
+    reload: (changed) => reloadSops(log, runner, changed, (defs) => triggers.sync(defs)),
   });
   await writeServerFile(config.dataDir, { url, pid: process.pid, ...(generated ? { token: generated.token } : {}) });
   reportListening(log, { config, url, tokenNames: [...tokens.keys()], ...(generated ? { generatedToken: generated.token } : {}) });
@@ -114,7 +116,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   const stray = (err: unknown): void => log.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, "unhandled rejection; the bot keeps running");
   process.on("unhandledRejection", stray);
   // Connecting may take a while or fail (an outage, a revoked token); the bot serves meanwhile.
-  void chat.start().catch((err: unknown) => log.error({ err: String(err) }, "chat: cannot start"));
+  void chat.start().catch((err: unknown) => log.error({ err }, "chat: cannot start"));
 
   const reason = await (io.stopSignal ?? firstSignal());
   const graceSecs = config.shutdownGraceSecs;
@@ -159,10 +161,12 @@ async function untilInterrupted(current: () => Promise<void> | undefined): Promi
 }
 
 /** Reload, re-arm triggers, then report: once "SOPs reloaded" is logged, the new SOPs' triggers listen. */
-async function reloadSops(log: Logger, runner: SopRunner, armTriggers: (defs: SopDefinition[]) => Promise<void>): Promise<void> {
+async function reloadSops(log: Logger, runner: SopRunner, seen: SopChanges, armTriggers: (defs: SopDefinition[]) => Promise<void>): Promise<void> {
+  const started = performance.now();
   const before = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
   const known = new Set(runner.diagnostics.map(formatDiagnostic));
-  await runner.reload();
+  // Only the folders that changed are read again; the others keep what they had.
+  await runner.reload(seen === "all" ? undefined : seen);
   await armTriggers(runner.catalog.list().map((s) => s.definition));
   const after = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
   const added = [...after.keys()].filter((n) => !before.has(n));
@@ -172,9 +176,12 @@ async function reloadSops(log: Logger, runner: SopRunner, armTriggers: (defs: So
   const fresh = runner.diagnostics.filter((d) => !known.has(formatDiagnostic(d)));
   const broken = fresh.some((d) => d.severity === "error");
   if (broken) parts.push("a broken edit: its SOP keeps its last good version (the errors follow)");
+  // How many folders were read, how many of them parsed (the others were unchanged or cached), how long it took.
+  const { folders: read, parsed } = runner.catalog.lastLoad;
+  const ms = Math.round(performance.now() - started);
   // Files that are not SOP.toml or SOP.md (a script, a step's output) change nothing worth a line.
-  if (parts.length) log.info({ added, changed, removed, broken, sops: after.size }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
-  else log.debug({ sops: after.size }, "SOPs reloaded: no change");
+  if (parts.length) log.info({ added, changed, removed, broken, sops: after.size, read, parsed, ms }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
+  else log.debug({ sops: after.size, read, parsed, ms }, "SOPs reloaded: no change");
   reportDiagnostics(log, fresh);
   if (broken) log.error({}, "a broken SOP keeps its last good version until the errors above are fixed");
 }

@@ -1,8 +1,10 @@
 /**
  * Hot reload: chokidar on SOPS_DIR; a burst of changes (an editor's save, a git checkout) is
  * debounced into one reload. Reloads never overlap: a change during one reloads once more after.
+ * Each reload is told which SOP folders changed, so it can read those alone; a change it can't
+ * place in a folder (SOPS_DIR itself appearing or going) asks for everything.
  */
-import { basename, resolve } from "node:path";
+import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import type { Logger } from "../app/logger.ts";
 import { watchPath } from "./watch-path.ts";
 
@@ -16,12 +18,25 @@ function noise(path: string): boolean {
   return name.startsWith(".") || name.endsWith("~") || name.endsWith(".swp") || name === "node_modules" || name === "4913";
 }
 
-export async function watchSops(opts: { sopsDir: string; debounceMs?: number; reload: () => Promise<void>; log: Logger }): Promise<SopsWatcher> {
+/** The names of the SOP folders that changed since the last reload, or "all". */
+export type SopChanges = ReadonlySet<string> | "all";
+
+export async function watchSops(opts: { sopsDir: string; debounceMs?: number; reload: (changed: SopChanges) => Promise<void>; log: Logger }): Promise<SopsWatcher> {
   const debounceMs = opts.debounceMs ?? 200;
+  const root = resolve(opts.sopsDir);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let closed = false;
+  let pending: Set<string> | "all" = new Set();
+
+  const note = (path: string): void => {
+    if (pending === "all") return;
+    const inside = relative(root, path);
+    const folder = inside.split(sep)[0] ?? "";
+    if (folder === "" || folder === ".." || isAbsolute(inside)) pending = "all";
+    else pending.add(folder);
+  };
 
   const reload = (): void => {
     if (closed) return;
@@ -29,8 +44,14 @@ export async function watchSops(opts: { sopsDir: string; debounceMs?: number; re
       again = true;
       return;
     }
-    running = opts.reload()
-      .catch((err: unknown) => opts.log.error({ err }, `reloading SOPs failed: ${String(err)}`))
+    const changed = pending;
+    pending = new Set();
+    running = opts.reload(changed)
+      .catch((err: unknown) => {
+        opts.log.error({ err }, `reloading SOPs failed: ${String(err)}`);
+        // What that reload should have read is not known to be read: the next one reads everything.
+        pending = "all";
+      })
       .finally(() => {
         running = undefined;
         if (again) {
@@ -40,8 +61,9 @@ export async function watchSops(opts: { sopsDir: string; debounceMs?: number; re
       });
   };
 
-  const watcher = watchPath(resolve(opts.sopsDir), { ignore: noise });
-  watcher.on("all", () => {
+  const watcher = watchPath(root, { ignore: noise });
+  watcher.on("all", (_event: string, path: string) => {
+    note(path);
     clearTimeout(timer);
     timer = setTimeout(reload, debounceMs);
   });

@@ -28,7 +28,8 @@ export function chatPlatforms(config: Config): ChatPlatform[] {
 
 export function reportSops(log: Logger, runner: SopRunner, sopsDir: string): void {
   const names = runner.list().map((s) => s.name);
-  log.info({ sops: names.length, dir: sopsDir }, `SOPs: ${names.length} loaded from ${sopsDir}${names.length ? `: ${names.join(", ")}` : ""}`);
+  // parsed: how many the parser read; the others came from DATA_DIR's cache.
+  log.info({ sops: names.length, dir: sopsDir, parsed: runner.catalog.lastLoad.parsed }, `SOPs: ${names.length} loaded from ${sopsDir}${names.length ? `: ${names.join(", ")}` : ""}`);
   reportDiagnostics(log, runner.diagnostics);
 }
 

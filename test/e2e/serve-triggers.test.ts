@@ -123,6 +123,19 @@ describe("hot reload", () => {
     expect((await serve.api("GET", `/api/runs/${run.json.run_id}`)).status).toBe(200);
   });
 
+  it("parses nothing at a second start, and only the edited SOP when one changes", async () => {
+    for (const name of ["hello", "db-backup", "deploy-production"]) await ws.addExample(name);
+    serve = await ServeProcess.start(ws);
+    expect(serve.hasLog(/^SOPs: 3 loaded/)).toMatchObject({ parsed: 3 });
+    expect(await serve.stop()).toBe(0);
+    serve = await ServeProcess.start(ws);
+    expect(serve.hasLog(/^SOPs: 3 loaded/)).toMatchObject({ parsed: 0 });
+    const toml = join(ws.sopsDir, "hello", "SOP.toml");
+    await writeFile(toml, (await readFile(toml, "utf8")).replace(/^description = .*$/m, 'description = "edited"'));
+    const reloaded = await until("the edit to load", () => serve!.hasLog(/SOPs reloaded: changed hello/));
+    expect(reloaded).toMatchObject({ read: 1, parsed: 1 });
+  });
+
   it("arms the triggers of a new SOP and disarms those of a removed one", async () => {
     serve = await ServeProcess.start(ws);
     await ws.addSop("late", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 5\n[[triggers]]\ntype = "file_watch"\npath = "inbox/*"\nevent = "create"`, steps("**Note**"));

@@ -8,6 +8,13 @@ import { parseManifest, type Manifest, type ManifestGate } from "./parse-manifes
 import { parseProcedure } from "./parse-procedure.ts";
 import type { Diagnostic, Gate, GateAttachment, SopDefinition, Step } from "./types.ts";
 
+/**
+ * The version of what parseSop makes of its input. Bump it with any change that makes the same
+ * SOP.toml and SOP.md parse differently (a new field, a reworded message, a moved position):
+ * parses cached in DATA_DIR under the old number are then never used again.
+ */
+export const PARSER_SCHEMA = 1;
+
 export interface SopSource {
   /** The folder's name, which `[sop].name` must equal. */
   folder: string;

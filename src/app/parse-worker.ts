@@ -1,0 +1,15 @@
+/**
+ * A parse-pool thread: says it is ready, then answers each batch of SOP sources with their
+ * parses, in order. parseSop is pure, so a parse here is the parse the main thread would make.
+ */
+import { parentPort } from "node:worker_threads";
+import { parseSop, type SopSource } from "../core/sop/parse-sop.ts";
+import type { FromPool, ToPool } from "./parse-pool.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("parse-worker.ts runs as a worker thread (see parse-pool.ts)");
+port.on("message", (batch: ToPool) => {
+  const answer: FromPool = { kind: "parsed", results: batch.sources.map((source: SopSource) => parseSop(source)) };
+  port.postMessage(answer);
+});
+port.postMessage({ kind: "ready" } satisfies FromPool);

@@ -1,0 +1,120 @@
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadSops, MAX_SOP_FILE_BYTES } from "../../src/app/load-sops.ts";
+import { parseInPool, poolThreads } from "../../src/app/parse-pool.ts";
+import { parseSop, type SopSource } from "../../src/core/sop/parse-sop.ts";
+
+const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+
+/**
+ * Every manifest fixture with every procedure fixture, and each manifest alone: good SOPs, broken
+ * ones, evil ones. The manifest's name is made its folder's, so the good ones load.
+ */
+async function fixtureSources(): Promise<SopSource[]> {
+  const names = async (dir: string, ext: string) => (await readdir(join(FIXTURES, dir))).filter((n) => n.endsWith(ext)).sort().map((n) => join(FIXTURES, dir, n));
+  const tomls = [...(await names("manifest", ".toml")), ...(await names("zeroclaw", ".toml"))];
+  const mds = [...(await names("procedure", ".md")), ...(await names("zeroclaw", ".md"))];
+  const sources: SopSource[] = [];
+  for (const [t, tomlPath] of tomls.entries()) {
+    const written = await readFile(tomlPath, "utf8");
+    const source = (folder: string, markdown: string | undefined): SopSource => ({
+      folder, tomlFile: `sops/${folder}/SOP.toml`, toml: written.replace(/^name = ".*"$/m, `name = "${folder}"`), mdFile: `sops/${folder}/SOP.md`, markdown,
+    });
+    for (const [m, mdPath] of mds.entries()) sources.push(source(`sop-${t}-${m}`, await readFile(mdPath, "utf8")));
+    sources.push(source(`sop-${t}`, undefined));
+  }
+  return sources;
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "sop-load-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function folder(name: string, files: Record<string, string | Buffer>): Promise<void> {
+  await mkdir(join(dir, name), { recursive: true });
+  for (const [file, content] of Object.entries(files)) await writeFile(join(dir, name, file), content);
+}
+
+const GOOD_MD = "# T\n\n## Steps\n\n1. **Say hello**\n   ```sh\n   echo hello\n   ```\n";
+const good = (name: string) => `[sop]\nname = "${name}"\ndescription = "d"\n`;
+
+describe("loadSops on files that are not what they should be", () => {
+  it("names each with a located error and still loads the good SOPs", async () => {
+    await folder("good", { "SOP.toml": good("good"), "SOP.md": GOOD_MD });
+    await folder("dir-toml", { "SOP.md": GOOD_MD });
+    await mkdir(join(dir, "dir-toml", "SOP.toml"));
+    await folder("binary", { "SOP.toml": Buffer.from("a\0b"), "SOP.md": GOOD_MD });
+    await folder("latin1", { "SOP.toml": Buffer.from('[sop]\nname = "latin1"\ndescription = "caf\xe9"\n', "latin1"), "SOP.md": GOOD_MD });
+    await folder("huge", { "SOP.toml": good("huge"), "SOP.md": "a".repeat(MAX_SOP_FILE_BYTES + 1) });
+    await folder("fifo", { "SOP.toml": good("fifo") });
+    execFileSync("mkfifo", [join(dir, "fifo", "SOP.md")]);
+    await folder("no-md", { "SOP.toml": good("no-md") });
+    await folder("Bad_Name", { "SOP.toml": good("Bad_Name"), "SOP.md": GOOD_MD });
+    await folder(".hidden", { "SOP.toml": "not toml at all" });
+
+    const { sops, diagnostics } = await loadSops(dir);
+    expect(sops.map((s) => s.definition.name)).toEqual(["good"]);
+    expect(diagnostics.filter((d) => d.code !== "name-mismatch").map((d) => [d.file.slice(dir.length + 1), d.code, d.line, d.column])).toEqual([
+      ["Bad_Name", "bad-folder-name", 1, 1],
+      ["binary/SOP.toml", "binary-file", 1, 1],
+      ["dir-toml/SOP.toml", "not-a-file", 1, 1],
+      ["fifo/SOP.md", "not-a-file", 1, 1],
+      ["huge/SOP.md", "file-too-large", 1, 1],
+      ["latin1/SOP.toml", "not-utf8", 1, 1],
+      ["no-md/SOP.md", "missing-file", 1, 1],
+    ]);
+  });
+});
+
+describe("parsing on worker threads", () => {
+  it("gives exactly what parsing on this thread gives, in the same order", async () => {
+    const sources = await fixtureSources();
+    const here = sources.map((s) => parseSop(s));
+    expect(here.some((p) => p.diagnostics.some((d) => d.severity === "error"))).toBe(true);
+    expect(here.some((p) => p.definition !== undefined)).toBe(true);
+    // Only the workers parse, so every result crossed a thread.
+    expect(await parseInPool(sources, { threads: 2, useThisThread: false })).toStrictEqual(here);
+  });
+
+  it("loads a directory the same whether worker threads help or not", async () => {
+    const sops = await mkdtemp(join(tmpdir(), "sop-load-pool-"));
+    try {
+      for (const s of (await fixtureSources()).slice(0, 80)) {
+        await mkdir(join(sops, s.folder));
+        await writeFile(join(sops, s.folder, "SOP.toml"), s.toml);
+        if (s.markdown !== undefined) await writeFile(join(sops, s.folder, "SOP.md"), s.markdown);
+      }
+      const inThread = await loadSops(sops, { poolThreshold: Infinity });
+      expect(inThread.diagnostics.length).toBeGreaterThan(0);
+      expect(await loadSops(sops, { poolThreshold: 0, pool: { threads: 1 } })).toStrictEqual(inThread);
+    } finally {
+      await rm(sops, { recursive: true, force: true });
+    }
+  });
+
+  it("starts no more workers than there are other cores, nor one per fewer than 100 SOPs", () => {
+    for (const count of [1, 100, 101, 10_000]) {
+      expect(poolThreads(count)).toBeGreaterThanOrEqual(0);
+      expect(poolThreads(count)).toBeLessThanOrEqual(Math.min(availableParallelism() - 1, Math.ceil(count / 100)));
+    }
+  });
+
+  it("parses here what a worker that dies or never starts leaves behind", async () => {
+    const sources = (await fixtureSources()).slice(0, 40);
+    const here = sources.map((s) => parseSop(s));
+    const dying = () => new Worker("process.exit(3)", { eval: true });
+    expect(await parseInPool(sources, { threads: 2, useThisThread: false, spawn: dying })).toStrictEqual(here);
+    const refused = (): Worker => {
+      throw new Error("no more threads");
+    };
+    expect(await parseInPool(sources, { threads: 1, useThisThread: false, spawn: refused })).toStrictEqual(here);
+  });
+});
