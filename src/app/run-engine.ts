@@ -16,7 +16,7 @@ import type { MachineIdentity } from "../exec/process-identity.ts";
 import type { EventBus } from "../ports/event-bus.ts";
 import type { RunEnding, RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
-import type { Job, WorkQueue } from "../ports/work-queue.ts";
+import type { RunJob, WorkQueue } from "../ports/work-queue.ts";
 import { findActive, findWaiting, type RunRef } from "./find-run.ts";
 import type { Logger } from "./logger.ts";
 import { RunClaim } from "./run-claim.ts";
@@ -200,11 +200,11 @@ export class RunEngine {
   }
 
   /** A queue job: move the run on, running its commands here until it waits or ends. */
-  async handle(job: Job): Promise<void> {
+  async handle(job: RunJob): Promise<void> {
     await this.serially(job.runId, async () => {
       if (job.kind === "timeout") {
-        const { stored, result } = await this.transition(job.runId, { type: "timeout", checkpoint: job.checkpoint ?? "" });
-        if (!result.changed) await this.armEarly(stored, job.checkpoint ?? "");
+        const { stored, result } = await this.transition(job.runId, { type: "timeout", checkpoint: job.checkpoint });
+        if (!result.changed) await this.armEarly(stored, job.checkpoint);
         if (!result.changed || isTerminal(stored.run.status)) return;
       }
       await this.drive(job.runId);
@@ -434,7 +434,7 @@ export class RunEngine {
   }
 
   /** A nudge that cannot be queued (a closing process) is not lost for good: every worker's sweep finds the run. */
-  private async enqueue(job: Job, opts: Parameters<WorkQueue["enqueue"]>[1]): Promise<void> {
+  private async enqueue(job: RunJob, opts: Parameters<WorkQueue["enqueue"]>[1]): Promise<void> {
     try {
       await this.deps.queue.enqueue(job, opts);
     } catch (err) {

@@ -23,7 +23,7 @@ import type { EventBus } from "../ports/event-bus.ts";
 import type { MessageLedger } from "../ports/message-ledger.ts";
 import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
-import type { CronSchedule, Job, WorkQueue } from "../ports/work-queue.ts";
+import type { CronSchedule, ScheduleTick, WorkQueue } from "../ports/work-queue.ts";
 import { fireTrigger, type Firing, type FiringOutcome } from "./fire-trigger.ts";
 import { AuditSink, buildRecord } from "./audit-sink.ts";
 import { Admissions, viaOf, type AdmissionListener } from "./run-admission.ts";
@@ -160,8 +160,8 @@ export class SopRunner {
   }
 
   /** A schedule tick from the queue: start the SOP unless its slots are all taken. */
-  async onScheduleTick(job: Job): Promise<void> {
-    await this.fire({ sop: job.sop ?? "", type: "schedule", source: job.cron ?? "", refuseWhenBusy: true });
+  async onScheduleTick(job: ScheduleTick): Promise<void> {
+    await this.fire({ sop: job.sop, type: "schedule", source: job.cron, refuseWhenBusy: true });
   }
 
   /** An automatic trigger fires (schedule, file_watch): started or refused, logged; never throws. */

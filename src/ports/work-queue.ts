@@ -1,16 +1,18 @@
 import type { Priority } from "../core/sop/types.ts";
 
-/** A nudge: "look at run X" (or a schedule tick). Jobs may arrive twice; the store is the truth. */
-export interface Job {
-  kind: "advance" | "timeout" | "schedule";
-  /** The run; empty for schedule ticks. */
-  runId: string;
-  /** For schedule ticks: the SOP to start and the cron that fired. */
-  sop?: string;
-  cron?: string;
-  /** For timeouts: the checkpoint id, or "run-timeout". */
-  checkpoint?: string;
-}
+/**
+ * A nudge: "look at run X" (or a schedule tick). Jobs may arrive twice; the store is the truth.
+ * Every kind carries `runId` (empty for schedule ticks): jobs already queued in Redis have it.
+ */
+export type Job =
+  | { kind: "advance"; runId: string }
+  /** A deadline fell due: the checkpoint's id, or "run-timeout". */
+  | { kind: "timeout"; runId: string; checkpoint: string }
+  /** A schedule trigger fired: the SOP to start and the cron that fired. */
+  | { kind: "schedule"; runId: ""; sop: string; cron: string };
+
+export type RunJob = Exclude<Job, { kind: "schedule" }>;
+export type ScheduleTick = Extract<Job, { kind: "schedule" }>;
 
 export interface EnqueueOptions {
   priority: Priority;

@@ -65,7 +65,7 @@ export function workQueueContract(driver: string, open: OpenQueue): void {
       const queue = await newQueue();
       const seen: Job[] = [];
       await queue.enqueue(job("r1"), { priority: "medium", id: "r1-advance" });
-      await queue.enqueue({ kind: "advance", runId: "r1", checkpoint: "dup" }, { priority: "critical", id: "r1-advance" });
+      await queue.enqueue({ kind: "timeout", runId: "r1", checkpoint: "dup" }, { priority: "critical", id: "r1-advance" });
       await queue.enqueue(job("r2"), { priority: "medium", id: "r2-advance" });
       queue.process(async (j) => void seen.push(j), 1);
       await until("both jobs ran", () => seen.length === 2);
