@@ -43,7 +43,7 @@ async function logEvent(event: RunEvent, store: RunStore, log: Logger): Promise<
       return;
     case "approval_requested":
     case "manual_requested": {
-      if (event.status === "notified") {
+      if (event.type === "approval_requested" && event.status === "notified") {
         log.info({ ...at, gate: event.checkpoint }, `${run}: ${event.checkpoint} announced (approval not required)`);
         return;
       }

@@ -29,7 +29,7 @@ export function printProgress(ctx: CliContext, store: RunStore, events: { subscr
     printed = printed.then(() => store.get(event.runId)).then((stored) => {
       if (!stored) return;
       const { run } = stored;
-      const step = event.step !== undefined ? run.steps[event.step - 1] : undefined;
+      const step = "step" in event && event.step !== undefined ? run.steps[event.step - 1] : undefined;
       const name = step ? `${step.number}. ${step.title}` : "";
       switch (event.type) {
         case "run_started":
@@ -50,7 +50,7 @@ export function printProgress(ctx: CliContext, store: RunStore, events: { subscr
         }
         case "approval_requested":
         case "manual_requested": {
-          if (event.status === "notified") {
+          if (event.type === "approval_requested" && event.status === "notified") {
             ctx.err(`  ${color.yellow("!")} ${event.checkpoint} announced (approval not required)`);
             break;
           }

@@ -13,7 +13,9 @@ export interface BusHandle {
 /** Opens a bus called `name`; `onError` receives what subscribers threw. */
 export type OpenBus = (name: string, onError: (error: unknown) => void) => Promise<BusHandle>;
 
-export const event = (runId: string, type: RunEvent["type"] = "run_started"): RunEvent => ({ type, runId, sop: "deploy", at: 1_000 });
+/** A run_started event, or a step_finished one (step 1, success): two kinds the bus carries as they are. */
+export const event = (runId: string, type: "run_started" | "step_finished" = "run_started"): RunEvent =>
+  type === "run_started" ? { type, runId, sop: "deploy", at: 1_000 } : { type, runId, sop: "deploy", at: 1_000, step: 1, status: "success" };
 
 export function eventBusContract(driver: string, open: OpenBus): void {
   describe(`EventBus contract (${driver})`, () => {

@@ -83,6 +83,10 @@ export class Play {
   }
 
   events(): string[] {
-    return this.effects.flatMap((e) => (e.type === "emit" ? [`${e.event.type}${e.event.step ? `:${e.event.step}` : ""}${e.event.status ? `=${e.event.status}` : ""}`] : []));
+    return this.effects.flatMap((e) => {
+      if (e.type !== "emit") return [];
+      const { type, step, status } = e.event as { type: string; step?: number; status?: string };
+      return [`${type}${step ? `:${step}` : ""}${status ? `=${status}` : ""}`];
+    });
   }
 }

@@ -86,7 +86,7 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
     if (cp.kind === "manual" && step) {
       run.status = "running";
       setFields(step, { status: "failed", completedAt: now, reason: words });
-      effects.push({ type: "emit", event: { ...event, type: "step_finished", status: "failed" } });
+      effects.push({ type: "emit", event: { ...event, step: step.number, type: "step_finished", status: "failed" } });
       return { ok: true, message: `step ${step.number} of run ${run.id} marked failed`, changed: true, resolved: true };
     }
     run.endReason = words;
@@ -105,7 +105,7 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
   if (cp.kind === "manual" && step) {
     setFields(step, { status: "success", completedAt: now });
     effects.push({ type: "emit", event: { ...event, type: "manual_done", status: "approved" } });
-    effects.push({ type: "emit", event: { ...event, type: "step_finished", status: "success" } });
+    effects.push({ type: "emit", event: { ...event, step: step.number, type: "step_finished", status: "success" } });
     return { ok: true, message: `step ${step.number} of run ${run.id} marked done`, changed: true, resolved: true };
   }
   if (step && step.status === "awaiting_approval") step.status = "pending";

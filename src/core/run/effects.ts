@@ -1,4 +1,6 @@
 /** What the state machine asks the shell to do. The shell performs effects idempotently. */
+import type { RunStatus, StepStatus } from "./run-state.ts";
+
 export type CommandTarget = { kind: "step"; step: number } | { kind: "gate"; gate: string };
 
 export type Effect =
@@ -18,23 +20,34 @@ export type Effect =
   /** The run ended: free its slot, seal its audit record. */
   | { type: "finished" };
 
-export type RunEventType =
-  | "run_queued" | "run_started" | "step_started" | "step_finished"
-  | "approval_requested" | "approval_decided" | "manual_requested" | "manual_done"
-  | "approval_refused" | "run_finished";
-
-export interface RunEvent {
-  type: RunEventType;
+interface EventBase {
   runId: string;
   sop: string;
   at: number;
-  step?: number;
-  checkpoint?: string;
-  /** Status of the step, decision of the checkpoint, or final status of the run. */
-  status?: string;
-  /** Who decided, for decisions and refusals. */
-  by?: string;
 }
+
+/** About an approval (or gate) or a manual step; `step` when it belongs to one. */
+interface CheckpointEvent extends EventBase {
+  checkpoint: string;
+  step?: number;
+}
+
+/** What happened to a run, as the bus tells it: each kind with the fields it always has. */
+export type RunEvent =
+  | (EventBase & { type: "run_queued" | "run_started" })
+  | (EventBase & { type: "step_started"; step: number })
+  /** A decision that ends a step (a manual step marked, a denial) also says which checkpoint and who. */
+  | (EventBase & { type: "step_finished"; step: number; status: StepStatus; checkpoint?: string; by?: string })
+  /** `notified`: a gate that only announces (approval not required). */
+  | (CheckpointEvent & { type: "approval_requested"; status?: "notified" })
+  | (CheckpointEvent & { type: "manual_requested" })
+  /** `partial`: an approval counted toward a quorum; `by` is absent when time decided. */
+  | (CheckpointEvent & { type: "approval_decided" | "manual_done"; status: "approved" | "denied" | "partial" | "bypassed" | "timed_out"; by?: string })
+  /** Somebody's decision refused (not an approver, self-approval …): what they tried. */
+  | (CheckpointEvent & { type: "approval_refused"; status: "approve" | "deny"; by: string })
+  | (EventBase & { type: "run_finished"; status: RunStatus });
+
+export type RunEventType = RunEvent["type"];
 
 /** The run-wide timeout's checkpoint name in `schedule_timeout`. */
 export const RUN_TIMEOUT = "run-timeout";

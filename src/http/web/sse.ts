@@ -71,11 +71,7 @@ export class RunStreams {
 
 /** Only what the page needs; `at` as ISO so it reads the same as the audit record. */
 function eventJson(e: RunEvent): object {
-  return {
-    type: e.type, runId: e.runId, sop: e.sop, at: new Date(e.at).toISOString(),
-    ...(e.step !== undefined ? { step: e.step } : {}),
-    ...(e.checkpoint !== undefined ? { checkpoint: e.checkpoint } : {}),
-    ...(e.status !== undefined ? { status: e.status } : {}),
-    ...(e.by !== undefined ? { by: e.by } : {}),
-  };
+  // The rest is what the kind carries: step, checkpoint, status, by.
+  const { type, runId, sop, at, ...rest } = e;
+  return { type, runId, sop, at: new Date(at).toISOString(), ...rest };
 }
