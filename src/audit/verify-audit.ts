@@ -31,6 +31,8 @@ export interface ChainHead {
 export interface VerifyAuditOptions {
   /** The store's latest `{ seq, hash }` per SOP; without it a removed tail cannot be noticed. */
   heads?: ReadonlyMap<string, ChainHead>;
+  /** Only this SOP's folder (the web UI's audit page): the others are not read. */
+  sop?: string;
 }
 
 interface Sealed {
@@ -60,7 +62,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  */
 export async function verifyAuditDir(logsDir: string, options: VerifyAuditOptions = {}): Promise<AuditReport> {
   const heads = options.heads ?? new Map<string, ChainHead>();
-  const files = await listAuditFiles(logsDir);
+  const files = await listAuditFiles(logsDir, options.sop);
   const results = await mapLimit(files, 16, ({ folder, name }) => checkFile(logsDir, folder, name));
 
   const chains = new Map<string, Sealed[]>();
@@ -81,7 +83,7 @@ export async function verifyAuditDir(logsDir: string, options: VerifyAuditOption
   };
 }
 
-async function listAuditFiles(logsDir: string): Promise<{ folder: string; name: string }[]> {
+async function listAuditFiles(logsDir: string, only?: string): Promise<{ folder: string; name: string }[]> {
   const root = join(logsDir, "sop");
   const folders = await readdirOrNull(root);
   if (folders === null) {
@@ -90,7 +92,7 @@ async function listAuditFiles(logsDir: string): Promise<{ folder: string; name: 
     return [];
   }
   const files: { folder: string; name: string }[] = [];
-  for (const folder of folders.filter(visible).sort()) {
+  for (const folder of folders.filter((f) => visible(f) && (only === undefined || f === only)).sort()) {
     const names = await readdirOrNull(join(root, folder));
     for (const name of (names ?? []).filter((n) => visible(n) && n.endsWith(".json")).sort()) files.push({ folder, name });
   }

@@ -24,7 +24,7 @@ export interface ServerDeps {
   /** name → token (API_TOKENS, or the one `sop serve` generated). */
   tokens: Map<string, string>;
   log: Logger;
-  /** Shared with the triggers so their firings and refusals are counted; made here when absent. */
+  /** Shared with the chat adapters (notification failures) and counted from the runner; made here when absent. */
   metrics?: BotMetrics;
   /** The chat platforms' state for /healthz. */
   chat?: () => ChatStatus;
@@ -74,8 +74,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   registerOpsRoutes(app, { runner, config, metrics, ...(deps.chat ? { chat: deps.chat } : {}) });
-  await registerApi(app, { runner, tokens, metrics, log });
-  const web = await registerWebUi(app, { runner, tokens, log, ...(deps.sessionKey ? { sessionKey: deps.sessionKey } : {}) });
+  await registerApi(app, { runner, tokens, log });
+  const web = await registerWebUi(app, { runner, tokens, log, logsDir: config.logsDir, ...(deps.sessionKey ? { sessionKey: deps.sessionKey } : {}) });
   const queue = runner.bullQueue();
   if (queue) {
     // Loaded only here: Bull Board and its view and static plugins cost ~30 MB of RSS, which

@@ -15,7 +15,7 @@ export async function checkChain(store: RunStore, logsDir: string | undefined, s
   if (logsDir === undefined) return { checked: false, why: "this server's web UI was not given LOGS_DIR" };
   try {
     const head = (await store.chainHeads()).get(sop);
-    const report = await verifyAuditDir(logsDir, { heads: new Map(head ? [[sop, head]] : []) });
+    const report = await verifyAuditDir(logsDir, { heads: new Map(head ? [[sop, head]] : []), sop });
     return { checked: true, sealed: head?.seq ?? 0, problems: report.problems.filter((p) => p.sop === sop).map((p) => p.message) };
   } catch (err) {
     return { checked: false, why: (err as Error).message };
