@@ -18,7 +18,7 @@ export { MAX_SOP_FILE_BYTES } from "./read-sop-file.ts";
 /** Folders read between two turns of the event loop, so a server keeps answering during a load. */
 const READ_BATCH = 100;
 /** More SOPs than this to parse, and worker threads help (when a core is idle): below it, starting them costs more. */
-export const POOL_THRESHOLD = 50;
+const POOL_THRESHOLD = 50;
 
 export interface LoadResult {
   sops: LoadedSop[];

@@ -120,9 +120,6 @@ export interface SopSummary {
 /** How often a caller waiting for a run looks at it without an event to say it changed. */
 const LOOK_AGAIN_MS = 2000;
 
-/** A run is at rest when it ended or waits for people; a CLI or a caller may then go. */
-export const atRest = (run: RunState): boolean => isAtRest(run.status);
-
 export class SopRunner {
   private matcher: CommandMatcher;
   private readonly admissions = new Admissions();
@@ -349,7 +346,7 @@ export class SopRunner {
       const changed = new Promise<void>((resolve) => seen.waiters.add(resolve));
       const stored = await this.store.get(runId);
       if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-      if (atRest(stored.run) || (await this.queuedBehindPeople(stored.run))) return this.record(runId);
+      if (isAtRest(stored.run.status) || (await this.queuedBehindPeople(stored.run))) return this.record(runId);
       // Events are at most once (a Redis pub/sub message can be lost): look again now and then.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LOOK_AGAIN_MS)))]);

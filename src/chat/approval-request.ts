@@ -51,7 +51,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
 const utc = (ms: number): string => new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 
 /** A checkpoint as people name it; the definition says where a gate sits. */
-export function checkpointLabel(def: SopDefinition, id: string): string {
+function checkpointLabel(def: SopDefinition, id: string): string {
   const [kind, rest = ""] = id.split(":", 2);
   const step = (n: number) => `step ${n} · ${def.steps[n - 1]?.title ?? ""}`;
   if (kind === "step") return `before ${step(Number(rest))}`;
@@ -210,8 +210,7 @@ export function moreChangesText(n: number): string {
 }
 
 /** Where what a fold left out is: chat and the approvals page point to the run page. */
-export const SEE_RUN_PAGE = "see the run page";
-export const onRunPage = (text: string): string => `${text}, ${SEE_RUN_PAGE}`;
+export const onRunPage = (text: string): string => `${text}, see the run page`;
 
 export function changeHeading(c: DefinitionChange): string {
   const how = c.since.decision === "bypassed" ? "bypassed" : "approved";

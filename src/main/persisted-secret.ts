@@ -12,7 +12,7 @@ import { generateToken } from "../http/auth.ts";
 
 export type SecretName = "login-token" | "session-key";
 
-export const secretPath = (dataDir: string, name: SecretName): string => join(dataDir, "secrets", name);
+const secretPath = (dataDir: string, name: SecretName): string => join(dataDir, "secrets", name);
 
 /** The secret stored under `name`, made and stored first when there is none. */
 export async function persistedSecret(dataDir: string, name: SecretName): Promise<string> {

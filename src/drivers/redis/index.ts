@@ -10,7 +10,6 @@ import { RedisMessageLedger } from "./redis-message-ledger.ts";
 import { RedisRunStore } from "./redis-run-store.ts";
 
 export { BullmqQueue, type BullmqQueueOptions } from "./bullmq-queue.ts";
-export { LegacyKeysError, type LegacyMove } from "./move-legacy-keys.ts";
 export { isConnectionError, redactUrl, type RedisClient } from "./redis-connection.ts";
 export { RedisEventBus, type RedisEventBusOptions } from "./redis-event-bus.ts";
 export { DEFAULT_PREFIX, keyPrefix, prefixProblem, redisKeys, type RedisKeys } from "./redis-keys.ts";

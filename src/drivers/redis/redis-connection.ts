@@ -67,7 +67,7 @@ export function connectRedis(opts: ConnectOptions): Redis {
  * the slots as they move), with the same patience as `connectRedis`: the cluster is reconnected
  * forever and commands wait through a failover.
  */
-export function connectCluster(opts: ConnectOptions): Cluster {
+function connectCluster(opts: ConnectOptions): Cluster {
   const { node, redisOptions } = clusterSeed(opts.url);
   // With TLS the nodes' certificates name hosts, not addresses: keep the names as given.
   const dnsLookup: DNSLookupFunction = (address, callback) => callback(null, address);
@@ -84,7 +84,7 @@ export function connectCluster(opts: ConnectOptions): Cluster {
 }
 
 /** Whether the server behind `redis` runs in cluster mode (INFO's `cluster_enabled:1`). */
-export async function isClusterNode(redis: Redis): Promise<boolean> {
+async function isClusterNode(redis: Redis): Promise<boolean> {
   return /^cluster_enabled:1\s*$/m.test(await redis.info("cluster"));
 }
 
@@ -133,7 +133,7 @@ export function connectionName(name: string): string {
 }
 
 /** The node and the connection options a `redis://` or `rediss://` URL names, for a Cluster client. */
-export function clusterSeed(url: string): { node: { host: string; port: number }; redisOptions: { username?: string; password?: string; tls?: object } } {
+function clusterSeed(url: string): { node: { host: string; port: number }; redisOptions: { username?: string; password?: string; tls?: object } } {
   let parsed: URL;
   try {
     parsed = new URL(url);

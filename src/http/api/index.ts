@@ -6,7 +6,6 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "../../app/logger.ts";
 import type { SopRunner } from "../../app/sop-runner.ts";
 import { authenticate } from "../auth.ts";
-import type { MetricsSink } from "../metrics.ts";
 import { setActor } from "./actor.ts";
 import { registerDecisionRoutes } from "./decisions.ts";
 import { registerExecuteRoutes } from "./execute.ts";
@@ -15,7 +14,6 @@ import { registerQueryRoutes } from "./queries.ts";
 export interface ApiDeps {
   runner: SopRunner;
   tokens: ReadonlyMap<string, string>;
-  metrics: MetricsSink;
   log: Logger;
 }
 
