@@ -59,11 +59,18 @@ function lockHash(dir: string): string {
  * number bumped whenever parseSop's output changes), the libraries it uses, and Node, whose ICU
  * data decides which time zones exist.
  */
-const pkg = packageVersion();
-export const PARSER_VERSION = `${pkg.version}+${PARSER_SCHEMA}/node-${process.versions.node}${pkg.lock}`;
+let parserVersion: string | undefined;
+/** Worked out on first use, not at import: a process with no cache never reads package-lock.json. */
+function currentParserVersion(): string {
+  if (parserVersion === undefined) {
+    const pkg = packageVersion();
+    parserVersion = `${pkg.version}+${PARSER_SCHEMA}/node-${process.versions.node}${pkg.lock}`;
+  }
+  return parserVersion;
+}
 
 /** The key of a parse: everything parseSop reads, and the parser's version. */
-export function parseKey(source: SopSource, version: string = PARSER_VERSION): string {
+export function parseKey(source: SopSource, version: string = currentParserVersion()): string {
   // Paths and texts never hold NUL (a file with one is refused before parsing), so NUL separates.
   const hash = createHash("sha256").update(version).update("\0").update(source.folder).update("\0")
     .update(source.tomlFile).update("\0").update(source.mdFile).update("\0").update(source.toml).update("\0");
@@ -100,7 +107,7 @@ export class SopCache implements ParseCache {
   constructor(dataDir: string, options: { readOnly?: boolean; version?: string } = {}) {
     this.dir = join(dataDir, "cache", "sops");
     this.readOnly = options.readOnly === true;
-    this.version = options.version ?? PARSER_VERSION;
+    this.version = options.version ?? currentParserVersion();
   }
 
   keyOf(source: SopSource): string {

@@ -78,7 +78,8 @@ export class SopCatalog {
     for (const load of this.folders.values()) if (load.key && load.parsed) held.set(load.key, load.parsed);
     const { cache } = this;
     return {
-      keyOf: (source) => (cache ? cache.keyOf(source) : parseKey(source)),
+      // Held parses live as long as this process, whose parser never changes: no version needed.
+      keyOf: (source) => (cache ? cache.keyOf(source) : parseKey(source, "")),
       get: (key) => held.get(key) ?? cache?.get(key),
       set: (key, parsed) => cache?.set(key, parsed),
     };
