@@ -16,6 +16,7 @@ import { approvalsBefore, decideStep, gatesOf, runGates } from "../core/run/step
 import type { Gate, SopDefinition, Step, VarValue } from "../core/sop/types.ts";
 import type { StoredRun } from "../ports/run-store.ts";
 import type { DefinitionChange, DiffLine } from "./definition-change.ts";
+import { plural, utcText } from "../core/format.ts";
 
 export type NextItem =
   | {
@@ -47,8 +48,6 @@ export interface ApprovalRequest {
   change?: DefinitionChange;
 }
 
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
-const utc = (ms: number): string => new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 
 /** A checkpoint as people name it; the definition says where a gate sits. */
 function checkpointLabel(def: SopDefinition, id: string): string {
@@ -215,7 +214,7 @@ export const onRunPage = (text: string): string => `${text}, see the run page`;
 export function changeHeading(c: DefinitionChange): string {
   const how = c.since.decision === "bypassed" ? "bypassed" : "approved";
   const versions = c.since.version === c.version ? `version ${c.version} both times` : `version ${c.since.version} then, ${c.version} now`;
-  return `⚠️ The SOP changed since this gate was last ${how}: in run ${c.since.runId.slice(0, 8)} at ${utc(c.since.decidedAt)} (${versions}).`;
+  return `⚠️ The SOP changed since this gate was last ${how}: in run ${c.since.runId.slice(0, 8)} at ${utcText(c.since.decidedAt)} (${versions}).`;
 }
 
 export function tooLargeNote(): string {

@@ -5,7 +5,7 @@
  * redacted audit record, so a secret never reaches a channel.
  */
 import type { AuditApproval, AuditRecord, AuditStep } from "../core/audit/audit-record.ts";
-import { duration } from "../core/format.ts";
+import { duration, utcText } from "../core/format.ts";
 import { planRun, type PlannedStep } from "../core/plan/plan-run.ts";
 import { isTerminal, type Checkpoint, type RunState } from "../core/run/run-state.ts";
 import type { SopDefinition, VarValue } from "../core/sop/types.ts";
@@ -42,8 +42,6 @@ const OUTPUT_TAIL = 1500;
 
 export const shortId = (runId: string): string => runId.slice(0, 8);
 const words = (status: string): string => status.replace(/_/g, " ");
-const iso = (at: string | number | null | undefined): string =>
-  at === null || at === undefined ? "" : new Date(at).toISOString().replace("T", " ").slice(0, 19) + " UTC";
 
 function heading(run: RunState): string {
   return `${run.sop} ${run.version} · run ${shortId(run.id)}`;
@@ -142,7 +140,7 @@ function where(cp: Checkpoint, run: RunState): string {
 }
 
 function decisionLine(cp: Checkpoint, a: AuditApproval | undefined): string {
-  const when = a?.decided_at ? ` at ${iso(a.decided_at)}` : "";
+  const when = a?.decided_at ? ` at ${utcText(a.decided_at)}` : "";
   const by = cp.by.join(", ");
   const comment = a?.comment ? `: ${noFences(a.comment)}` : "";
   const manual = cp.kind === "manual";
@@ -186,7 +184,7 @@ export function checkpointMessage(snapshot: RunSnapshot, cp: Checkpoint, ctx: Me
     { label: "Variables", value: variablesText(record.vars) },
     { label: "Version", value: versionText({ version: run.version, definitionHash: run.definitionHash }) },
   ];
-  if (cp.deadline !== undefined) fields.push({ label: "Deadline", value: `${iso(cp.deadline)} (then ${cp.onTimeout === "approve" ? "approved" : "denied"} automatically)` });
+  if (cp.deadline !== undefined) fields.push({ label: "Deadline", value: `${utcText(cp.deadline)} (then ${cp.onTimeout === "approve" ? "approved" : "denied"} automatically)` });
   const lines = [decisionLine(cp, a)];
   if (pending) lines.push(...requestLines(approvalRequest(snapshot, cp, snapshot.changes?.get(cp.id))), "", "*Plan*", ...stepLines(snapshot));
   return withLink(message({

@@ -15,3 +15,13 @@ export function duration(ms: number | null | undefined): string {
 export function percent(rate: number | null): string {
   return rate === null ? "—" : `${Math.round(rate * 100)} %`;
 }
+
+/** "2026-02-25 13:00:00 UTC": a moment as people read it in chat and on the web; "" for none. */
+export function utcText(at: string | number | null | undefined): string {
+  return at === null || at === undefined ? "" : `${new Date(at).toISOString().replace("T", " ").slice(0, 19)} UTC`;
+}
+
+/** "1 step", "3 steps". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}

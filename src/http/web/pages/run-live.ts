@@ -4,6 +4,7 @@ import type { Plan, PlannedStep } from "../../../core/plan/plan-run.ts";
 import { badge, duration, time } from "../format.ts";
 import { documentTitle, html, type SafeHtml } from "../html.ts";
 import { decisionPanel, gateLabel, pendingApproval } from "./decision-panel.ts";
+import { isTerminal } from "../../../core/run/run-state.ts";
 
 const SETTLED = new Set(["success", "failed", "skipped", "cancelled", "bypassed"]);
 /** Outputs up to this many lines start unfolded. */
@@ -37,7 +38,7 @@ export function runLive(record: AuditRecord, plan: Plan | undefined, csrf: strin
   const pending = pendingApproval(record);
   const decided = record.approvals.filter((a) => a.decision !== "pending");
   const m = record.metrics;
-  const active = !["success", "failed", "denied", "cancelled", "timed_out"].includes(record.status);
+  const active = !isTerminal(record.status);
   return html`<div class="summary" data-page-title="${documentTitle(runTitle(record))}">${badge(record.status)}
   ${record.end_reason ? html`<span>${record.end_reason}</span>` : ""}
   <span class="muted">${m.steps_completed} done · ${m.steps_skipped} skipped · ${m.steps_failed} failed${m.total_duration_ms !== null ? ` · ${duration(m.total_duration_ms)}` : ""}</span>

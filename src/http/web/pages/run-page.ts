@@ -5,8 +5,8 @@ import { CSRF_FIELD } from "../csrf.ts";
 import { time } from "../format.ts";
 import { html, seg, type SafeHtml } from "../html.ts";
 import { runLive } from "./run-live.ts";
+import { isTerminal } from "../../../core/run/run-state.ts";
 
-const FINAL = ["success", "failed", "denied", "cancelled", "timed_out"];
 
 /**
  * A run: header, then the live region (#live) that app.js keeps current through the run's
@@ -14,7 +14,7 @@ const FINAL = ["success", "failed", "denied", "cancelled", "timed_out"];
  */
 export function runPage(record: AuditRecord, plan: Plan | undefined, csrf: string, request?: ApprovalRequest): SafeHtml {
   const id = seg(record.run_id);
-  const final = FINAL.includes(record.status);
+  const final = isTerminal(record.status);
   const trigger = record.trigger;
   return html`<h1><a href="/sops/${seg(record.sop)}">${record.sop}</a> <small class="muted">run <code>${record.run_id}</code></small></h1>
 <p class="meta">v${record.version} · ${record.priority} · ${record.execution_mode.replace(/_/g, " ")} ·
