@@ -73,7 +73,7 @@ export async function benchApproveLatency(): Promise<BenchResult[]> {
       collectGarbage();
       const latencies: number[] = [];
       for (const id of ids.slice(WARM_UP_RUNS)) latencies.push(await approveOne(runner, id));
-      const done = await runner.store.list({ sop: SOP });
+      const done = await runner.runs({ sop: SOP });
       const notSuccess = done.filter((r) => r.status !== "success");
       if (notSuccess.length > 0) throw new Error(`${notSuccess.length} approved runs did not succeed, e.g. ${notSuccess[0]!.status}`);
       return latencies;

@@ -32,7 +32,7 @@ export async function benchRedisApproveLatency(): Promise<BenchResult[]> {
       collectGarbage();
       const timings: ApprovalTiming[] = [];
       for (const id of ids.slice(WARM_UP_RUNS)) timings.push(await approveOne(runner, id));
-      const done = await runner.store.list({ sop: GATED });
+      const done = await runner.runs({ sop: GATED });
       const notSuccess = done.filter((r) => r.status !== "success");
       if (notSuccess.length > 0) throw new Error(`${notSuccess.length} approved runs did not succeed, e.g. ${notSuccess[0]!.status}`);
       return timings;

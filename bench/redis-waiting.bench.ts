@@ -117,7 +117,7 @@ async function measure(many: Deployment, few: Deployment): Promise<Measured> {
     const after = { used: (await info(probe, "memory"))["used_memory"]!, keys: await prefixMemory(probe, many.prefix) };
     const counts = await jobs.getJobCounts("active", "waiting", "prioritized", "delayed");
     const sizes = await runHashSizes(probe, many.prefix, many.waiting.slice(-SAMPLES));
-    const stored = await many.runner.store.list({ sop: GATED, statuses: ["awaiting_approval"] });
+    const stored = await many.runner.runs({ sop: GATED, statuses: ["awaiting_approval"] });
     if (stored.length !== WAITING) throw new Error(`expected ${WAITING} runs awaiting approval, the store has ${stored.length}`);
 
     collectGarbage();

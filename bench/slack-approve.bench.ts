@@ -77,13 +77,13 @@ export async function benchSlackApprove(): Promise<BenchResult[]> {
     await ws.addSop(SOP, TOML, MD);
     const fake = await FakeSlack.start();
     try {
-      const { samples, plain } = await withRunner(ws, async (runner) => {
+      const { samples, plain } = await withRunner(ws, async (runner, { ledger }) => {
         const http = Fastify();
         // The baseline reads the same form body (as a string) and answers 200 with nothing.
         http.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => done(null, body));
         http.post("/bench/plain", async () => "");
         const adapter = new SlackAdapter({
-          runner, http, log: silentLogger, admins: [], context: { runUrl: (id) => `http://bot.bench/runs/${id}` },
+          runner, ledger, http, log: silentLogger, context: { runUrl: (id) => `http://bot.bench/runs/${id}` },
           config: { botToken: "xoxb-bench", signingSecret: SECRET, apiUrl: fake.apiUrl, channel: CHANNEL },
         });
         try {
@@ -107,7 +107,7 @@ export async function benchSlackApprove(): Promise<BenchResult[]> {
           for (const id of ids.slice(WARM_UP_RUNS)) samples.push(await approveOne(setup, id));
           collectGarbage();
           const plain = await baseline(url, BASELINE_CALLS);
-          const unfinished = (await runner.store.list({ sop: SOP })).filter((r) => r.status !== "success");
+          const unfinished = (await runner.runs({ sop: SOP })).filter((r) => r.status !== "success");
           if (unfinished.length > 0) throw new Error(`${unfinished.length} approved runs did not succeed, e.g. ${unfinished[0]!.status}`);
           return { samples, plain };
         } finally {

@@ -5,7 +5,8 @@
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createSopRunner, type SopRunner, type SopRunnerOptions } from "../src/app/sop-runner.ts";
+import { type SopRunner } from "../src/app/sop-runner.ts";
+import { openDeployment, type Deployment, type SopRunnerOptions } from "../src/compose/open-deployment.ts";
 
 export class TempWorkspace {
   private constructor(readonly root: string) {}
@@ -34,8 +35,12 @@ export class TempWorkspace {
     await writeFile(join(dir, "SOP.md"), md);
   }
 
-  runner(opts: Partial<SopRunnerOptions> = {}): Promise<SopRunner> {
-    return createSopRunner({
+  async runner(opts: Partial<SopRunnerOptions> = {}): Promise<SopRunner> {
+    return (await this.deployment(opts)).runner;
+  }
+
+  deployment(opts: Partial<SopRunnerOptions> = {}): Promise<Deployment> {
+    return openDeployment({
       sopsDir: this.sopsDir, logsDir: this.logsDir, dataDir: this.dataDir, env: this.env(), owner: "bench", ...opts,
     });
   }
@@ -61,13 +66,14 @@ export async function withWorkspace<T>(label: string, fn: (ws: TempWorkspace) =>
 }
 
 /** Runs `fn` with a runner on the workspace and closes it afterwards (dropping the DATA_DIR lock). */
-export async function withRunner<T>(ws: TempWorkspace, fn: (runner: SopRunner) => Promise<T>, opts: Partial<SopRunnerOptions> = {}): Promise<T> {
-  const runner = await ws.runner(opts);
+export async function withRunner<T>(ws: TempWorkspace, fn: (runner: SopRunner, deployment: Deployment) => Promise<T>, opts: Partial<SopRunnerOptions> = {}): Promise<T> {
+  const deployment = await ws.deployment(opts);
+  const { runner } = deployment;
   try {
     if (runner.diagnostics.some((d) => d.severity === "error")) {
       throw new Error(`benchmark SOP is invalid: ${runner.diagnostics.map((d) => d.message).join("; ")}`);
     }
-    return await fn(runner);
+    return await fn(runner, deployment);
   } finally {
     await runner.close();
   }

@@ -7,8 +7,8 @@
 import { DiscordAPIError, REST, Routes } from "discord.js";
 import { DISCORD_API } from "../adapters/discord/index.ts";
 import { slashCommands } from "../adapters/discord/slash-commands.ts";
-import { ConfigError, readConfig, type DiscordConfig } from "../src/main/config.ts";
-import { withDotEnv } from "../src/main/dot-env.ts";
+import { ConfigError, readConfig, type DiscordConfig } from "../src/config/config.ts";
+import { withDotEnv } from "../src/config/dot-env.ts";
 
 const HINTS: Record<number, string> = {
   0: "the bot token was refused: check DISCORD_TOKEN (Developer Portal → Bot → Reset Token)",

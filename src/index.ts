@@ -1,5 +1,6 @@
 /** sop-runner as a library (SPEC §5.1). */
-export { createSopRunner, SopRunner, type SopRunnerOptions, type RunOptions, type DecisionOptions, type SopSummary } from "./app/sop-runner.ts";
+export { SopRunner, type RunOptions, type DecisionOptions, type SopSummary } from "./app/sop-runner.ts";
+export { createSopRunner, type SopRunnerOptions } from "./compose/open-deployment.ts";
 export { SopError, type SopErrorCode } from "./app/sop-error.ts";
 export type { SopStatus, SopMetrics } from "./app/sop-status.ts";
 export type { AuditRecord } from "./core/audit/audit-record.ts";

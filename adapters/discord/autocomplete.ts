@@ -4,7 +4,7 @@
  */
 import type { ApplicationCommandOptionChoiceData } from "discord.js";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
-import { OPEN_STATUSES, WAITING_STATUSES, type RunState } from "../../src/core/run/run-state.ts";
+import { OPEN_STATUSES, type RunState } from "../../src/core/run/run-state.ts";
 import { shortId } from "../../src/chat/run-messages.ts";
 
 const MAX_CHOICES = 25;
@@ -23,13 +23,13 @@ export async function suggestions(runner: SopRunner, t: Typing): Promise<Applica
     case "name":
       return sopChoices(runner, typed);
     case "run": {
-      const runs = await runner.store.list({ ...(t.sop ? { sop: t.sop } : {}), statuses: WAITING_STATUSES });
+      const runs = await runner.waiting(t.sop);
       return runChoices(runs, typed);
     }
     case "target": {
       // Runs worth a status or a cancel, queued ones too. Asked of the store by status: this runs
       // at every keystroke, and ended runs pile up by the thousand.
-      const active = await runner.store.list({ statuses: OPEN_STATUSES });
+      const active = await runner.runs({ statuses: OPEN_STATUSES });
       return [...sopChoices(runner, typed), ...runChoices(active, typed)].slice(0, MAX_CHOICES);
     }
     default:

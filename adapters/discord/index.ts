@@ -8,7 +8,7 @@ import { REST, type Client } from "discord.js";
 import type { ChatAdapter, ChatAdapterDeps, ChatHealth } from "../../src/chat/chat-adapter.ts";
 import { ChatActions } from "../../src/chat/chat-actions.ts";
 import { ChatNotifier } from "../../src/chat/notifier.ts";
-import type { DiscordConfig } from "../../src/main/config.ts";
+import type { DiscordConfig } from "../../src/config/config.ts";
 import { DiscordSurface } from "./discord-surface.ts";
 import { DEFAULT_TIMING, GatewayConnection, type GatewayTiming } from "./gateway-connection.ts";
 import { GuildScope } from "./guild-scope.ts";
@@ -32,16 +32,16 @@ export class DiscordAdapter implements ChatAdapter {
   private commandsRegistered = false;
 
   constructor(private readonly deps: DiscordAdapterDeps) {
-    const { config, runner, log, context } = deps;
+    const { config, runner, ledger, log, context } = deps;
     const api = config.apiUrl ?? DISCORD_API;
     const isChannel = (id: string) => id === config.channelId || (this.gateway.current()?.channels.cache.has(id) ?? false);
     // Its own REST client: a 429 throws at once and the notifier waits it out (see DiscordSurface).
     const rest = new REST({ api, rejectOnRateLimit: () => true, retries: 0, timeout: 10_000 });
     const surface = new DiscordSurface({ rest, token: config.token, isChannel, log, ...(config.channelId ? { defaultChannel: config.channelId } : {}) });
-    this.notifier = new ChatNotifier({ runner, surface, context, log, ...(deps.onNotificationFailure ? { onFailure: deps.onNotificationFailure } : {}) });
+    this.notifier = new ChatNotifier({ runner, ledger, surface, context, log, ...(deps.onNotificationFailure ? { onFailure: deps.onNotificationFailure } : {}) });
     const scope = new GuildScope(config.guildId, log);
     this.scope = scope;
-    const actions = new ChatActions({ runner, context, log, touched: (runId) => this.notifier.mark(runId) });
+    const actions = new ChatActions({ runner, ledger, context, log, touched: (runId) => this.notifier.mark(runId) });
     this.gateway = new GatewayConnection({
       token: config.token, api, log,
       timing: { ...DEFAULT_TIMING, ...deps.timing },

@@ -31,7 +31,7 @@ export function registerClicks(app: App, ctx: ListenerContext): void {
     // the clicker hears back. The form must open within the 3 seconds its trigger_id lives, so
     // before it only the clicked run is read and only its approvers' groups are looked up.
     await answer(ctx.log, "click", (reply) => respond(responseBody(reply, true)), async () => {
-      const caller = await ctx.caller(body.user.id, channel, { run: target.runId });
+      const caller = ctx.caller(body.user.id, channel);
       const form = target.action === "deny" ? await denyForm(ctx, target, caller) : undefined;
       if (!form) return ctx.actions.click(target, caller);
       const context = { button: form.button, ...(channel ? { channel } : {}), responseUrl: body.response_url };
@@ -62,7 +62,7 @@ export function registerClicks(app: App, ctx: ListenerContext): void {
       return;
     }
     await answer(ctx.log, "deny", (reply) => postToResponseUrl(context.responseUrl, responseBody(reply, true)),
-      async () => ctx.actions.click(target, await ctx.caller(body.user.id, context.channel, { run: target.runId }), reason));
+      async () => ctx.actions.click(target, ctx.caller(body.user.id, context.channel), reason));
   });
 }
 

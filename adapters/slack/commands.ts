@@ -21,7 +21,7 @@ export function registerCommands(app: App, ctx: ListenerContext): void {
         const text = plainText(command.text);
         const parsed = name === "sop" ? parseSop(text) : parseDecision(name, text);
         if (!parsed.ok) return ephemeral(message({ title: parsed.error, tone: "failure", lines: ["`/sop help` lists the commands."] }));
-        return ctx.actions.command(parsed.command, await ctx.caller(command.user_id, command.channel_id, { command: parsed.command }));
+        return ctx.actions.command(parsed.command, ctx.caller(command.user_id, command.channel_id));
       });
     });
   }

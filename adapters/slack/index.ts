@@ -7,11 +7,10 @@
 import { ChatActions, type ChatCaller } from "../../src/chat/chat-actions.ts";
 import type { ChatAdapter, ChatAdapterDeps, ChatHealth } from "../../src/chat/chat-adapter.ts";
 import { ChatNotifier } from "../../src/chat/notifier.ts";
-import type { SlackConfig } from "../../src/main/config.ts";
+import type { SlackConfig } from "../../src/config/config.ts";
 import { registerClicks } from "./clicks.ts";
 import { registerCommands } from "./commands.ts";
 import { MessageTriggers } from "./messages.ts";
-import { relevantGroups, type GroupScope } from "./relevant-groups.ts";
 import { SlackApp, type Backoff } from "./slack-app.ts";
 import { SlackGroups } from "./slack-groups.ts";
 import { SlackSurface } from "./slack-surface.ts";
@@ -32,18 +31,18 @@ export class SlackAdapter implements ChatAdapter {
   private readonly messages: MessageTriggers;
 
   constructor(private readonly deps: SlackAdapterOptions) {
-    const { runner, http, log, context, config } = deps;
+    const { runner, ledger, http, log, context, config } = deps;
     const now = deps.now ?? Date.now;
-    this.slack = new SlackApp({ config, http, log, ledger: runner.ledger, now, ...(deps.backoff ? { backoff: deps.backoff } : {}) });
+    this.slack = new SlackApp({ config, http, log, ledger, now, ...(deps.backoff ? { backoff: deps.backoff } : {}) });
     const { client } = this.slack.app;
     this.groups = new SlackGroups(client, log, now);
     this.notifier = new ChatNotifier({
-      runner, context, log,
+      runner, ledger, context, log,
       surface: new SlackSurface(client, config.channel),
       ...(deps.onNotificationFailure ? { onFailure: deps.onNotificationFailure } : {}),
     });
-    const actions = new ChatActions({ runner, context, log, touched: (runId) => this.notifier.mark(runId) });
-    const listeners = { runner, actions, log, caller: (user: string, channel: string | undefined, scope: GroupScope) => this.caller(user, channel, scope) };
+    const actions = new ChatActions({ runner, ledger, context, log, touched: (runId) => this.notifier.mark(runId) });
+    const listeners = { runner, actions, log, caller: (user: string, channel: string | undefined) => this.caller(user, channel) };
     registerCommands(this.slack.app, listeners);
     registerClicks(this.slack.app, listeners);
     this.messages = new MessageTriggers(listeners);
@@ -70,12 +69,14 @@ export class SlackAdapter implements ChatAdapter {
     await this.notifier.close();
   }
 
-  /** Only the groups this request could depend on are looked up, not every group a person is in. */
-  private async caller(userId: string, channelId: string | undefined, scope: GroupScope): Promise<ChatCaller> {
-    const named = await relevantGroups(this.deps.runner, this.deps.admins, scope);
-    const groups = named.length ? await this.groups.of(userId, named) : [];
+  /**
+   * A person's user groups are looked up only when the engine asks about one (SOP_ADMINS, the
+   * approvers of what a decision targets): usergroups.users.list is rate-limited, and a Deny click
+   * must open its form within the 3 seconds its trigger_id lives.
+   */
+  private caller(userId: string, channelId: string | undefined): ChatCaller {
     return {
-      actor: { id: `slack:${userId}`, ...(groups.length ? { groups } : {}) },
+      actor: { id: `slack:${userId}`, memberOf: (group) => this.groups.has(userId, group) },
       source: channelId ? `slack:${channelId}` : "slack",
     };
   }

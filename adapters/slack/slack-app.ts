@@ -16,7 +16,7 @@ import { App, HTTPReceiver, SocketModeReceiver, type AppOptions } from "@slack/b
 import type { ExtendedErrorHandlerArgs } from "@slack/bolt/dist/App.js";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "../../src/app/logger.ts";
-import type { SlackConfig } from "../../src/main/config.ts";
+import type { SlackConfig } from "../../src/config/config.ts";
 import { ephemeral, message } from "../../src/chat/chat-message.ts";
 import type { MessageLedger } from "../../src/ports/message-ledger.ts";
 import { CauseLog } from "./cause-log.ts";

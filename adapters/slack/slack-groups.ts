@@ -1,6 +1,6 @@
 /**
- * Which `slack-group:S…` a person is in, for the groups a request could depend on (see
- * relevant-groups.ts): usergroups.users.list per group, cached a minute so a burst of clicks
+ * Which `slack-group:S…` a person is in, asked only for the groups the engine names (SOP_ADMINS,
+ * the approvers of what is decided): usergroups.users.list per group, cached a minute so a burst of clicks
  * costs one call (the method is rate-limited to about 20 a minute), and one call at a time per
  * group however many clicks wait for it.
  *
@@ -45,8 +45,13 @@ export class SlackGroups {
 
   /** The groups of `named` that `userId` belongs to; throws GroupsUnavailable when one cannot be told. */
   async of(userId: string, named: readonly string[]): Promise<string[]> {
-    const found = await Promise.all(named.map(async (group) => ((await this.members(group)).has(userId) ? group : undefined)));
+    const found = await Promise.all(named.map(async (group) => ((await this.has(userId, group)) ? group : undefined)));
     return found.filter((g): g is string => g !== undefined);
+  }
+
+  /** Whether `userId` is in `group`; false for a name that is no Slack user group. Throws GroupsUnavailable when it cannot be told. */
+  async has(userId: string, group: string): Promise<boolean> {
+    return group.startsWith(GROUP_PREFIX) && (await this.members(group)).has(userId);
   }
 
   private async members(group: string): Promise<ReadonlySet<string>> {

@@ -53,9 +53,17 @@ export interface EngineDeps {
   stopOrphan: (process: CommandProcess) => Promise<string>;
 }
 
+/**
+ * Who acts, as an adapter knows them. Groups (`slack-group:S…`, `discord-role:…`) are known up
+ * front (`groups`: a Discord member's roles, an API token's) or looked up only when a rule names
+ * one (`memberOf`: Slack's user groups cost an API call each); the engine alone decides which
+ * groups matter for what is asked (SOP_ADMINS, the approvers of what waits).
+ */
 export interface ActorRef {
   id: string;
-  groups?: string[];
+  groups?: readonly string[];
+  /** Whether the actor is in `group`; asked only for groups a rule names. May throw when it cannot tell. */
+  memberOf?: (group: string) => Promise<boolean>;
 }
 
 export interface ExecuteOptions {
@@ -124,8 +132,19 @@ export class RunEngine {
     this.unsubscribe();
   }
 
-  resolveActor(ref: ActorRef): Actor {
-    const groups = ref.groups ?? [];
+  /**
+   * The actor with the groups that matter here: those of SOP_ADMINS and of `named` (the approvers
+   * a rule reads), asked of `memberOf` only for the ones not already known.
+   */
+  async resolveActor(ref: ActorRef, named: readonly string[] = []): Promise<Actor> {
+    const known = new Set(ref.groups ?? []);
+    const ask = [...new Set([...this.deps.admins, ...named])].filter((g) => g !== ref.id && !known.has(g));
+    const { memberOf } = ref;
+    if (memberOf) {
+      const found = await Promise.all(ask.map(async (g) => ((await memberOf(g)) ? g : undefined)));
+      for (const g of found) if (g !== undefined) known.add(g);
+    }
+    const groups = [...known];
     const admin = this.deps.admins.includes(ref.id) || groups.some((g) => this.deps.admins.includes(g));
     return { id: ref.id, groups, admin };
   }
@@ -137,7 +156,8 @@ export class RunEngine {
       const known = catalog.list().map((s) => s.definition.name).join(", ") || "none";
       throw new SopError("unknown_sop", `unknown SOP "${name}" (known: ${known})`);
     }
-    const actor = this.resolveActor(opts.actor);
+    // Only an admin may skip approvals or force a cooldown: nobody else's groups are looked up.
+    const actor = opts.skipApproval || opts.force ? await this.resolveActor(opts.actor) : { id: opts.actor.id, groups: [], admin: false };
     if (opts.skipApproval && !actor.admin) {
       throw new SopError("not_allowed", `not allowed: only admins (SOP_ADMINS) may skip approvals; ${actor.id} is not one`);
     }
@@ -174,7 +194,7 @@ export class RunEngine {
   /** Approve or deny (Done / Failed for manual steps) the run a reference names. */
   async decide(ref: RunRef, opts: DecideOptions): Promise<{ message: string; run: RunState }> {
     const target = await findWaiting(this.deps, ref);
-    const actor = this.resolveActor(opts.actor);
+    const actor = await this.resolveActor(opts.actor, target.checkpoints.filter((c) => c.status === "pending").flatMap((c) => c.approvers));
     const input: RunInput = { type: "decide", actor, decision: opts.decision };
     if (opts.comment !== undefined) input.comment = opts.comment;
     if (opts.checkpoint !== undefined) input.checkpoint = opts.checkpoint;
@@ -188,8 +208,8 @@ export class RunEngine {
   /** Cancel by run id, by the SOP's one active run, or by both (the run must then be that SOP's). */
   async cancel(ref: string | RunRef, actorRef: ActorRef, reason?: string): Promise<{ message: string; run: RunState }> {
     const target = await findActive(this.deps, ref);
-    const actor = this.resolveActor(actorRef);
     const stored = (await this.deps.store.get(target.id))!;
+    const actor = await this.resolveActor(actorRef, stored.definition.approval.approvers);
     const allowed = actor.admin || actor.id === target.requestedBy || mayDecide(actor, stored.definition.approval.approvers);
     if (!allowed) throw new SopError("not_allowed", `not allowed: ${actor.id} may not cancel run ${target.id} (only its requester, approvers and admins)`);
     const input: RunInput = { type: "cancel", actor };

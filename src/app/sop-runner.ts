@@ -2,81 +2,26 @@
  * The library API of SPEC §5.1. A runner is a full node: it holds the driver, runs a worker,
  * and recovers what a previous process left behind.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir, userInfo } from "node:os";
-import { join } from "node:path";
-import type { Queue } from "bullmq";
+import { createHash } from "node:crypto";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
-import { planRun, type Plan } from "../core/plan/plan-run.ts";
+import { forecastRun, planRun, type Plan } from "../core/plan/plan-run.ts";
+import { mayDecide } from "../core/run/decide.ts";
 import type { RunEvent } from "../core/run/effects.ts";
-import { isAtRest, OPEN_STATUSES, WAITING_STATUSES, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
-import type { Diagnostic, SopDefinition, VarValue } from "../core/sop/types.ts";
+import { isActive, isAtRest, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import type { Diagnostic, LoadedSop, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
-import { openLocalDriver } from "../drivers/local/index.ts";
-import type { BullmqQueue } from "../drivers/redis/index.ts";
-import { thisMachine } from "../exec/process-identity.ts";
-import { ShellExecutor } from "../exec/shell-executor.ts";
-import { stopOrphan } from "../exec/stop-orphan.ts";
-import { readConfig } from "../main/config.ts";
 import type { EventBus } from "../ports/event-bus.ts";
-import type { MessageLedger } from "../ports/message-ledger.ts";
-import type { RunStore, StoredRun } from "../ports/run-store.ts";
-import type { StepExecutor } from "../ports/step-executor.ts";
+import type { ChainHead, RunFilter, RunStore, StoredRun } from "../ports/run-store.ts";
 import type { CronSchedule, ScheduleTick, WorkQueue } from "../ports/work-queue.ts";
+import type { AuditSink } from "./audit-sink.ts";
 import { fireTrigger, type Firing, type FiringOutcome } from "./fire-trigger.ts";
-import { AuditSink, buildRecord } from "./audit-sink.ts";
+import { formatDiagnostic } from "./load-sops.ts";
+import type { Logger } from "./logger.ts";
 import { Admissions, viaOf, type AdmissionListener } from "./run-admission.ts";
-import { logRefusals, logRunActivity } from "./run-log.ts";
-import { silentLogger, type Logger } from "./logger.ts";
-import { RunEngine, type ActorRef, type RunRef, type SweepReport } from "./run-engine.ts";
-import { SopCache } from "./sop-cache.ts";
-import { SopCatalog } from "./sop-catalog.ts";
+import type { ActorRef, RunEngine, RunRef, SweepReport } from "./run-engine.ts";
+import type { LoadStats, SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
 import { sopStatus, type SopStatus } from "./sop-status.ts";
-import { systemClock, type Clock } from "../ports/clock.ts";
-
-export interface SopRunnerOptions {
-  sopsDir?: string;
-  logsDir?: string;
-  dataDir?: string;
-  redisUrl?: string;
-  /** Identities allowed everything (SOP_ADMINS). */
-  admins?: string[];
-  /** Environment for defaults, `[secrets]` and the commands' base environment; default process.env. */
-  env?: Readonly<Record<string, string | undefined>>;
-  log?: Logger;
-  /** Runs advanced at once by this process's worker; default 4. */
-  concurrency?: number;
-  executor?: StepExecutor;
-  /** What the runner reads the time from and waits on (timeouts, retries); default the system clock. */
-  clock?: Clock;
-  /** The time alone (default the clock's). */
-  now?: () => number;
-  /** Who holds DATA_DIR, for the lock message ("sop serve", "sop run" …). */
-  owner?: string;
-  /** Run a worker in this process (default true); `sop serve` with SOP_WORKER=0 runs none. */
-  worker?: boolean;
-  /**
-   * Keep audit files in LOGS_DIR (default true). With Redis, `sop serve` writes every run's
-   * record from the events it hears; `sop worker` processes write none unless SOP_AUDIT_FILES=1.
-   */
-  auditFiles?: boolean;
-  /**
-   * Only look (`sop status`, `sop list`): no worker, no lock on DATA_DIR, no audit writes, and
-   * every change refused. Nothing is recovered or moved on: that is a worker's job.
-   */
-  readOnly?: boolean;
-  /** How long a claim on a run lasts without renewal (default SOP_LOCK_DURATION_MS, 30 s). */
-  claimTtlMs?: number;
-  /** How often this process looks for runs nobody moves (default SOP_SWEEP_INTERVAL_MS, 30 s). */
-  sweepIntervalMs?: number;
-  /**
-   * Parsed SOPs in DATA_DIR/cache/sops (sop-cache.ts): "write" (`sop serve`) uses, adds and
-   * prunes entries; "read" (the default, and always with readOnly) only uses what is there.
-   */
-  sopCache?: "write" | "read" | "off";
-}
 
 export interface RunOptions {
   vars?: Record<string, VarValue>;
@@ -120,26 +65,67 @@ export interface SopSummary {
 /** How often a caller waiting for a run looks at it without an event to say it changed. */
 const LOOK_AGAIN_MS = 2000;
 
+/** What a runner is made of; assembled by `openDeployment` (src/compose), never by its users. */
+export interface RunnerParts {
+  engine: RunEngine;
+  catalog: SopCatalog;
+  store: RunStore;
+  events: EventBus;
+  queue: WorkQueue;
+  log: Logger;
+  audit: AuditSink;
+  /** Who acts when a caller names nobody (`local:<user>`). */
+  defaultActor: string;
+  now: () => number;
+  onClose: () => Promise<void>;
+}
+
+/** What keeps a queued run from starting: the SOP's slots, all held by these runs. */
+export interface StartBlock {
+  maxConcurrent: number;
+  holders: RunState[];
+}
+
+/** What a reload did: SOPs added, changed and removed, and what it read and parsed. */
+export interface ReloadReport extends LoadStats {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  /** Diagnostics the reload brought that were not there before. */
+  fresh: Diagnostic[];
+}
+
+/**
+ * The one way into the engine for the CLI, HTTP, the web UI, chat and triggers: runs are started,
+ * decided and cancelled here, and everything they show is asked here. Nothing outside src/app
+ * reads the store, the catalog or the engine.
+ */
 export class SopRunner {
   private matcher: CommandMatcher;
   private readonly admissions = new Admissions();
+  private readonly engine: RunEngine;
+  private readonly catalog: SopCatalog;
+  private readonly store: RunStore;
+  private readonly bus: EventBus;
+  private readonly queue: WorkQueue;
+  private readonly log: Logger;
+  private readonly audit: AuditSink;
+  private readonly defaultActor: string;
+  private readonly now: () => number;
+  private readonly onClose: () => Promise<void>;
 
-  constructor(
-    readonly engine: RunEngine,
-    readonly catalog: SopCatalog,
-    readonly store: RunStore,
-    readonly events: EventBus,
-    /** What the chat adapters posted about each run. */
-    readonly ledger: MessageLedger,
-    private readonly queue: WorkQueue,
-    private readonly log: Logger,
-    private readonly audit: AuditSink,
-    private readonly defaultActor: string,
-    private readonly now: () => number,
-    private readonly onClose: () => Promise<void>,
-  ) {
-    this.matcher = new CommandMatcher(catalog.list().map((s) => s.definition));
+  constructor(parts: RunnerParts) {
+    ({
+      engine: this.engine, catalog: this.catalog, store: this.store, events: this.bus, queue: this.queue,
+      log: this.log, audit: this.audit, defaultActor: this.defaultActor, now: this.now, onClose: this.onClose,
+    } = parts);
+    this.matcher = new CommandMatcher(this.catalog.list().map((s) => s.definition));
   }
+
+  /** Run events as they happen (at most once each: a Redis pub/sub message may be lost). */
+  readonly events = {
+    subscribe: (listener: (event: RunEvent) => void): (() => void) => this.bus.subscribe(listener),
+  };
 
   /**
    * Hand the schedule triggers of `defs` to the queue when it fires schedules itself (Redis:
@@ -161,7 +147,7 @@ export class SopRunner {
     await this.fire({ sop: job.sop, type: "schedule", source: job.cron, refuseWhenBusy: true });
   }
 
-  /** An automatic trigger fires (schedule, file_watch): started or refused, logged; never throws. */
+  /** An automatic trigger fires (schedule, file_watch): started or refused; never throws. */
   fire(f: Firing): Promise<FiringOutcome | undefined> {
     return fireTrigger(this, f, this.log);
   }
@@ -171,19 +157,92 @@ export class SopRunner {
     return this.admissions.subscribe(listener);
   }
 
-  /** The BullMQ queue on the Redis driver (for Bull Board); undefined on the local driver. */
-  bullQueue(): Queue | undefined {
-    return isBullmqQueue(this.queue) ? this.queue.bullQueue() : undefined;
-  }
-
   get diagnostics(): Diagnostic[] {
     return this.catalog.diagnostics;
   }
 
-  /** Reloads every SOP, or only the named folders of SOPS_DIR (those a watcher saw change). */
-  async reload(folders?: Iterable<string>): Promise<void> {
+  /** What the last load or reload of SOPS_DIR read and parsed. */
+  get lastLoad(): LoadStats {
+    return this.catalog.lastLoad;
+  }
+
+  /** Reloads every SOP, or only the named folders of SOPS_DIR (those a watcher saw change), and says what changed. */
+  async reload(folders?: Iterable<string>): Promise<ReloadReport> {
+    const before = new Map(this.catalog.list().map((s) => [s.definition.name, s.hash]));
+    const known = new Set(this.catalog.diagnostics.map(formatDiagnostic));
     await (folders ? this.catalog.reloadFolders(folders) : this.catalog.reload());
     this.matcher = new CommandMatcher(this.catalog.list().map((s) => s.definition));
+    const after = new Map(this.catalog.list().map((s) => [s.definition.name, s.hash]));
+    return {
+      ...this.catalog.lastLoad,
+      added: [...after.keys()].filter((n) => !before.has(n)),
+      removed: [...before.keys()].filter((n) => !after.has(n)),
+      changed: [...after].filter(([n, h]) => before.has(n) && before.get(n) !== h).map(([n]) => n),
+      fresh: this.catalog.diagnostics.filter((d) => !known.has(formatDiagnostic(d))),
+    };
+  }
+
+  /** The SOP new runs of `name` start from (its definition, folder and hash); undefined when none is loaded. */
+  sop(name: string): LoadedSop | undefined {
+    return this.catalog.get(name);
+  }
+
+  /** Every SOP loaded, in name order. */
+  sops(): LoadedSop[] {
+    return this.catalog.list();
+  }
+
+  /** A run with the definition it pinned; undefined when there is none by that id. */
+  run(runId: string): Promise<StoredRun | undefined> {
+    return this.store.get(runId);
+  }
+
+  /** Where each SOP's audit chain stands in the store: what its files are verified against. */
+  chainHeads(): Promise<Map<string, ChainHead>> {
+    return this.store.chainHeads();
+  }
+
+  /** Runs, of one SOP and in some statuses when the filter says so. */
+  runs(filter: RunFilter = {}): Promise<RunState[]> {
+    return this.store.list(filter);
+  }
+
+  /** The runs that wait for a person's decision (an approval or a manual step), of one SOP or all. */
+  waiting(sop?: string): Promise<RunState[]> {
+    return this.store.list({ ...(sop !== undefined ? { sop } : {}), statuses: WAITING_STATUSES });
+  }
+
+  /** What a run will do from here: its pinned definition planned with its record's redacted variables. */
+  async forecast(runId: string): Promise<Plan> {
+    const stored = await this.store.get(runId);
+    if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+    return forecastRun(stored.definition, await this.audit.recordOf(stored));
+  }
+
+  /** Why a queued run has not started: its SOP's slots and the runs holding them; undefined when nothing blocks it. */
+  async startBlock(runId: string): Promise<StartBlock | undefined> {
+    const stored = await this.store.get(runId);
+    if (stored?.run.status !== "queued") return undefined;
+    const holders = (await this.store.list({ sop: stored.run.sop })).filter((r) => r.id !== runId && isActive(r.status));
+    const { maxConcurrent } = stored.definition;
+    return holders.length >= maxConcurrent ? { maxConcurrent, holders } : undefined;
+  }
+
+  /**
+   * The checkpoint of a run that `actor` could decide now (the named one, or the one pending),
+   * undefined when it does not wait there or they may not: what a Deny click asks before it
+   * opens a form for the reason. The decision itself is still the engine's.
+   */
+  async decidable(runId: string, actor: string | ActorRef, checkpoint?: string): Promise<Checkpoint | undefined> {
+    const run = (await this.store.get(runId))?.run;
+    const cp = run && (checkpoint === undefined ? run.checkpoints.find((c) => c.status === "pending") : run.checkpoints.find((c) => c.id === checkpoint));
+    if (cp?.status !== "pending") return undefined;
+    return mayDecide(await this.engine.resolveActor(this.actor(actor), cp.approvers), cp.approvers) ? cp : undefined;
+  }
+
+  /** Whether `actor` is an admin (SOP_ADMINS, by identity or group). */
+  async isAdmin(actor: string | ActorRef): Promise<boolean> {
+    return (await this.engine.resolveActor(this.actor(actor))).admin;
   }
 
   private actor(a: string | ActorRef | undefined): ActorRef {
@@ -229,19 +288,23 @@ export class SopRunner {
     });
   }
 
-  async approve(name: string, opts: DecisionOptions = {}): Promise<{ message: string; record: AuditRecord }> {
-    return this.decision(name, "approve", opts.comment, opts);
+  /** Approve (or mark Done) what a run waits for: by SOP name, by run id (`{ runId }`), or both. */
+  async approve(target: string | RunRef, opts: DecisionOptions = {}): Promise<{ message: string; record: AuditRecord }> {
+    return this.decision(target, "approve", opts.comment, opts);
   }
 
-  async deny(name: string, opts: DecisionOptions = {}): Promise<{ message: string; record: AuditRecord }> {
-    return this.decision(name, "deny", opts.reason ?? opts.comment, opts);
+  /** Deny (or mark Failed) what a run waits for: by SOP name, by run id (`{ runId }`), or both. */
+  async deny(target: string | RunRef, opts: DecisionOptions = {}): Promise<{ message: string; record: AuditRecord }> {
+    return this.decision(target, "deny", opts.reason ?? opts.comment, opts);
   }
 
-  private async decision(name: string, decision: "approve" | "deny", comment: string | undefined, opts: DecisionOptions) {
+  private async decision(target: string | RunRef, decision: "approve" | "deny", comment: string | undefined, opts: DecisionOptions) {
     const seen = this.collect();
+    const ref: RunRef = typeof target === "string" ? { sop: target } : target;
+    const runId = opts.runId ?? ref.runId;
     try {
       const { message, run } = await this.engine.decide(
-        { sop: name, ...(opts.runId ? { runId: opts.runId } : {}) },
+        { ...(ref.sop ? { sop: ref.sop } : {}), ...(runId ? { runId } : {}) },
         {
           actor: this.actor(opts.actor), decision,
           ...(comment !== undefined ? { comment } : {}),
@@ -367,106 +430,4 @@ export class SopRunner {
   }
 
 
-}
-
-/** By what it offers, not by class: the Redis driver's module is loaded only with REDIS_URL. */
-function isBullmqQueue(queue: WorkQueue): queue is BullmqQueue {
-  return "bullQueue" in queue && typeof queue.bullQueue === "function";
-}
-
-export async function createSopRunner(options: SopRunnerOptions = {}): Promise<SopRunner> {
-  const env = options.env ?? process.env;
-  const config = readConfig(env);
-  const log = options.log ?? silentLogger;
-  const localUser = `local:${userInfo().username}`;
-  const readOnly = options.readOnly === true;
-  const dataDir = options.dataDir ?? config.dataDir;
-  const cacheMode = options.sopCache ?? "read";
-  const cache = cacheMode === "off" ? undefined : new SopCache(dataDir, { readOnly: readOnly || cacheMode === "read" });
-  const catalog = await new SopCatalog(options.sopsDir ?? config.sopsDir, cache).reload();
-  const redisUrl = options.redisUrl ?? config.redisUrl;
-  const worker = options.worker !== false && !readOnly;
-  const onError = (err: unknown, where: string): void => log.error({ err }, `${where} failed`);
-  // The Redis driver is imported only when it is used: BullMQ and ioredis would add some 20 MiB
-  // and their load time to every process on the local driver.
-  const driver = redisUrl
-    ? await (await import("../drivers/redis/index.ts")).openRedisDriver({ url: redisUrl, ...config.redis, onError, onNotice: (m, level) => log[level]({}, m), readOnly })
-    : await openLocalDriver({
-      dataDir, owner: options.owner ?? "sop-runner", readOnly,
-      ...(options.clock ? { clock: options.clock } : {}),
-      onProblem: (m) => log.error({}, m), onError,
-    });
-  const clock = options.clock ?? systemClock;
-  const now = options.now ?? (() => clock.now());
-  const secretValues = (stored: StoredRun): string[] => stored.definition.secrets.flatMap((n) => (env[n] ? [env[n]] : []));
-  const audit = new AuditSink({
-    logsDir: options.logsDir ?? config.logsDir,
-    store: driver.store,
-    secretValues,
-    log,
-    writes: options.auditFiles !== false && !readOnly,
-    clock,
-  });
-  // Subscribed before anyone else, so a record's write is under way before listeners hear of the
-  // change. With Redis every process hears every run's events and keeps its LOGS_DIR complete.
-  const stopAudit = driver.events.subscribe((event) => void audit.update(event.runId));
-  const stopRunLog = readOnly ? () => undefined : logRunActivity(driver.events, driver.store, log);
-  // $SOP_OUTPUT files are not pre-created: their folder is private and their names random.
-  const outputDir = await mkdtemp(join(tmpdir(), "sop-output-"));
-  const machine = thisMachine();
-  const engine = new RunEngine({
-    store: driver.store, queue: driver.queue, events: driver.events,
-    executor: options.executor ?? new ShellExecutor(),
-    catalog, log, now, newId: randomUUID,
-    admins: [...(options.admins ?? config.admins), localUser],
-    env, tmpDir: outputDir,
-    recordOf: (stored) => buildRecord(stored, secretValues(stored)),
-    changed: (runId) => void audit.update(runId),
-    owner: `${machine.host}:${process.pid}:${randomUUID().slice(0, 8)}`,
-    claimTtlMs: options.claimTtlMs ?? config.claimTtlMs,
-    machine,
-    stopOrphan: (process) => stopOrphan(process, machine),
-  });
-  let maintenance: NodeJS.Timeout | undefined;
-  // Background work this process started (a sweep, audit catch-up): closing waits for it.
-  const background = new Set<Promise<unknown>>();
-  const inBackground = (what: string, work: () => Promise<unknown>): void => {
-    const p = work().catch((err: unknown) => log.error({ err }, what)).finally(() => background.delete(p));
-    background.add(p);
-  };
-  const runner = new SopRunner(engine, catalog, driver.store, driver.events, driver.ledger, driver.queue, log, audit, localUser, now, async () => {
-    clearInterval(maintenance);
-    // Commands running finish; no further one starts. Handlers still running may end runs and
-    // nudge the next ones; the queue takes those until it is closed.
-    engine.quiesce();
-    await driver.queue.close();
-    engine.stop();
-    await Promise.all(background);
-    stopAudit();
-    stopRunLog();
-    await audit.drain();
-    audit.close();
-    await driver.close();
-    await rm(outputDir, { recursive: true, force: true });
-  });
-  runner.onAdmission(logRefusals(log));
-  if (worker) {
-    driver.queue.process((job) => (job.kind === "schedule" ? runner.onScheduleTick(job) : engine.handle(job)), options.concurrency ?? config.workerConcurrency);
-    // What a process that stopped left behind: orphaned steps, queued runs whose nudge was lost,
-    // and (with a queue that lost them) the timers of waiting runs.
-    await engine.sweep({ timers: !driver.queue.durable });
-  }
-  // Files of runs that changed while no process wrote them (a process killed between a run's end
-  // and its file, or down while others worked): every process that writes files catches up.
-  if (!readOnly) inBackground("audit: cannot bring LOGS_DIR up to date", () => audit.reconcile());
-  const interval = options.sweepIntervalMs ?? config.sweepIntervalMs;
-  if (!readOnly) {
-    maintenance = setInterval(() => {
-      if (worker) inBackground("sweep: cannot look for runs nobody moves", () => engine.sweep());
-      inBackground("audit: cannot bring LOGS_DIR up to date", () => audit.catchUp());
-    }, interval);
-    // Unref'd: a process with nothing else to do may end (a CLI whose run waits for a person).
-    maintenance.unref();
-  }
-  return runner;
 }

@@ -8,13 +8,12 @@ import type { Logger } from "../app/logger.ts";
 import type { ActorRef } from "../app/run-engine.ts";
 import { SopError } from "../app/sop-error.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
-import { sopMetrics } from "../app/sop-status.ts";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { duration, percent } from "../core/format.ts";
-import { mayDecide } from "../core/run/decide.ts";
-import { isActive, type Checkpoint, type RunState } from "../core/run/run-state.ts";
+import type { Checkpoint, RunState } from "../core/run/run-state.ts";
+import type { Plan } from "../core/plan/plan-run.ts";
 import { describeTrigger } from "../core/sop/describe-trigger.ts";
-import type { Platform } from "../ports/message-ledger.ts";
+import type { MessageLedger, Platform } from "../ports/message-ledger.ts";
 import { buttonId, type ButtonTarget } from "./button-id.ts";
 import { ephemeral, inChannel, message, type ChatButton, type ChatReply } from "./chat-message.ts";
 import { RUN_ID_SHAPE } from "../core/names.ts";
@@ -29,6 +28,8 @@ export interface ChatCaller {
 
 export interface ChatActionsOptions {
   runner: SopRunner;
+  /** Where a message another delivery already handled is told apart (shared by every bot process). */
+  ledger: Pick<MessageLedger, "claim">;
   context: MessageContext;
   /** A run's messages may be stale (a click or command touched it): bring them up to date. */
   touched?: (runId: string) => void;
@@ -47,6 +48,18 @@ function checkpointNamed(run: RunState, named: string): Checkpoint | undefined {
 function refusal(err: unknown): ChatReply {
   if (!(err instanceof SopError)) throw err;
   return ephemeral(message({ title: err.message, tone: "failure" }));
+}
+
+/** A plan as chat lists it: one line per step and per gate. */
+function planLines(plan: Plan, title: string) {
+  const icon = { run: "▶️", skip: "⏭️", approval: "⏳", manual: "✋" } as const;
+  return message({
+    title,
+    lines: [
+      ...plan.steps.map((s) => `${icon[s.decision]} ${s.number}. ${s.title} — ${s.reason}`),
+      ...plan.gates.map((g) => `🚦 gate \`${g.name}\` — ${g.reason}`),
+    ],
+  });
 }
 
 export class ChatActions {
@@ -112,7 +125,7 @@ export class ChatActions {
     const { runner } = this.o;
     // Most chatter starts nothing and must not cost a claim (a Redis call) each.
     if (!runner.hasTrigger(text)) return undefined;
-    if (once && !(await runner.ledger.claim(once.platform, `message-${once.id}`, randomUUID(), MESSAGE_CLAIM_MS))) return undefined;
+    if (once && !(await this.o.ledger.claim(once.platform, `message-${once.id}`, randomUUID(), MESSAGE_CLAIM_MS))) return undefined;
     const results = await runner.trigger(text, { actor: caller.actor, source: caller.source });
     if (results.length === 0) return undefined;
     const lines: string[] = [];
@@ -136,10 +149,12 @@ export class ChatActions {
    */
   async reasonWorthAsking(target: ButtonTarget, caller: ChatCaller): Promise<{ sop: string; runId: string; checkpoint: Checkpoint; button: string } | undefined> {
     const { runner } = this.o;
-    const run = (await runner.store.get(target.runId))?.run;
+    const run = (await runner.run(target.runId))?.run;
     if (!run) return undefined;
-    const cp = target.checkpoint === undefined ? run.checkpoints.find((c) => c.status === "pending") : checkpointNamed(run, target.checkpoint);
-    if (cp?.status !== "pending" || !mayDecide(runner.engine.resolveActor(caller.actor), cp.approvers)) return undefined;
+    const named = target.checkpoint === undefined ? undefined : checkpointNamed(run, target.checkpoint)?.id;
+    if (target.checkpoint !== undefined && named === undefined) return undefined;
+    const cp = await runner.decidable(run.id, caller.actor, named);
+    if (!cp) return undefined;
     // The form's answer is bound to this checkpoint: a "which run?" button names none, and by
     // the time the reason is typed another gate may be waiting.
     const button = buttonId({ action: target.action, runId: run.id, checkpoint: cp.id }, run.checkpoints.indexOf(cp));
@@ -148,7 +163,7 @@ export class ChatActions {
 
   private async checkpointOf(target: ButtonTarget): Promise<string | undefined> {
     if (!target.checkpoint?.startsWith("#")) return target.checkpoint;
-    const stored = await this.o.runner.store.get(target.runId);
+    const stored = await this.o.runner.run(target.runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${target.runId}`);
     return checkpointNamed(stored.run, target.checkpoint)?.id ?? target.checkpoint;
   }
@@ -156,11 +171,11 @@ export class ChatActions {
   private async decide(kind: "approve" | "deny", ref: { sop?: string; runId?: string; checkpoint?: string }, caller: ChatCaller, text?: string): Promise<ChatReply> {
     const { runner } = this.o;
     try {
-      const opts = { actor: caller.actor, ...(ref.runId ? { runId: ref.runId } : {}), ...(ref.checkpoint ? { checkpoint: ref.checkpoint } : {}) };
-      const sop = ref.sop ?? (ref.runId ? (await runner.store.get(ref.runId))?.run.sop : undefined) ?? "";
+      const target = { ...(ref.sop ? { sop: ref.sop } : {}), ...(ref.runId ? { runId: ref.runId } : {}) };
+      const opts = { actor: caller.actor, ...(ref.checkpoint ? { checkpoint: ref.checkpoint } : {}) };
       const { message: said, record } = kind === "approve"
-        ? await runner.approve(sop, { ...opts, ...(text ? { comment: text } : {}) })
-        : await runner.deny(sop, { ...opts, ...(text ? { reason: text } : {}) });
+        ? await runner.approve(target, { ...opts, ...(text ? { comment: text } : {}) })
+        : await runner.deny(target, { ...opts, ...(text ? { reason: text } : {}) });
       this.o.touched?.(record.run_id);
       const icon = kind === "approve" ? "✅" : "❌";
       return inChannel(message({ title: `${icon} ${caller.actor.id}: ${said}`, text: said, tone: kind === "approve" ? "success" : "failure", lines: text ? [`“${text}”`] : [] }));
@@ -173,7 +188,7 @@ export class ChatActions {
   /** Several runs wait: one button per run, each bound to that run. */
   private pickRun(kind: "approve" | "deny", sop: string, err: SopError): ChatReply {
     const runs = err.details.runs ?? [];
-    const critical = kind === "approve" && this.o.runner.catalog.get(sop)?.definition.priority === "critical";
+    const critical = kind === "approve" && this.o.runner.sop(sop)?.definition.priority === "critical";
     const buttons: ChatButton[] = runs.slice(0, 5).map((r) => ({
       id: buttonId({ action: kind, runId: r.id }),
       label: `${kind === "approve" ? "Approve" : "Deny"} ${shortId(r.id)}`,
@@ -200,15 +215,7 @@ export class ChatActions {
   }
 
   private planMessage(sop: string, vars: Record<string, string>, title: string) {
-    const plan = this.o.runner.plan(sop, vars);
-    const icon = { run: "▶️", skip: "⏭️", approval: "⏳", manual: "✋" } as const;
-    return message({
-      title,
-      lines: [
-        ...plan.steps.map((s) => `${icon[s.decision]} ${s.number}. ${s.title} — ${s.reason}`),
-        ...plan.gates.map((g) => `🚦 gate \`${g.name}\` — ${g.reason}`),
-      ],
-    });
+    return planLines(this.o.runner.plan(sop, vars), title);
   }
 
   private async start(sop: string, vars: Record<string, string>, caller: ChatCaller): Promise<ChatReply> {
@@ -219,20 +226,17 @@ export class ChatActions {
     return ephemeral(message({ title, lines, tone: "info" }));
   }
 
-  /** "Started …" (or queued behind the runs holding its slots), then the plan. */
+  /** "Started …" (or queued behind the runs holding its slots), then what the run will do. */
   private async accepted(record: AuditRecord): Promise<string[]> {
     const { runner } = this.o;
-    const def = runner.catalog.get(record.sop)?.definition;
-    const busy = (await runner.store.list({ sop: record.sop })).filter((r) => r.id !== record.run_id && isActive(r.status));
-    const queued = def && busy.length >= def.maxConcurrent
-      ? ` — queued: max_concurrent = ${def.maxConcurrent} and ${busy.map((r) => shortId(r.id)).join(", ")} ${busy.length > 1 ? "are" : "is"} going`
+    const block = await runner.startBlock(record.run_id);
+    const queued = block
+      ? ` — queued: max_concurrent = ${block.maxConcurrent} and ${block.holders.map((r) => shortId(r.id)).join(", ")} ${block.holders.length > 1 ? "are" : "is"} going`
       : "";
     const link = this.o.context.runUrl ? ` · ${this.o.context.runUrl(record.run_id)}` : "";
-    // Planned with the record's (redacted) variables: a condition's explanation must not print a secret.
-    const plan = this.planMessage(record.sop, Object.fromEntries(Object.entries(record.vars).map(([k, v]) => [k, String(v)])), "");
+    const plan = planLines(await runner.forecast(record.run_id), "");
     return [`▶️ Started ${record.sop} ${record.version}, run ${shortId(record.run_id)}${queued}`, ...plan.lines, `run \`${record.run_id}\`${link}`];
   }
-
   private async status(target: string): Promise<ChatReply> {
     const { runner } = this.o;
     if (RUN_ID_SHAPE.test(target)) {
@@ -269,13 +273,11 @@ export class ChatActions {
 
   private async stats(sop?: string): Promise<ChatReply> {
     const { runner } = this.o;
-    if (sop !== undefined && !runner.catalog.get(sop) && (await runner.store.list({ sop })).length === 0) {
-      throw new SopError("unknown_sop", `unknown SOP "${sop}"`);
-    }
     const names = sop !== undefined ? [sop] : runner.list().map((s) => s.name);
     const lines: string[] = [];
     for (const name of names) {
-      const m = sopMetrics(await runner.store.list({ sop: name }));
+      // Unknown (neither loaded nor ever run) is refused here, with the runner's words.
+      const m = (await runner.getStatus(name)).metrics;
       lines.push(`\`${name}\`: ${m.runs} runs ended, success ${percent(m.success_rate)}, duration p50 ${duration(m.duration_p50_ms) || "—"} / p95 ${duration(m.duration_p95_ms) || "—"}, approval wait p50 ${duration(m.approval_wait_p50_ms) || "—"}`);
     }
     return ephemeral(message({ title: sop ? `Stats of ${sop}` : "Stats", lines: lines.length ? lines : ["no SOPs"] }));

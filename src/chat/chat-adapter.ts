@@ -7,20 +7,23 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "../app/logger.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
-import type { Platform } from "../ports/message-ledger.ts";
+import type { MessageLedger, Platform } from "../ports/message-ledger.ts";
 import type { NotifierHealth } from "./notifier.ts";
 import type { MessageContext } from "./run-messages.ts";
 
 export interface ChatAdapterDeps {
   runner: SopRunner;
+  /** What the adapters posted and handled, kept beside the runs (see `Deployment`). */
+  ledger: MessageLedger;
   /** The bot's HTTP server, before it listens (Slack's HTTP mode adds POST /slack/events). */
   http: FastifyInstance;
   log: Logger;
   context: MessageContext;
-  /** SOP_ADMINS, so an adapter knows which of its groups make someone an admin. */
-  admins: readonly string[];
   onNotificationFailure?: (platform: Platform) => void;
 }
+
+/** Each platform's state, for /healthz; `off` when it is not configured. */
+export type ChatStatus = Record<Platform, "off" | ChatHealth>;
 
 export interface ChatHealth {
   /** `connected`, `connecting`, or `error: …` with the cause. */

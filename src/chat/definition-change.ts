@@ -11,7 +11,8 @@
 import { structuredPatch } from "diff";
 import type { Checkpoint, RunState } from "../core/run/run-state.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
-import type { RunStore, StoredRun } from "../ports/run-store.ts";
+import type { StoredRun } from "../ports/run-store.ts";
+import type { SopRunner } from "../app/sop-runner.ts";
 import { definitionText } from "./definition-text.ts";
 
 export interface DiffLine {
@@ -104,11 +105,14 @@ function lastPassed(runs: readonly RunState[], self: RunState, id: string, befor
   return best;
 }
 
-const caches = new WeakMap<RunStore, Map<string, DefinitionChange | null>>();
+/** Where the runs are read from: a `SopRunner`. */
+type RunHistory = Pick<SopRunner, "runs" | "run">;
 
-function cacheOf(store: RunStore): Map<string, DefinitionChange | null> {
-  let cache = caches.get(store);
-  if (!cache) caches.set(store, (cache = new Map()));
+const caches = new WeakMap<RunHistory, Map<string, DefinitionChange | null>>();
+
+function cacheOf(history: RunHistory): Map<string, DefinitionChange | null> {
+  let cache = caches.get(history);
+  if (!cache) caches.set(history, (cache = new Map()));
   return cache;
 }
 
@@ -118,20 +122,20 @@ function cacheOf(store: RunStore): Map<string, DefinitionChange | null> {
  * same definition) are absent. The answer for a checkpoint cannot change once it is asked (only
  * decisions made before it count), so it is remembered.
  */
-export async function definitionChanges(runner: { store: RunStore }, stored: StoredRun): Promise<Map<string, DefinitionChange>> {
+export async function definitionChanges(runner: RunHistory, stored: StoredRun): Promise<Map<string, DefinitionChange>> {
   const { run } = stored;
   const out = new Map<string, DefinitionChange>();
   const waiting = run.checkpoints.filter((c) => c.status === "pending");
   if (waiting.length === 0) return out;
-  const cache = cacheOf(runner.store);
+  const cache = cacheOf(runner);
   const key = (cp: Checkpoint) => `${run.id}\0${cp.id}\0${cp.requestedAt}`;
   const unknown = waiting.filter((cp) => !cache.has(key(cp)));
-  const runs = unknown.length ? await runner.store.list({ sop: run.sop }) : [];
+  const runs = unknown.length ? await runner.runs({ sop: run.sop }) : [];
   for (const cp of unknown) {
     const found = lastPassed(runs, run, cp.id, cp.requestedAt);
     let change: DefinitionChange | null = null;
     if (found && found.run.definitionHash !== run.definitionHash) {
-      const before = await runner.store.get(found.run.id);
+      const before = await runner.run(found.run.id);
       const diff = before ? compareDefinitions(before.definition, stored.definition) : undefined;
       if (diff && diff.changed > 0) {
         change = {

@@ -11,7 +11,7 @@ import type { Logger } from "../app/logger.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import { isTerminal, OPEN_STATUSES } from "../core/run/run-state.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
-import type { LedgerEntry, Platform, PostedMessage } from "../ports/message-ledger.ts";
+import type { LedgerEntry, MessageLedger, Platform, PostedMessage } from "../ports/message-ledger.ts";
 import type { ChatMessage } from "./chat-message.ts";
 import { definitionChanges } from "./definition-change.ts";
 import {
@@ -45,6 +45,8 @@ export class MessageGoneError extends DeliveryError {
 
 export interface NotifierOptions {
   runner: SopRunner;
+  /** Which messages this platform holds for each run, and who is updating them now. */
+  ledger: MessageLedger;
   surface: ChatSurface;
   context: MessageContext;
   log: Logger;
@@ -109,7 +111,7 @@ export class ChatNotifier {
     if (this.closed) return;
     this.unsubscribe = this.o.runner.events.subscribe((event) => this.mark(event.runId));
     const sweep = (): void => {
-      this.o.runner.store.list({ statuses: OPEN_STATUSES }).then(
+      this.o.runner.runs({ statuses: OPEN_STATUSES }).then(
         (runs) => { for (const run of runs) this.mark(run.id); },
         (err: unknown) => this.o.log.warn({ platform: this.o.surface.platform, err }, "notifications: cannot list the runs going"),
       );
@@ -120,7 +122,7 @@ export class ChatNotifier {
     // connecting: the sweep and the next events catch up instead.
     const since = this.clock.now() - (this.o.catchUpMs ?? 3600_000);
     try {
-      for (const run of await this.o.runner.store.list()) {
+      for (const run of await this.o.runner.runs()) {
         if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
       }
     } catch (err) {
@@ -231,7 +233,7 @@ export class ChatNotifier {
       if (!snapshot) return;
       const channels = surface.channelsFor(snapshot.stored.definition);
       if (channels.length === 0) return;
-      const entry: LedgerEntry = (await runner.ledger.get(surface.platform, runId)) ?? { channels: {} };
+      const entry: LedgerEntry = (await this.o.ledger.get(surface.platform, runId)) ?? { channels: {} };
       const desired = this.desired({ ...snapshot, changes: await definitionChanges(runner, snapshot.stored) });
       // One channel that fails (archived, the bot removed) must not keep the others waiting.
       await this.eachApart(channels, (channel) => this.sync(runId, channel, desired, entry));
@@ -240,13 +242,13 @@ export class ChatNotifier {
       if (!(err instanceof Interrupted)) throw err;
       this.clock.schedule(() => this.mark(runId), 2000);
     } finally {
-      await runner.ledger.unclaim(surface.platform, runId, this.owner);
+      await this.o.ledger.unclaim(surface.platform, runId, this.owner);
     }
   }
 
   /** Take or renew the claim on the run's messages; before every call, so a slow platform never lets two processes post. */
   private holdClaim(runId: string): Promise<boolean> {
-    return this.o.runner.ledger.claim(this.o.surface.platform, runId, this.owner, CLAIM_MS);
+    return this.o.ledger.claim(this.o.surface.platform, runId, this.owner, CLAIM_MS);
   }
 
   private lookForSeal(snapshot: RunSnapshot): void {
@@ -299,7 +301,7 @@ export class ChatNotifier {
   }
 
   private async deliver(runId: string, channel: string, d: Desired, entry: LedgerEntry, posted: Record<string, PostedMessage>): Promise<void> {
-    const { runner, surface } = this.o;
+    const { surface } = this.o;
     const sum = digest(d.message);
     const have = posted[d.key];
     if (have?.digest === sum) return;
@@ -321,7 +323,7 @@ export class ChatNotifier {
     }
     // Written before the next call. A crash between the post and this write posts the message
     // once more after a restart; the other order would lose it.
-    await runner.ledger.put(surface.platform, runId, entry);
+    await this.o.ledger.put(surface.platform, runId, entry);
   }
 }
 

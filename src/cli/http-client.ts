@@ -4,8 +4,8 @@
  * and call its API with a bearer token (SOP_API_TOKEN, else the first of API_TOKENS, else the
  * token that server generated for itself).
  */
-import type { Config } from "../main/config.ts";
-import { readServerFile } from "../main/server-file.ts";
+import type { Config } from "../config/config.ts";
+import { readServerFile } from "../config/server-file.ts";
 
 /** How the CLI names itself to a server (`sop-cli/<version of the API it speaks>`). */
 export const CLI_USER_AGENT = "sop-cli/1";

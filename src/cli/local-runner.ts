@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { createSopRunner, type SopRunner } from "../app/sop-runner.ts";
+import { type SopRunner } from "../app/sop-runner.ts";
+import { createSopRunner } from "../compose/open-deployment.ts";
 import { stderrLogger } from "../app/logger.ts";
-import type { Config } from "../main/config.ts";
+import type { Config } from "../config/config.ts";
 import { EXIT, type CliContext } from "./cli-context.ts";
 
 /** How long a command waits for another local command to let go of DATA_DIR before it gives up. */

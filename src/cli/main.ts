@@ -2,10 +2,10 @@
  * The `sop` command. `main` takes its arguments and io so tests can run it in-process.
  */
 import { parseArgs } from "node:util";
-import { readConfig } from "../main/config.ts";
+import { readConfig } from "../config/config.ts";
 import { EXIT, UsageError, makeContext, parseVars, type CliIo } from "./cli-context.ts";
 import { connectServer } from "./http-client.ts";
-import { withDotEnv } from "../main/dot-env.ts";
+import { withDotEnv } from "../config/dot-env.ts";
 
 // Each command imports what it needs when it runs (`await import` below), so `sop --help` loads
 // none of it, `sop validate` only the SOP parser, and only `sop serve` loads the HTTP server.

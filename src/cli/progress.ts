@@ -1,6 +1,6 @@
 /** Run events as progress lines on stderr: what a person watching `sop run` wants to see. */
 import type { RunEvent } from "../core/run/effects.ts";
-import type { RunStore } from "../ports/run-store.ts";
+import type { StoredRun } from "../ports/run-store.ts";
 import type { CliContext } from "./cli-context.ts";
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -21,12 +21,12 @@ export function printStepOutput(ctx: CliContext, output: string): void {
   for (const line of text.split("\n")) ctx.err(ctx.color.dim(`      ${line}`));
 }
 
-export function printProgress(ctx: CliContext, store: RunStore, events: { subscribe(h: (e: RunEvent) => void): () => void }): Progress {
+export function printProgress(ctx: CliContext, runs: { run(id: string): Promise<StoredRun | undefined> }, events: { subscribe(h: (e: RunEvent) => void): () => void }): Progress {
   const { color } = ctx;
   // Lines are printed in event order even though each needs a store read first.
   let printed: Promise<void> = Promise.resolve();
   const unsubscribe = events.subscribe((event) => {
-    printed = printed.then(() => store.get(event.runId)).then((stored) => {
+    printed = printed.then(() => runs.run(event.runId)).then((stored) => {
       if (!stored) return;
       const { run } = stored;
       const step = "step" in event && event.step !== undefined ? run.steps[event.step - 1] : undefined;

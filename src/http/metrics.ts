@@ -129,7 +129,7 @@ export class BotMetrics implements MetricsSink {
     const now = Date.now();
     if (!this.snapshotRuns || now - this.snapshotAt > SNAPSHOT_MS) {
       this.snapshotAt = now;
-      this.snapshotRuns = this.runner.store.list({ statuses: OPEN_STATUSES });
+      this.snapshotRuns = this.runner.runs({ statuses: OPEN_STATUSES });
     }
     return this.snapshotRuns;
   }
@@ -143,14 +143,14 @@ export class BotMetrics implements MetricsSink {
       case "run_finished": {
         const status = event.status ?? "unknown";
         this.runsTotal.inc({ sop, status });
-        const run = (await this.runner.store.get(event.runId))?.run;
+        const run = (await this.runner.run(event.runId))?.run;
         const start = run?.startedAt ?? run?.queuedAt;
         if (run?.completedAt !== undefined && start !== undefined) this.runDuration.observe({ sop, status }, (run.completedAt - start) / 1000);
         return;
       }
       case "step_finished": {
         if (event.step === undefined || event.status === "skipped" || event.status === "bypassed") return;
-        const step = (await this.runner.store.get(event.runId))?.run.steps[event.step - 1];
+        const step = (await this.runner.run(event.runId))?.run.steps[event.step - 1];
         if (step?.startedAt !== undefined && step.completedAt !== undefined) {
           this.stepDuration.observe({ sop, status: event.status ?? step.status }, (step.completedAt - step.startedAt) / 1000);
         }
@@ -158,7 +158,7 @@ export class BotMetrics implements MetricsSink {
       }
       case "approval_decided": {
         if (event.status === "partial" || event.status === "bypassed") return;
-        const cp = (await this.runner.store.get(event.runId))?.run.checkpoints.find((c) => c.id === event.checkpoint);
+        const cp = (await this.runner.run(event.runId))?.run.checkpoints.find((c) => c.id === event.checkpoint);
         if (cp?.decidedAt !== undefined) this.approvalWait.observe({ sop, decision: event.status ?? cp.status }, (cp.decidedAt - cp.requestedAt) / 1000);
         return;
       }

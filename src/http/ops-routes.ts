@@ -7,8 +7,8 @@ import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
 import type { SopRunner } from "../app/sop-runner.ts";
-import type { ChatStatus } from "../main/chat.ts";
-import type { Config } from "../main/config.ts";
+import type { ChatStatus } from "../chat/chat-adapter.ts";
+import type { Config } from "../config/config.ts";
 import type { BotMetrics } from "./metrics.ts";
 
 export interface HealthReport {
@@ -51,7 +51,7 @@ async function checkStore(runner: SopRunner, dataDir: string | undefined): Promi
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS);
     });
-    await Promise.race([runner.store.list({ statuses: ["queued"] }), timeout]);
+    await Promise.race([runner.runs({ statuses: ["queued"] }), timeout]);
     return "ok";
   } catch (err) {
     return `error: ${(err as Error).message}`;

@@ -6,9 +6,10 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { Queue } from "bullmq";
 import type { SopRunner } from "../app/sop-runner.ts";
-import type { ChatStatus } from "../main/chat.ts";
-import type { Config } from "../main/config.ts";
+import type { ChatStatus } from "../chat/chat-adapter.ts";
+import type { Config } from "../config/config.ts";
 import { registerApi } from "./api/index.ts";
 import { refuseLargeBodies } from "./body-limit.ts";
 import { errorReply } from "./http-errors.ts";
@@ -30,6 +31,8 @@ export interface ServerDeps {
   chat?: () => ChatStatus;
   /** Signs web sessions (SOP_SESSION_SECRET or the key in DATA_DIR); default one per process. */
   sessionKey?: string;
+  /** BullMQ's queue (the Redis driver's), shown to admins by Bull Board at /admin/queues. */
+  bullQueue?: Queue;
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -76,7 +79,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerOpsRoutes(app, { runner, config, metrics, ...(deps.chat ? { chat: deps.chat } : {}) });
   await registerApi(app, { runner, tokens, log });
   const web = await registerWebUi(app, { runner, tokens, log, logsDir: config.logsDir, ...(deps.sessionKey ? { sessionKey: deps.sessionKey } : {}) });
-  const queue = runner.bullQueue();
+  const queue = deps.bullQueue;
   if (queue) {
     // Loaded only here: Bull Board and its view and static plugins cost ~30 MB of RSS, which
     // the local driver, having no BullMQ queue to show, should not pay.

@@ -5,13 +5,12 @@
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "../app/logger.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
-import type { ChatAdapter, ChatHealth } from "../chat/chat-adapter.ts";
+import type { ChatAdapter, ChatStatus } from "../chat/chat-adapter.ts";
 import type { MessageContext } from "../chat/run-messages.ts";
 import type { MetricsSink } from "../http/metrics.ts";
-import type { Platform } from "../ports/message-ledger.ts";
-import type { Config } from "./config.ts";
+import type { MessageLedger, Platform } from "../ports/message-ledger.ts";
+import type { Config } from "../config/config.ts";
 
-export type ChatStatus = Record<Platform, "off" | ChatHealth>;
 
 export class ChatSet {
   private baseUrl: string | undefined;
@@ -46,11 +45,11 @@ export class ChatSet {
   }
 }
 
-export async function openChat(config: Config, deps: { runner: SopRunner; http: FastifyInstance; log: Logger; metrics: MetricsSink }): Promise<ChatSet> {
+export async function openChat(config: Config, deps: { runner: SopRunner; ledger: MessageLedger; http: FastifyInstance; log: Logger; metrics: MetricsSink }): Promise<ChatSet> {
   const adapters: ChatAdapter[] = [];
   const set = new ChatSet(adapters, config.publicUrl);
   const common = {
-    runner: deps.runner, http: deps.http, context: set.context, admins: config.admins,
+    runner: deps.runner, ledger: deps.ledger, http: deps.http, context: set.context,
     onNotificationFailure: (platform: Platform) => deps.metrics.notificationFailed(platform),
   };
   if (config.slack) {

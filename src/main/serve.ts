@@ -7,20 +7,20 @@
  */
 import { userInfo } from "node:os";
 import type { Logger } from "pino";
-import { formatDiagnostic } from "../app/load-sops.ts";
 import { SopError } from "../app/sop-error.ts";
-import { createSopRunner, type SopRunner } from "../app/sop-runner.ts";
+import type { SopRunner } from "../app/sop-runner.ts";
+import { openDeployment, type Deployment } from "../compose/open-deployment.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { BotMetrics } from "../http/metrics.ts";
 import { buildServer } from "../http/server.ts";
 import { openChat, type ChatSet } from "./chat.ts";
-import { ConfigError, readConfig, type Config } from "./config.ts";
+import { ConfigError, readConfig, type Config } from "../config/config.ts";
 import { createLogger } from "./create-logger.ts";
-import { withDotEnv } from "./dot-env.ts";
+import { withDotEnv } from "../config/dot-env.ts";
 import { InterruptibleExecutor } from "./interruptible-executor.ts";
 import { persistedSecret } from "./persisted-secret.ts";
-import { removeServerFile, writeServerFile } from "./server-file.ts";
+import { removeServerFile, writeServerFile } from "../config/server-file.ts";
 import { watchSops, type SopChanges } from "./sops-watcher.ts";
 import { reportChat, reportDiagnostics, reportListening, reportQueue, reportSops } from "./startup-report.ts";
 import { TriggerSet } from "./triggers/index.ts";
@@ -64,9 +64,9 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   const tokens = config.apiTokens ?? new Map([[generated!.name, generated!.token]]);
   const executor = new InterruptibleExecutor(new ShellExecutor());
 
-  let runner: SopRunner;
+  let deployment: Deployment;
   try {
-    runner = await createSopRunner({
+    deployment = await openDeployment({
       sopsDir: config.sopsDir, logsDir: config.logsDir, dataDir: config.dataDir, env, log, owner: "sop serve", executor,
       // The generated token is the person at this machine, as the in-process CLI's local:<user> is.
       admins: [...config.admins, ...(generated ? [`api:${generated.name}`] : [])],
@@ -79,6 +79,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
     log.fatal({ err }, `cannot start: ${(err as Error).message}`);
     return err instanceof SopError ? 2 : 1;
   }
+  const { runner } = deployment;
   reportSops(log, runner, config.sopsDir);
   reportQueue(log, config, env["SOP_WORKER"] !== "0");
 
@@ -86,10 +87,13 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   const stopMetrics = metrics.start();
   const triggers = new TriggerSet({ runner, log }, config.sopsDir);
   let chat: ChatSet | undefined;
-  const app = await buildServer({ runner, config, tokens, log, metrics, sessionKey, chat: () => chat?.status() ?? { slack: "off", discord: "off" } });
+  const app = await buildServer({
+    runner, config, tokens, log, metrics, sessionKey, chat: () => chat?.status() ?? { slack: "off", discord: "off" },
+    ...(deployment.bullQueue ? { bullQueue: deployment.bullQueue } : {}),
+  });
   let url: string;
   try {
-    chat = await openChat(config, { runner, http: app, log, metrics });
+    chat = await openChat(config, { runner, ledger: deployment.ledger, http: app, log, metrics });
     await app.listen({ host: config.host, port: config.port });
     url = urlOf(config.host, app.server.address());
   } catch (err) {
@@ -100,7 +104,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   }
   chat.listeningAt(url);
 
-  await triggers.sync(runner.catalog.list().map((s) => s.definition));
+  await triggers.sync(runner.sops().map((s) => s.definition));
   const counts = triggers.counts();
   const commands = runner.list().flatMap((s) => s.triggers.filter((t) => t.type === "command")).length;
   log.info(counts, `triggers: ${counts.schedule} schedule, ${counts.file_watch} file_watch, ${commands} command`);
@@ -163,25 +167,18 @@ async function untilInterrupted(current: () => Promise<void> | undefined): Promi
 /** Reload, re-arm triggers, then report: once "SOPs reloaded" is logged, the new SOPs' triggers listen. */
 async function reloadSops(log: Logger, runner: SopRunner, seen: SopChanges, armTriggers: (defs: SopDefinition[]) => Promise<void>): Promise<void> {
   const started = performance.now();
-  const before = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
-  const known = new Set(runner.diagnostics.map(formatDiagnostic));
   // Only the folders that changed are read again; the others keep what they had.
-  await runner.reload(seen === "all" ? undefined : seen);
-  await armTriggers(runner.catalog.list().map((s) => s.definition));
-  const after = new Map(runner.catalog.list().map((s) => [s.definition.name, s.hash]));
-  const added = [...after.keys()].filter((n) => !before.has(n));
-  const removed = [...before.keys()].filter((n) => !after.has(n));
-  const changed = [...after].filter(([n, h]) => before.has(n) && before.get(n) !== h).map(([n]) => n);
+  const { added, changed, removed, fresh, folders: read, parsed } = await runner.reload(seen === "all" ? undefined : seen);
+  const sops = runner.sops();
+  await armTriggers(sops.map((s) => s.definition));
   const parts = [added.length && `added ${added.join(", ")}`, changed.length && `changed ${changed.join(", ")}`, removed.length && `removed ${removed.join(", ")}`].filter(Boolean);
-  const fresh = runner.diagnostics.filter((d) => !known.has(formatDiagnostic(d)));
   const broken = fresh.some((d) => d.severity === "error");
   if (broken) parts.push("a broken edit: its SOP keeps its last good version (the errors follow)");
   // How many folders were read, how many of them parsed (the others were unchanged or cached), how long it took.
-  const { folders: read, parsed } = runner.catalog.lastLoad;
   const ms = Math.round(performance.now() - started);
   // Files that are not SOP.toml or SOP.md (a script, a step's output) change nothing worth a line.
-  if (parts.length) log.info({ added, changed, removed, broken, sops: after.size, read, parsed, ms }, `SOPs reloaded: ${parts.join("; ")} (${after.size} loaded)`);
-  else log.debug({ sops: after.size, read, parsed, ms }, "SOPs reloaded: no change");
+  if (parts.length) log.info({ added, changed, removed, broken, sops: sops.length, read, parsed, ms }, `SOPs reloaded: ${parts.join("; ")} (${sops.length} loaded)`);
+  else log.debug({ sops: sops.length, read, parsed, ms }, "SOPs reloaded: no change");
   reportDiagnostics(log, fresh);
   if (broken) log.error({}, "a broken SOP keeps its last good version until the errors above are fixed");
 }

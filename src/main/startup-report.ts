@@ -4,7 +4,7 @@ import { formatDiagnostic } from "../app/load-sops.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import type { Diagnostic } from "../core/sop/types.ts";
 import { keyPrefix } from "../drivers/redis/redis-keys.ts";
-import type { Config } from "./config.ts";
+import type { Config } from "../config/config.ts";
 
 export interface ChatPlatform {
   name: "Slack" | "Discord";
@@ -29,7 +29,7 @@ export function chatPlatforms(config: Config): ChatPlatform[] {
 export function reportSops(log: Logger, runner: SopRunner, sopsDir: string): void {
   const names = runner.list().map((s) => s.name);
   // parsed: how many the parser read; the others came from DATA_DIR's cache.
-  log.info({ sops: names.length, dir: sopsDir, parsed: runner.catalog.lastLoad.parsed }, `SOPs: ${names.length} loaded from ${sopsDir}${names.length ? `: ${names.join(", ")}` : ""}`);
+  log.info({ sops: names.length, dir: sopsDir, parsed: runner.lastLoad.parsed }, `SOPs: ${names.length} loaded from ${sopsDir}${names.length ? `: ${names.join(", ")}` : ""}`);
   reportDiagnostics(log, runner.diagnostics);
 }
 

@@ -5,11 +5,11 @@
  * then stop what still runs and exit — also while Redis is down, when closing cannot finish. What
  * was cut off is taken over by another worker once this one's claim on the run lapses.
  */
-import { createSopRunner } from "../app/sop-runner.ts";
+import { createSopRunner } from "../compose/open-deployment.ts";
 import { stderrLogger } from "../app/logger.ts";
 import { keyPrefix } from "../drivers/redis/redis-keys.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
-import { readConfig } from "./config.ts";
+import { readConfig } from "../config/config.ts";
 import { InterruptibleExecutor } from "./interruptible-executor.ts";
 
 /** After the grace, what is left (a connection retrying a Redis that is down) may hold the process this long. */
@@ -30,7 +30,7 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
     // machine writing them too would only double the disk work (SOP_AUDIT_FILES=1 to opt in).
     auditFiles: env["SOP_AUDIT_FILES"] === "1",
   });
-  write(`sop worker: ${runner.catalog.list().length} SOPs, queue on ${redactPassword(config.redisUrl)} (prefix ${config.redis.prefix}, keys under ${keyPrefix(config.redis.prefix)}:), concurrency ${config.workerConcurrency}`);
+  write(`sop worker: ${runner.sops().length} SOPs, queue on ${redactPassword(config.redisUrl)} (prefix ${config.redis.prefix}, keys under ${keyPrefix(config.redis.prefix)}:), concurrency ${config.workerConcurrency}`);
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));

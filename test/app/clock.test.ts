@@ -51,10 +51,11 @@ describe("a clock the test moves", () => {
       "**Ship** [requires_approval: true]\n```sh\necho shipped\n```",
     ));
     const clock = new TestClock();
-    runner = await ws.runner({ clock });
+    const deployment = await ws.deployment({ clock });
+    runner = deployment.runner;
     const surface = new MemorySurface();
     surface.broken.add("C-DEFAULT");
-    notifier = new ChatNotifier({ runner, surface, context: {}, log: silentLogger, clock });
+    notifier = new ChatNotifier({ runner, ledger: deployment.ledger, surface, context: {}, log: silentLogger, clock });
     await notifier.start();
     const run = await runner.execute("gated", { actor: "api:alice" });
     await until("a failed delivery", () => surface.calls.some((c) => c.endsWith("(failed)")));

@@ -14,6 +14,7 @@ import { verifyAuditDir } from "../../src/audit/verify-audit.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
 import { Workspace, steps } from "../helpers/workspace.ts";
+import { storeOf } from "../helpers/runner-internals.ts";
 
 let ws: Workspace;
 const runners: SopRunner[] = [];
@@ -34,9 +35,9 @@ async function open(opts: Parameters<Workspace["runner"]>[0] = {}): Promise<SopR
 
 /** A run admitted straight into the store, as if the process that accepted it died before its nudge. */
 async function admitWithoutNudge(runner: SopRunner, sop: string): Promise<string> {
-  const loaded = runner.catalog.get(sop)!;
+  const loaded = runner.sop(sop)!;
   const run = newRun(loaded.definition, { id: `lost-${Date.now()}`, definitionHash: loaded.hash, trigger: { type: "manual" }, requestedBy: "local:test", vars: {}, now: Date.now() });
-  await runner.store.admit({ run, definition: loaded.definition, dir: loaded.dir }, { cooldownSecs: 0, force: false, now: run.queuedAt });
+  await storeOf(runner).admit({ run, definition: loaded.definition, dir: loaded.dir }, { cooldownSecs: 0, force: false, now: run.queuedAt });
   return run.id;
 }
 
@@ -45,7 +46,7 @@ describe("the sweep (local driver)", () => {
     await ws.addSop("plain", `description = "x"\nexecution_mode = "automatic"`, steps("**Say**\n```sh\necho hi\n```"));
     const runner = await open();
     const id = await admitWithoutNudge(runner, "plain");
-    expect((await runner.store.get(id))?.run.status).toBe("queued");
+    expect((await runner.run(id))?.run.status).toBe("queued");
     const report = await runner.sweep();
     expect(report.startable).toEqual([id]);
     const record = await until("the run to end", async () => ((await runner.record(id)).status === "success" ? runner.record(id) : undefined));
@@ -162,7 +163,7 @@ describe.skipIf(url === undefined)("over Redis (see the REDIS SUITES SKIPPED lin
       const files = await ws.auditFiles("busy");
       return files.length === 20 && files.every((f) => f.hash !== undefined);
     });
-    const report = await verifyAuditDir(ws.logsDir, { heads: await a.store.chainHeads() });
+    const report = await verifyAuditDir(ws.logsDir, { heads: await a.chainHeads() });
     expect(report.problems).toEqual([]);
     expect((await ws.auditFiles("busy")).map((f) => f.seq).sort((x, y) => x! - y!)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
@@ -175,7 +176,7 @@ describe.skipIf(url === undefined)("over Redis (see the REDIS SUITES SKIPPED lin
     await until("the serve to write the file of the run going on", async () => (await readdir(join(ws.logsDir, "sop", "nap")).catch(() => [])).length === 1);
     await runners.splice(runners.indexOf(serve), 1)[0]!.close();
     const ended = await until("the run to end", async () => {
-      const stored = await runners[0]!.store.get(run.run_id);
+      const stored = await runners[0]!.run(run.run_id);
       return stored?.seal ? stored : undefined;
     });
     await node(ws.logsDir, { worker: false });

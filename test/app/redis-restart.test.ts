@@ -1,6 +1,7 @@
 /** Redis restarting mid-run (appendonly on): the processes reconnect and the run finishes, nothing lost. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createSopRunner, type SopRunner } from "../../src/app/sop-runner.ts";
+import { type SopRunner } from "../../src/app/sop-runner.ts";
+import { createSopRunner } from "../../src/compose/open-deployment.ts";
 import { hasRedisServer, PrivateRedis } from "../helpers/private-redis.ts";
 import { until } from "../helpers/until.ts";
 import { Workspace, steps } from "../helpers/workspace.ts";
@@ -27,7 +28,7 @@ describe.skipIf(!hasRedisServer)("a Redis restart mid-run (needs redis-server on
     ));
     runner = await createSopRunner({ sopsDir: ws.sopsDir, logsDir: ws.logsDir, redisUrl: redis.url, env: ws.env({ REDIS_URL: redis.url }) });
     const run = await runner.execute("steady", { wait: false });
-    await until("the first step to run", async () => (await runner!.store.get(run.run_id))?.run.steps[0]!.status === "running");
+    await until("the first step to run", async () => (await runner!.run(run.run_id))?.run.steps[0]!.status === "running");
     await redis.restart();
     const record = await until("the run to finish after the restart", async () => {
       const r = await runner!.record(run.run_id).catch(() => undefined);

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createSopRunner, type SopRunner } from "../../src/app/sop-runner.ts";
+import { type SopRunner } from "../../src/app/sop-runner.ts";
+import { createSopRunner } from "../../src/compose/open-deployment.ts";
 import { SopError } from "../../src/app/sop-error.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
@@ -78,7 +79,7 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
     const worker = await node("worker");
     const bot = await node("bot", { worker: false });
     const run = await bot.execute("slow", { wait: false });
-    await until("the command to run in the worker", async () => (await bot.store.get(run.run_id))?.run.steps[0]!.status === "running");
+    await until("the command to run in the worker", async () => (await bot.run(run.run_id))?.run.steps[0]!.status === "running");
     const started = Date.now();
     const { record } = await bot.cancel(run.run_id);
     expect(record.status).toBe("cancelled");
@@ -92,20 +93,20 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
   it("fires each cron tick once across three processes, and stops when the schedule goes away", async () => {
     await ws.addSop("ticker", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 10\n[[triggers]]\ntype = "schedule"\ncron = "* * * * * *"`, steps("**Note**"));
     const nodes = [await node("a"), await node("b"), await node("c")];
-    const defs = nodes[0]!.catalog.list().map((s) => s.definition);
+    const defs = nodes[0]!.sops().map((s) => s.definition);
     for (const n of nodes) expect(await n.syncSchedules(defs)).toBe(true);
     const started = Date.now();
     await new Promise((r) => setTimeout(r, 3_200));
-    const runs = await nodes[0]!.store.list({ sop: "ticker" });
+    const runs = await nodes[0]!.runs({ sop: "ticker" });
     const seconds = (Date.now() - started) / 1000;
     expect(runs.length).toBeGreaterThanOrEqual(2);
     expect(runs.length).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
     expect(runs.every((r) => r.trigger.type === "schedule" && r.trigger.source === "* * * * * *")).toBe(true);
     for (const n of nodes) await n.syncSchedules([]);
     await new Promise((r) => setTimeout(r, 300));
-    const after = (await nodes[0]!.store.list({ sop: "ticker" })).length;
+    const after = (await nodes[0]!.runs({ sop: "ticker" })).length;
     await new Promise((r) => setTimeout(r, 1_500));
-    expect((await nodes[0]!.store.list({ sop: "ticker" })).length).toBe(after);
+    expect((await nodes[0]!.runs({ sop: "ticker" })).length).toBe(after);
   });
 
   it("accepts exactly one of 50 simultaneous executes of an SOP with a cooldown", async () => {

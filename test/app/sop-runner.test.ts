@@ -94,8 +94,8 @@ describe("running SOPs in-process", () => {
     runner = await ws.runner();
     const a = await runner.execute("one-at-a-time", { wait: false });
     const b = await runner.execute("one-at-a-time", { wait: false });
-    await until("b to be queued while a runs", async () => (await runner!.store.get(a.run_id))?.run.status === "running");
-    expect((await runner.store.get(b.run_id))!.run.status).toBe("queued");
+    await until("b to be queued while a runs", async () => (await runner!.run(a.run_id))?.run.status === "running");
+    expect((await runner.run(b.run_id))!.run.status).toBe("queued");
     const [ra, rb] = await until("both to finish", async () => {
       const both = await Promise.all([runner!.record(a.run_id), runner!.record(b.run_id)]);
       return both.every((r) => r.status === "success") ? both : undefined;
@@ -110,22 +110,22 @@ describe("running SOPs in-process", () => {
     await runner.execute("gated");
     const second = await runner.execute("gated", { wait: false });
     await new Promise((r) => setTimeout(r, 200));
-    expect((await runner.store.get(second.run_id))!.run.status).toBe("queued");
+    expect((await runner.run(second.run_id))!.run.status).toBe("queued");
     await runner.approve("gated", { wait: true });
-    await until("the queued run to start and wait", async () => (await runner!.store.get(second.run_id))?.run.status === "awaiting_approval");
+    await until("the queued run to start and wait", async () => (await runner!.run(second.run_id))?.run.status === "awaiting_approval");
   });
 
   it("cancelling a run kills its running command and cancels what is left", async () => {
     await ws.addSop("slow", `description = "x"\nexecution_mode = "automatic"`, steps("**Sleep**\n```sh\nsleep 30\n```", "**After**"));
     runner = await ws.runner();
     const run = await runner.execute("slow", { wait: false });
-    await until("the command to run", async () => (await runner!.store.get(run.run_id))?.run.steps[0]!.status === "running");
+    await until("the command to run", async () => (await runner!.run(run.run_id))?.run.steps[0]!.status === "running");
     const started = Date.now();
     const { record } = await runner.cancel("slow", { reason: "wrong version" });
     expect(record.status).toBe("cancelled");
     expect(record.end_reason).toBe("cancelled by local:root: wrong version");
     expect(record.steps.map((s) => s.status)).toEqual(["cancelled", "cancelled"]);
-    await until("the worker to finish", async () => !(await runner!.store.get(run.run_id))?.run.steps.some((s) => s.status === "running"));
+    await until("the worker to finish", async () => !(await runner!.run(run.run_id))?.run.steps.some((s) => s.status === "running"));
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -246,7 +246,7 @@ describe("admission under load", () => {
     runner = await ws.runner();
     const runs = await Promise.all(Array.from({ length: 25 }, () => runner!.execute("parallel", { wait: false })));
     const statuses = await until("ten runs to wait and fifteen to queue", async () => {
-      const all = await Promise.all(runs.map(async (r) => (await runner!.store.get(r.run_id))!.run.status));
+      const all = await Promise.all(runs.map(async (r) => (await runner!.run(r.run_id))!.run.status));
       const waiting = all.filter((s) => s === "awaiting_approval").length;
       return waiting === 10 ? all : undefined;
     });

@@ -64,7 +64,7 @@ async function signedIn(): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
-const status = async (id: string) => (await web!.runner.store.get(id))?.run.status;
+const status = async (id: string) => (await web!.runner.run(id))?.run.status;
 const markPage = (page: Page) => page.evaluate(() => { (globalThis as { stayed?: boolean }).stayed = true; });
 const pageStayed = (page: Page) => page.evaluate(() => (globalThis as { stayed?: boolean }).stayed === true);
 

@@ -44,9 +44,10 @@ describe("ChatActions", () => {
     await ws.addSop("guarded", `description = "guarded"\nmax_concurrent = 2\n[approval]\napprovers = ["slack-group:SOPS"]\n[[triggers]]\ntype = "command"\npattern = "^ship (?<what>\\\\S+)$"\ncapture_groups = true`,
       steps("**Ship** [requires_approval: true]\n```sh\ntrue\n```"));
     await ws.addSop("cooling", `description = "cools"\ncooldown_secs = 600\n[[triggers]]\ntype = "command"\npattern = "^cool$"`, steps("**Go**\n```sh\ntrue\n```"));
-    runner = await ws.runner();
+    const deployment = await ws.deployment();
+    runner = deployment.runner;
     touched.length = 0;
-    actions = new ChatActions({ runner, context: { runUrl: (id) => `http://bot.test/runs/${id}` }, touched: (id) => touched.push(id) });
+    actions = new ChatActions({ runner, ledger: deployment.ledger, context: { runUrl: (id) => `http://bot.test/runs/${id}` }, touched: (id) => touched.push(id) });
   });
 
   afterEach(async () => {
@@ -99,7 +100,7 @@ describe("ChatActions", () => {
     expect(started.ephemeral).toBe(false);
     expect(started.message.title).toMatch(/^▶️ Started guarded 0\.1\.0, run [0-9a-f]{8}$/);
     expect(text(started)).toContain("1. Ship — waits for approval");
-    const run = (await runner.store.list({ sop: "guarded" }))[0]!;
+    const run = (await runner.runs({ sop: "guarded" }))[0]!;
     expect(run).toMatchObject({ inputVars: { what: "api" }, trigger: { type: "command", source: "slack:C1" }, requestedBy: "slack:UALICE" });
 
     await actions.message("cool", alice);
@@ -146,7 +147,7 @@ describe("ChatActions", () => {
     const once = { platform: "slack" as const, id: "C1-1700000000.000100" };
     expect(await actions.message("ship api", alice, once)).toMatchObject({ ephemeral: false });
     expect(await actions.message("ship api", alice, once)).toBeUndefined();
-    expect(await runner.store.list({ sop: "guarded" })).toHaveLength(1);
+    expect(await runner.runs({ sop: "guarded" })).toHaveLength(1);
     expect(await actions.message("just chatting", alice, { platform: "slack", id: "C1-1700000000.000200" })).toBeUndefined();
     // Nothing was claimed for the chatter: the same id still starts a run once it matches.
     expect(await actions.message("ship web", alice, { platform: "slack", id: "C1-1700000000.000200" })).toMatchObject({ ephemeral: false });

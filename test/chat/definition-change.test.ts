@@ -11,6 +11,7 @@ import { ChatNotifier } from "../../src/chat/notifier.ts";
 import { definition, step } from "../helpers/definitions.ts";
 import { MemorySurface } from "../helpers/memory-surface.ts";
 import { steps, Workspace } from "../helpers/workspace.ts";
+import type { MessageLedger } from "../../src/ports/message-ledger.ts";
 
 const text = (lines: readonly DiffLine[]): string[] => lines.map(diffLineText);
 
@@ -113,10 +114,14 @@ describe("definitionChanges: the run that last passed the gate", () => {
 
   const SHIP = (command: string) => steps("**Build**\n```sh\necho built\n```", `**Ship** [requires_approval: true]\n\`\`\`sh\n${command}\n\`\`\``);
 
+  const ledgers = new Map<SopRunner, MessageLedger>();
+
   async function setUp(settings = "") {
     ws = await Workspace.create();
     await ws.addSop("ship", `description = "ships"\nversion = "1.0.0"\n${settings}[notify]\nslack = ["C-OPS"]`, SHIP("echo shipping to staging"));
-    runner = await ws.runner({ admins: ["api:root"] });
+    const deployment = await ws.deployment({ admins: ["api:root"] });
+    runner = deployment.runner;
+    ledgers.set(runner, deployment.ledger);
     return runner;
   }
 
@@ -131,7 +136,7 @@ describe("definitionChanges: the run that last passed the gate", () => {
   }
 
   const waitingChange = async (r: SopRunner, runId: string) => {
-    const stored = (await r.store.get(runId))!;
+    const stored = (await r.run(runId))!;
     return (await definitionChanges(r, stored)).get("step:2");
   };
 
@@ -179,7 +184,7 @@ describe("definitionChanges: the run that last passed the gate", () => {
   it("shows the change in the channel's request, folded to a few lines, and never again once decided", async () => {
     const r = await setUp();
     const surface = new MemorySurface();
-    notifier = new ChatNotifier({ runner: r, surface, context: { runUrl: (id) => `http://bot.test/runs/${id}` }, log: silentLogger });
+    notifier = new ChatNotifier({ runner: r, ledger: ledgers.get(r)!, surface, context: { runUrl: (id) => `http://bot.test/runs/${id}` }, log: silentLogger });
     await notifier.start();
     const first = await r.execute("ship", { actor: "slack:UALICE" });
     await r.approve("ship", { actor: "slack:UBOB", runId: first.run_id, wait: true });

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/app/logger.ts";
-import { createSopRunner, type SopRunner } from "../../src/app/sop-runner.ts";
+import { type SopRunner } from "../../src/app/sop-runner.ts";
+import { openDeployment } from "../../src/compose/open-deployment.ts";
 import { ChatNotifier } from "../../src/chat/notifier.ts";
 import { MemorySurface } from "../helpers/memory-surface.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
@@ -26,8 +27,8 @@ describe.skipIf(url === undefined)("ChatNotifier on Redis (see the REDIS SUITES 
   async function bot(name: string, surface: MemorySurface): Promise<{ runner: SopRunner; notifier: ChatNotifier }> {
     const logsDir = join(ws.root, `logs-${name}`);
     await mkdir(logsDir, { recursive: true });
-    const runner = await createSopRunner({ sopsDir: ws.sopsDir, logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix }) });
-    const notifier = new ChatNotifier({ runner, surface, context: {}, log: silentLogger });
+    const { runner, ledger } = await openDeployment({ sopsDir: ws.sopsDir, logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix }) });
+    const notifier = new ChatNotifier({ runner, ledger, surface, context: {}, log: silentLogger });
     await notifier.start();
     closers.push(() => runner.close(), () => notifier.close());
     return { runner, notifier };

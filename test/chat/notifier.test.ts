@@ -7,6 +7,7 @@ import { ChatNotifier } from "../../src/chat/notifier.ts";
 import { MemorySurface } from "../helpers/memory-surface.ts";
 import { until } from "../helpers/until.ts";
 import { steps, Workspace } from "../helpers/workspace.ts";
+import type { MessageLedger } from "../../src/ports/message-ledger.ts";
 
 const GATED = steps(
   "**Build**\n```sh\necho built; echo 'api_token=s3cr3t-value' >> \"$SOP_OUTPUT\"\n```",
@@ -16,6 +17,8 @@ const context = { runUrl: (id: string) => `http://bot.test/runs/${id}` };
 
 let ws: Workspace;
 let runner: SopRunner | undefined;
+/** The bot's message ledger, beside its runner. */
+let ledger: MessageLedger | undefined;
 let notifier: ChatNotifier | undefined;
 
 afterEach(async () => {
@@ -29,8 +32,8 @@ afterEach(async () => {
 async function start(surface: MemorySurface, toml = `description = "x"\n[notify]\nslack = ["C-OPS"]`, md = GATED) {
   ws = await Workspace.create();
   await ws.addSop("gated", toml, md);
-  runner = await ws.runner({ env: ws.env({ DEPLOY_TOKEN: "s3cr3t-value" }) });
-  notifier = new ChatNotifier({ runner, surface, context, log: silentLogger });
+  ({ runner, ledger } = await ws.deployment({ env: ws.env({ DEPLOY_TOKEN: "s3cr3t-value" }) }));
+  notifier = new ChatNotifier({ runner, ledger, surface, context, log: silentLogger });
   await notifier.start();
   return runner;
 }
@@ -115,9 +118,9 @@ describe("ChatNotifier", () => {
     await notifier!.close();
     await r.close();
     // Decided while the bot was away.
-    runner = await ws.runner();
+    ({ runner, ledger } = await ws.deployment());
     await runner.approve("gated", { actor: "slack:UBOB", runId: run.run_id, wait: true });
-    notifier = new ChatNotifier({ runner, surface, context, log: silentLogger });
+    notifier = new ChatNotifier({ runner, ledger, surface, context, log: silentLogger });
     await notifier.start();
     await until("the summary", () => surface.find("Audit summary"));
     await notifier.idle();
@@ -184,7 +187,7 @@ describe("ChatNotifier", () => {
     await r.execute("gated", { actor: "slack:UALICE" });
     // A bot starting while the run waits has four messages to post (progress and request in each channel).
     surface.delayMs = 200;
-    notifier = new ChatNotifier({ runner: r, surface, context, log: silentLogger });
+    notifier = new ChatNotifier({ runner: r, ledger: ledger!, surface, context, log: silentLogger });
     await notifier.start();
     await until("the first post", () => surface.shown[0]);
     await notifier!.close();

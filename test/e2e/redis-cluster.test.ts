@@ -6,7 +6,8 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSopRunner, type SopRunner } from "../../src/app/sop-runner.ts";
+import { type SopRunner } from "../../src/app/sop-runner.ts";
+import { createSopRunner } from "../../src/compose/open-deployment.ts";
 import type { RunEvent } from "../../src/core/run/effects.ts";
 import { sop, spawnSop } from "../helpers/cli.ts";
 import { hasRedisCluster, LocalRedisCluster } from "../helpers/local-redis-cluster.ts";

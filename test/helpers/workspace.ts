@@ -2,7 +2,8 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createSopRunner, type SopRunner, type SopRunnerOptions } from "../../src/app/sop-runner.ts";
+import { type SopRunner } from "../../src/app/sop-runner.ts";
+import { openDeployment, type Deployment, type SopRunnerOptions } from "../../src/compose/open-deployment.ts";
 import type { AuditRecord } from "../../src/core/audit/audit-record.ts";
 
 export const EXAMPLES = new URL("../../sops-example/", import.meta.url).pathname;
@@ -37,8 +38,13 @@ export class Workspace {
     await writeFile(join(this.sopsDir, name, "SOP.md"), md);
   }
 
-  runner(opts: Partial<SopRunnerOptions> = {}): Promise<SopRunner> {
-    return createSopRunner({ sopsDir: this.sopsDir, logsDir: this.logsDir, dataDir: this.dataDir, env: this.env(), ...opts });
+  async runner(opts: Partial<SopRunnerOptions> = {}): Promise<SopRunner> {
+    return (await this.deployment(opts)).runner;
+  }
+
+  /** The runner with what the chat side keeps beside it (the message ledger), as `sop serve` opens it. */
+  deployment(opts: Partial<SopRunnerOptions> = {}): Promise<Deployment> {
+    return openDeployment({ sopsDir: this.sopsDir, logsDir: this.logsDir, dataDir: this.dataDir, env: this.env(), ...opts });
   }
 
   async auditFiles(sop: string): Promise<AuditRecord[]> {

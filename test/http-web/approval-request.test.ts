@@ -27,7 +27,7 @@ async function patchSop(ws: Workspace, extra = "", applyCommand = 'echo applying
 
 async function waitingRun(w: WebFixture, status = "awaiting_approval"): Promise<string> {
   const record = await w.runner.execute("patch", { actor: "api:alice", vars: { hosts: "web-1,web-2", api_token: "s3cr3t-abc-123" }, wait: false });
-  await until(`the run to be ${status}`, async () => (await w.runner.store.get(record.run_id))?.run.status === status);
+  await until(`the run to be ${status}`, async () => (await w.runner.run(record.run_id))?.run.status === status);
   return record.run_id;
 }
 
@@ -69,7 +69,7 @@ describe("an approval in the web UI", () => {
       expect(res.headers["location"]).toBe(`/runs/${id}`);
       expect((await follow(web.app, b, res)).body).toContain("Nothing was decided. Deny needs a reason: say why, it goes into the audit record.");
     }
-    const stored = await web.runner.store.get(id);
+    const stored = await web.runner.run(id);
     expect(stored?.run.status).toBe("awaiting_approval");
     expect(stored?.run.checkpoints[0]).toMatchObject({ status: "pending", refused: [] });
   });
@@ -79,11 +79,11 @@ describe("an approval in the web UI", () => {
     const b = await signIn(web.app, ALICE);
     const id = await waitingRun(web);
     await web.runner.approve("patch", { actor: "api:alice", runId: id, wait: true });
-    await until("the manual step", async () => (await web!.runner.store.get(id))?.run.status === "awaiting_manual");
+    await until("the manual step", async () => (await web!.runner.run(id))?.run.status === "awaiting_manual");
     const res = await postForm(web.app, b, `/runs/${id}/decide`, { _csrf: b.csrf, decision: "deny", checkpoint: "manual:4", back: "approvals" });
     expect(res.headers["location"]).toBe("/approvals");
     expect((await follow(web.app, b, res)).body).toContain("Nothing was decided. Failed needs a reason: say what went wrong, it goes into the audit record.");
-    expect((await web.runner.store.get(id))?.run.status).toBe("awaiting_manual");
+    expect((await web.runner.run(id))?.run.status).toBe("awaiting_manual");
   });
 
   it("asks 'Are you sure?' before an Approve of a critical SOP counts, keeping the comment, and Done on its manual step is not asked", async () => {
@@ -100,17 +100,17 @@ describe("an approval in the web UI", () => {
     expect(asked.body).toContain('<input type="hidden" name="comment" value="window is open">');
     expect(asked.body).toContain('<a class="button" href="/approvals">Cancel</a>');
     expect(asked.body).toContain("What runs after approval");
-    expect((await web.runner.store.get(id))?.run.checkpoints[0]?.status).toBe("pending");
+    expect((await web.runner.run(id))?.run.checkpoints[0]?.status).toBe("pending");
 
     const confirmed = await postForm(web.app, b, `/runs/${id}/decide`, { _csrf: b.csrf, decision: "approve", checkpoint: "step:2", comment: "window is open", back: "approvals", confirmed: "yes" });
     expect(confirmed.headers["location"]).toBe("/approvals");
     expect((await follow(web.app, b, confirmed)).body).toContain(`approved step:2 of run ${id}`);
-    await until("the manual step", async () => (await web!.runner.store.get(id))?.run.status === "awaiting_manual");
+    await until("the manual step", async () => (await web!.runner.run(id))?.run.status === "awaiting_manual");
     expect((await web.runner.record(id)).approvals[0]).toMatchObject({ decision: "approved", comment: "window is open" });
 
     const done = await postForm(web.app, b, `/runs/${id}/decide`, { _csrf: b.csrf, decision: "approve", checkpoint: "manual:4" });
     expect(done.statusCode).toBe(303);
-    await until("the run to succeed", async () => (await web!.runner.store.get(id))?.run.status === "success");
+    await until("the run to succeed", async () => (await web!.runner.run(id))?.run.status === "success");
   });
 
   it("gives the run page a title that says the status, and the live fragment the title to follow it", async () => {
@@ -120,7 +120,7 @@ describe("an approval in the web UI", () => {
     expect((await get(web, b.cookie, `/runs/${id}`)).body).toContain("<title>patch awaiting approval · sop-runner</title>");
     expect((await get(web, b.cookie, `/runs/${id}/live`)).body).toContain('data-page-title="patch awaiting approval · sop-runner"');
     await web.runner.approve("patch", { actor: "api:alice", runId: id, wait: true });
-    await until("the manual step", async () => (await web!.runner.store.get(id))?.run.status === "awaiting_manual");
+    await until("the manual step", async () => (await web!.runner.run(id))?.run.status === "awaiting_manual");
     expect((await get(web, b.cookie, `/runs/${id}/live`)).body).toContain('data-page-title="patch awaiting manual · sop-runner"');
   });
 

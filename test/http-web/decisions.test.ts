@@ -24,7 +24,7 @@ async function waitingRun(w: WebFixture, b: Browser): Promise<string> {
   expect(started.statusCode).toBe(303);
   const id = /^\/runs\/([^/]+)$/.exec(String(started.headers["location"]))?.[1];
   if (!id) throw new Error(`no run page in ${String(started.headers["location"])}`);
-  await until("the run to wait", async () => (await w.runner.store.get(id))?.run.status === "awaiting_approval");
+  await until("the run to wait", async () => (await w.runner.run(id))?.run.status === "awaiting_approval");
   return id;
 }
 
@@ -47,10 +47,10 @@ describe("deciding from the web UI", () => {
     // A JSON body carries no form field at all: refused the same way.
     const json = await web.app.inject({ method: "POST", url: `/runs/${id}/decide`, headers: { cookie: b.cookie, "content-type": "application/json" }, payload: { decision: "approve" } });
     expect([403, 415]).toContain(json.statusCode);
-    const stored = await web.runner.store.get(id);
+    const stored = await web.runner.run(id);
     expect(stored?.run.status).toBe("awaiting_approval");
     expect(stored?.run.checkpoints[0]?.by).toEqual([]);
-    expect((await web.runner.store.list({ sop: "gated" })).length).toBe(1);
+    expect((await web.runner.runs({ sop: "gated" })).length).toBe(1);
   });
 
   it("resumes the run when approved from the form, and records the comment and the actor api:<token name>", async () => {
@@ -121,7 +121,7 @@ describe("deciding from the web UI", () => {
     const started = await follow(web.app, b, await postForm(web.app, b, "/sops/checklist/run", { _csrf: b.csrf }));
     const id = /\/runs\/([^/"]+)\/decide/.exec(started.body)?.[1] ?? /run <code>([^<]+)<\/code>/.exec(started.body)?.[1];
     expect(id).toBeTruthy();
-    await until("the manual step", async () => (await web!.runner.store.get(id!))?.run.status === "awaiting_manual");
+    await until("the manual step", async () => (await web!.runner.run(id!))?.run.status === "awaiting_manual");
     const page = await web.app.inject({ method: "GET", url: `/runs/${id}`, headers: { cookie: b.cookie } });
     expect(page.body).toContain("Waiting for a person to finish: step 1 · Check the dashboard");
     expect(page.body).toContain(">Done</button>");
@@ -130,7 +130,7 @@ describe("deciding from the web UI", () => {
     expect(pending.body).toContain(">Done</button>");
     const done = await postForm(web.app, b, `/runs/${id}/decide`, { _csrf: b.csrf, decision: "approve", checkpoint: "manual:1", back: "approvals" });
     expect(done.headers["location"]).toBe("/approvals");
-    await until("the run to finish", async () => (await web!.runner.store.get(id!))?.run.status === "success");
+    await until("the run to finish", async () => (await web!.runner.run(id!))?.run.status === "success");
   });
 
   it("starts a run with the form's variables, and shows the cooldown refusal with the seconds left", async () => {

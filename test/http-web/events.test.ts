@@ -55,7 +55,7 @@ async function setUp(): Promise<{ w: WebFixture; b: Browser; port: number; start
   w.runner.events.subscribe((e) => { if (e.type === "approval_requested") asked.add(e.runId); });
   const start = async () => {
     const id = String((await postForm(w.app, b, "/sops/gated/run", { _csrf: b.csrf })).headers["location"]).split("/").pop()!;
-    await until("the run to wait", async () => (await w.runner.store.get(id))?.run.status === "awaiting_approval" && asked.has(id));
+    await until("the run to wait", async () => (await w.runner.run(id))?.run.status === "awaiting_approval" && asked.has(id));
     return id;
   };
   return { w, b, port, start };
@@ -91,7 +91,7 @@ describe("the run event stream", () => {
     web = w;
     const id = await start();
     await w.runner.deny("gated", { runId: id, actor: "api:bob" });
-    await until("the run to end", async () => (await w.runner.store.get(id))?.run.status === "denied");
+    await until("the run to end", async () => (await w.runner.run(id))?.run.status === "denied");
     const stream = await openStream(port, b, id);
     await stream.ended;
     expect(stream.events).toEqual([{ type: "snapshot", runId: id, status: "denied" }]);

@@ -58,7 +58,7 @@ describe("web UI pages", () => {
 
     const started = await postForm(web.app, b, "/sops/evil/run", { _csrf: b.csrf, extra: `note=${EVIL}` });
     const id = String(started.headers["location"]).split("/").pop()!;
-    await until("the run to finish", async () => (await web.runner.store.get(id))?.run.status === "success");
+    await until("the run to finish", async () => (await web.runner.run(id))?.run.status === "success");
     for (const url of [`/runs/${id}`, `/runs/${id}/live`, `/runs/${id}/audit`, "/runs"]) {
       const page = (await get(url)).body;
       expect(page, url).not.toContain("<script>alert");
@@ -86,9 +86,9 @@ describe("web UI pages", () => {
   it("filters run history by SOP and status, and lists pending approvals across SOPs", async () => {
     const deploy = String((await postForm(web.app, b, "/sops/deploy-production/run", { _csrf: b.csrf })).headers["location"]).split("/").pop()!;
     const hello = String((await postForm(web.app, b, "/sops/hello/run", { _csrf: b.csrf })).headers["location"]).split("/").pop()!;
-    await until("deploy to wait", async () => (await web.runner.store.get(deploy))?.run.status === "awaiting_approval");
+    await until("deploy to wait", async () => (await web.runner.run(deploy))?.run.status === "awaiting_approval");
     await until("hello to end", async () => {
-      const s = (await web.runner.store.get(hello))?.run.status;
+      const s = (await web.runner.run(hello))?.run.status;
       return s !== undefined && s !== "queued" && s !== "running";
     });
     const all = (await get("/runs")).body;

@@ -61,7 +61,7 @@ describe("Start anyway on the SOP page", () => {
 
     const forged = await follow(web.app, bob, await postForm(web.app, bob, "/sops/greet/run", { _csrf: bob.csrf, force: "yes" }));
     expect(forged.body).toContain("not allowed: only admins may start greet during its cooldown");
-    expect((await web.runner.store.list({ sop: "greet" })).length).toBe(1);
+    expect((await web.runner.runs({ sop: "greet" })).length).toBe(1);
   });
 
   it("does not force a run when there is no cooldown left to force", async () => {

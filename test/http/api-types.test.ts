@@ -8,7 +8,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
 import { buildServer } from "../../src/http/server.ts";
-import { readConfig } from "../../src/main/config.ts";
+import { readConfig } from "../../src/config/config.ts";
 import { until } from "../helpers/until.ts";
 import { postForm, signIn } from "../helpers/web-app.ts";
 import { Workspace, steps } from "../helpers/workspace.ts";

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import type { FastifyInstance } from "fastify";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
-import { readConfig } from "../../src/main/config.ts";
+import { readConfig } from "../../src/config/config.ts";
 import { buildServer } from "../../src/http/server.ts";
 import { signIn, TOKENS } from "../helpers/web-app.ts";
 import { Workspace, steps } from "../helpers/workspace.ts";

@@ -6,19 +6,21 @@ import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
-import { readConfig } from "../../src/main/config.ts";
+import { readConfig } from "../../src/config/config.ts";
 import { BULL_BOARD_CSP } from "../../src/http/bull-board.ts";
 import { buildServer } from "../../src/http/server.ts";
 import { SECURITY_HEADERS } from "../../src/http/web/security-headers.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { postForm, signIn, TOKENS } from "../helpers/web-app.ts";
 import { Workspace } from "../helpers/workspace.ts";
+import type { Queue } from "bullmq";
 
 const url = await redisUrlForTests();
 
 interface Server {
   ws: Workspace;
   runner: SopRunner;
+  bullQueue: Queue | undefined;
   app: FastifyInstance;
   logLines: string[];
 }
@@ -27,12 +29,12 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   const ws = await Workspace.create();
   await ws.addSop("noop", `description = "x"\nexecution_mode = "automatic"`, "# Noop\n\n## Steps\n\n1. **Nothing**\n   ```sh\n   true\n   ```\n");
   const runnerEnv = ws.env({ SOP_ADMINS: "api:alice", ...env });
-  const runner = await ws.runner({ env: runnerEnv, ...(env["REDIS_URL"] ? { redisUrl: env["REDIS_URL"] } : {}) });
+  const { runner, bullQueue } = await ws.deployment({ env: runnerEnv, ...(env["REDIS_URL"] ? { redisUrl: env["REDIS_URL"] } : {}) });
   const logLines: string[] = [];
   const log = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
-  const app = await buildServer({ runner, config: readConfig(runnerEnv, ws.root), tokens: TOKENS, log });
+  const app = await buildServer({ runner, config: readConfig(runnerEnv, ws.root), tokens: TOKENS, log, ...(bullQueue ? { bullQueue } : {}) });
   await app.ready();
-  return { ws, runner, app, logLines };
+  return { ws, runner, bullQueue, app, logLines };
 }
 
 async function stopServer(s: Server | undefined): Promise<void> {
@@ -115,7 +117,7 @@ describe.skipIf(url === undefined)("Bull Board on Redis (see the REDIS SUITES SK
     expect(anonymous.json()).toEqual({ error: "sign in to the web UI first", code: "unauthorized" });
     const pause = await app.inject({ method: "PUT", url: "/admin/queues/api/queues/jobs/pause" });
     expect(pause.statusCode).toBe(401);
-    expect(await runner.bullQueue()!.isPaused()).toBe(false);
+    expect(await s!.bullQueue!.isPaused()).toBe(false);
 
     const { cookie } = await signIn(app, alice);
     const res = await app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: { cookie } });
@@ -126,7 +128,7 @@ describe.skipIf(url === undefined)("Bull Board on Redis (see the REDIS SUITES SK
 
   it("lets only an admin act on the queue, and never from another site", async () => {
     const { app, runner } = s!;
-    const queue = runner.bullQueue()!;
+    const queue = s!.bullQueue!;
     const notAdmin = await signIn(app, TOKENS.get("bob")!);
     const refused = await app.inject({ method: "PUT", url: "/admin/queues/api/queues/jobs/pause", headers: { cookie: notAdmin.cookie, "sec-fetch-site": "same-origin" } });
     expect(refused.statusCode).toBe(403);
@@ -157,8 +159,8 @@ describe("Bull Board on the local driver", () => {
   });
 
   it("is not there: /admin/queues is 404, signed in or not, and start-up does not mention it", async () => {
-    const { app, runner, logLines } = s!;
-    expect(runner.bullQueue()).toBeUndefined();
+    const { app, bullQueue, logLines } = s!;
+    expect(bullQueue).toBeUndefined();
     const { cookie } = await signIn(app, alice);
     for (const headers of [{}, { cookie }]) {
       for (const path of ["/admin/queues", "/admin/queues/api/queues"]) {

@@ -18,7 +18,7 @@ export interface RunFlags {
  * `work` returns the run's record at rest and, optionally, a message to print before it.
  */
 async function withProgress(ctx: CliContext, runner: SopRunner, work: () => Promise<{ record: AuditRecord; message?: string }>): Promise<number> {
-  const progress = printProgress(ctx, runner.store, runner.events);
+  const progress = printProgress(ctx, runner, runner.events);
   try {
     const { record, message } = await work();
     await progress.stop();
@@ -69,7 +69,7 @@ export async function cancelCommand(ctx: CliContext, runner: SopRunner, ref: str
 }
 
 export async function triggerCommand(ctx: CliContext, runner: SopRunner, text: string): Promise<number> {
-  const progress = printProgress(ctx, runner.store, runner.events);
+  const progress = printProgress(ctx, runner, runner.events);
   try {
     const results = await runner.trigger(text, { source: "cli", wait: true });
     await progress.stop();

@@ -9,7 +9,7 @@ import { printSopStatus } from "../sop-status-view.ts";
  */
 export async function statusCommand(ctx: CliContext, runner: SopRunner, ref: string, opts: { idle?: boolean } = {}): Promise<number> {
   try {
-    const stored = await runner.store.get(ref);
+    const stored = await runner.run(ref);
     if (stored) {
       const record = await runner.record(ref);
       const code = printRunStatus(ctx, record);

@@ -75,6 +75,15 @@ function approvalsOf(run: RunState, stepNumber: number, isFirstRunning: boolean)
     (c.step === stepNumber || (isFirstRunning && c.id.startsWith("gate:pre_run"))));
 }
 
+/**
+ * What a run will do from here, as people are shown it: its pinned definition (never the catalog's
+ * current one) with its audit record's variables, whose secrets are already `***`, so that no
+ * reason can print a secret the record hides.
+ */
+export function forecastRun(def: SopDefinition, record: { vars: Record<string, VarValue> }): Plan {
+  return planRun(def, record.vars);
+}
+
 export function planRun(def: SopDefinition, vars: Record<string, VarValue>): Plan {
   const run = simulateRun(def, vars);
   const firstRunning = run.steps.find((s) => s.status !== "skipped")?.number;

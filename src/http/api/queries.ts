@@ -26,7 +26,7 @@ export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): 
 
   api.get<{ Params: { name: string } }>("/sops/:name", { schema: { params: nameParams } }, async (req) => {
     const { name } = req.params;
-    const loaded = runner.catalog.get(name);
+    const loaded = runner.sop(name);
     if (!loaded) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
     return {
       sop: definitionView(loaded.definition),
@@ -42,7 +42,7 @@ export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): 
     const statuses = status?.split(",");
     const unknown = statuses?.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s)) ?? [];
     if (unknown.length) throw new SopError("invalid", `unknown status ${unknown.map((s) => `"${s}"`).join(", ")}; one of ${RUN_STATUSES.join(", ")}`);
-    const runs = await runner.store.list({ ...(sop ? { sop } : {}), ...(statuses ? { statuses: statuses as RunStatus[] } : {}) });
+    const runs = await runner.runs({ ...(sop ? { sop } : {}), ...(statuses ? { statuses: statuses as RunStatus[] } : {}) });
     runs.sort((a, b) => b.queuedAt - a.queuedAt || b.id.localeCompare(a.id));
     return { runs: runs.slice(0, limit).map(runBrief), total: runs.length };
   });

@@ -46,7 +46,7 @@ function failure(ctx: WebContext, err: unknown, what: string): { kind: "error"; 
 
 async function runOf(ctx: WebContext, request: FastifyRequest, reply: FastifyReply) {
   const { id } = request.params as { id: string };
-  const stored = RUN_ID.test(id) ? await ctx.runner.store.get(id) : undefined;
+  const stored = RUN_ID.test(id) ? await ctx.runner.run(id) : undefined;
   if (!stored) await ctx.notFound(request, reply, `There is no run ${id}.`);
   return stored?.run;
 }
@@ -56,7 +56,7 @@ export function registerActionRoutes(scope: FastifyInstance, ctx: WebContext): v
 
   scope.post("/sops/:name/run", async (request, reply) => {
     const { name } = request.params as { name: string };
-    const loaded = SOP_NAME.test(name) ? runner.catalog.get(name) : undefined;
+    const loaded = SOP_NAME.test(name) ? runner.sop(name) : undefined;
     if (!loaded) return ctx.notFound(request, reply, `There is no SOP named ${name}.`);
     try {
       const vars = formVars(request.body, loaded.definition.vars);

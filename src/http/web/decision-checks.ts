@@ -24,7 +24,7 @@ export interface FormDecision {
  * Fastify's reply is a thenable, which an async function's promise would resolve away.)
  */
 export async function holdDecision(ctx: WebContext, request: FastifyRequest, reply: FastifyReply, runId: string, d: FormDecision): Promise<boolean> {
-  const stored = await ctx.runner.store.get(runId);
+  const stored = await ctx.runner.run(runId);
   if (!stored) return false;
   const cp = stored.run.checkpoints.find((c) => c.id === d.checkpoint) ?? stored.run.checkpoints.find((c) => c.status === "pending");
   const manual = cp?.kind === "manual";

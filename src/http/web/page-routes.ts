@@ -1,6 +1,6 @@
 /** The pages: SOP list and detail, run history, a run (with its live fragment and events), approvals, audit. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { planRun, type Plan } from "../../core/plan/plan-run.ts";
+import { forecastRun, planRun, type Plan } from "../../core/plan/plan-run.ts";
 import { isTerminal, OPEN_STATUSES, RUN_STATUSES, WAITING_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import { requestOf } from "./approval-view.ts";
 import { checkChain } from "./audit-chain.ts";
@@ -28,7 +28,7 @@ const newestFirst = (a: RunState, b: RunState) => b.queuedAt - a.queuedAt;
 /** The run and its pinned definition, or a 404 page already sent. */
 async function findRun(ctx: WebContext, request: FastifyRequest, reply: FastifyReply) {
   const { id } = request.params as { id: string };
-  const stored = RUN_ID.test(id) ? await ctx.runner.store.get(id) : undefined;
+  const stored = RUN_ID.test(id) ? await ctx.runner.run(id) : undefined;
   if (!stored) {
     await ctx.notFound(request, reply, `There is no run ${id}.`);
     return undefined;
@@ -43,11 +43,11 @@ async function findRun(ctx: WebContext, request: FastifyRequest, reply: FastifyR
  */
 async function runView(ctx: WebContext, id: string) {
   const record = await ctx.runner.record(id);
-  const stored = await ctx.runner.store.get(id);
+  const stored = await ctx.runner.run(id);
   let plan: Plan | undefined;
   if (stored && !isTerminal(stored.run.status)) {
     try {
-      plan = planRun(stored.definition, record.vars);
+      plan = forecastRun(stored.definition, record);
     } catch (err) {
       ctx.log.warn({ err, run: id }, "could not plan the rest of a run for the web UI");
     }
@@ -64,22 +64,22 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
     // A login link answers with a redirect; the reply is then sent and the page is not drawn.
     await tokenLink(request, reply, ctx);
     if (reply.sent) return reply;
-    const rows = await Promise.all(runner.catalog.list().map(async ({ definition }) =>
+    const rows = await Promise.all(runner.sops().map(async ({ definition }) =>
       ({ definition, status: await runner.getStatus(definition.name) })));
-    const pending = (await runner.store.list({ statuses: WAITING_STATUSES })).length;
+    const pending = (await runner.waiting()).length;
     const body = sopListPage({ rows, pending, diagnostics: runner.diagnostics, csrf: ctx.session(request).csrf });
     return ctx.page(request, reply, { title: "SOPs", nav: "sops", body });
   });
 
   scope.get("/sops/:name", async (request, reply) => {
     const { name } = request.params as { name: string };
-    const loaded = SOP_NAME.test(name) ? runner.catalog.get(name) : undefined;
+    const loaded = SOP_NAME.test(name) ? runner.sop(name) : undefined;
     if (!loaded) return ctx.notFound(request, reply, `There is no SOP named ${name}.`);
     const def = loaded.definition;
-    const [status, runs] = await Promise.all([runner.getStatus(name), runner.store.list({ sop: name })]);
+    const [status, runs] = await Promise.all([runner.getStatus(name), runner.runs({ sop: name })]);
     const body = sopDetailPage({
       def, status, plan: planRun(def, def.vars), runs: runs.sort(newestFirst).slice(0, RECENT_RUNS), csrf: ctx.session(request).csrf,
-      admin: runner.engine.resolveActor({ id: ctx.actor(request) }).admin,
+      admin: await runner.isAdmin(ctx.actor(request)),
     });
     return ctx.page(request, reply, { title: name, nav: "sops", body });
   });
@@ -90,8 +90,8 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
     if (typeof q.sop === "string" && SOP_NAME.test(q.sop)) filters.sop = q.sop;
     if (typeof q.status === "string" && (q.status in STATUS_GROUPS || (RUN_STATUSES as readonly string[]).includes(q.status))) filters.status = q.status;
     const statuses = filters.status ? (STATUS_GROUPS[filters.status] ?? [filters.status as RunStatus]) : undefined;
-    const all = (await runner.store.list({ ...(filters.sop ? { sop: filters.sop } : {}), ...(statuses ? { statuses } : {}) })).sort(newestFirst);
-    const sops = [...new Set([...runner.catalog.list().map((s) => s.definition.name), ...(filters.sop ? [filters.sop] : [])])].sort();
+    const all = (await runner.runs({ ...(filters.sop ? { sop: filters.sop } : {}), ...(statuses ? { statuses } : {}) })).sort(newestFirst);
+    const sops = [...new Set([...runner.sops().map((s) => s.definition.name), ...(filters.sop ? [filters.sop] : [])])].sort();
     const body = runListPage({ runs: all.slice(0, RUNS_SHOWN), total: all.length, sops, filters });
     return ctx.page(request, reply, { title: "Runs", nav: "runs", body });
   });
@@ -105,7 +105,7 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
 
   scope.get("/runs/:id/live", async (request, reply) => {
     const { id } = request.params as { id: string };
-    if (!RUN_ID.test(id) || !(await runner.store.get(id))) return reply.code(404).type("text/plain; charset=utf-8").send("no such run");
+    if (!RUN_ID.test(id) || !(await runner.run(id))) return reply.code(404).type("text/plain; charset=utf-8").send("no such run");
     const view = await runView(ctx, id);
     reply.header("x-run-status", view.record.status);
     return ctx.send(reply, runLive(view.record, view.plan, ctx.session(request).csrf, view.request));
@@ -113,21 +113,21 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
 
   scope.get("/runs/:id/events", async (request, reply) => {
     const { id } = request.params as { id: string };
-    if (!RUN_ID.test(id) || !(await runner.store.get(id))) return reply.code(404).type("text/plain; charset=utf-8").send("no such run");
+    if (!RUN_ID.test(id) || !(await runner.run(id))) return reply.code(404).type("text/plain; charset=utf-8").send("no such run");
     await streams.stream(reply, id, async () => {
-      const run = (await runner.store.get(id))?.run;
+      const run = (await runner.run(id))?.run;
       return { status: run?.status ?? "unknown", final: run ? isTerminal(run.status) : true };
     });
     return reply;
   });
 
   scope.get("/approvals", async (request, reply) => {
-    const runs = (await runner.store.list({ statuses: WAITING_STATUSES })).sort((a, b) => a.queuedAt - b.queuedAt);
+    const runs = (await runner.waiting()).sort((a, b) => a.queuedAt - b.queuedAt);
     const waiting: Waiting[] = [];
     for (const run of runs) {
       const record = await runner.record(run.id);
       const approval = pendingApproval(record);
-      const stored = approval && (await runner.store.get(run.id));
+      const stored = approval && (await runner.run(run.id));
       if (approval) waiting.push({ record, approval, request: stored ? await requestOf(ctx, stored, record) : undefined });
     }
     return ctx.page(request, reply, { title: "Approvals", nav: "approvals", body: approvalsPage({ waiting, csrf: ctx.session(request).csrf }) });
@@ -137,7 +137,7 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
     const stored = await findRun(ctx, request, reply);
     if (!stored) return reply;
     const record = await runner.record(stored.run.id);
-    const chain = await checkChain(runner.store, o.logsDir, record.sop);
+    const chain = await checkChain(runner, o.logsDir, record.sop);
     return ctx.page(request, reply, { title: `Audit record: ${record.sop}`, nav: "runs", body: auditPage(record, chain) });
   });
 

@@ -4,6 +4,7 @@ import type { RunFilter } from "../../../src/ports/run-store.ts";
 import { autocomplete, buttonsOf, DISCORD, option, slashCommand } from "../../helpers/fake-discord.ts";
 import { until } from "../../helpers/until.ts";
 import { Workspace } from "../../helpers/workspace.ts";
+import { storeOf } from "../../helpers/runner-internals.ts";
 import { actor, addShip, DiscordBot, PEOPLE } from "./discord-bot.ts";
 
 let ws: Workspace;
@@ -96,7 +97,7 @@ describe("commands", () => {
     expect(bot!.fake.answersTo(i).map((a) => a.type ?? a.kind)).toEqual([5, "edit"]);
     expect(bot!.fake.answeredPrivately(i)).toBe(true);
     expect(bot!.fake.answerText(i)).toMatch(/^▶️ Started ship 0\.1\.0, run [0-9a-f]{8}/);
-    const [run] = await bot!.runner.store.list({ sop: "ship" });
+    const [run] = await bot!.runner.runs({ sop: "ship" });
     expect(run).toMatchObject({ inputVars: { ticket: "OPS-7", note: "two words" }, requestedBy: actor(PEOPLE.alice), trigger: { type: "manual", source: `discord:${DISCORD.channel}` } });
 
     const bad = bot!.fake.interact(slashCommand("sop", [option("name", "ship"), option("vars", "oops")], PEOPLE.alice, "run"));
@@ -146,10 +147,10 @@ describe("commands", () => {
     // max_concurrent = 1: it queues behind the waiting run.
     const queued = await bot!.runner.execute("ship", { actor: actor(PEOPLE.alice), wait: false });
     await bot!.settled();
-    expect((await bot!.runner.store.get(queued.run_id))?.run.status).toBe("queued");
+    expect((await bot!.runner.run(queued.run_id))?.run.status).toBe("queued");
     // At every keystroke: with ten thousand ended runs, reading them all would be felt.
     const asked: RunFilter[] = [];
-    const store = bot!.runner.store;
+    const store = storeOf(bot!.runner);
     const list = store.list.bind(store);
     store.list = (filter) => {
       asked.push(filter ?? {});

@@ -46,12 +46,12 @@ export class DiscordBot {
 
   static async start(ws: Workspace, o: BotOptions = {}): Promise<DiscordBot> {
     const fake = o.fake instanceof FakeDiscord ? o.fake : await FakeDiscord.start(o.fake);
-    const runner = await ws.runner();
+    const { runner, ledger } = await ws.deployment(o.admins ? { admins: o.admins } : {});
     const http = Fastify();
     const log = recordingLogger();
     const channelId = o.channelId === undefined ? DISCORD.channel : o.channelId;
     const adapter = new DiscordAdapter({
-      runner, http, log, admins: o.admins ?? [],
+      runner, ledger, http, log,
       context: { runUrl: (id) => `http://bot.test/runs/${id}` },
       config: {
         token: DISCORD.token, applicationId: DISCORD.app, apiUrl: o.api ?? fake.api,

@@ -41,7 +41,7 @@ it("with DISCORD_GUILD_ID, a message in another server starts nothing and gets n
   await until("the reply in our server", () => bot!.fake.messages.find((m) => m.message_reference?.message_id === marker["id"]));
   await bot.settled();
   expect(bot.fake.messages.filter((m) => m.channel_id === DISCORD.other.channel)).toEqual([]);
-  expect((await bot.runner.store.list({ sop: "deploy-production" })).map((r) => r.inputVars["version"])).toEqual(["1.0.0"]);
+  expect((await bot.runner.runs({ sop: "deploy-production" })).map((r) => r.inputVars["version"])).toEqual(["1.0.0"]);
   expect(bot.log.has(new RegExp(`ignoring server ${DISCORD.other.guild}: DISCORD_GUILD_ID is ${DISCORD.guild}`))).toBe(true);
   expect(bot.log.has(UNSCOPED)).toBe(false);
 });
@@ -69,7 +69,7 @@ it("with DISCORD_GUILD_ID, commands, choices and clicks from another server are 
   const record = await runner.record(run.run_id);
   expect(record.status).toBe("awaiting_approval");
   expect(record.approvals[0]!.refused ?? []).toEqual([]);
-  expect((await runner.store.list({ sop: "ship" })).map((r) => r.id)).toEqual([run.run_id]);
+  expect((await runner.runs({ sop: "ship" })).map((r) => r.id)).toEqual([run.run_id]);
   // The same command in our server works.
   const here = fake.interact(slashCommand("approve", [option("name", "ship")], PEOPLE.bob));
   await until("the answer", () => fake.answersTo(here).some((a) => a.kind === "edit"));

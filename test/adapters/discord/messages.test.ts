@@ -31,7 +31,7 @@ it("a message matching a command trigger starts the SOP with its captures, and t
   expect(text).toMatch(/^▶️ Started deploy-production 1\.0\.0, run [0-9a-f]{8}$/m);
   expect(text).toContain("⏳ 3. Deploy to Staging — waits for approval");
 
-  const [run] = await bot.runner.store.list({ sop: "deploy-production" });
+  const [run] = await bot.runner.runs({ sop: "deploy-production" });
   expect(run).toMatchObject({ inputVars: { version: "1.2.3" }, requestedBy: actor(PEOPLE.alice), trigger: { type: "command", text: "deploy:1.2.3", source: `discord:${DISCORD.channel}` } });
   // The channel the run came from is shown as a channel, the person as a person.
   await until("the progress message", () => bot!.fake.find(/^deploy-production 1\.0\.0 · run /));
@@ -48,7 +48,7 @@ it("messages from bots and messages that match no trigger start nothing and get 
   // Events are handled in order: once the last one is answered, the others were seen.
   await until("the reply", () => bot!.fake.messages.find((m) => m.message_reference?.message_id === marker["id"]));
   expect(bot.fake.messages.filter((m) => m.message_reference)).toHaveLength(1);
-  expect((await bot.runner.store.list({ sop: "deploy-production" })).map((r) => r.inputVars["version"])).toEqual(["1.0.0"]);
+  expect((await bot.runner.runs({ sop: "deploy-production" })).map((r) => r.inputVars["version"])).toEqual(["1.0.0"]);
 });
 
 it("a 429 on posting holds the notifications for its retry-after, then delivers them in order", async () => {

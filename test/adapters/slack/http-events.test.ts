@@ -65,7 +65,7 @@ describe("POST /slack/events", () => {
     expect(text).toContain("▶️ 1. Build");
     expect(text).toContain("⏳ 2. Ship");
 
-    const runs = await s.runner.store.list({ sop: "deploy" });
+    const runs = await s.runner.runs({ sop: "deploy" });
     expect(runs).toHaveLength(1);
     const record = await s.runner.record(runs[0]!.id);
     expect(record.vars["version"]).toBe("1.2.3");
@@ -96,7 +96,7 @@ describe("POST /slack/events", () => {
     expect(s.logs.filter((l) => l.msg.includes("will retry")).map((l) => l.msg)).toEqual([
       `Slack: the answer to a message in ${CHANNEL}: not delivered, will retry: chat.postMessage to ${CHANNEL}: rate limited by Slack: retry after 1 s`,
     ]);
-    expect(await s.runner.store.list({ sop: "deploy" })).toHaveLength(1);
+    expect(await s.runner.runs({ sop: "deploy" })).toHaveLength(1);
   });
 
   it("starts one run, and answers once, when Slack delivers the same message again (X-Slack-Retry-Num)", async () => {
@@ -105,13 +105,13 @@ describe("POST /slack/events", () => {
     expect(await s.user.redeliver(typed.payload)).toMatchObject({ status: 200, body: "" });
     expect(await s.user.redeliver(typed.payload, 2)).toMatchObject({ status: 200, body: "" });
     await s.adapter.idle();
-    expect(await s.runner.store.list({ sop: "deploy" })).toHaveLength(1);
+    expect(await s.runner.runs({ sop: "deploy" })).toHaveLength(1);
     expect(s.fake.messages.filter((m) => m.thread_ts === typed.ts)).toHaveLength(1);
 
     // Another message with the same text is another request.
     const again = await s.user.message("deploy:1.2.3", alice);
     await until("the second answer", () => s!.fake.messages.find((m) => m.thread_ts === again.ts));
-    expect(await s.runner.store.list({ sop: "deploy" })).toHaveLength(2);
+    expect(await s.runner.runs({ sop: "deploy" })).toHaveLength(2);
   });
 
   it("still answers in the thread when starting the run fails unexpectedly", async () => {

@@ -6,7 +6,8 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { rememberForMs, tooFarAhead } from "../../../adapters/slack/request-freshness.ts";
-import { createSopRunner, type SopRunner } from "../../../src/app/sop-runner.ts";
+import { type SopRunner } from "../../../src/app/sop-runner.ts";
+import { openDeployment } from "../../../src/compose/open-deployment.ts";
 import { encode, FakeSlack, sendSigned, signature, slashCommand, textOf, type Delivery, type Person } from "../../helpers/fake-slack.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../../helpers/redis.ts";
 import { until } from "../../helpers/until.ts";
@@ -50,7 +51,7 @@ function post(eventsUrl: string, r: Signed, forge: { body?: string; signature?: 
 }
 
 async function runsOf(runner: SopRunner): Promise<number> {
-  return (await runner.store.list({ sop: "gate7" })).length;
+  return (await runner.runs({ sop: "gate7" })).length;
 }
 
 const linesSaying = (logs: LogLine[], text: string) => logs.filter((l) => l.msg.includes(text)).map((l) => l.msg);
@@ -107,7 +108,7 @@ describe("a signed request that cannot be checked for repeats", () => {
   it("runs nothing while the ledger fails, tells the person to try again, and runs the next request once it answers", async () => {
     clock = Date.now();
     s = await startSlack({ sops, now });
-    const claim = vi.spyOn(s.runner.ledger, "claim").mockRejectedValue(new Error("Redis is down"));
+    const claim = vi.spyOn(s.ledger, "claim").mockRejectedValue(new Error("Redis is down"));
     const first = signedCommand(s.fake, "/sop", "run gate7", alice);
     expect(await post(s.eventsUrl, first)).toEqual({ status: 200, body: "" });
     const [told] = await until("why nothing happens", () => s!.fake.responsesTo(first.responseUrl).length > 0 && s!.fake.responsesTo(first.responseUrl));
@@ -215,9 +216,10 @@ describe.skipIf(url === undefined)("a signed request posted to two `sop serve` p
   async function serve(ws: Workspace, fake: FakeSlack, name: string) {
     const logsDir = join(ws.root, `logs-${name}`);
     await mkdir(logsDir, { recursive: true });
-    const runner = await createSopRunner({ sopsDir: ws.sopsDir, logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix }) });
+    const deployment = await openDeployment({ sopsDir: ws.sopsDir, logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix }) });
+    const { runner } = deployment;
     closers.push(() => runner.close());
-    const bot = await startBot(runner, fake, { now });
+    const bot = await startBot(deployment, fake, { now });
     closers.push(() => bot.close());
     return { runner, ...bot };
   }

@@ -3,6 +3,8 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { SlackAdapter } from "../../../adapters/slack/index.ts";
 import type { Logger } from "../../../src/app/logger.ts";
 import type { SopRunner } from "../../../src/app/sop-runner.ts";
+import type { Deployment } from "../../../src/compose/open-deployment.ts";
+import type { MessageLedger } from "../../../src/ports/message-ledger.ts";
 import { FakeSlack, SlackUser, type Person } from "../../helpers/fake-slack.ts";
 import { until } from "../../helpers/until.ts";
 import { Workspace } from "../../helpers/workspace.ts";
@@ -28,6 +30,8 @@ export function recordingLogger(lines: LogLine[]): Logger {
 export interface SlackSetup extends SlackBot {
   ws: Workspace;
   runner: SopRunner;
+  /** Where the bot records the messages and requests it handled. */
+  ledger: MessageLedger;
   fake: FakeSlack;
   user: SlackUser;
 }
@@ -41,13 +45,14 @@ export interface SetupOptions extends BotOptions {
 export async function startSlack(o: SetupOptions): Promise<SlackSetup> {
   const ws = await Workspace.create();
   await o.sops(ws);
-  const runner = await ws.runner();
+  const deployment = await ws.deployment(o.admins ? { admins: o.admins } : {});
+  const { runner } = deployment;
   const fake = await FakeSlack.start();
   o.prepare?.(fake);
-  const bot = await startBot(runner, fake, o);
+  const bot = await startBot(deployment, fake, o);
   const user = new SlackUser(fake, o.socket ? "socket" : { eventsUrl: bot.eventsUrl, signingSecret: SIGNING_SECRET });
   return {
-    ...bot, ws, runner, fake, user,
+    ...bot, ws, runner, ledger: deployment.ledger, fake, user,
     async close() {
       await bot.close();
       await runner.close();
@@ -69,6 +74,7 @@ export interface SlackBot {
 
 export interface BotOptions {
   socket?: boolean;
+  /** SOP_ADMINS of the runner `startSlack` opens. */
   admins?: string[];
   /** Wait for `connected` (default true). */
   connected?: boolean;
@@ -76,11 +82,11 @@ export interface BotOptions {
   now?: () => number;
 }
 
-export async function startBot(runner: SopRunner, fake: FakeSlack, o: BotOptions = {}): Promise<SlackBot> {
+export async function startBot({ runner, ledger }: Deployment, fake: FakeSlack, o: BotOptions = {}): Promise<SlackBot> {
   const http = Fastify();
   const logs: LogLine[] = [];
   const adapter = new SlackAdapter({
-    runner, http, log: recordingLogger(logs), admins: o.admins ?? [],
+    runner, ledger, http, log: recordingLogger(logs),
     context: { runUrl: (id) => `http://bot.test/runs/${id}` },
     config: {
       botToken: "xoxb-test", apiUrl: fake.apiUrl, channel: CHANNEL,

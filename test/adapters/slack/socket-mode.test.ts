@@ -52,7 +52,7 @@ describe("Slack Socket Mode", () => {
     expect(typed.ack).toMatchObject({ envelope_id: expect.any(String) });
     await s.user.redeliver(typed.payload);
     await s.adapter.idle();
-    expect(await s.runner.store.list({ sop: "ship" })).toHaveLength(1);
+    expect(await s.runner.runs({ sop: "ship" })).toHaveLength(1);
     const answers = s.fake.messages.filter((m) => m.thread_ts === typed.ts);
     expect(answers.map((m) => textOf(m).split("\n")[0])).toEqual([expect.stringMatching(/^\*▶️ Started ship/)]);
   });

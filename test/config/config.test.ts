@@ -1,6 +1,6 @@
 /** The environment as SPEC §6 reads it: defaults, and a clear error for a half-configured platform. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, readConfig } from "../../src/main/config.ts";
+import { ConfigError, readConfig } from "../../src/config/config.ts";
 
 const read = (env: Record<string, string>) => readConfig(env, "/nonexistent");
 
