@@ -1,8 +1,9 @@
 /**
  * An automatic trigger firing (schedule, file_watch): the one way such a trigger starts a run,
  * for node-cron and chokidar in `sop serve` and for a BullMQ schedule tick in any worker. A
- * refused firing (cooldown, max_concurrent) is news, not a crash: logged, never thrown. Counting
- * is the runner's admissions' business (`SopRunner.onAdmission`), as for every other start.
+ * refused firing (cooldown, max_concurrent) is news, not a crash: returned, never thrown.
+ * Logging and counting starts and refusals is the runner's admissions' business
+ * (`SopRunner.onAdmission`), as for every other start; only the unexpected is logged here.
  */
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import type { TriggerInfo } from "../core/run/run-state.ts";
@@ -30,13 +31,9 @@ export async function fireTrigger(runner: SopRunner, f: Firing, log: Logger): Pr
       trigger: { type: f.type, source: f.source }, actor: `trigger:${f.type}`, wait: false,
       ...(f.vars ? { vars: f.vars } : {}), ...(f.refuseWhenBusy ? { refuseWhenBusy: true } : {}),
     });
-    log.info({ ...where, runId: started.run_id }, `${f.type} trigger started ${f.sop} (run ${started.run_id})`);
     return { started };
   } catch (err) {
-    if (err instanceof SopError) {
-      log.warn({ ...where, reason: err.code }, `${f.type} trigger of ${f.sop} refused: ${err.message}`);
-      return { refused: err };
-    }
+    if (err instanceof SopError) return { refused: err };
     log.error({ ...where, err }, `${f.type} trigger of ${f.sop} failed`);
     return undefined;
   }

@@ -11,10 +11,16 @@ import type { RunStore } from "../ports/run-store.ts";
 import type { Logger } from "./logger.ts";
 import type { AdmissionListener } from "./run-admission.ts";
 
-/** One line for each start refused, with why, however it was asked for. */
+/**
+ * One line for each start refused, with why, however it was asked for. A trigger's refusal is a
+ * warning: nobody is there to be told, and a schedule that is always refused needs a look.
+ */
 export function logRefusals(log: Logger): AdmissionListener {
   return (a) => {
-    if (!a.accepted) log.info({ sop: a.sop, actor: a.actor, code: a.code, via: a.via }, `run of ${a.sop} refused for ${a.actor}: ${a.message}`);
+    if (a.accepted) return;
+    const fields = { sop: a.sop, actor: a.actor, code: a.code, via: a.via, trigger: a.trigger };
+    if (a.trigger === "manual") log.info(fields, `run of ${a.sop} refused for ${a.actor}: ${a.message}`);
+    else log.warn(fields, `${a.trigger} trigger of ${a.sop} refused: ${a.message}`);
   };
 }
 

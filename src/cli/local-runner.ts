@@ -24,10 +24,7 @@ export async function withLocalRunner(
   ctx: CliContext, config: Config, owner: string, fn: (runner: SopRunner) => Promise<number>, opts: LocalRunnerOptions = {},
 ): Promise<number> {
   const open = () => createSopRunner({
-    sopsDir: config.sopsDir,
-    logsDir: config.logsDir,
-    dataDir: config.dataDir,
-    admins: config.admins,
+    config,
     env: config.env,
     owner,
     ...(opts.readOnly ? { readOnly: true } : {}),

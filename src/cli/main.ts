@@ -120,7 +120,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         const ref = need(args[0], "sop status NAME|RUN_ID");
         if (remote) return await (await import("./remote-commands.ts")).remoteStatus(ctx, remote, ref);
         const [{ withLocalRunner }, { statusCommand }, { dataDirInUse }] = await Promise.all([
-          import("./local-runner.ts"), import("./commands/status.ts"), import("../app/store-readers.ts"),
+          import("./local-runner.ts"), import("./commands/status.ts"), import("../compose/store-readers.ts"),
         ]);
         // Read-only: with no process holding DATA_DIR (and no Redis), whatever says "running" was interrupted.
         const idle = !local.redisUrl && !(await dataDirInUse(local.dataDir));
@@ -150,7 +150,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       }
       case "audit": {
         if (args[0] !== "verify") throw new UsageError("sop audit verify [DIR]");
-        const [{ auditVerifyCommand }, { readChainHeads }] = await Promise.all([import("./commands/audit.ts"), import("../app/store-readers.ts")]);
+        const [{ auditVerifyCommand }, { readChainHeads }] = await Promise.all([import("./commands/audit.ts"), import("../compose/store-readers.ts")]);
         return await auditVerifyCommand(ctx, args[1] ?? local.logsDir, () => readChainHeads({
           dataDir: local.dataDir, ...(local.redisUrl ? { redisUrl: local.redisUrl, redisPrefix: local.redis.prefix } : {}),
         }), local.redisUrl ? `Redis (prefix ${local.redis.prefix})` : local.dataDir);

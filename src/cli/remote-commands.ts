@@ -6,7 +6,7 @@
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { isAtRest } from "../core/run/run-state.ts";
 import type { Trigger } from "../core/sop/types.ts";
-import type { CommandTriggerResult } from "../main/triggers/command-trigger.ts";
+import type { CommandTriggerResult } from "../http/api/command-trigger.ts";
 import { EXIT, type CliContext } from "./cli-context.ts";
 import { describeTrigger } from "../core/sop/describe-trigger.ts";
 import { ApiError, type ServerClient } from "./http-client.ts";

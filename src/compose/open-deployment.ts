@@ -16,7 +16,7 @@ import { logRefusals, logRunActivity } from "../app/run-log.ts";
 import { SopCache } from "../app/sop-cache.ts";
 import { SopCatalog } from "../app/sop-catalog.ts";
 import { SopRunner } from "../app/sop-runner.ts";
-import { readConfig } from "../config/config.ts";
+import { readConfig, type Config } from "../config/config.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
 import type { BullmqQueue } from "../drivers/redis/index.ts";
 import { thisMachine } from "../exec/process-identity.ts";
@@ -29,6 +29,11 @@ import type { StepExecutor } from "../ports/step-executor.ts";
 import type { WorkQueue } from "../ports/work-queue.ts";
 
 export interface SopRunnerOptions {
+  /**
+   * The settings the entry points already read (`sop serve`, `sop worker`, the CLI), so the
+   * environment is read once; without it, read from `env`. The options below win over it.
+   */
+  config?: Config;
   sopsDir?: string;
   logsDir?: string;
   dataDir?: string;
@@ -91,7 +96,7 @@ function isBullmqQueue(queue: WorkQueue): queue is BullmqQueue {
 
 export async function openDeployment(options: SopRunnerOptions = {}): Promise<Deployment> {
   const env = options.env ?? process.env;
-  const config = readConfig(env);
+  const config = options.config ?? readConfig(env);
   const log = options.log ?? silentLogger;
   const localUser = `local:${userInfo().username}`;
   const readOnly = options.readOnly === true;

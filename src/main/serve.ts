@@ -67,7 +67,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   let deployment: Deployment;
   try {
     deployment = await openDeployment({
-      sopsDir: config.sopsDir, logsDir: config.logsDir, dataDir: config.dataDir, env, log, owner: "sop serve", executor,
+      config, env, log, owner: "sop serve", executor,
       // The generated token is the person at this machine, as the in-process CLI's local:<user> is.
       admins: [...config.admins, ...(generated ? [`api:${generated.name}`] : [])],
       // With Redis, SOP_WORKER=0 makes this process the bot only and leaves the steps to `sop worker`s.

@@ -25,7 +25,7 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
   const log = stderrLogger(write, config.logLevel === "debug");
   const executor = new InterruptibleExecutor(new ShellExecutor());
   const runner = await createSopRunner({
-    sopsDir: config.sopsDir, logsDir: config.logsDir, admins: config.admins, env, log, owner: "sop worker", executor,
+    config, env, log, owner: "sop worker", executor,
     // The serve process keeps the audit files from the events it hears; a worker on the same
     // machine writing them too would only double the disk work (SOP_AUDIT_FILES=1 to opt in).
     auditFiles: env["SOP_AUDIT_FILES"] === "1",

@@ -1,6 +1,6 @@
 /** Start runs: by name (execute, 202 with the run) or by text that matches command triggers. */
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { fireCommandTrigger } from "../../main/triggers/command-trigger.ts";
+import { fireCommandTrigger } from "./command-trigger.ts";
 import type { ApiDeps } from "./index.ts";
 import { actorOf } from "./actor.ts";
 import { executeBody, triggerBody, type ExecuteBody, type TriggerBody } from "./schemas.ts";
@@ -21,7 +21,7 @@ export function registerExecuteRoutes(api: FastifyInstance, deps: ApiDeps): void
   });
 
   api.post<{ Body: TriggerBody }>("/sop/trigger", { schema: { body: triggerBody } }, async (req) => {
-    const results = await fireCommandTrigger({ runner, log: deps.log }, req.body.text, { actor: actorOf(req), source: "api" });
+    const results = await fireCommandTrigger(runner, req.body.text, { actor: actorOf(req), source: "api" });
     return {
       matched: results.length,
       ...(results.length === 0 ? { message: "no command trigger matches this text" } : {}),
