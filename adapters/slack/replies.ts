@@ -41,7 +41,7 @@ export async function answer(log: Logger, what: string, send: (reply: ChatReply)
 
 function failed(log: Logger, what: string, err: unknown): ChatReply {
   const cause = err instanceof Error ? err.message : String(err);
-  log.error({ platform: "slack", err: cause }, `Slack: ${what} failed: ${cause}`);
+  log.error({ platform: "slack", err }, `Slack: ${what} failed: ${cause}`);
   return ephemeral(message({ title: `❌ ${what} failed: ${cause}`, tone: "failure", lines: ["The bot's log has the details."] }));
 }
 

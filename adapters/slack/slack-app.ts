@@ -113,7 +113,7 @@ export class SlackApp {
       }
       const request = body as { type?: string; command?: string } | undefined;
       const cause = describeSlackError(error.original ?? error);
-      log.error({ platform: "slack", err: cause, code: error.code, request: request?.command ?? request?.type }, `Slack: a handler failed: ${cause}`);
+      log.error({ platform: "slack", err: error.original ?? error, code: error.code, request: request?.command ?? request?.type }, `Slack: a handler failed: ${cause}`);
     });
     if (receiver instanceof HTTPReceiver) {
       // Before any listener: a repeat must reach none of them.

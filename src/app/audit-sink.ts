@@ -168,7 +168,7 @@ export class AuditSink {
       if (this.failing.delete(runId)) this.deps.log.info({ runId, path }, "audit file written after earlier failures");
     } catch (err) {
       const cause = (err as Error).message;
-      if (![...this.failing.values()].includes(cause)) this.deps.log.error({ runId, err: cause }, `audit: ${cause}; the run goes on and the write is retried`);
+      if (![...this.failing.values()].includes(cause)) this.deps.log.error({ runId, err }, `audit: ${cause}; the run goes on and the write is retried`);
       this.failing.set(runId, cause);
       this.scheduleRetry();
     }

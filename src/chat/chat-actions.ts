@@ -115,7 +115,7 @@ export class ChatActions {
     } catch (err) {
       const cause = err instanceof Error ? err.message : String(err);
       const where = once ? `${once.platform[0]!.toUpperCase()}${once.platform.slice(1)}` : "chat";
-      this.o.log?.error({ platform: once?.platform, err: cause, source: caller.source }, `${where}: a message trigger failed: ${cause}`);
+      this.o.log?.error({ platform: once?.platform, err, source: caller.source }, `${where}: a message trigger failed: ${cause}`);
       // The answer is public and the cause may name paths or hosts: it stays in the log.
       return inChannel(message({ title: "❌ could not start: something went wrong in the bot", tone: "failure", lines: ["The bot's log has the details."] }));
     }
