@@ -16,7 +16,7 @@ import { benchRedisApproveLatency } from "./redis-approve-latency.bench.ts";
 import { REDIS_URL, redisAnswers, sweepRedis } from "./redis-env.ts";
 import { benchRedisThroughput } from "./redis-throughput.bench.ts";
 import { benchRedisWaiting } from "./redis-waiting.bench.ts";
-import { benchRedisWorkers } from "./redis-workers.bench.ts";
+import { benchRedisIoWorkers, benchRedisWorkers } from "./redis-workers.bench.ts";
 import { benchServeRss } from "./serve-rss.bench.ts";
 import { benchSlackApprove } from "./slack-approve.bench.ts";
 import { benchStepOverhead } from "./step-overhead.bench.ts";
@@ -55,6 +55,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: "redis-approve-latency", run: benchRedisApproveLatency, redis: true },
   { name: "redis-waiting", run: benchRedisWaiting, redis: true, deadlineMs: 240_000 },
   { name: "redis-workers", run: benchRedisWorkers, redis: true },
+  { name: "redis-io-workers", run: benchRedisIoWorkers, redis: true },
 ];
 
 async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
