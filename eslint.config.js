@@ -5,9 +5,13 @@ import tseslint from "typescript-eslint";
 
 const ioModules = ["node:*", "fs", "child_process", "net", "http", "https", "os", "path", "crypto"];
 
-// TEMPORARY: folders being refactored in parallel (SopRunner as the only door) keep the old rule
-// set until that work merges; the lead then deletes this list and the block that uses it.
-const oldRulesOnly = ["src/app/**", "src/chat/**", "src/http/**", "src/cli/**", "src/main/**", "adapters/**", "src/index.ts"];
+// TEMPORARY: code being rewritten in parallel keeps the old rule set until that work merges: the
+// folders of the SopRunner refactor, and the two parse-limit files of the core-speed work. Whoever
+// merges last fixes what strictTypeChecked then reports there, and deletes this list and its block.
+const oldRulesOnly = [
+  "src/app/**", "src/chat/**", "src/http/**", "src/cli/**", "src/main/**", "adapters/**", "src/index.ts",
+  "src/core/sop/markdown-budget.ts", "src/core/sop/procedure-limits.ts",
+];
 
 export default defineConfig(
   { ignores: ["node_modules/", "dist/", "coverage/", "data/", "logs/", "test-output/"] },
@@ -37,9 +41,15 @@ export default defineConfig(
     rules: { "@typescript-eslint/no-non-null-assertion": "off" },
   },
   {
-    // The in-memory drivers implement async ports with nothing to await; `async` is what makes their
-    // throws (a closed queue, a read-only store) rejections, as the ports promise.
-    files: ["src/drivers/local/**/*.ts"],
+    // Vitest types its asymmetric matchers (expect.any, expect.objectContaining) as any.
+    files: ["test/**/*.ts"],
+    rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
+  },
+  {
+    // The in-memory drivers, the fakes and the benchmarks implement async interfaces (a store, a
+    // job handler, a benchmark's run) with nothing to await; `async` is what makes their throws
+    // (a closed queue, a read-only store) rejections, as those interfaces promise.
+    files: ["src/drivers/local/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: { "@typescript-eslint/require-await": "off" },
   },
   {
