@@ -1,4 +1,6 @@
 import js from "@eslint/js";
+import { defineConfig } from "eslint/config";
+import { createNodeResolver, importX } from "eslint-plugin-import-x";
 import tseslint from "typescript-eslint";
 
 const layer = {
@@ -10,18 +12,76 @@ const layer = {
 
 const ioModules = ["node:*", "fs", "child_process", "net", "http", "https", "os", "path", "crypto"];
 
-export default tseslint.config(
+// TEMPORARY: code being rewritten in parallel keeps the old rule set until that work merges: the
+// folders of the SopRunner refactor, and the two parse-limit files of the core-speed work. Whoever
+// merges last fixes what strictTypeChecked then reports there, and deletes this list and its block.
+const oldRulesOnly = [
+  "src/cli/**", "src/core/sop/markdown-budget.ts", "src/core/sop/procedure-limits.ts",
+];
+
+export default defineConfig(
   { ignores: ["node_modules/", "dist/", "coverage/", "data/", "logs/", "test-output/"] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+  },
+  {
+    files: ["**/*.ts"],
+    ignores: oldRulesOnly,
+    extends: [tseslint.configs.strictTypeChecked],
+    rules: {
+      // Numbers in messages are fine; undefined, null, objects and booleans in a template are bugs.
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      // A callback typed to return void may be a shorthand arrow (`() => resolve()`); a void value
+      // used as a value anywhere else is still reported.
+      "@typescript-eslint/no-confusing-void-expression": ["error", { ignoreVoidReturningFunctions: true }],
+      // `_`-prefixed names are deliberately unused (rest-omission, positional parameters, caught errors).
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrorsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // Tests and benchmarks state the shape they expect with `!` and fail loudly if it is wrong;
+    // in src the rule stays on and code narrows instead.
+    files: ["test/**/*.ts", "bench/**/*.ts"],
+    rules: { "@typescript-eslint/no-non-null-assertion": "off" },
+  },
+  {
+    // Vitest types its asymmetric matchers (expect.any, expect.objectContaining) as any.
+    files: ["test/**/*.ts"],
+    rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
+  },
+  {
+    // The in-memory drivers, the fakes and the benchmarks implement async interfaces (a store, a
+    // job handler, a benchmark's run) with nothing to await; `async` is what makes their throws
+    // (a closed queue, a read-only store) rejections, as those interfaces promise.
+    files: ["src/drivers/local/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
+    rules: { "@typescript-eslint/require-await": "off" },
+  },
+  {
+    // TEMPORARY: the old rule set (recommended plus three type-aware rules) for the files in
+    // oldRulesOnly. Delete this block, and the list, once the work there has merged and passes.
+    files: oldRulesOnly,
+    ignores: ["**/*.js"],
+    extends: [tseslint.configs.recommended],
     rules: {
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
+  },
+  {
+    // A runtime import cycle makes module initialisation order-dependent and hides a layering
+    // mistake. Type-only imports are erased, so the rule ignores them.
+    files: ["**/*.ts"],
+    plugins: { "import-x": importX },
+    // Imports name their files with `.ts`, so the plugin's own resolver finds them; it only needs
+    // to be told that .ts files are modules.
+    settings: {
+      "import-x/extensions": [".ts", ".js"],
+      "import-x/resolver-next": [createNodeResolver()],
+    },
+    rules: { "import-x/no-cycle": "error" },
   },
   {
     // The core is pure: no I/O, no SDKs, no clock. The shell around it does the effects.
@@ -63,6 +123,8 @@ export default tseslint.config(
     files: ["src/ports/**/*.ts"],
     rules: { "no-restricted-imports": ["error", { patterns: [layer.main, layer.compose, layer.drivers, layer.edges, { group: ["**/app/**"], message: "Ports are what src/app needs; they import only src/core." }] }] },
   },
-  { files: ["bin/*.js", "eslint.config.js"], ...tseslint.configs.disableTypeChecked },
+  // Plain JavaScript (the CLI shim, the browser script, this file, the vendored stub): the rules
+  // that need no type information.
+  { files: ["**/*.js"], extends: [tseslint.configs.recommended] },
   { files: ["bin/*.js", "eslint.config.js"], languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } } },
 );

@@ -32,7 +32,7 @@ export async function burst(runner: SopRunner, count: number): Promise<void> {
   // Subscribed before the first execute, so no run_finished can slip by.
   const stop = runner.events.subscribe((e) => {
     if (e.type === "run_finished") {
-      finished.set(e.runId, e.status ?? "");
+      finished.set(e.runId, e.status);
       wake();
     }
   });

@@ -136,8 +136,8 @@ export async function startSopWorker(env: Record<string, string>, cwd: string): 
   const collect = (d: Buffer): void => {
     output += d.toString();
   };
-  child.stdout!.on("data", collect);
-  child.stderr!.on("data", collect);
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`sop worker said nothing for 30 s: ${output}`)), 30_000);
@@ -147,8 +147,8 @@ export async function startSopWorker(env: Record<string, string>, cwd: string): 
           resolve();
         }
       };
-      child.stdout!.on("data", check);
-      child.stderr!.on("data", check);
+      child.stdout.on("data", check);
+      child.stderr.on("data", check);
       child.once("exit", (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`sop worker exited (${signal ?? code}) before it was up: ${output}`));

@@ -54,7 +54,9 @@ export async function bullmqHandOffs(prefix: string, count: number, concurrency:
   const queue = new Queue("handoff", { connection, prefix });
   let arrived: (at: number) => void = () => undefined;
   let completed: () => void = () => undefined;
-  const worker = new Worker("handoff", async () => arrived(performance.now()), { connection, prefix, concurrency });
+  const worker = new Worker("handoff", async () => {
+    arrived(performance.now());
+  }, { connection, prefix, concurrency });
   worker.on("completed", () => completed());
   try {
     await worker.waitUntilReady();

@@ -48,7 +48,8 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
 }
 
 function serialize(value: unknown): string {
-  const text: string | undefined = JSON.stringify(value, null, 2);
+  // lib.d.ts says string, but undefined, a function or a symbol has no JSON form.
+  const text = JSON.stringify(value, null, 2) as string | undefined;
   if (text === undefined) throw new TypeError("the value has no JSON form (undefined, a function or a symbol)");
   return `${text}\n`;
 }

@@ -198,7 +198,7 @@ async function describeSpawnError(error: unknown, { cwd, redact }: CommandSpec):
         if (!s.isDirectory()) return "is not a directory";
         return access(cwd, constants.X_OK).then(() => undefined, () => "is not accessible");
       },
-      (e: NodeJS.ErrnoException) => (e.code === "EACCES" ? "is not accessible" : "does not exist"),
+      (e: unknown) => ((e as NodeJS.ErrnoException).code === "EACCES" ? "is not accessible" : "does not exist"),
     );
     if (problem !== undefined) return `cannot start command: working directory ${cwd} ${problem}`;
     if (code === "ENOENT") return "cannot start command: /bin/sh not found";

@@ -18,6 +18,7 @@ export interface CommandSpec {
    * record before it can do anything, and not at all when it resolves to false (then the
    * process exits at once with code 125 and the command never begins).
    */
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- a listener that returns nothing lets the command start, as true does
   onSpawn?: (pid: number) => void | boolean | Promise<void | boolean>;
 }
 

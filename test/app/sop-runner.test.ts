@@ -100,8 +100,8 @@ describe("running SOPs in-process", () => {
       const both = await Promise.all([runner!.record(a.run_id), runner!.record(b.run_id)]);
       return both.every((r) => r.status === "success") ? both : undefined;
     });
-    expect(Date.parse(rb!.started_at!)).toBeGreaterThanOrEqual(Date.parse(ra!.completed_at!));
-    expect(rb!.metrics.queue_wait_ms).toBeGreaterThan(100);
+    expect(Date.parse(rb.started_at!)).toBeGreaterThanOrEqual(Date.parse(ra.completed_at!));
+    expect(rb.metrics.queue_wait_ms).toBeGreaterThan(100);
   });
 
   it("a run waiting for approval holds its max_concurrent slot", async () => {

@@ -118,9 +118,11 @@ describe("writeJsonAtomic", () => {
     await writeJsonAtomic(path, big(0));
     let done = false;
     let writes = 0;
-    const writer = (async () => {
+    // A named function, not an IIFE: the compiler reads an IIFE's body as run inline, where done is still false.
+    const writeUntilDone = async (): Promise<void> => {
       while (!done) await writeJsonAtomic(path, big(++writes));
-    })();
+    };
+    const writer = writeUntilDone();
     const failures: string[] = [];
     try {
       for (let i = 0; i < 200; i++) {

@@ -94,9 +94,9 @@ export async function cleanUpEverything(log: (line: string) => void = () => unde
 
 /** A stack of things to undo; each runs even when an earlier one fails. */
 export class Cleanup {
-  private readonly steps: { what: string; fn: () => Promise<unknown> | unknown }[] = [];
+  private readonly steps: { what: string; fn: () => unknown }[] = [];
 
-  push(what: string, fn: () => Promise<unknown> | unknown): void {
+  push(what: string, fn: () => unknown): void {
     this.steps.push({ what, fn });
   }
 

@@ -15,7 +15,8 @@ export interface MarkedProcess {
 export function markedProcesses(marker: string): MarkedProcess[] {
   const out = spawnSync("pgrep", ["-f", "-a", marker], { encoding: "utf8" });
   const found: MarkedProcess[] = [];
-  for (const line of (out.stdout ?? "").split("\n")) {
+  // null, whatever the types say, when pgrep could not be started.
+  for (const line of ((out.stdout as string | null) ?? "").split("\n")) {
     const m = /^(\d+) (.*)$/.exec(line.trim());
     if (!m) continue;
     const pid = Number(m[1]);

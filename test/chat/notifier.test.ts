@@ -190,7 +190,7 @@ describe("ChatNotifier", () => {
     notifier = new ChatNotifier({ runner: r, ledger: ledger!, surface, context, log: silentLogger });
     await notifier.start();
     await until("the first post", () => surface.shown[0]);
-    await notifier!.close();
+    await notifier.close();
     const posted = surface.shown.length;
     // At most the one under way when it closed was finished.
     expect(posted).toBeLessThanOrEqual(2);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { LedgerEntry, MessageLedger } from "../../src/ports/message-ledger.ts";
 
-export type OpenLedger = () => Promise<{ ledger: MessageLedger; close(): Promise<void> }>;
+export type OpenLedger = () => Promise<{ ledger: MessageLedger; close: () => Promise<void> }>;
 
 const entry = (id: string): LedgerEntry => ({ channels: { C1: { messages: { progress: { id, digest: "d1" } } } } });
 

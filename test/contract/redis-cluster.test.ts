@@ -47,21 +47,21 @@ if (cluster === undefined) {
 
   runStoreContract("redis cluster", async (name) => {
     const driver = await open(name);
-    return { store: driver.store, close: driver.close };
+    return { store: driver.store, close: () => driver.close() };
   });
 
   workQueueContract("redis cluster", async (name, onError) => {
     const driver = await open(name, (error) => onError(error));
-    return { queue: driver.queue, close: driver.close };
+    return { queue: driver.queue, close: () => driver.close() };
   });
 
   eventBusContract("redis cluster", async (name, onError) => {
     const driver = await open(name, (error) => onError(error));
-    return { bus: driver.events, close: driver.close };
+    return { bus: driver.events, close: () => driver.close() };
   });
 
   messageLedgerContract("redis cluster", async () => {
     const driver = await open("ledger");
-    return { ledger: driver.ledger, close: driver.close };
+    return { ledger: driver.ledger, close: () => driver.close() };
   });
 }

@@ -1,7 +1,13 @@
 /** What every `RunStore` driver must do with `max_concurrent` slots and the line of queued runs. */
 import { describe, expect, it } from "vitest";
+import type { RunStore } from "../../src/ports/run-store.ts";
 import { admitNow, bumped, endRun, startRun, storedRun } from "./fixtures.ts";
-import type { StoreUnderTest } from "./run-store.contract.ts";
+
+/** A store under test that a test may close and reopen. */
+export interface StoreUnderTest {
+  readonly store: RunStore;
+  reopen(): Promise<RunStore>;
+}
 
 export function runStoreSlotContract(subject: StoreUnderTest): void {
   const admit = (id: string, opts: Parameters<typeof storedRun>[1] = {}) => subject.store.admit(storedRun(id, opts), admitNow);

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunStore } from "../../src/ports/run-store.ts";
 import { admitNow, bumped, endingOf, endRun, GENESIS, nameSource, startRun, storedRun } from "./fixtures.ts";
-import { runStoreSlotContract } from "./run-store-slots.contract.ts";
+import { runStoreSlotContract, type StoreUnderTest } from "./run-store-slots.contract.ts";
 
 export interface StoreHandle {
   store: RunStore;
@@ -11,12 +11,6 @@ export interface StoreHandle {
 
 /** Opens the store called `name`; opening the same name again after `close` is a reopen (same folder, same prefix). */
 export type OpenStore = (name: string) => Promise<StoreHandle>;
-
-/** A store under test that a test may close and reopen. */
-export interface StoreUnderTest {
-  readonly store: RunStore;
-  reopen(): Promise<RunStore>;
-}
 
 export function runStoreContract(driver: string, open: OpenStore): void {
   describe(`RunStore contract (${driver})`, () => {

@@ -41,7 +41,9 @@ describe.skipIf(!hasRedisCluster)("the bot on a Redis Cluster (needs redis-serve
   afterAll(async () => {
     if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill("SIGKILL");
     await bot?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset if beforeAll failed
     await cluster?.stop();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- unset if beforeAll failed
     await ws?.remove();
   });
 

@@ -16,7 +16,7 @@ function reference(text: string, secrets: readonly string[]): string {
   const covers = (i: number, j: number): boolean => hits.some(([a, b]) => a <= i && j < b);
   let out = "";
   for (let i = 0; i < text.length; i++) {
-    if (!covers(i, i)) out += text[i];
+    if (!covers(i, i)) out += text.charAt(i);
     else if (i === 0 || !covers(i - 1, i)) out += "***";
   }
   return out;
@@ -66,7 +66,7 @@ describe("StreamRedactor", () => {
   });
 
   it("redacts a secret split into single characters", () => {
-    expect(streamed([..."say hunter2 twice: hunter2"], ["hunter2"])).toBe("say *** twice: ***");
+    expect(streamed("say hunter2 twice: hunter2".split(""), ["hunter2"])).toBe("say *** twice: ***");
   });
 
   it("releases text promptly when it cannot be part of a secret", () => {

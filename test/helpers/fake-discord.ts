@@ -352,7 +352,7 @@ export class FakeDiscord {
         return { status: 429, json: { message: "You are being rate limited.", retry_after: secs, global: false }, headers: { "retry-after": String(secs), "x-ratelimit-scope": "user", "x-ratelimit-global": "false" } };
       }
       const stored: FakeMessage = {
-        id: snowflake(), channel_id: channel, content: String(body["content"] ?? ""), embeds: (body["embeds"] ?? []) as APIEmbed[],
+        id: snowflake(), channel_id: channel, content: contentOf(body["content"]), embeds: (body["embeds"] ?? []) as APIEmbed[],
         components: (body["components"] ?? []) as FakeMessage["components"], edits: [],
         ...(body["message_reference"] ? { message_reference: body["message_reference"] as { message_id: string } } : {}),
         ...(body["allowed_mentions"] ? { allowed_mentions: body["allowed_mentions"] } : {}),
@@ -368,7 +368,7 @@ export class FakeDiscord {
       const stored = this.messages.find((x) => x.id === m![2] && x.channel_id === m![1]);
       if (!stored) return error(404, 10008, "Unknown Message");
       stored.edits.push(body);
-      if ("content" in body) stored.content = String(body["content"] ?? "");
+      if ("content" in body) stored.content = contentOf(body["content"]);
       if ("embeds" in body) stored.embeds = body["embeds"] as APIEmbed[];
       if ("components" in body) stored.components = body["components"] as FakeMessage["components"];
       return { status: 200, json: apiMessage(stored.id, stored.channel_id, { ...body, content: stored.content }) };
@@ -390,6 +390,11 @@ export class FakeDiscord {
 
 function matches(text: string, pattern: string | RegExp): boolean {
   return typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+}
+
+/** A message's content as the client sent it: a string, or absent. */
+function contentOf(value: unknown): string {
+  return typeof value === "string" ? value : "";
 }
 
 function apiMessage(id: string, channel: string, body: Json): Json {

@@ -199,7 +199,8 @@ export class FakeSlack {
     this.sockets.add(socket);
     socket.on("close", () => this.sockets.delete(socket));
     socket.on("message", (data) => {
-      const frame = JSON.parse(String(data)) as AckFrame;
+      // The socket's binaryType is the default, "nodebuffer": every frame arrives as one Buffer.
+      const frame = JSON.parse((data as Buffer).toString("utf8")) as AckFrame;
       this.acks.push(frame);
       this.ackWaiters.get(frame.envelope_id)?.(frame);
       this.ackWaiters.delete(frame.envelope_id);
@@ -231,7 +232,7 @@ export class FakeSlack {
   }
 
   private answer(method: string, args: Record<string, unknown>): unknown {
-    const str = (k: string): string => (typeof args[k] === "string" ? (args[k] as string) : "");
+    const str = (k: string): string => (typeof args[k] === "string" ? args[k] : "");
     switch (method) {
       case "auth.test":
         return { ok: true, ...BOT };
@@ -284,7 +285,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 function parseArgs(raw: string, contentType: string | undefined): Record<string, unknown> {
   if (contentType?.includes("json")) return JSON.parse(raw || "{}") as Record<string, unknown>;
   const args: Record<string, unknown> = { ...parseQuery(raw) };
-  for (const key of JSON_FIELDS) if (typeof args[key] === "string") args[key] = JSON.parse(args[key] as string) as unknown;
+  for (const key of JSON_FIELDS) if (typeof args[key] === "string") args[key] = JSON.parse(args[key]) as unknown;
   return args;
 }
 

@@ -81,7 +81,7 @@ export class LocalRedisCluster {
   async stop(): Promise<void> {
     process.off("exit", this.killAll);
     await Promise.all(this.children.splice(0).map((child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return undefined;
+      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGKILL");
       return exited;
@@ -99,7 +99,7 @@ export class LocalRedisCluster {
       this.children.push(child);
     });
     for (const port of this.ports) {
-      await until(`redis-server on ${port} to answer`, () => spawnSync("redis-cli", ["-p", String(port), "ping"]).stdout?.toString().includes("PONG"), 10_000);
+      await until(`redis-server on ${port} to answer`, () => (spawnSync("redis-cli", ["-p", String(port), "ping"]).stdout as Buffer | null)?.toString().includes("PONG"), 10_000);
     }
     const create = spawnSync("redis-cli", ["--cluster", "create", ...this.ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], { encoding: "utf8" });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);

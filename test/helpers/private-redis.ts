@@ -45,7 +45,7 @@ export class PrivateRedis {
   async up(): Promise<void> {
     const aof = this.appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
     this.child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...aof, "--dir", this.dir], { stdio: "ignore" });
-    await until("the private redis-server to answer", () => spawnSync("redis-cli", ["-p", String(this.port), "ping"]).stdout?.toString().includes("PONG"), 10_000);
+    await until("the private redis-server to answer", () => (spawnSync("redis-cli", ["-p", String(this.port), "ping"]).stdout as Buffer | null)?.toString().includes("PONG"), 10_000);
   }
 
   async restart(): Promise<void> {

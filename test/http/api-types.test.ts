@@ -53,9 +53,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- each is unset if beforeAll failed before it */
   await app?.close();
   await runner?.close();
   await ws?.remove();
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
 });
 
 describe("the API refuses wrong types with 400 and starts nothing", () => {

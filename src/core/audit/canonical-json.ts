@@ -41,7 +41,9 @@ function encodeContainer(value: object, path: string, ancestors: Set<object>): s
     }
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
-      throw notJson(path, `a ${value.constructor?.name ?? "non-plain object"}`);
+      // An object need not have a constructor (one made with Object.create from another).
+      const { constructor: made } = value as { constructor?: { name: string } };
+      throw notJson(path, `a ${made?.name ?? "non-plain object"}`);
     }
     const members: string[] = [];
     // Default sort compares UTF-16 code units: stable across locales, unlike localeCompare.

@@ -46,8 +46,9 @@ export function simulateRun(def: SopDefinition, vars: Record<string, VarValue>):
   let queue: RunInput[] = [{ type: "start" }];
   // Every step, gate and approval is at most one event each; the bound only guards against bugs.
   const limit = 10 * (def.steps.length + def.gates.length + 4);
-  for (let i = 0; i < limit && queue.length > 0 && !isTerminal(run.status); i++) {
-    const input = queue.shift()!;
+  for (let i = 0; i < limit && !isTerminal(run.status); i++) {
+    const input = queue.shift();
+    if (input === undefined) break;
     const result = applyEvent(def, run, input, i + 1);
     run = result.run;
     for (const effect of result.effects) {

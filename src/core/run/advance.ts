@@ -11,6 +11,7 @@ import {
   approvalsBefore, decideStep, gateApproval, gatesOf, runFailure, runGates, type ApprovalSpec,
 } from "./step-decision.ts";
 import { setFields } from "./set-fields.ts";
+import { stepStateOf } from "./step-lookup.ts";
 
 export interface Transition {
   run: RunState;
@@ -120,7 +121,7 @@ function requestApproval(run: RunState, spec: ApprovalSpec, kind: Checkpoint["ki
 
 /** Start a step that will run; `why` (its condition's reason) stays on record until it fails. */
 function startBody(def: SopDefinition, run: RunState, step: Step, why: string, now: number, effects: Effect[]): boolean {
-  const state = run.steps[step.number - 1]!;
+  const state = stepStateOf(run, step.number);
   state.startedAt = now;
   state.reason = why;
   if (step.manual) {
@@ -163,7 +164,7 @@ export function advanceInPlace(def: SopDefinition, run: RunState, now: number, e
         run.status = waitingStatus(run);
         return;
       case "skip": {
-        const state = run.steps[action.step.number - 1]!;
+        const state = stepStateOf(run, action.step.number);
         setFields(state, { status: "skipped", reason: action.reason });
         effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: action.step.number, status: "skipped" } });
         continue;

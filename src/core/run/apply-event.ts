@@ -9,6 +9,7 @@ import { RUN_TIMEOUT, type Effect, type CommandTarget } from "./effects.ts";
 import { capOutput } from "./cap-output.ts";
 import { isTerminal, type Checkpoint, type CommandProcess, type RunState } from "./run-state.ts";
 import { setFields } from "./set-fields.ts";
+import { commandOf, stepOf, stepStateOf } from "./step-lookup.ts";
 
 export interface CommandResultEvent {
   exitCode: number | null;
@@ -148,7 +149,7 @@ function commandFinished(
   if (!ok && !result.cancelled && input.attempt < step.retries) {
     state.attempt = input.attempt + 1;
     state.output = capOutput(`${state.output}\n--- ${failureWords(result, step.timeoutSecs)}; retry ${state.attempt} of ${step.retries} ---\n`);
-    effects.push({ type: "run_command", target, command: step.commands[input.commandIndex]!, commandIndex: input.commandIndex, attempt: state.attempt, timeoutMs: stepTimeoutMs(step) });
+    effects.push({ type: "run_command", target, command: commandOf(step, input.commandIndex), commandIndex: input.commandIndex, attempt: state.attempt, timeoutMs: stepTimeoutMs(step) });
     return true;
   }
   setFields(state, { status: ok ? "success" : "failed", completedAt: now });
@@ -189,7 +190,7 @@ function timeout(def: SopDefinition, run: RunState, id: string, now: number, eff
   effects.push({ type: "emit", event: { type: "approval_decided", runId: run.id, sop: run.sop, at: now, checkpoint: cp.id, status: "timed_out" } });
   const words = `no decision on ${cp.id} within ${waited} s`;
   if (cp.kind === "manual" && cp.step !== undefined) {
-    setFields(run.steps[cp.step - 1]!, { status: "failed", completedAt: now, reason: words });
+    setFields(stepStateOf(run, cp.step), { status: "failed", completedAt: now, reason: words });
     run.status = "running";
     return true;
   }
@@ -231,9 +232,9 @@ function recover(run: RunState, def: SopDefinition, now: number, effects: Effect
   const fateOf = (key: string): string => (fates[key] ? ` (${fates[key]})` : "");
   for (const state of run.steps) {
     if (state.status !== "running") continue;
-    const step = def.steps[state.number - 1]!;
+    const step = stepOf(def, state.number);
     const again = (attempt: number): Effect => ({
-      type: "run_command", target: { kind: "step", step: step.number }, command: step.commands[state.commandIndex]!,
+      type: "run_command", target: { kind: "step", step: step.number }, command: commandOf(step, state.commandIndex),
       commandIndex: state.commandIndex, attempt, timeoutMs: stepTimeoutMs(step),
     });
     if (state.process === undefined) {
@@ -277,9 +278,7 @@ function runTimeoutAt(def: SopDefinition, run: RunState): number | undefined {
  */
 export function pendingTimers(def: SopDefinition, run: RunState): { checkpoint: string; at: number }[] {
   if (isTerminal(run.status)) return [];
-  const timers = run.checkpoints
-    .filter((c) => c.status === "pending" && c.deadline !== undefined)
-    .map((c) => ({ checkpoint: c.id, at: c.deadline! }));
+  const timers = run.checkpoints.flatMap((c) => (c.status === "pending" && c.deadline !== undefined ? [{ checkpoint: c.id, at: c.deadline }] : []));
   const at = runTimeoutAt(def, run);
   if (at !== undefined) timers.push({ checkpoint: RUN_TIMEOUT, at });
   return timers;
@@ -288,7 +287,7 @@ export function pendingTimers(def: SopDefinition, run: RunState): { checkpoint: 
 /** The earliest moment something of the run times out, from its state alone (what stores index). */
 export function nextDeadline(run: RunState): number | undefined {
   if (isTerminal(run.status)) return undefined;
-  const times = run.checkpoints.filter((c) => c.status === "pending" && c.deadline !== undefined).map((c) => c.deadline!);
+  const times = run.checkpoints.flatMap((c) => (c.status === "pending" && c.deadline !== undefined ? [c.deadline] : []));
   if (run.timeoutAt !== undefined) times.push(run.timeoutAt);
   return times.length > 0 ? Math.min(...times) : undefined;
 }

@@ -58,7 +58,7 @@ export function decideStep(def: SopDefinition, run: RunState, step: Step): StepD
     run.verifications.some((v) => v.gate === g.name && v.status === "failed"));
   if (failedPre) return { run: false, reason: `gate ${failedPre.name} failed` };
   const failure = runFailure(def, run);
-  if (failure && !survivesFailure(step)) return { run: false, reason: `${failure}` };
+  if (failure && !survivesFailure(step)) return { run: false, reason: failure };
   if (!step.condition) {
     return { run: true, reason: step.always && failure ? "always runs" : "no condition" };
   }

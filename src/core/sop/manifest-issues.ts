@@ -52,7 +52,8 @@ function isTriggerType(path: TomlPath): boolean {
 }
 
 function isInteger(schema: z.ZodType | undefined): boolean {
-  return schema instanceof z.ZodNumber && schema.isInt === true;
+  // Zod's own test for an integer format (safeint, int32, uint32); the schema states integers with z.int().
+  return schema instanceof z.ZodNumber && (schema.format?.includes("int") ?? false);
 }
 
 function valueAt(document: unknown, path: TomlPath): unknown {
@@ -135,7 +136,7 @@ function union(issue: z.core.$ZodIssueInvalidUnion, path: TomlPath, ctx: Context
     if (value === undefined) return [missingKey(path, ctx)];
     const zeroclaw = isTriggerType(path) && typeof value === "string" ? zeroclawTriggerType(value, valueAt(ctx.document, path.slice(0, -1))) : undefined;
     if (zeroclaw !== undefined) return [error(value === "cron" ? "invalid-value" : "unsupported-trigger", `${labelOf(path)} ${zeroclaw}`, path)];
-    const options = "options" in issue && issue.options !== undefined ? issue.options : [];
+    const options = ("options" in issue ? issue.options : undefined) ?? [];
     return [error("invalid-value", `${labelOf(path)} must be ${oneOf(options)}, got ${showTomlValue(value)}`, path)];
   }
   // The option whose kind (array, table, …) fits the value is the one the author meant.

@@ -6,7 +6,7 @@
 import { conditionVariables } from "../conditions/evaluate-condition.ts";
 import { parseManifest, type Manifest, type ManifestGate } from "./parse-manifest.ts";
 import { parseProcedure } from "./parse-procedure.ts";
-import type { Diagnostic, Gate, GateAttachment, SopDefinition, Step } from "./types.ts";
+import type { Diagnostic, GateAttachment, SopDefinition, Step } from "./types.ts";
 
 /**
  * The version of what parseSop makes of its input. Bump it with any change that makes the same
@@ -61,7 +61,7 @@ export function parseSop(src: SopSource): ParsedSop {
       at(g.line, g.column, "gate-names-no-step", attach);
       return [];
     }
-    return [{ name: g.name, attach, ...g.gate } as Gate];
+    return [{ name: g.name, attach, ...g.gate }];
   });
   checkStepReferences(procedure.steps, src.mdFile, diagnostics);
   if (diagnostics.some((d) => d.severity === "error")) return { diagnostics };
@@ -87,7 +87,8 @@ function gateAttacher(steps: Step[]): (gate: ManifestGate) => GateAttachment | s
     if (!match) return `gate "${gate.name}" must be named pre_<step>, post_<step>, pre_run or post_run`;
     const [, when, slug] = match as unknown as [string, "pre" | "post", string];
     const found = bySlug.get(slug) ?? [];
-    if (found.length === 1) return { when, step: found[0]!.number };
+    const [only] = found;
+    if (only !== undefined && found.length === 1) return { when, step: only.number };
     const numbers = found.map((s) => s.number);
     if (found.length === 2) return `gate "${gate.name}" is ambiguous: steps ${numbers.join(" and ")} both have the slug "${slug}"; rename one of them`;
     if (found.length > 2) return `gate "${gate.name}" is ambiguous: steps ${someOf(numbers)} all have the slug "${slug}"; rename all but one of them`;

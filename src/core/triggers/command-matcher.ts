@@ -68,6 +68,7 @@ function captures(m: RegExpExecArray, named: readonly boolean[]): Record<string,
     const value = m[i];
     if (value !== undefined) vars[`match_${unnamed}`] = value;
   }
-  for (const [name, value] of Object.entries(m.groups ?? {})) if (value !== undefined) vars[name] = value;
+  // A named group that took no part in the match is undefined, which lib.d.ts does not say.
+  for (const [name, value] of Object.entries<string | undefined>(m.groups ?? {})) if (value !== undefined) vars[name] = value;
   return vars;
 }

@@ -120,27 +120,32 @@ export class FileRunStore implements RunStore {
       index.blocked.add(runId);
       return { ok: false, why: "no_slot" };
     }
-    const ends = isTerminal(next.status) && !isTerminal(was);
-    if (ends && ending === undefined) throw new Error(`cannot end run ${runId} without its seal`);
+    // Set exactly when this update ends the run.
+    let sealing: RunEnding | undefined;
+    if (isTerminal(next.status) && !isTerminal(was)) {
+      if (ending === undefined) throw new Error(`cannot end run ${runId} without its seal`);
+      sealing = ending;
+    }
     const head = this.heads.get(sop) ?? GENESIS;
-    if (ends && (ending!.seal.seq !== head.seq + 1 || ending!.seal.prevHash !== head.hash)) return { ok: false, why: "chain" };
+    if (sealing && (sealing.seal.seq !== head.seq + 1 || sealing.seal.prevHash !== head.hash)) return { ok: false, why: "chain" };
 
     const file: RunFile = { ...current, run: structuredClone(next) };
-    if (ends) {
-      const { seal, record } = ending!;
+    if (sealing) {
+      const { seal, record } = sealing;
       Object.assign(file, { seal: { ...seal }, record: structuredClone(record) });
       this.heads.set(sop, { seq: seal.seq, hash: seal.hash, runId });
       index.sealed.set(seal.seq, runId);
     }
     this.put(file);
     if (next.status !== "queued") index.blocked.delete(runId);
-    const startable = ends ? this.unblock(sop, file.definition.maxConcurrent) : [];
+    const startable = sealing ? this.unblock(sop, file.definition.maxConcurrent) : [];
     // The run file carries the seal, so it is written first: a crash before the head's own file
     // is written loses nothing (loading takes the head from the newest seal too).
     await this.persistRun(runId);
-    if (ends) {
+    if (sealing) {
+      const { seal } = sealing;
       const written = this.writtenHeads.get(sop);
-      if (written === undefined || written.seq < ending!.seal.seq) this.writtenHeads.set(sop, { seq: ending!.seal.seq, hash: ending!.seal.hash, runId });
+      if (written === undefined || written.seq < seal.seq) this.writtenHeads.set(sop, { seq: seal.seq, hash: seal.hash, runId });
       await this.persistHead(sop);
     }
     return { ok: true, startable };
@@ -163,7 +168,10 @@ export class FileRunStore implements RunStore {
     // The indexes of runs going on are small; only a count of ended runs reads them all.
     const ids = statuses.every((s) => s === "queued") ? index.waiting : statuses.every(isActive) ? index.active : index.runs;
     let n = 0;
-    for (const id of ids) if (statuses.includes(this.runs.get(id)!.run.status)) n++;
+    for (const id of ids) {
+      const status = this.runs.get(id)?.run.status;
+      if (status !== undefined && statuses.includes(status)) n++;
+    }
     return n;
   }
 
@@ -369,7 +377,10 @@ export class FileRunStore implements RunStore {
   private async listJson(dir: string): Promise<string[]> {
     let names: string[];
     if (this.options.readOnly) {
-      names = await readdir(dir).catch((error: NodeJS.ErrnoException) => (error.code === "ENOENT" ? [] : Promise.reject(error)));
+      names = await readdir(dir).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+        throw error;
+      });
     } else {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       // Folders made by older versions were world-readable; the run files may hold secrets.

@@ -7,7 +7,8 @@ export interface MemoryEventBusOptions {
 }
 
 interface Subscription {
-  handler: (event: RunEvent) => void;
+  // Subscribers are typed as sync, but what one returns is looked at: it may be a promise.
+  handler: (event: RunEvent) => unknown;
 }
 
 /** The local `EventBus`: synchronous fan-out, in subscription order, within this process. */
@@ -22,7 +23,7 @@ export class MemoryEventBus implements EventBus {
     // A copy, so subscribing or unsubscribing from inside a handler affects the next event only.
     for (const { handler } of [...this.subscriptions]) {
       try {
-        const result: unknown = handler(event);
+        const result = handler(event);
         // Handlers are typed as sync, but an async one must not leave an unhandled rejection.
         if (result instanceof Promise) result.catch((error: unknown) => this.report(error, event));
       } catch (error) {

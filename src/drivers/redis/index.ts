@@ -102,7 +102,7 @@ export async function openRedisDriver(opts: RedisDriverOptions): Promise<RedisDr
  * The store alone, on a connection of its own: for a command that only reads (`sop audit verify`
  * reading the chain heads), with no queue, no worker and no subscription.
  */
-export async function openRedisStore(opts: { url: string; prefix?: string; connectTimeoutMs?: number }): Promise<{ store: RedisRunStore; close(): Promise<void> }> {
+export async function openRedisStore(opts: { url: string; prefix?: string; connectTimeoutMs?: number }): Promise<{ store: RedisRunStore; close: () => Promise<void> }> {
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   const keys = redisKeys(prefix);
   const outage = new OutageReporter(() => undefined);

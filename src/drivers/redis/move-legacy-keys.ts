@@ -150,10 +150,11 @@ async function moveAll(redis: Redis, old: RedisKeys, to: RedisKeys, renewLock: (
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.renamenx(key, to.prefix + key.slice(old.prefix.length));
     const replies = (await pipeline.exec()) ?? [];
-    replies.forEach(([error, reply], i) => {
-      if (error) return; // gone meanwhile (an expiring claim): nothing to move
+    keys.forEach((key, i) => {
+      const [error, reply] = replies[i] ?? [];
+      if (error || reply === undefined) return; // gone meanwhile (an expiring claim): nothing to move
       if (reply === 1) moved++;
-      else conflicts.push(keys[i]!);
+      else conflicts.push(key);
     });
     await renewLock();
   };

@@ -83,10 +83,12 @@ export class RedisEventBus implements EventBus {
     if (this.closed || channel !== this.options.channel) return;
     let envelope: Envelope;
     try {
-      envelope = JSON.parse(message) as Envelope;
-      if (typeof envelope.o !== "string" || typeof envelope.e?.type !== "string" || typeof envelope.e.runId !== "string") {
+      // Anything may arrive on the channel: each part is checked before it is trusted.
+      const parsed = JSON.parse(message) as Partial<Envelope> | null;
+      if (typeof parsed?.o !== "string" || typeof parsed.e?.type !== "string" || typeof parsed.e.runId !== "string") {
         throw new Error("not { o, e: RunEvent }");
       }
+      envelope = { o: parsed.o, e: parsed.e };
     } catch (error) {
       this.report(new Error(`unreadable message on ${channel}: ${error instanceof Error ? error.message : String(error)}`), undefined);
       return;

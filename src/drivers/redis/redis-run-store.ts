@@ -113,8 +113,7 @@ export class RedisRunStore implements RunStore {
     const entries: { id: string; queuedAt: number }[] = [];
     for (const [error, reply] of (await ranges.exec()) ?? []) {
       if (error) throw error;
-      const flat = reply as string[];
-      for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ id: flat[i]!, queuedAt: Number(flat[i + 1]) });
+      for (const [id, score] of scored(reply as string[])) entries.push({ id, queuedAt: score });
     }
     entries.sort((a, b) => a.queuedAt - b.queuedAt || compareIds(a.id, b.id));
     if (entries.length === 0) return [];
@@ -182,10 +181,11 @@ export class RedisRunStore implements RunStore {
     const found = new Map<string, Claim>();
     if (runIds.length === 0) return found;
     const values = await this.redis.mget(runIds.map((id) => this.keys.claim(id)));
-    values.forEach((value, i) => {
+    runIds.forEach((runId, i) => {
+      const value = values[i];
       const sep = value?.indexOf("|") ?? -1;
       if (value == null || sep < 0) return;
-      found.set(runIds[i]!, { until: Number(value.slice(0, sep)), owner: value.slice(sep + 1) });
+      found.set(runId, { until: Number(value.slice(0, sep)), owner: value.slice(sep + 1) });
     });
     return found;
   }
@@ -208,13 +208,14 @@ export class RedisRunStore implements RunStore {
   async sealedRuns(sop: string, fromSeq: number, toSeq: number): Promise<{ seq: number; runId: string }[]> {
     const flat = await this.redis.zrangebyscore(this.keys.sealed(sop), fromSeq, toSeq, "WITHSCORES");
     const found: { seq: number; runId: string }[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) found.push({ runId: flat[i]!, seq: Number(flat[i + 1]) });
+    for (const [runId, seq] of scored(flat)) found.push({ runId, seq });
     return found;
   }
 
   /** Later changes are refused. The connection stays open: it belongs to the caller. */
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    return Promise.resolve();
   }
 
   private assertOpen(): void {
@@ -232,7 +233,8 @@ export class RedisRunStore implements RunStore {
 
   private remember(sha: string, json: string): void {
     if (this.definitions.has(sha)) return;
-    if (this.definitions.size >= DEFINITION_CACHE) this.definitions.delete(this.definitions.keys().next().value!);
+    const oldest = this.definitions.keys().next();
+    if (this.definitions.size >= DEFINITION_CACHE && oldest.done !== true) this.definitions.delete(oldest.value);
     this.definitions.set(sha, json);
   }
 }
@@ -245,6 +247,17 @@ function lineScore(run: RunState): number {
 }
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+/** A WITHSCORES reply, `[member, score, member, score, …]`, as pairs. */
+function scored(flat: readonly string[]): [member: string, score: number][] {
+  const pairs: [string, number][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const member = flat[i];
+    const score = flat[i + 1];
+    if (member !== undefined && score !== undefined) pairs.push([member, Number(score)]);
+  }
+  return pairs;
+}
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -68,7 +68,7 @@ it("with DISCORD_GUILD_ID, commands, choices and clicks from another server are 
 
   const record = await runner.record(run.run_id);
   expect(record.status).toBe("awaiting_approval");
-  expect(record.approvals[0]!.refused ?? []).toEqual([]);
+  expect(record.approvals[0]!.refused).toEqual([]);
   expect((await runner.runs({ sop: "ship" })).map((r) => r.id)).toEqual([run.run_id]);
   // The same command in our server works.
   const here = fake.interact(slashCommand("approve", [option("name", "ship")], PEOPLE.bob));

@@ -191,7 +191,7 @@ describe("Slack approvals", () => {
     const pick = await replyAt(s, sent.responseUrl);
     expect(pick).toMatchObject({ response_type: "ephemeral" });
     expect(textOf(pick)).toContain("2 runs of ship are waiting; which one?");
-    const buttons = buttonsOf(pick as { blocks?: [] });
+    const buttons = buttonsOf(pick);
     expect(buttons.map((b) => b.action_id)).toEqual([`sop|approve|${first.runId}|`, `sop|approve|${second.runId}|`]);
 
     // The pick list is ephemeral: Slack sends its clicks without a stored message.

@@ -71,7 +71,7 @@ async function runDecisions(driver: "local" | "redis", ctx: ScenarioContext, tal
   const apiTokens = [`alice:${TOKENS.alice}`, ...people.map((p) => `${p.name}:${p.token}`)].join(",");
 
   const kills = new KillLog();
-  const deps = { ws, kills, cleanup, note: (t: string) => tally.note(t), log: ctx.log };
+  const deps = { ws, kills, cleanup, note: (t: string): void => tally.note(t), log: ctx.log };
   let reader: StoreReader;
   let serves: ChaosServe[];
   let verifyEnv: Record<string, string>;
@@ -113,7 +113,7 @@ async function runDecisions(driver: "local" | "redis", ctx: ScenarioContext, tal
     }
     const fire = async (gate: Gate, runId: string): Promise<Answers> => {
       const answers: Answers = { approve200: 0, deny200: 0, other: [] };
-      const verbs = gate.mix === "both" ? rng.shuffle([...Array(PEOPLE / 2).fill("deny"), ...Array(PEOPLE / 2).fill("approve")] as ("approve" | "deny")[]) : Array<"approve">(PEOPLE).fill("approve");
+      const verbs = gate.mix === "both" ? rng.shuffle([...Array<"approve" | "deny">(PEOPLE / 2).fill("deny"), ...Array<"approve" | "deny">(PEOPLE / 2).fill("approve")]) : Array<"approve">(PEOPLE).fill("approve");
       await Promise.all(people.map(async (p, i) => {
         const verb = verbs[i]!;
         const res = await serveFor(i).api("POST", `/api/sop/${verb}`, { token: p.token, body: { sop: gate.sop, run_id: runId } });

@@ -64,7 +64,7 @@ async function runSlack(driver: "local" | "redis", ctx: ScenarioContext, tally: 
   cleanup.push("close the fake Slack", () => fake.close());
   const slackEnv = { SLACK_BOT_TOKEN: "xoxb-chaos", SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl, SLACK_CHANNEL: CHANNEL };
   const kills = new KillLog();
-  const deps = { ws, kills, cleanup, note: (t: string) => tally.note(t), log: ctx.log };
+  const deps = { ws, kills, cleanup, note: (t: string): void => tally.note(t), log: ctx.log };
   let serves: ChaosServe[];
   let reader: StoreReader;
   let verifyEnv: Record<string, string>;
