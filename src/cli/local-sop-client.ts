@@ -9,7 +9,6 @@ import { SopError } from "../app/sop-error.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { SOP_NAME } from "../core/names.ts";
-import { planRun } from "../core/plan/plan-run.ts";
 import { isAtRest } from "../core/run/run-state.ts";
 import type { VarValue } from "../core/sop/types.ts";
 import {
@@ -75,6 +74,8 @@ export class LocalSopClient implements SopClient {
     const { sop, diagnostics } = await loadSopFolder(dir, name);
     if (!sop) throw new Refusal("invalid", [...diagnostics.map(formatDiagnostic), `${name} is not valid; fix the errors above`].join("\n"), {}, 2);
     const d = sop.definition;
+    // Only `sop plan` needs the state machine the plan plays through; `sop list` loads none of it.
+    const { planRun } = await import("../core/plan/plan-run.ts");
     return { version: d.version, priority: d.priority, execution_mode: d.executionMode, plan: planRun(d, vars) };
   }
 
