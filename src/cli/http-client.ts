@@ -6,24 +6,13 @@
  */
 import type { Config } from "../config/config.ts";
 import { readServerFile } from "../config/server-file.ts";
+import { Refusal, type RefusalBody } from "./sop-client.ts";
 
 /** How the CLI names itself to a server (`sop-cli/<version of the API it speaks>`). */
 export const CLI_USER_AGENT = "sop-cli/1";
 
 export const DEFAULT_SERVER_URL = "http://127.0.0.1:3000";
 const PROBE_MS = 1500;
-
-export class ApiError extends Error {
-  override name = "ApiError";
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly body: { runs?: { id: string; status: string; waiting?: string }[]; retry_after_secs?: number } = {},
-  ) {
-    super(message);
-  }
-}
 
 export class ServerClient {
   constructor(readonly url: string, private readonly token: string | undefined) {}
@@ -45,24 +34,26 @@ export class ServerClient {
     try {
       res = await fetch(`${this.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     } catch (err) {
-      throw new ApiError(0, "unreachable", `cannot reach the server at ${this.url}: ${(err as Error).message}`);
+      throw new Refusal("unreachable", `cannot reach the server at ${this.url}: ${(err as Error).message}`, {}, 1);
     }
     const text = await res.text();
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
-      throw new ApiError(res.status, "bad_response", `the server at ${this.url} answered ${res.status} with something that is not JSON`);
+      throw new Refusal("bad_response", `the server at ${this.url} answered ${res.status} with something that is not JSON`, {}, 1);
     }
     if (res.ok) return json as T;
-    const err = json as { error?: string; code?: string; runs?: { id: string; status: string; waiting?: string }[]; retry_after_secs?: number };
+    const err = json as { error?: string; code?: string } & RefusalBody;
     let message = err.error ?? `HTTP ${res.status}`;
     if (res.status === 401) message += this.token === undefined
       ? `; the server at ${this.url} needs a token: set SOP_API_TOKEN (or API_TOKENS)`
       : `; check SOP_API_TOKEN (or API_TOKENS) against the server at ${this.url}`;
-    throw new ApiError(res.status, err.code ?? String(res.status), message, {
+    // SPEC §5.2's exit codes: a malformed request 2, a refusal 4, a server that failed 1.
+    const exit = res.status === 400 ? 2 : res.status > 400 && res.status < 500 ? 4 : 1;
+    throw new Refusal(err.code ?? String(res.status), message, {
       ...(err.runs ? { runs: err.runs } : {}), ...(err.retry_after_secs !== undefined ? { retry_after_secs: err.retry_after_secs } : {}),
-    });
+    }, exit);
   }
 }
 

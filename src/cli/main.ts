@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { readConfig } from "../config/config.ts";
 import { EXIT, UsageError, makeContext, parseVars, type CliIo } from "./cli-context.ts";
 import { connectServer } from "./http-client.ts";
+import { withClient } from "./open-client.ts";
 import { withDotEnv } from "../config/dot-env.ts";
 
 // Each command imports what it needs when it runs (`await import` below), so `sop --help` loads
@@ -26,8 +27,8 @@ export const USAGE = `usage: sop <command> [options]
   serve                          the bot: HTTP API, web UI, triggers, hot reload (npm start)
   worker                         a queue worker only (needs REDIS_URL)
 
-With a server up (SOP_SERVER_URL, default http://127.0.0.1:3000) run, approve, deny, cancel,
-status, trigger and list use its HTTP API (token: SOP_API_TOKEN or API_TOKENS); else in-process.
+With a server up (SOP_SERVER_URL, default http://127.0.0.1:3000) list, plan, run, approve, deny,
+cancel, status and trigger use its HTTP API (token: SOP_API_TOKEN or API_TOKENS); else in-process.
 
 options: --sops DIR  --logs DIR  --json  --quiet (no step output while a run goes)  --help
 exit codes: 0 success, 1 run failed/denied/cancelled/timed out, 2 usage or validation error,
@@ -47,12 +48,14 @@ const OPTIONS = {
 } as const;
 
 /** Commands that go to a running server when one answers. */
-const REMOTE = new Set(["run", "approve", "deny", "cancel", "status", "trigger", "list"]);
+const REMOTE = new Set(["run", "approve", "deny", "cancel", "status", "trigger", "list", "plan"]);
 
 function defaultIo(): CliIo {
   return {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
+    // Node's types say boolean; it is undefined when the stream is not a terminal.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-conversion
     isTTY: Boolean(process.stdout.isTTY),
     env: process.env,
     cwd: process.cwd(),
@@ -92,51 +95,42 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         return await validateCommand(ctx, args[0] ?? sopsDir);
       }
       case "list": {
-        if (remote) return await (await import("./remote-commands.ts")).remoteList(ctx, remote);
         const { listCommand } = await import("./commands/list.ts");
-        return await listCommand(ctx, sopsDir);
+        return await withClient(ctx, remote, local, command, "folder", (c) => listCommand(ctx, c));
       }
       case "plan": {
-        if (!args[0]) throw new UsageError("sop plan NAME [--var k=v]…");
+        const name = need(args[0], "sop plan NAME [--var k=v]…");
+        const vars = parseVars(values.var);
         const { planCommand } = await import("./commands/plan.ts");
-        return await planCommand(ctx, sopsDir, args[0], parseVars(values.var));
+        return await withClient(ctx, remote, local, command, "folder", (c) => planCommand(ctx, c, name, vars));
       }
       case "run": {
         const name = need(args[0], "sop run NAME [--var k=v]…");
-        const flags = { vars: parseVars(values.var), approveAll: values["approve-all"], force: values.force, interactive: io.isTTY && Boolean(process.stdin.isTTY) && !values.json };
-        if (remote) return await (await import("./remote-commands.ts")).remoteRun(ctx, remote, name, flags);
-        const [{ withLocalRunner }, { runCommand }] = await Promise.all([import("./local-runner.ts"), import("./commands/run.ts")]);
-        return await withLocalRunner(ctx, local, "sop run", (r) => runCommand(ctx, r, name, flags));
+        const { runCommand } = await import("./commands/run.ts");
+        const flags = { vars: parseVars(values.var), approveAll: values["approve-all"], force: values.force, interactive: io.isTTY && process.stdin.isTTY && !values.json };
+        return await withClient(ctx, remote, local, command, "node", (c) => runCommand(ctx, c, name, flags));
       }
       case "approve":
       case "deny": {
         const name = need(args[0], `sop ${command} NAME [RUN_ID]`);
         const text = command === "approve" ? values.comment : (values.reason ?? (args.slice(2).join(" ") || undefined));
-        if (remote) return await (await import("./remote-commands.ts")).remoteDecide(ctx, remote, command, name, args[1], text);
-        const [{ withLocalRunner }, { decideCommand }] = await Promise.all([import("./local-runner.ts"), import("./commands/run.ts")]);
-        return await withLocalRunner(ctx, local, `sop ${command}`, (r) => decideCommand(ctx, r, command, name, args[1], text));
+        const { decideCommand } = await import("./commands/run.ts");
+        return await withClient(ctx, remote, local, command, "node", (c) => decideCommand(ctx, c, command, name, args[1], text));
       }
       case "status": {
         const ref = need(args[0], "sop status NAME|RUN_ID");
-        if (remote) return await (await import("./remote-commands.ts")).remoteStatus(ctx, remote, ref);
-        const [{ withLocalRunner }, { statusCommand }, { dataDirInUse }] = await Promise.all([
-          import("./local-runner.ts"), import("./commands/status.ts"), import("../compose/store-readers.ts"),
-        ]);
-        // Read-only: with no process holding DATA_DIR (and no Redis), whatever says "running" was interrupted.
-        const idle = !local.redisUrl && !(await dataDirInUse(local.dataDir));
-        return await withLocalRunner(ctx, local, "sop status", (r) => statusCommand(ctx, r, ref, { idle }), { readOnly: true });
+        const { statusCommand } = await import("./commands/status.ts");
+        return await withClient(ctx, remote, local, command, "look", (c) => statusCommand(ctx, c, ref));
       }
       case "cancel": {
         const ref = need(args[0], "sop cancel NAME|RUN_ID");
-        if (remote) return await (await import("./remote-commands.ts")).remoteCancel(ctx, remote, ref);
-        const [{ withLocalRunner }, { cancelCommand }] = await Promise.all([import("./local-runner.ts"), import("./commands/run.ts")]);
-        return await withLocalRunner(ctx, local, "sop cancel", (r) => cancelCommand(ctx, r, ref));
+        const { cancelCommand } = await import("./commands/run.ts");
+        return await withClient(ctx, remote, local, command, "node", (c) => cancelCommand(ctx, c, ref));
       }
       case "trigger": {
         const text = need(args.join(" ") || undefined, "sop trigger TEXT");
-        if (remote) return await (await import("./remote-commands.ts")).remoteTrigger(ctx, remote, text);
-        const [{ withLocalRunner }, { triggerCommand }] = await Promise.all([import("./local-runner.ts"), import("./commands/run.ts")]);
-        return await withLocalRunner(ctx, local, "sop trigger", (r) => triggerCommand(ctx, r, text));
+        const { triggerCommand } = await import("./commands/run.ts");
+        return await withClient(ctx, remote, local, command, "node", (c) => triggerCommand(ctx, c, text));
       }
       case "serve": {
         const { serve } = await import("../main/serve.ts");

@@ -1,6 +1,6 @@
 import type { AuditRecord } from "../core/audit/audit-record.ts";
-import { SopError } from "../app/sop-error.ts";
 import { EXIT, type CliContext } from "./cli-context.ts";
+import { Refusal } from "./sop-client.ts";
 
 /** SPEC §5.2: the run's state as an exit code. */
 export function exitForStatus(status: string): number {
@@ -22,13 +22,13 @@ export function exitForStatus(status: string): number {
   }
 }
 
-/** Refusals (cooldown, unknown SOP, nothing waiting, not allowed) exit 4 with the reason. */
+/** Refusals (cooldown, unknown SOP, nothing waiting, not allowed) exit 4 with the reason; see `Refusal.exit`. */
 export function reportRefusal(ctx: CliContext, err: unknown): number {
-  if (!(err instanceof SopError)) throw err;
-  if (ctx.json) ctx.out(JSON.stringify({ error: err.message, code: err.code, ...err.details }));
+  if (!(err instanceof Refusal)) throw err;
+  if (ctx.json) ctx.out(JSON.stringify({ error: err.message, code: err.code, ...err.body }));
   else ctx.err(ctx.color.red(err.message));
-  if (err.details.runs && !ctx.json) for (const r of err.details.runs) ctx.err(`  ${r.id}  ${r.status}${r.waiting ? `  waiting at ${r.waiting}` : ""}`);
-  return err.code === "invalid" ? EXIT.usage : EXIT.refused;
+  if (err.body.runs && !ctx.json) for (const r of err.body.runs) ctx.err(`  ${r.id}  ${r.status}${r.waiting ? `  waiting at ${r.waiting}` : ""}`);
+  return err.exit;
 }
 
 export function printRecord(ctx: CliContext, record: AuditRecord): void {

@@ -1,18 +1,9 @@
 /**
- * `sop status NAME` as printed, in-process and against a server alike: both hand over the same
- * view (the API's shape), so the text and the JSON are the same whichever answered.
+ * `sop status NAME` as printed, in-process and against a server alike: both clients hand over the
+ * same view (the API's shape), so the text and the JSON are the same whichever answered.
  */
-import type { SopMetrics } from "../app/sop-status.ts";
 import type { CliContext } from "./cli-context.ts";
-
-export interface SopStatusView {
-  sop: string;
-  active: { id: string; status: string }[];
-  queued: { id: string }[];
-  last: { id: string; status: string } | null;
-  cooldown_remaining_secs: number;
-  metrics: SopMetrics;
-}
+import type { SopStatusView } from "./sop-client.ts";
 
 const secs = (v: number | null): string => (v === null ? "–" : `${(v / 1000).toFixed(1)} s`);
 

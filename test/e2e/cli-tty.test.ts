@@ -1,11 +1,7 @@
-import { spawn, spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SOP_BIN, sop } from "../helpers/cli.ts";
+import { HAS_SCRIPT, sop, sopOnTerminal } from "../helpers/cli.ts";
 import { ServeProcess, TOKENS } from "../helpers/serve-process.ts";
 import { Workspace } from "../helpers/workspace.ts";
-
-// util-linux `script` gives the CLI a real terminal; it ships with Debian (bsdutils).
-const hasScript = spawnSync("script", ["--version"]).status === 0;
 
 let ws: Workspace;
 let serve: ServeProcess | undefined;
@@ -20,26 +16,13 @@ afterEach(async () => {
 });
 
 /** `sop run deploy-production` on a terminal, approving the first gate and denying the second. */
-async function runOnTerminal(env: Record<string, string>): Promise<{ screen: string; code: number | null }> {
-  const child = spawn("script", ["-qec", `${process.execPath} ${SOP_BIN} run deploy-production --sops sops`, "/dev/null"], {
-    cwd: ws.root, env: ws.env(env), stdio: ["pipe", "pipe", "pipe"],
-  });
-  let screen = "";
-  const answered = new Set<string>();
-  child.stdout.on("data", (d: Buffer) => {
-    screen += d.toString();
-    for (const [gate, answer] of [["step:3 (requires_approval)", "a\n"], ["step:5 (requires_approval)", "d\n"]] as const) {
-      if (screen.includes(gate) && !answered.has(gate)) {
-        answered.add(gate);
-        child.stdin.write(answer);
-      }
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  return { screen, code };
+function runOnTerminal(env: Record<string, string>): Promise<{ screen: string; code: number | null }> {
+  return sopOnTerminal(["run", "deploy-production", "--sops", "sops"], { cwd: ws.root, env: ws.env(env) }, [
+    ["step:3 (requires_approval)", "a\n"], ["step:5 (requires_approval)", "d\n"],
+  ]);
 }
 
-describe.skipIf(!hasScript)("sop run on a terminal (needs util-linux script)", () => {
+describe.skipIf(!HAS_SCRIPT)("sop run on a terminal (needs util-linux script)", () => {
   it("asks at each gate and carries on with the answer typed there", async () => {
     const { screen, code } = await runOnTerminal({});
     expect(screen).toContain("step:3 approved by local:");

@@ -1,27 +1,28 @@
-import { loadSops, formatDiagnostic } from "../../app/load-sops.ts";
 import { describeTrigger } from "../../core/sop/describe-trigger.ts";
 import { EXIT, type CliContext } from "../cli-context.ts";
+import { reportRefusal } from "../run-exit.ts";
+import type { SopClient } from "../sop-client.ts";
 
-
-export async function listCommand(ctx: CliContext, sopsDir: string): Promise<number> {
-  const { sops, diagnostics } = await loadSops(sopsDir);
-  const broken = diagnostics.filter((d) => d.severity === "error");
-  if (ctx.json) {
-    ctx.out(JSON.stringify(sops.map(({ definition: d }) => ({
-      name: d.name, description: d.description, version: d.version, priority: d.priority,
-      execution_mode: d.executionMode, cooldown_secs: d.cooldownSecs, max_concurrent: d.maxConcurrent,
-      triggers: d.triggers, steps: d.steps.length,
-    })), null, 2));
-  } else {
-    const { color } = ctx;
-    const width = Math.max(4, ...sops.map((s) => s.definition.name.length));
-    for (const { definition: d } of sops) {
-      const triggers = d.triggers.filter((t) => t.type !== "manual").map(describeTrigger).join(", ");
-      ctx.out(`${color.bold(d.name.padEnd(width))}  ${d.priority.padEnd(8)} ${d.executionMode.padEnd(14)} ${d.description}${triggers ? color.dim(`  [${triggers}]`) : ""}`);
-    }
-    if (sops.length === 0) ctx.out(`no SOPs in ${sopsDir}`);
+/** `sop list`: the SOPs and their triggers; those that did not load are named on stderr. */
+export async function listCommand(ctx: CliContext, client: SopClient): Promise<number> {
+  let listed;
+  try {
+    listed = await client.list();
+  } catch (err) {
+    return reportRefusal(ctx, err);
   }
-  for (const d of broken) ctx.err(ctx.color.red(formatDiagnostic(d)));
-  if (broken.length) ctx.err(ctx.color.red(`some SOPs in ${sopsDir} have errors and are not listed; run: sop validate ${sopsDir}`));
+  const { sops, broken } = listed;
+  if (ctx.json) ctx.out(JSON.stringify(sops, null, 2));
+  else {
+    const { color } = ctx;
+    const width = Math.max(4, ...sops.map((s) => s.name.length));
+    for (const s of sops) {
+      const triggers = s.triggers.filter((t) => t.type !== "manual").map(describeTrigger).join(", ");
+      ctx.out(`${color.bold(s.name.padEnd(width))}  ${s.priority.padEnd(8)} ${s.execution_mode.padEnd(14)} ${s.description}${triggers ? color.dim(`  [${triggers}]`) : ""}`);
+    }
+    if (sops.length === 0) ctx.out(`no SOPs in ${client.where}`);
+  }
+  for (const line of broken) ctx.err(ctx.color.red(line));
+  if (broken.length) ctx.err(ctx.color.red(`some SOPs in ${client.where} have errors and are not listed; run: sop validate`));
   return EXIT.ok;
 }

@@ -1,30 +1,23 @@
-import { formatDiagnostic, loadSopFolder } from "../../app/load-sops.ts";
-import { planRun } from "../../core/plan/plan-run.ts";
-import { join } from "node:path";
-import { existsSync } from "node:fs";
+import type { VarValue } from "../../core/sop/types.ts";
 import { EXIT, type CliContext } from "../cli-context.ts";
-import { SOP_NAME } from "../../core/names.ts";
+import { reportRefusal } from "../run-exit.ts";
+import type { SopClient } from "../sop-client.ts";
 
-export async function planCommand(ctx: CliContext, sopsDir: string, name: string, vars: Record<string, string>): Promise<number> {
-  const dir = join(sopsDir, name);
-  if (!SOP_NAME.test(name) || !existsSync(dir)) {
-    ctx.err(`unknown SOP "${name}" in ${sopsDir}; sop list shows the SOPs there`);
-    return EXIT.refused;
+/** `sop plan NAME`: which steps would run, skip or wait, and why; nothing runs. */
+export async function planCommand(ctx: CliContext, client: SopClient, name: string, vars: Record<string, VarValue>): Promise<number> {
+  let answer;
+  try {
+    answer = await client.plan(name, vars);
+  } catch (err) {
+    return reportRefusal(ctx, err);
   }
-  const { sop, diagnostics } = await loadSopFolder(dir, name);
-  if (!sop) {
-    for (const d of diagnostics) ctx.err(formatDiagnostic(d));
-    ctx.err(`${name} is not valid; fix the errors above`);
-    return EXIT.usage;
-  }
-  const plan = planRun(sop.definition, vars);
+  const { plan } = answer;
   if (ctx.json) {
     ctx.out(JSON.stringify(plan, null, 2));
     return EXIT.ok;
   }
   const { color } = ctx;
-  const d = sop.definition;
-  ctx.out(`${color.bold(d.name)} ${d.version} — ${d.executionMode}, priority ${d.priority}`);
+  ctx.out(`${color.bold(plan.sop)} ${answer.version} — ${answer.execution_mode}, priority ${answer.priority}`);
   const width = Math.max(...plan.steps.map((s) => s.title.length), 5);
   const paint = { run: color.green, skip: color.dim, approval: color.yellow, manual: color.cyan } as const;
   for (const s of plan.steps) {

@@ -1,30 +1,16 @@
-import type { SopRunner } from "../../app/sop-runner.ts";
-import type { CliContext } from "../cli-context.ts";
+import { EXIT, type CliContext } from "../cli-context.ts";
 import { printRunStatus, reportRefusal } from "../run-exit.ts";
+import type { SopClient } from "../sop-client.ts";
 import { printSopStatus } from "../sop-status-view.ts";
 
-/**
- * `sop status NAME|RUN_ID`: one run (exit code = its state), or an SOP's runs and metrics. With
- * `idle` (the local store, held by no process) a run shown running was interrupted: say so.
- */
-export async function statusCommand(ctx: CliContext, runner: SopRunner, ref: string, opts: { idle?: boolean } = {}): Promise<number> {
+/** `sop status NAME|RUN_ID`: one run (exit code = its state), or an SOP's runs and metrics. */
+export async function statusCommand(ctx: CliContext, client: SopClient, ref: string): Promise<number> {
   try {
-    const stored = await runner.run(ref);
-    if (stored) {
-      const record = await runner.record(ref);
-      const code = printRunStatus(ctx, record);
-      if (opts.idle && record.status === "running") noteInterrupted(ctx, [ref]);
-      return code;
-    }
-    const status = await runner.getStatus(ref);
-    const interrupted = status.active.filter((r) => r.status === "running").map((r) => r.id);
-    if (opts.idle && interrupted.length > 0) noteInterrupted(ctx, interrupted);
-    printSopStatus(ctx, {
-      sop: status.sop, active: status.active.map((r) => ({ id: r.id, status: r.status })),
-      queued: status.queued.map((r) => ({ id: r.id })), last: status.last ? { id: status.last.id, status: status.last.status } : null,
-      cooldown_remaining_secs: status.cooldown_remaining_secs, metrics: status.metrics,
-    });
-    return 0;
+    const answer = await client.status(ref);
+    if (answer.interrupted.length > 0) noteInterrupted(ctx, answer.interrupted);
+    if (answer.kind === "run") return printRunStatus(ctx, answer.record);
+    printSopStatus(ctx, answer.status);
+    return EXIT.ok;
   } catch (err) {
     return reportRefusal(ctx, err);
   }

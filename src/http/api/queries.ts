@@ -1,10 +1,10 @@
-/** Read-only: SOPs with their plan and status, runs, and one run's audit record. */
+/** Read-only: SOPs with their plan and status, a plan for given variables, runs, and one run's audit record. */
 import type { FastifyInstance } from "fastify";
 import { formatDiagnostic } from "../../app/load-sops.ts";
 import { SopError } from "../../app/sop-error.ts";
 import { RUN_STATUSES, type RunStatus } from "../../core/run/run-state.ts";
 import type { ApiDeps } from "./index.ts";
-import { idParams, nameParams, runsQuery, type RunsQuery } from "./schemas.ts";
+import { idParams, nameParams, planBody, runsQuery, type PlanBody, type RunsQuery } from "./schemas.ts";
 import { definitionView, runBrief, statusView } from "./views.ts";
 
 export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): void {
@@ -34,6 +34,15 @@ export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): 
       plan: runner.plan(name),
       status: statusView(await runner.getStatus(name)),
     };
+  });
+
+  // A POST only because the variables are JSON, as in /sop/execute: nothing runs.
+  api.post<{ Body: PlanBody }>("/sop/plan", { schema: { body: planBody } }, (req) => {
+    const { sop, vars } = req.body;
+    const loaded = runner.sop(sop);
+    if (!loaded) throw new SopError("unknown_sop", `unknown SOP "${sop}"`);
+    const d = loaded.definition;
+    return { sop: { name: d.name, version: d.version, priority: d.priority, execution_mode: d.executionMode }, plan: runner.plan(sop, vars ?? {}) };
   });
 
   api.get<{ Querystring: RunsQuery }>("/runs", { schema: { querystring: runsQuery } }, async (req) => {

@@ -43,6 +43,12 @@ export const executeBody = {
   properties: { sop: SOP_NAME, vars: VARS, skip_approval: { type: "boolean" }, force: { type: "boolean" } },
 } as const;
 
+/** `sop plan` against a server: the plan of the SOP it would run, for these variables. */
+export const planBody = {
+  type: "object", required: ["sop"], additionalProperties: false,
+  properties: { sop: SOP_NAME, vars: VARS },
+} as const;
+
 export const cancelBody = {
   type: "object", additionalProperties: false,
   anyOf: [{ required: ["sop"] }, { required: ["run_id"] }],
@@ -74,6 +80,7 @@ export const runsQuery = {
 export interface ApproveBody { sop: string; run_id?: string; checkpoint?: string; comment?: string }
 export interface DenyBody { sop: string; run_id?: string; checkpoint?: string; reason?: string }
 export interface ExecuteBody { sop: string; vars?: Record<string, string | number | boolean>; skip_approval?: boolean; force?: boolean }
+export interface PlanBody { sop: string; vars?: Record<string, string | number | boolean> }
 export interface CancelBody { sop?: string; run_id?: string; reason?: string }
 export interface TriggerBody { text: string }
 export interface RunsQuery { sop?: string; status?: string; limit?: string }
