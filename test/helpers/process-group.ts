@@ -24,3 +24,8 @@ export async function groupIsGone(pgid: number): Promise<boolean> {
   }
   return true;
 }
+
+/** The process group of `pid`, or undefined once it is gone. */
+export async function processGroupOf(pid: number): Promise<number | undefined> {
+  return (await stat(String(pid)))?.pgid;
+}
