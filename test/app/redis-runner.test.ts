@@ -118,7 +118,7 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
     for (const n of nodes) await n.syncSchedules([]);
     // With no scheduler and no schedule job left in Redis, nothing can start another run.
     await until("the scheduler and its jobs to be gone", async () => await bull.getJobSchedulersCount() === 0 &&
-      (await bull.getJobs(["delayed", "prioritized", "wait", "active", "paused"])).every((j) => j.name !== "schedule"));
+      (await bull.getJobs(["delayed", "prioritized", "wait", "active"])).every((j) => j.name !== "schedule"));
   });
 
   it("accepts exactly one of 50 simultaneous executes of an SOP with a cooldown", async () => {
