@@ -1,11 +1,13 @@
 /** The engine over the Redis driver: several runners on one prefix behave as several processes. */
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { Queue } from "bullmq";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type SopRunner } from "../../src/app/sop-runner.ts";
-import { createSopRunner } from "../../src/compose/open-deployment.ts";
+import { openDeployment } from "../../src/compose/open-deployment.ts";
 import { SopError } from "../../src/app/sop-error.ts";
+import { groupIsGone, processGroupOf } from "../helpers/process-group.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
 import { Workspace, steps } from "../helpers/workspace.ts";
@@ -16,16 +18,19 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
   let ws: Workspace;
   let prefix: string;
   const runners: SopRunner[] = [];
+  /** Each node's BullMQ queue, to look at the job schedulers in Redis. */
+  const bullQueues: Queue[] = [];
   const prefixes: string[] = [];
 
   const node = async (name: string, opts: { worker?: boolean } = {}): Promise<SopRunner> => {
     const logsDir = join(ws.root, `logs-${name}`);
     await mkdir(logsDir, { recursive: true });
-    const runner = await createSopRunner({
+    const { runner, bullQueue } = await openDeployment({
       sopsDir: ws.sopsDir, logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix, REDIS_URL: url! }),
       ...(opts.worker === false ? { worker: false } : {}),
     });
     runners.push(runner);
+    if (bullQueue) bullQueues.push(bullQueue);
     return runner;
   };
 
@@ -36,6 +41,7 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
   });
   afterEach(async () => {
     await Promise.all(runners.splice(0).map((r) => r.close()));
+    bullQueues.length = 0;
     await ws.remove();
   });
   afterAll(async () => {
@@ -75,38 +81,44 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
   });
 
   it("cancelling in one process kills the command that runs in another", async () => {
-    await ws.addSop("slow", `description = "x"\nexecution_mode = "automatic"`, steps('**Sleep**\n```sh\necho started; sleep 2; touch "$TMPDIR/survived"\n```', "**After**"));
+    await ws.addSop("slow", `description = "x"\nexecution_mode = "automatic"`, steps('**Sleep**\n```sh\necho $$ > "$TMPDIR/pid"; sleep 2; touch "$TMPDIR/survived"\n```', "**After**"));
     const worker = await node("worker");
     const bot = await node("bot", { worker: false });
     const run = await bot.execute("slow", { wait: false });
-    await until("the command to run in the worker", async () => (await bot.run(run.run_id))?.run.steps[0]!.status === "running");
+    const pgid = await until("the command to run in the worker", async () =>
+      (await bot.run(run.run_id))?.run.steps[0]!.status === "running" && processGroupOf(Number(await readFile(join(ws.tmpDir, "pid"), "utf8").catch(() => "0"))));
     const started = Date.now();
     const { record } = await bot.cancel(run.run_id);
     expect(record.status).toBe("cancelled");
     // The worker's executor returns once its process group is gone; then the run is quiet.
     await until("the worker to let go of the run", async () => (await worker.getStatus("slow")).active.length === 0);
     expect(Date.now() - started).toBeLessThan(2_000);
-    await new Promise((r) => setTimeout(r, 2_500));
+    // No process of the command is left to touch the file later: its absence now is final.
+    await until("the command's process group to be gone", () => groupIsGone(pgid), 1_000);
     expect(existsSync(join(ws.tmpDir, "survived"))).toBe(false);
   });
 
   it("fires each cron tick once across three processes, and stops when the schedule goes away", async () => {
     await ws.addSop("ticker", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 10\n[[triggers]]\ntype = "schedule"\ncron = "* * * * * *"`, steps("**Note**"));
     const nodes = [await node("a"), await node("b"), await node("c")];
+    const bull = bullQueues[0]!;
     const defs = nodes[0]!.sops().map((s) => s.definition);
     for (const n of nodes) expect(await n.syncSchedules(defs)).toBe(true);
-    const started = Date.now();
-    await new Promise((r) => setTimeout(r, 3_200));
-    const runs = await nodes[0]!.runs({ sop: "ticker" });
-    const seconds = (Date.now() - started) / 1000;
-    expect(runs.length).toBeGreaterThanOrEqual(2);
-    expect(runs.length).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+    expect(await bull.getJobSchedulersCount()).toBe(1);
+    // BullMQ's job scheduler runs on Redis's clock, which a test cannot move: wait for two ticks.
+    const runs = await until("runs of two ticks", async () => {
+      const found = await nodes[0]!.runs({ sop: "ticker" });
+      return found.length >= 2 && found;
+    });
+    // Each tick is one job, and the scheduler has made the next one by the time a tick runs: read
+    // after the runs, its count of jobs (which only grows) is above theirs unless a tick ran twice.
+    const [scheduler] = await bull.getJobSchedulers();
+    expect(runs.length).toBeLessThan(scheduler!.iterationCount!);
     expect(runs.every((r) => r.trigger.type === "schedule" && r.trigger.source === "* * * * * *")).toBe(true);
     for (const n of nodes) await n.syncSchedules([]);
-    await new Promise((r) => setTimeout(r, 300));
-    const after = (await nodes[0]!.runs({ sop: "ticker" })).length;
-    await new Promise((r) => setTimeout(r, 1_500));
-    expect((await nodes[0]!.runs({ sop: "ticker" })).length).toBe(after);
+    // With no scheduler and no schedule job left in Redis, nothing can start another run.
+    await until("the scheduler and its jobs to be gone", async () => await bull.getJobSchedulersCount() === 0 &&
+      (await bull.getJobs(["delayed", "prioritized", "wait", "active"])).every((j) => j.name !== "schedule"));
   });
 
   it("accepts exactly one of 50 simultaneous executes of an SOP with a cooldown", async () => {

@@ -106,10 +106,12 @@ describe("running SOPs in-process", () => {
 
   it("a run waiting for approval holds its max_concurrent slot", async () => {
     await ws.addSop("gated", `description = "x"\nexecution_mode = "supervised"\nmax_concurrent = 1`, steps("**Go**\n```sh\ntrue\n```"));
-    runner = await ws.runner();
+    await ws.addSop("marker", `description = "x"\nexecution_mode = "automatic"`, steps("**Note**"));
+    // One job at a time, first in first out: once the marker run is done, so is every job queued before it.
+    runner = await ws.runner({ concurrency: 1 });
     await runner.execute("gated");
     const second = await runner.execute("gated", { wait: false });
-    await new Promise((r) => setTimeout(r, 200));
+    expect((await runner.execute("marker")).status).toBe("success");
     expect((await runner.run(second.run_id))!.run.status).toBe("queued");
     await runner.approve("gated", { wait: true });
     await until("the queued run to start and wait", async () => (await runner!.run(second.run_id))?.run.status === "awaiting_approval");

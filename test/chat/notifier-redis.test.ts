@@ -7,6 +7,7 @@ import { type SopRunner } from "../../src/app/sop-runner.ts";
 import { openDeployment } from "../../src/compose/open-deployment.ts";
 import { ChatNotifier } from "../../src/chat/notifier.ts";
 import { MemorySurface } from "../helpers/memory-surface.ts";
+import { TestClock } from "../helpers/test-clock.ts";
 import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
 import { steps, Workspace } from "../helpers/workspace.ts";
@@ -16,6 +17,8 @@ const url = await redisUrlForTests();
 describe.skipIf(url === undefined)("ChatNotifier on Redis (see the REDIS SUITES SKIPPED line when skipped)", () => {
   const prefix = testPrefix();
   let ws: Workspace;
+  /** What the notifiers' retries wait on (the runners keep the system clock). */
+  let clock: TestClock;
   const closers: (() => Promise<void>)[] = [];
 
   afterEach(async () => {
@@ -28,7 +31,7 @@ describe.skipIf(url === undefined)("ChatNotifier on Redis (see the REDIS SUITES 
     const logsDir = join(ws.root, `logs-${name}`);
     await mkdir(logsDir, { recursive: true });
     const { runner, ledger } = await openDeployment({ sopsDir: ws.sopsDir, logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix }) });
-    const notifier = new ChatNotifier({ runner, ledger, surface, context: {}, log: silentLogger });
+    const notifier = new ChatNotifier({ runner, ledger, surface, context: {}, log: silentLogger, clock });
     await notifier.start();
     closers.push(() => runner.close(), () => notifier.close());
     return { runner, notifier };
@@ -36,6 +39,7 @@ describe.skipIf(url === undefined)("ChatNotifier on Redis (see the REDIS SUITES 
 
   it("posts each message of a run once although both processes are told of every change", async () => {
     ws = await Workspace.create();
+    clock = new TestClock();
     await ws.addSop("gated", `description = "x"`, steps("**Build**\n```sh\ntrue\n```", "**Ship** [requires_approval: true]\n```sh\ntrue\n```"));
     // One channel, shared by both processes, as one Slack workspace would be.
     const surface = new MemorySurface();
@@ -46,7 +50,7 @@ describe.skipIf(url === undefined)("ChatNotifier on Redis (see the REDIS SUITES 
     await until("the summary", () => surface.find("Audit summary"), 15_000);
     await Promise.all([a.notifier.idle(), b.notifier.idle()]);
     // Claims that lost the race are retried 2 s later; let those retries find nothing to do.
-    await new Promise((r) => setTimeout(r, 2500));
+    await clock.advance(2500);
     await Promise.all([a.notifier.idle(), b.notifier.idle()]);
     const titles = surface.shown.map((m) => m.message.title.replace(/ · run \S+/, "").split(":")[0]);
     expect(titles.sort()).toEqual(["Approval", "Audit summary", "gated 0.1.0", "✅ Step 1 Build", "✅ Step 2 Ship"].sort());

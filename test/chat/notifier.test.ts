@@ -186,15 +186,24 @@ describe("ChatNotifier", () => {
     await notifier!.close();
     await r.execute("gated", { actor: "slack:UALICE" });
     // A bot starting while the run waits has four messages to post (progress and request in each channel).
-    surface.delayMs = 200;
+    surface.hold();
     notifier = new ChatNotifier({ runner: r, ledger: ledger!, surface, context, log: silentLogger });
     await notifier.start();
-    await until("the first post", () => surface.shown[0]);
-    await notifier.close();
-    const posted = surface.shown.length;
-    // At most the one under way when it closed was finished.
-    expect(posted).toBeLessThanOrEqual(2);
-    await new Promise((res) => setTimeout(res, 500));
-    expect(surface.shown.length).toBe(posted);
+    await until("the first post to be under way", () => surface.held.length === 1);
+    let closed = false;
+    const closing = notifier.close().then(() => (closed = true));
+    surface.release();
+    // Close waits for the work under way: one that went on would begin its next call (held at the gate) and never return.
+    await until("close to return, or another call to begin", () => closed || surface.held.length > 0);
+    try {
+      expect(surface.held).toHaveLength(0);
+    } finally {
+      surface.releaseAll();
+    }
+    await closing;
+    // Only the post under way when it closed was finished, and nothing else was begun.
+    expect(surface.shown).toHaveLength(1);
+    expect(surface.calls).toHaveLength(1);
+    expect(surface.held).toHaveLength(0);
   });
 });

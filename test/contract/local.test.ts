@@ -7,6 +7,7 @@ import { FileMessageLedger } from "../../src/drivers/local/file-message-ledger.t
 import { FileRunStore } from "../../src/drivers/local/file-run-store.ts";
 import { MemoryEventBus } from "../../src/drivers/local/memory-event-bus.ts";
 import { MemoryQueue } from "../../src/drivers/local/memory-queue.ts";
+import { TestClock } from "../helpers/test-clock.ts";
 import { eventBusContract } from "./event-bus.contract.ts";
 import { messageLedgerContract } from "./message-ledger.contract.ts";
 import { runStoreContract } from "./run-store.contract.ts";
@@ -32,4 +33,7 @@ eventBusContract("local", async (_name, onError) => {
 });
 
 // A reopen is a new ledger on the same folder (claims live in memory and go with the process).
-messageLedgerContract("local", async () => ({ ledger: new FileMessageLedger(join(root, "ledger")), close: async () => undefined }));
+messageLedgerContract("local", async () => {
+  const clock = new TestClock();
+  return { ledger: new FileMessageLedger(join(root, "ledger"), clock), close: async () => undefined, advance: (ms) => clock.advance(ms) };
+});

@@ -39,7 +39,7 @@ if (url === undefined) {
 
   eventBusContract("redis", async (name, onError) => {
     const driver = await open(name, (error) => onError(error));
-    return { bus: driver.events, close: () => driver.close() };
+    return { bus: driver.events, close: () => driver.close(), shared: true };
   });
 
   messageLedgerContract("redis", async () => {

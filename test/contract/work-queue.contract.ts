@@ -169,7 +169,11 @@ export function workQueueContract(driver: string, open: OpenQueue): void {
       await queue.enqueue(job("queued"), { priority: "medium" });
       let closed = false;
       const closing = queue.close().then(() => (closed = true));
-      await new Promise((r) => setTimeout(r, 100));
+      // A close that did not wait for the handler would be done before another queue, opened after
+      // it was called, has been set going and closed from start to end.
+      const other = await newQueue();
+      other.process(async () => undefined, 1);
+      await other.close();
       expect(closed).toBe(false);
       gate.resolve();
       await closing;

@@ -29,6 +29,7 @@ async function slowCopy(path: string, chunks: number): Promise<void> {
   const out = createWriteStream(path);
   for (let i = 0; i < chunks; i++) {
     out.write(Buffer.alloc(256 * 1024, i));
+    // The writer's pace, not a wait for the bot: chokidar sees the size grow on the real clock.
     await new Promise((r) => setTimeout(r, 40));
   }
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
@@ -41,17 +42,20 @@ describe("file_watch triggers", () => {
     serve = await ServeProcess.start(ws);
     expect(serve.hasLog(/^triggers: 0 schedule, 1 file_watch/)).toBeDefined();
     await mkdir(join(ws.root, "drop"));
+    // chokidar (in the serve process) starts watching a new folder on its own time and says
+    // nothing when it has: a file made before that would go unseen.
     await new Promise((r) => setTimeout(r, 300));
     await slowCopy(join(ws.root, "drop", "a.tar.gz"), 8);
     await writeFile(join(ws.root, "drop", "ignored.txt"), "not a tarball");
     await slowCopy(join(ws.root, "drop", "b.tar.gz"), 3);
     await until("two runs to succeed", async () => (await runsOf("ingest")).filter((r) => r.status === "success").length === 2);
-    // Long enough for any late duplicate event to have fired.
-    await new Promise((r) => setTimeout(r, 1000));
+    // A file dropped after both fires after any late duplicate event of theirs.
+    await writeFile(join(ws.root, "drop", "c.tar.gz"), "marker");
+    await until("the marker file's run to succeed", async () => (await runsOf("ingest")).some((r) => r.status === "success" && r.trigger.source?.endsWith("c.tar.gz")));
     const runs = await runsOf("ingest");
-    expect(runs).toHaveLength(2);
-    expect(runs.map((r) => r.trigger.source).sort()).toEqual([join(ws.root, "drop", "a.tar.gz"), join(ws.root, "drop", "b.tar.gz")]);
-    expect((await readFile(join(ws.tmpDir, "seen"), "utf8")).split("\n").filter(Boolean).sort()).toEqual(["a.tar.gz create", "b.tar.gz create"]);
+    expect(runs).toHaveLength(3);
+    expect(runs.map((r) => r.trigger.source).sort()).toEqual(["a", "b", "c"].map((n) => join(ws.root, "drop", `${n}.tar.gz`)));
+    expect((await readFile(join(ws.tmpDir, "seen"), "utf8")).split("\n").filter(Boolean).sort()).toEqual(["a.tar.gz create", "b.tar.gz create", "c.tar.gz create"]);
     const [record] = (await ws.auditFiles("ingest")).filter((r) => r.vars["file_name"] === "a.tar.gz");
     expect(record).toMatchObject({ trigger: { type: "file_watch" }, requested_by: "trigger:file_watch", vars: { file_path: join(ws.root, "drop", "a.tar.gz"), file_event: "create" } });
   });
@@ -62,12 +66,15 @@ describe("file_watch triggers", () => {
     const note = steps("**Note**");
     await ws.addSop("on-change", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 5\n[[triggers]]\ntype = "file_watch"\npath = "watched/config.yml"\nevent = "change"`, note);
     await ws.addSop("on-delete", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 5\n[[triggers]]\ntype = "file_watch"\npath = "${join(ws.root, "watched")}/*.yml"\nevent = "delete"`, note);
+    await ws.addSop("on-create", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 5\n[[triggers]]\ntype = "file_watch"\npath = "watched/marker.yml"\nevent = "create"`, note);
     serve = await ServeProcess.start(ws);
     await writeFile(join(ws.root, "watched", "config.yml"), "a: 2\n");
     await until("the change run", async () => (await runsOf("on-change")).length === 1);
     await rm(join(ws.root, "watched", "config.yml"));
     await until("the delete run", async () => (await runsOf("on-delete")).length === 1);
-    await new Promise((r) => setTimeout(r, 600));
+    // A file made after the delete fires after any stray event of the change or the delete.
+    await writeFile(join(ws.root, "watched", "marker.yml"), "marker\n");
+    await until("the marker's run", async () => (await runsOf("on-create")).length === 1);
     expect(await runsOf("on-change")).toHaveLength(1);
     expect(await runsOf("on-delete")).toHaveLength(1);
   });
@@ -137,6 +144,8 @@ describe("hot reload", () => {
   });
 
   it("arms the triggers of a new SOP and disarms those of a removed one", async () => {
+    // Watches the same folder throughout: its run for a file shows that file's events were handled.
+    await ws.addSop("keeper", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 5\n[[triggers]]\ntype = "file_watch"\npath = "inbox/*"\nevent = "create"`, steps("**Note**"));
     serve = await ServeProcess.start(ws);
     await ws.addSop("late", `description = "x"\nexecution_mode = "automatic"\nmax_concurrent = 5\n[[triggers]]\ntype = "file_watch"\npath = "inbox/*"\nevent = "create"`, steps("**Note**"));
     await until("the SOP to load", () => serve!.hasLog(/SOPs reloaded: added late/));
@@ -146,7 +155,8 @@ describe("hot reload", () => {
     await rm(join(ws.sopsDir, "late"), { recursive: true });
     await until("the SOP to go", () => serve!.hasLog(/SOPs reloaded: removed late/));
     await writeFile(join(ws.root, "inbox", "two"), "2");
-    await new Promise((r) => setTimeout(r, 800));
+    await until("the keeper's run for the second file to succeed", async () =>
+      (await runsOf("keeper")).some((r) => r.status === "success" && r.trigger.source === join(ws.root, "inbox", "two")));
     expect(await runsOf("late")).toHaveLength(1);
   });
 });

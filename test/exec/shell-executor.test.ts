@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, realpath, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ShellExecutor } from "../../src/exec/shell-executor.ts";
 import type { CommandSpec } from "../../src/ports/step-executor.ts";
+import { groupIsGone, isRunning } from "../helpers/process-group.ts";
 import { until } from "../helpers/until.ts";
 
 let dir: string;
@@ -30,38 +31,13 @@ function spec(command: string, extra: Partial<CommandSpec> = {}): CommandSpec {
   return { command, cwd: dir, env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" }, redact: [], ...extra };
 }
 
-/** Zombies count as gone: nothing here reaps orphans, and a zombie runs nothing. */
-async function isRunning(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
+/** A killed process may still be tearing down when its pipe closes: wait for it to go, up to 2 s. */
+const goneSoon = (what: string, gone: () => Promise<boolean>): Promise<boolean> =>
+  until(what, gone, 2_000).then(() => true, () => false);
 
-/** A killed process may still be tearing down when its pipe closes; give it a moment. */
-async function soon(check: () => Promise<boolean>): Promise<boolean> {
-  for (let waited = 0; waited < 2000; waited += 20) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return false;
-}
+const isGoneSoon = (pid: number): Promise<boolean> => goneSoon(`process ${pid} to go`, async () => !(await isRunning(pid)));
 
-const isGoneSoon = (pid: number): Promise<boolean> => soon(async () => !(await isRunning(pid)));
-
-/** Whether every process of the group `pgid` is gone. */
-const groupIsGoneSoon = (pgid: number): Promise<boolean> =>
-  soon(async () => {
-    for (const entry of await readdir("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (fields[0] !== undefined && fields[0] !== "Z" && Number(fields[2]) === pgid) return false;
-    }
-    return true;
-  });
+const groupIsGoneSoon = (pgid: number): Promise<boolean> => goneSoon(`process group ${pgid} to go`, () => groupIsGone(pgid));
 
 /** Starts `script` in the background and waits until it wrote its pidfile, so no kill can beat its set-up. */
 function readyInBackground(script: string, prefix = ""): string {

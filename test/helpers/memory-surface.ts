@@ -17,8 +17,9 @@ export class MemorySurface implements ChatSurface {
   readonly calls: string[] = [];
   /** Each call takes one: a number is a rate limit (retry after that many ms), a string an outage. */
   readonly failures: (number | string)[] = [];
-  /** How long each call takes, as a slow platform would. */
-  delayMs = 0;
+  /** Calls that wait at the gate (see `hold`), each with what lets it through. */
+  readonly held: (() => void)[] = [];
+  private holding = false;
   /** Channels that refuse every call, as an archived channel would. */
   readonly broken = new Set<string>();
   private next = 1;
@@ -30,7 +31,7 @@ export class MemorySurface implements ChatSurface {
   }
 
   async post(channel: string, message: ChatMessage, thread?: string): Promise<string> {
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    await this.gate();
     this.fail(`post ${message.title}`, channel);
     const id = String(this.next++);
     this.shown.push({ id, channel, message, edits: 0, ...(thread ? { thread } : {}) });
@@ -38,12 +39,32 @@ export class MemorySurface implements ChatSurface {
   }
 
   async update(channel: string, id: string, message: ChatMessage): Promise<void> {
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    await this.gate();
     this.fail(`update ${id}`, channel);
     const shown = this.shown.find((m) => m.id === id && m.channel === channel);
     if (!shown) throw new MessageGoneError(`message_not_found: ${id}`);
     shown.message = message;
     shown.edits++;
+  }
+
+  /** From now on every call waits until the test lets it through, as on a platform that is slow for as long as the test likes. */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Lets the first held call through. */
+  release(): void {
+    this.held.shift()?.();
+  }
+
+  /** Stops holding calls and lets every held one through. */
+  releaseAll(): void {
+    this.holding = false;
+    for (const go of this.held.splice(0)) go();
+  }
+
+  private async gate(): Promise<void> {
+    if (this.holding) await new Promise<void>((resolve) => this.held.push(resolve));
   }
 
   /** Someone deleted the message in the channel. */

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "./free-port.ts";
+import { until } from "./until.ts";
 
 let found: Promise<string | undefined> | undefined;
 
@@ -120,10 +121,10 @@ async function startRedisServer(): Promise<string | undefined> {
     });
   }
   const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (await answersPing(url)) return url;
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    return await until(`the redis-server started on port ${port} to answer PING`, async () => (await answersPing(url)) && url, 5_000);
+  } catch (err) {
+    stop();
+    throw err;
   }
-  stop();
-  throw new Error(`started redis-server on port ${port}, but it did not answer PING within 5 s`);
 }

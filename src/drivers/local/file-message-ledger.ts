@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../../audit/write-audit-file.ts";
+import { systemClock, type Clock } from "../../ports/clock.ts";
 import type { LedgerEntry, MessageLedger, Platform } from "../../ports/message-ledger.ts";
 
 const SAFE_ID = /^[A-Za-z0-9_.-]+$/;
@@ -12,7 +13,8 @@ const SAFE_ID = /^[A-Za-z0-9_.-]+$/;
 export class FileMessageLedger implements MessageLedger {
   private readonly claims = new Map<string, { owner: string; until: number }>();
 
-  constructor(private readonly dataDir: string) {}
+  /** `clock`: what claims expire by; default the system clock. */
+  constructor(private readonly dataDir: string, private readonly clock: Clock = systemClock) {}
 
   private path(platform: Platform, runId: string): string {
     if (!SAFE_ID.test(runId)) throw new RangeError(`run id ${JSON.stringify(runId)} cannot name a file`);
@@ -34,7 +36,7 @@ export class FileMessageLedger implements MessageLedger {
 
   async claim(platform: Platform, runId: string, owner: string, ttlMs: number): Promise<boolean> {
     const key = `${platform}:${runId}`;
-    const now = Date.now();
+    const now = this.clock.now();
     // Claims on handled chat messages are never released, only left to expire: drop those.
     for (const [k, c] of this.claims) if (c.until <= now) this.claims.delete(k);
     const held = this.claims.get(key);

@@ -24,7 +24,7 @@ export interface LocalDriverOptions {
    * cleaned up. For commands that read (`sop status`, `sop list`).
    */
   readOnly?: boolean;
-  /** What the queue's delayed jobs (timeouts) wait on; default the system clock. */
+  /** What the queue's delayed jobs (timeouts) wait on and the ledger's claims expire by; default the system clock. */
   clock?: Clock;
 }
 
@@ -59,7 +59,7 @@ export async function openLocalDriver(opts: LocalDriverOptions): Promise<LocalDr
       await lock.release();
     }
   };
-  return { store, queue, events, ledger: new FileMessageLedger(opts.dataDir), close: () => (closing ??= close()) };
+  return { store, queue, events, ledger: new FileMessageLedger(opts.dataDir, opts.clock), close: () => (closing ??= close()) };
 }
 
 function reportToStderr(error: unknown, where: string): void {
