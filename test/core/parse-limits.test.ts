@@ -4,7 +4,7 @@ import remarkParse from "remark-parse";
 import { unified } from "unified";
 import { describe, expect, it } from "vitest";
 import { markdownBudget } from "../../src/core/sop/markdown-budget.ts";
-import { MARKDOWN_LIMITS } from "../../src/core/sop/markdown-limits.ts";
+import { MARKDOWN_LIMITS, REFUSALS } from "../../src/core/sop/markdown-limits.ts";
 import { parseProcedure } from "../../src/core/sop/parse-procedure.ts";
 import { parseSop } from "../../src/core/sop/parse-sop.ts";
 import type { Diagnostic } from "../../src/core/sop/types.ts";
@@ -13,7 +13,7 @@ import { SHAPE_NAMES, ordinaryMarkdown, pathologicalMarkdown } from "../chaos/pa
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/procedure/${name}.md`, import.meta.url), "utf8");
 /** Diagnostics as the user sees them. */
 const shown = (d: Diagnostic) => `${d.file}:${d.line}:${d.column}: ${d.message}`;
-const LIMIT_CODES = new Set([...Object.values(MARKDOWN_LIMITS).map((limit) => limit.code), "too-many-lines", "too-deep"]);
+const LIMIT_CODES = new Set([...Object.values(REFUSALS).map((limit) => limit.code), "too-many-lines", "too-deep"]);
 /** The refusals for being past a limit, as shown; [] when the text is within every limit. */
 const refusals = (md: string, file = "SOP.md") => parseProcedure(md, file).diagnostics.filter((d) => LIMIT_CODES.has(d.code)).map(shown);
 const errors = (md: string) => parseProcedure(md, "SOP.md").diagnostics.filter((d) => d.severity === "error").map(shown);
@@ -257,7 +257,7 @@ describe("every pathological shape, just under the 256 KiB cap", () => {
 
 describe("metering the parse", () => {
   const plain = unified().use(remarkParse);
-  const metered = unified().use(remarkParse).data("micromarkExtensions", [markdownBudget]);
+  const metered = unified().use(remarkParse).data("micromarkExtensions", [markdownBudget(MARKDOWN_LIMITS)]);
   const atoms = ["*", "**", "_", "a", "b_c", " ", "\n", "\n\n", "\r", "[", "]", "](u)", "![", "(", ")", "`", "``", "<", ">", "<!--", "-->", "<div>",
     "&amp;", "&", "\\", "- ", "1. ", "2) ", "> ", "# ", "=", "---", "```", "~~~", "    ", "\t", "[a]: u\n", "<http://x>", "|", "!"];
 
