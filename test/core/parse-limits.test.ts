@@ -9,7 +9,7 @@ import { parseProcedure } from "../../src/core/sop/parse-procedure.ts";
 import { parseSop } from "../../src/core/sop/parse-sop.ts";
 import { PROCEDURE_LIMITS, type ProcedureLimits } from "../../src/core/sop/procedure-limits.ts";
 import type { Diagnostic } from "../../src/core/sop/types.ts";
-import { SHAPE_NAMES, ordinaryMarkdown, pathologicalMarkdown } from "../chaos/pathological-markdown.ts";
+import { SHAPE_NAMES, pathologicalMarkdown } from "../chaos/pathological-markdown.ts";
 import { OUTCOMES_AT_THE_CAP } from "../chaos/shape-outcomes.ts";
 import {
   blocksRefusal,
@@ -127,11 +127,9 @@ describe("real-world SOPs are never refused", () => {
     expect(parsed.steps.slice(497).map((s) => s.title)).toEqual(["Announce the drill", "Check replication lag", "Freeze writes"]);
   });
 
-  it("reads an ordinary SOP.md as big as the cap without a diagnostic beyond its metadata bullets", () => {
-    const { steps, diagnostics } = parseProcedure(ordinaryMarkdown(), "SOP.md");
-    expect(beyondBullets(diagnostics)).toEqual([]);
-    expect(steps).toHaveLength(569);
-  });
+  // An ordinary SOP.md as big as the cap (it uses about half of each limit) is read by the parser
+  // scenario of npm run chaos, which loads it at every size, so npm test reads it too: parsing
+  // 256 KiB takes a second or two on two shared cores, too slow for these tests.
 
   it("never counts code, escaped markers, an intraword _ or a lone * as emphasis", () => {
     // Each line holds more than the 200 emphasis markers one paragraph may have, were they counted.

@@ -11,7 +11,7 @@ import { ChaosServe, KillLog } from "../fleet.ts";
 import { scenarioWorkspace, type Scenario, type ScenarioContext, type Tally } from "../harness.ts";
 import { HealthPoller } from "../health-poller.ts";
 import { ordinaryMarkdown, pathologicalShapes, type PathologicalShape } from "../pathological-markdown.ts";
-import { OUTCOMES_AT_THE_CAP } from "../shape-outcomes.ts";
+import { ORDINARY_AT_THE_CAP, OUTCOMES_AT_THE_CAP } from "../shape-outcomes.ts";
 import { until } from "../../helpers/until.ts";
 
 const TIMER = new URL("../parse-timer.ts", import.meta.url).pathname;
@@ -27,8 +27,9 @@ interface Timing {
   ms: number;
   errors: number;
   steps: number | null;
-  /** What the parse made of SOP.md (test/helpers/parse-refusals.ts). */
+  /** What the parse made of SOP.md (test/helpers/parse-refusals.ts), and the codes of its diagnostics. */
   outcome: string;
+  codes: string[];
 }
 
 /** Times each folder in a child; a folder the child does not finish within GIVE_UP_MS is killed and counted as that long. */
@@ -62,7 +63,7 @@ async function timeFolders(dir: string, folders: string[], repeat: number, cwd: 
     clearInterval(watchdog);
     if (left.length > 0) {
       const stuck = left.shift()!;
-      timings.push({ folder: stuck, ms: code === 0 ? Number.NaN : GIVE_UP_MS, errors: -1, steps: null, outcome: "not parsed: the timer was killed or ended" });
+      timings.push({ folder: stuck, ms: code === 0 ? Number.NaN : GIVE_UP_MS, errors: -1, steps: null, outcome: "not parsed: the timer was killed or ended", codes: [] });
       if (code !== null && code !== 0) throw new Error(`parse timer failed on ${stuck} (exit ${code}): ${stderr.slice(-800)}`);
     }
   }
@@ -103,7 +104,14 @@ async function runParser(ctx: ScenarioContext, tally: Tally): Promise<void> {
   for (const t of timings) {
     if (Number.isNaN(t.ms)) throw new Error(`the parse timer ended without timing ${t.folder}`);
     const name = about.get(t.folder)?.name ?? t.folder;
-    if (name === "ordinary") continue;
+    if (name === "ordinary") {
+      const { steps, codes } = ORDINARY_AT_THE_CAP;
+      const unexpected = t.codes.filter((code) => !(codes as readonly string[]).includes(code));
+      if (t.steps !== steps || unexpected.length > 0) {
+        tally.add("wrongParseOutcomes", 1, `the ordinary SOP.md: expected ${steps} steps and no diagnostic but ${codes.join(", ")}, got ${t.steps ?? "no"} steps and ${t.codes.join(", ") || "none"}`);
+      }
+      continue;
+    }
     tally.parseTime(t.ms);
     const expected = OUTCOMES_AT_THE_CAP[name] ?? "an outcome written down in test/chaos/shape-outcomes.ts";
     if (t.outcome !== expected) tally.add("wrongParseOutcomes", 1, `${name}: expected ${expected}, got ${t.outcome}`);
