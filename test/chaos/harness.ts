@@ -19,7 +19,7 @@ export async function scenarioWorkspace(ctx: ScenarioContext, tally: Tally): Pro
 /** The counts of the table; each must be 0. */
 export const COUNT_NAMES = [
   "lostOrStuck", "completedReRun", "orphans", "duplicateDecisions",
-  "auditNotFinal", "chainFalseAlarms", "tamperingMissed", "healthzFailures",
+  "auditNotFinal", "chainFalseAlarms", "tamperingMissed", "healthzFailures", "wrongParseOutcomes",
 ] as const;
 export type CountName = (typeof COUNT_NAMES)[number];
 export type Counts = Record<CountName, number>;

@@ -1,13 +1,13 @@
 /**
  * SOP.md inputs that make Markdown parsers slow, each sized to just under a byte budget (by
- * default just under the 256 KiB cap on SOP files), for the parser's limits tests, its benchmark
- * and any chaos harness that measures the worst parse time. Every shape that was probed for
- * super-linear time is here, whether the parser refuses it or parses it. All of them are ASCII,
- * so characters and bytes agree, and deterministic, so two runs measure the same text.
+ * default just under the 256 KiB cap on SOP files) and made against a set of parse limits (by
+ * default the product's), for the parser's limits tests, its benchmark and any chaos harness that
+ * measures the worst parse time. Every shape that was probed for super-linear time is here,
+ * whether the parser refuses it or parses it. All of them are ASCII, so characters and bytes
+ * agree, and deterministic, so two runs measure the same text.
  */
 import { MAX_SOP_FILE_BYTES } from "../../src/app/load-sops.ts";
-import { MARKDOWN_LIMITS } from "../../src/core/sop/markdown-limits.ts";
-import { MAX_LINES, MAX_MARKERS_ON_A_LINE } from "../../src/core/sop/procedure-limits.ts";
+import { PROCEDURE_LIMITS, type ProcedureLimits } from "../../src/core/sop/procedure-limits.ts";
 
 /** The largest SOP.md the loader accepts, less one byte. */
 export const JUST_UNDER_CAP = MAX_SOP_FILE_BYTES - 1;
@@ -21,7 +21,8 @@ export interface PathologicalShape {
 
 interface ShapeMaker {
   about: string;
-  make: (bytes: number) => string;
+  /** The shape in at most `bytes`; the at-the-limit shapes fill up to `limits`. */
+  make: (bytes: number, limits: ProcedureLimits) => string;
 }
 
 /** `head`, then as many units as fit in `bytes` (with `tail`), at most `count`, then `tail`. */
@@ -52,7 +53,6 @@ function upTo(bytes: number, head: string, unit: string | ((i: number) => string
   return fill(bytes, fill(bytes - 3, head, unit, "\n\n", count), "word ", "\n");
 }
 
-const { emphasis, brackets, lookahead, inline, blocks, nesting, setext, definitions } = MARKDOWN_LIMITS;
 /** Room for the heading, the step and the closing words around an at-the-limit shape. */
 const MARGIN = 20;
 const perParagraph = (limit: { paragraph?: number; file: number }): number => limit.paragraph ?? limit.file;
@@ -122,7 +122,10 @@ const SHAPES: Record<string, ShapeMaker> = {
   // Links, images, references: label ends walk back over label starts.
   "longest-step": {
     about: "one step of ~10,000 lines: description, then a command block",
-    make: (b) => fill(b, `${BODY}Words of description.\n`, (i) => (i < 4_900 ? "   Some words of description, and some more.\n" : i === 4_900 ? "   ```sh\n" : "   echo line\n"), "   ```\n"),
+    make: (b, { text }) => {
+      const described = Math.floor(text.lines * 0.49);
+      return fill(b, `${BODY}Words of description.\n`, (i) => (i < described ? "   Some words of description, and some more.\n" : i === described ? "   ```sh\n" : "   echo line\n"), "   ```\n");
+    },
   },
   "open-brackets": { about: "'[' repeated", make: (b) => fill(b, BODY, "[") },
   "bracket-words": { about: "'[a ' repeated", make: (b) => fill(b, BODY, "[a ") },
@@ -233,111 +236,111 @@ const SHAPES: Record<string, ShapeMaker> = {
   // The most of each thing the parser accepts: these parse, and their time is the worst case.
   "emphasis-at-the-limits": {
     about: "paragraphs of '*a ' openers then '_a ' closers (the slowest pattern), each at the paragraph limit, up to the file limit",
-    make: (b) => {
-      const k = Math.floor(perParagraph(emphasis) / 2);
-      return upTo(b, AFTER, `${"*a ".repeat(k)}${"a_ ".repeat(k)}\n\n`, Math.floor((emphasis.file - MARGIN) / (2 * k)));
+    make: (b, { markdown }) => {
+      const k = Math.floor(perParagraph(markdown.emphasis) / 2);
+      return upTo(b, AFTER, `${"*a ".repeat(k)}${"a_ ".repeat(k)}\n\n`, Math.floor((markdown.emphasis.file - MARGIN) / (2 * k)));
     },
   },
   "nested-emphasis-at-the-limits": {
     about: "paragraphs of nested *_ … _*, each at the paragraph limit, up to the file limit",
-    make: (b) => {
-      const k = Math.floor(perParagraph(emphasis) / 4);
-      return upTo(b, AFTER, `${"*_".repeat(k)}x${"_*".repeat(k)}\n\n`, Math.floor((emphasis.file - MARGIN) / (4 * k)));
+    make: (b, { markdown }) => {
+      const k = Math.floor(perParagraph(markdown.emphasis) / 4);
+      return upTo(b, AFTER, `${"*_".repeat(k)}x${"_*".repeat(k)}\n\n`, Math.floor((markdown.emphasis.file - MARGIN) / (4 * k)));
     },
   },
   "brackets-at-the-limits": {
     about: "paragraphs of nested [ … ], each at the paragraph limit, up to the file limit",
-    make: (b) => {
-      const k = Math.floor(perParagraph(brackets) / 2);
-      return upTo(b, AFTER, `${"[".repeat(k)}a${"]".repeat(k)}\n\n`, Math.floor((brackets.file - MARGIN) / (2 * k)));
+    make: (b, { markdown }) => {
+      const k = Math.floor(perParagraph(markdown.brackets) / 2);
+      return upTo(b, AFTER, `${"[".repeat(k)}a${"]".repeat(k)}\n\n`, Math.floor((markdown.brackets.file - MARGIN) / (2 * k)));
     },
   },
   "references-at-the-limits": {
     about: "paragraphs of '[a] ' references to nothing, each at the paragraph limit, up to the file limit",
-    make: (b) => {
-      const k = Math.floor(perParagraph(brackets) / 2);
-      return upTo(b, AFTER, `${"[a] ".repeat(k)}\n\n`, Math.floor((brackets.file - MARGIN) / (2 * k)));
+    make: (b, { markdown }) => {
+      const k = Math.floor(perParagraph(markdown.brackets) / 2);
+      return upTo(b, AFTER, `${"[a] ".repeat(k)}\n\n`, Math.floor((markdown.brackets.file - MARGIN) / (2 * k)));
     },
   },
   "lookahead-at-the-limit": {
     about: "unclosed backtick runs and '<!--' at the start of a long paragraph, reading ahead up to the limit",
-    make: (b) => {
-      const runs = Math.floor(lookahead.file / b);
+    make: (b, { markdown }) => {
+      const runs = Math.floor(markdown.lookahead.file / b);
       return fill(b, `${BODY}${Array.from({ length: runs }, (_, i) => (i % 2 ? "x <!-- " : `${"`".repeat(i + 1)} `)).join("")}`, " word");
     },
   },
   "inline-at-the-limits": {
     about: "paragraphs of escapes, entities and '<', each at the paragraph limit, up to the file limit",
-    make: (b) => {
-      const k = perParagraph(inline) - MARGIN;
+    make: (b, { markdown }) => {
+      const k = perParagraph(markdown.inline) - MARGIN;
       const paragraph = `${Array.from({ length: k }, (_, i) => ["\\*", "&amp;", "x < "][i % 3]).join("")}\n\n`;
-      return upTo(b, AFTER, paragraph, Math.floor((inline.file - MARGIN) / k));
+      return upTo(b, AFTER, paragraph, Math.floor((markdown.inline.file - MARGIN) / k));
     },
   },
   "inline-lines-at-the-limits": {
     about: "one paragraph of 'x < y' lines up to the paragraph limit, then plain lines up to the line limit: each line's text is merged by splicing all the paragraph's events",
-    make: (b) => {
-      const k = perParagraph(inline) - MARGIN;
-      return upTo(b, AFTER, (i) => (i < k ? "x < y\n" : "a\n"), MAX_LINES - MARGIN);
+    make: (b, { text, markdown }) => {
+      const k = perParagraph(markdown.inline) - MARGIN;
+      return upTo(b, AFTER, (i) => (i < k ? "x < y\n" : "a\n"), text.lines - MARGIN);
     },
   },
   "blocks-at-the-limit": {
     about: "empty steps (the slowest block per byte) up to the block limit",
-    make: (b) => upTo(b, STEPS, "1.\n", blocks.file - MARGIN),
+    make: (b, { markdown }) => upTo(b, STEPS, "1.\n", markdown.blocks.file - MARGIN),
   },
   "titled-steps-at-the-limit": {
     about: "steps with a bold title and a condition, up to the block limit",
-    make: (b) => upTo(b, STEPS, (i) => `${i + 1}. **Step ${i + 1}** [if: a]\n`, Math.floor((blocks.file - MARGIN) / 2)),
+    make: (b, { markdown }) => upTo(b, STEPS, (i) => `${i + 1}. **Step ${i + 1}** [if: a]\n`, Math.floor((markdown.blocks.file - MARGIN) / 2)),
   },
   "lines-at-the-limit": {
     about: "one-letter lines of one paragraph, up to the line limit",
-    make: (b) => upTo(b, AFTER, "a\n", MAX_LINES - MARGIN),
+    make: (b, { text }) => upTo(b, AFTER, "a\n", text.lines - MARGIN),
   },
   "quote-lines-at-the-limit": {
     about: "'> a' lines, up to the nesting limit",
-    make: (b) => upTo(b, AFTER, "> a\n", Math.min(nesting.file, MAX_LINES) - MARGIN),
+    make: (b, { text, markdown }) => upTo(b, AFTER, "> a\n", Math.min(markdown.nesting.file, text.lines) - MARGIN),
   },
   "nested-quote-lines-at-the-limit": {
     about: "lines of 10 nested quotes, up to the nesting limit",
-    make: (b) => upTo(b, AFTER, `${"> ".repeat(10)}a\n`, Math.floor((nesting.file - MARGIN) / 10)),
+    make: (b, { markdown }) => upTo(b, AFTER, `${"> ".repeat(10)}a\n`, Math.floor((markdown.nesting.file - MARGIN) / 10)),
   },
   "nested-bullets-at-the-limit": {
-    about: `lines of ${MAX_MARKERS_ON_A_LINE} nested bullets (the most on a line), up to the block limit`,
-    make: (b) => upTo(b, AFTER, `${"- ".repeat(MAX_MARKERS_ON_A_LINE)}a\n`, Math.floor((blocks.file - MARGIN) / (MAX_MARKERS_ON_A_LINE + 1))),
+    about: "lines of the most nested bullets a line may have, up to the block limit",
+    make: (b, { text, markdown }) => upTo(b, AFTER, `${"- ".repeat(text.markersOnALine)}a\n`, Math.floor((markdown.blocks.file - MARGIN) / (text.markersOnALine + 1))),
   },
   "setext-headings-at-the-limit": {
     about: "ordinary steps, then underlined headings up to the limit: each rewrites every event so far",
-    make: (b) => {
-      const tail = "a\n=\n".repeat(setext.file);
+    make: (b, { markdown }) => {
+      const tail = "a\n=\n".repeat(markdown.setext.file);
       return `${ordinaryMarkdown(b - tail.length - 1)}\n${tail}`;
     },
   },
   "definitions-at-the-limit": {
     about: "ordinary steps, then link definitions up to the limit",
-    make: (b) => {
-      const tail = Array.from({ length: definitions.file }, (_, i) => `[d${i}]: u\n`).join("");
+    make: (b, { markdown }) => {
+      const tail = Array.from({ length: markdown.definitions.file }, (_, i) => `[d${i}]: u\n`).join("");
       return `${ordinaryMarkdown(b - tail.length - 1)}\n${tail}`;
     },
   },
   "diagnostics-at-the-limit": {
     about: "steps that each earn several warnings and errors, up to the block limit",
-    make: (b) => upTo(b, STEPS, (i) => `${i + 3}. **S** [timout: 1, if: a ==, manual: yes, manual: no]\n`, Math.floor((blocks.file - MARGIN) / 2)),
+    make: (b, { markdown }) => upTo(b, STEPS, (i) => `${i + 3}. **S** [timout: 1, if: a ==, manual: yes, manual: no]\n`, Math.floor((markdown.blocks.file - MARGIN) / 2)),
   },
 };
 
 /** The names of every shape, in a stable order. */
 export const SHAPE_NAMES: readonly string[] = Object.keys(SHAPES);
 
-/** One shape at `bytes` (default: just under the cap). */
-export function pathologicalMarkdown(name: string, bytes = JUST_UNDER_CAP): string {
+/** One shape at `bytes` (default: just under the cap), against `limits` (default: the product's). */
+export function pathologicalMarkdown(name: string, bytes = JUST_UNDER_CAP, limits = PROCEDURE_LIMITS): string {
   const shape = SHAPES[name];
   if (!shape) throw new Error(`no pathological shape named "${name}"; known: ${SHAPE_NAMES.join(", ")}`);
-  return shape.make(bytes);
+  return shape.make(bytes, limits);
 }
 
-/** Every shape at `bytes` (default: just under the cap). */
-export function pathologicalShapes(bytes = JUST_UNDER_CAP): PathologicalShape[] {
-  return SHAPE_NAMES.map((name) => ({ name, about: SHAPES[name]!.about, markdown: pathologicalMarkdown(name, bytes) }));
+/** Every shape at `bytes` (default: just under the cap), against `limits` (default: the product's). */
+export function pathologicalShapes(bytes = JUST_UNDER_CAP, limits = PROCEDURE_LIMITS): PathologicalShape[] {
+  return SHAPE_NAMES.map((name) => ({ name, about: SHAPES[name]!.about, markdown: pathologicalMarkdown(name, bytes, limits) }));
 }
 
 const SERVICES = ["billing", "checkout", "search", "auth", "ledger"] as const;

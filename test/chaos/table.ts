@@ -12,6 +12,7 @@ const HEADERS: Record<CountName, string> = {
   chainFalseAlarms: "chain false alarms",
   tamperingMissed: "tampering missed",
   healthzFailures: "/healthz failures",
+  wrongParseOutcomes: "wrong parse outcomes",
 };
 
 export function formatTable(results: readonly ScenarioResult[]): string {

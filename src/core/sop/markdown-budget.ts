@@ -34,7 +34,7 @@ import {
   thematicBreak,
 } from "micromark-core-commonmark";
 import type { Construct, Extension, ParseContext, Point, TokenizeContext, Tokenizer } from "micromark-util-types";
-import { MARKDOWN_LIMITS, MarkdownLimitError, type Budget, type Limit } from "./markdown-limits.ts";
+import { MarkdownLimitError, REFUSALS, type Budget, type MarkdownLimits } from "./markdown-limits.ts";
 
 /** Counts for one parse: `parser` is micromark's per-parse context, shared by its tokenizers. */
 interface Tally {
@@ -72,25 +72,30 @@ function add(counts: Map<Budget, number>, budget: Budget, units: number): number
 const COUNTED_EVERY_TIME: ReadonlySet<Budget> = new Set(["nesting", "lookahead"]);
 
 /** Counts `units` of `budget` at `at`, and stops the parse past a limit. */
-function charge(context: TokenizeContext, budget: Budget, units: number, at: Point): void {
-  const tally = tallyOf(context.parser);
-  if (!COUNTED_EVERY_TIME.has(budget)) {
-    let counted = tally.counted.get(budget);
-    if (!counted) tally.counted.set(budget, (counted = new Set()));
-    if (counted.has(at.offset)) return;
-    counted.add(at.offset);
-  }
-  const limit = MARKDOWN_LIMITS[budget];
-  if (limit.paragraph !== undefined) {
-    let counts = tally.paragraphs.get(context);
-    if (!counts) tally.paragraphs.set(context, (counts = new Map()));
-    if (add(counts, budget, units) > limit.paragraph) throw exceeded(limit, "this paragraph", limit.paragraph, at);
-  }
-  if (add(tally.file, budget, units) > limit.file) throw exceeded(limit, "SOP.md", limit.file, at);
+type Charge = (context: TokenizeContext, budget: Budget, units: number, at: Point) => void;
+
+function charger(limits: MarkdownLimits): Charge {
+  return (context, budget, units, at) => {
+    const tally = tallyOf(context.parser);
+    if (!COUNTED_EVERY_TIME.has(budget)) {
+      let counted = tally.counted.get(budget);
+      if (!counted) tally.counted.set(budget, (counted = new Set()));
+      if (counted.has(at.offset)) return;
+      counted.add(at.offset);
+    }
+    const limit = limits[budget];
+    if (limit.paragraph !== undefined) {
+      let counts = tally.paragraphs.get(context);
+      if (!counts) tally.paragraphs.set(context, (counts = new Map()));
+      if (add(counts, budget, units) > limit.paragraph) throw exceeded(budget, "this paragraph", limit.paragraph, at);
+    }
+    if (add(tally.file, budget, units) > limit.file) throw exceeded(budget, "SOP.md", limit.file, at);
+  };
 }
 
-function exceeded(limit: Limit, where: string, max: number, at: Point): MarkdownLimitError {
-  return new MarkdownLimitError(limit.code, at.line, at.column, limit.message(where, max));
+function exceeded(budget: Budget, where: string, max: number, at: Point): MarkdownLimitError {
+  const { code, message } = REFUSALS[budget];
+  return new MarkdownLimitError(code, at.line, at.column, message(where, max));
 }
 
 type Hook = (context: TokenizeContext, start: Point) => void;
@@ -118,115 +123,124 @@ function metered(construct: Construct, hooks: Hooks): Construct {
   return result;
 }
 
-const inline: Hook = (context, start) => charge(context, "inline", 1, start);
-const block: Hook = (context, start) => charge(context, "blocks", 1, start);
-
-/** Counts the markers of a run that can open or close emphasis (the others are plain text). */
-const emphasisRun: Hook = (context) => {
-  const token = context.events[context.events.length - 1]?.[1];
-  if (token && (token._open || token._close)) charge(context, "emphasis", token.end.offset - token.start.offset, token.start);
-};
-
-/** What a construct read before it gave up is read again as text: quadratic when it is long. */
-const readAhead: Hook = (context, start) => {
-  const read = context.now().offset - start.offset;
-  if (read > 0) charge(context, "lookahead", read, start);
-};
-
-const bracket: Hook = (context, start) => {
-  inline(context, start);
-  charge(context, "brackets", 1, start);
-};
 
 /** Text constructs replace micromark's own (disabled by name), so each is tried once. */
 const TEXT_CONSTRUCTS: Construct[] = [attention, autolink, characterEscape, characterReference, codeText, hardBreakEscape, htmlText, labelEnd, labelStartImage, labelStartLink];
 
-const inlineConstructs = {
-  attention: metered(attention, { tried: inline, matched: emphasisRun }),
-  autolink: metered(autolink, { tried: inline, failed: readAhead }),
-  characterEscape: metered(characterEscape, { tried: inline }),
-  characterReference: metered(characterReference, { tried: inline, failed: readAhead }),
-  codeText: metered(codeText, { tried: inline, failed: readAhead }),
-  hardBreakEscape: metered(hardBreakEscape, { tried: inline }),
-  htmlText: metered(htmlText, { tried: inline, failed: readAhead }),
-  labelEnd: metered(labelEnd, { tried: bracket, failed: readAhead }),
-  labelStartImage: metered(labelStartImage, { tried: bracket }),
-  labelStartLink: metered(labelStartLink, { tried: bracket }),
-};
-
-/**
- * A list item's continuation runs once per line per open item; it also starts the next item of
- * the list (a sibling), which it signals with `_closeFlow`.
- */
-const listContinuation = metered(list.continuation!, {
-  tried: (context, start) => charge(context, "nesting", 1, start),
-  matched: (context, start) => {
-    if (context.containerState?._closeFlow) block(context, start);
-  },
-});
-const quoteContinuation = metered(blockQuote.continuation!, { tried: (context, start) => charge(context, "nesting", 1, start) });
+function inlineConstructs(charge: Charge) {
+  const inline: Hook = (context, start) => charge(context, "inline", 1, start);
+  /** Counts the markers of a run that can open or close emphasis (the others are plain text). */
+  const emphasisRun: Hook = (context) => {
+    const token = context.events[context.events.length - 1]?.[1];
+    if (token && (token._open || token._close)) charge(context, "emphasis", token.end.offset - token.start.offset, token.start);
+  };
+  /** What a construct read before it gave up is read again as text: quadratic when it is long. */
+  const readAhead: Hook = (context, start) => {
+    const read = context.now().offset - start.offset;
+    if (read > 0) charge(context, "lookahead", read, start);
+  };
+  const bracket: Hook = (context, start) => {
+    inline(context, start);
+    charge(context, "brackets", 1, start);
+  };
+  return {
+    attention: metered(attention, { tried: inline, matched: emphasisRun }),
+    autolink: metered(autolink, { tried: inline, failed: readAhead }),
+    characterEscape: metered(characterEscape, { tried: inline }),
+    characterReference: metered(characterReference, { tried: inline, failed: readAhead }),
+    codeText: metered(codeText, { tried: inline, failed: readAhead }),
+    hardBreakEscape: metered(hardBreakEscape, { tried: inline }),
+    htmlText: metered(htmlText, { tried: inline, failed: readAhead }),
+    labelEnd: metered(labelEnd, { tried: bracket, failed: readAhead }),
+    labelStartImage: metered(labelStartImage, { tried: bracket }),
+    labelStartLink: metered(labelStartLink, { tried: bracket }),
+  };
+}
 
 /**
  * Block constructs go in front of micromark's own, which stay: micromark refers to some of them
  * directly (a list item checks for a thematic break, a quote line attempts a quote).
  */
-const blockConstructs = {
-  list: metered(list, { matched: block, continuation: listContinuation }),
-  blockQuote: metered(blockQuote, { matched: block, continuation: quoteContinuation }),
-  thematicBreak: metered(thematicBreak, { matched: block }),
-  headingAtx: metered(headingAtx, { matched: block }),
-  setextUnderline: metered(setextUnderline, { matched: (context, start) => (block(context, start), charge(context, "setext", 1, start)) }),
-  htmlFlow: metered(htmlFlow, { matched: block }),
-  codeFenced: metered(codeFenced, { matched: block }),
-  codeIndented: metered(codeIndented, { matched: block }),
-  definition: metered(definition, { matched: (context, start) => (block(context, start), charge(context, "definitions", 1, start)) }),
-};
-
-/** Tried last wherever a block starts: nothing else matched, so a paragraph starts here. */
-const paragraphStart: Construct = {
-  partial: true,
-  tokenize(_effects, _ok, nok) {
-    // Tried again on every line of a paragraph, to see whether the line interrupts it.
-    if (!this.interrupt) block(this, this.now());
-    return nok;
-  },
-};
+function blockConstructs(charge: Charge) {
+  const block: Hook = (context, start) => charge(context, "blocks", 1, start);
+  const nesting: Hook = (context, start) => charge(context, "nesting", 1, start);
+  /**
+   * A list item's continuation runs once per line per open item; it also starts the next item of
+   * the list (a sibling), which it signals with `_closeFlow`.
+   */
+  const listContinuation = metered(list.continuation!, {
+    tried: nesting,
+    matched: (context, start) => {
+      if (context.containerState?._closeFlow) block(context, start);
+    },
+  });
+  const quoteContinuation = metered(blockQuote.continuation!, { tried: nesting });
+  /** Tried last wherever a block starts: nothing else matched, so a paragraph starts here. */
+  const paragraphStart: Construct = {
+    partial: true,
+    tokenize(_effects, _ok, nok) {
+      // Tried again on every line of a paragraph, to see whether the line interrupts it.
+      if (!this.interrupt) block(this, this.now());
+      return nok;
+    },
+  };
+  return {
+    list: metered(list, { matched: block, continuation: listContinuation }),
+    blockQuote: metered(blockQuote, { matched: block, continuation: quoteContinuation }),
+    thematicBreak: metered(thematicBreak, { matched: block }),
+    headingAtx: metered(headingAtx, { matched: block }),
+    setextUnderline: metered(setextUnderline, { matched: (context, start) => (block(context, start), charge(context, "setext", 1, start)) }),
+    htmlFlow: metered(htmlFlow, { matched: block }),
+    codeFenced: metered(codeFenced, { matched: block }),
+    codeIndented: metered(codeIndented, { matched: block }),
+    definition: metered(definition, { matched: (context, start) => (block(context, start), charge(context, "definitions", 1, start)) }),
+    paragraphStart,
+  };
+}
 
 const digits = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57] as const;
 
-/** The micromark extension that meters a parse; errors are thrown, so one parse, one error. */
-export const markdownBudget: Extension = {
-  document: {
-    42: blockConstructs.list,
-    43: blockConstructs.list,
-    45: blockConstructs.list,
-    ...Object.fromEntries(digits.map((code) => [code, blockConstructs.list])),
-    62: blockConstructs.blockQuote,
-  },
-  contentInitial: { 91: blockConstructs.definition },
-  flowInitial: { [-2]: blockConstructs.codeIndented, [-1]: blockConstructs.codeIndented, 32: blockConstructs.codeIndented },
-  flow: {
-    35: blockConstructs.headingAtx,
-    42: blockConstructs.thematicBreak,
-    45: [blockConstructs.setextUnderline, blockConstructs.thematicBreak],
-    60: blockConstructs.htmlFlow,
-    61: blockConstructs.setextUnderline,
-    95: blockConstructs.thematicBreak,
-    96: blockConstructs.codeFenced,
-    126: blockConstructs.codeFenced,
-    null: [paragraphStart],
-  },
-  string: { 38: inlineConstructs.characterReference, 92: inlineConstructs.characterEscape },
-  text: {
-    33: inlineConstructs.labelStartImage,
-    38: inlineConstructs.characterReference,
-    42: inlineConstructs.attention,
-    60: [inlineConstructs.autolink, inlineConstructs.htmlText],
-    91: inlineConstructs.labelStartLink,
-    92: [inlineConstructs.hardBreakEscape, inlineConstructs.characterEscape],
-    93: inlineConstructs.labelEnd,
-    95: inlineConstructs.attention,
-    96: inlineConstructs.codeText,
-  },
-  disable: { null: TEXT_CONSTRUCTS.map((construct) => construct.name!) },
-};
+/**
+ * The micromark extension that meters a parse against `limits`; errors are thrown, so one parse,
+ * one error. Each call makes its own constructs: build one per set of limits and keep it.
+ */
+export function markdownBudget(limits: MarkdownLimits): Extension {
+  const charge = charger(limits);
+  const inline = inlineConstructs(charge);
+  const block = blockConstructs(charge);
+  return {
+    document: {
+      42: block.list,
+      43: block.list,
+      45: block.list,
+      ...Object.fromEntries(digits.map((code) => [code, block.list])),
+      62: block.blockQuote,
+    },
+    contentInitial: { 91: block.definition },
+    flowInitial: { [-2]: block.codeIndented, [-1]: block.codeIndented, 32: block.codeIndented },
+    flow: {
+      35: block.headingAtx,
+      42: block.thematicBreak,
+      45: [block.setextUnderline, block.thematicBreak],
+      60: block.htmlFlow,
+      61: block.setextUnderline,
+      95: block.thematicBreak,
+      96: block.codeFenced,
+      126: block.codeFenced,
+      null: [block.paragraphStart],
+    },
+    string: { 38: inline.characterReference, 92: inline.characterEscape },
+    text: {
+      33: inline.labelStartImage,
+      38: inline.characterReference,
+      42: inline.attention,
+      60: [inline.autolink, inline.htmlText],
+      91: inline.labelStartLink,
+      92: [inline.hardBreakEscape, inline.characterEscape],
+      93: inline.labelEnd,
+      95: inline.attention,
+      96: inline.codeText,
+    },
+    disable: { null: TEXT_CONSTRUCTS.map((construct) => construct.name!) },
+  };
+}

@@ -7,9 +7,9 @@ import type { ListItem, Root } from "mdast";
 import remarkParse from "remark-parse";
 import { unified } from "unified";
 import { markdownBudget } from "./markdown-budget.ts";
-import { MarkdownLimitError } from "./markdown-limits.ts";
+import { MarkdownLimitError, type MarkdownLimits } from "./markdown-limits.ts";
 import { createContext, report, type ProcedureContext } from "./procedure-context.ts";
-import { textProblem } from "./procedure-limits.ts";
+import { PROCEDURE_LIMITS, textProblem, type ProcedureLimits } from "./procedure-limits.ts";
 import { findStepItems } from "./procedure-section.ts";
 import { startOf, startOffset } from "./procedure-tree.ts";
 import { shorten } from "./step-attributes.ts";
@@ -19,9 +19,16 @@ import { readStepHeader } from "./step-header.ts";
 import { reportUnusedBullets, StepSettings, type UnusedBullet } from "./step-settings.ts";
 import { slugify, type Diagnostic, type Step } from "./types.ts";
 
-const processor = unified().use(remarkParse).data("micromarkExtensions", [markdownBudget]);
+const meteredRemark = (limits: MarkdownLimits) => unified().use(remarkParse).data("micromarkExtensions", [markdownBudget(limits)]);
+/** One remark per set of limits: the product's, and whatever a test passes. */
+const processors = new WeakMap<MarkdownLimits, ReturnType<typeof meteredRemark>>();
 /** Past this many, one summary stands for the rest: nobody reads 200,000 lines about one file. */
 const MAX_DIAGNOSTICS = 100;
+
+export interface ProcedureOptions {
+  /** Default: the product's limits (PROCEDURE_LIMITS), which parseSop always uses. */
+  limits?: ProcedureLimits;
+}
 
 export interface ParsedProcedure {
   steps: Step[];
@@ -33,14 +40,14 @@ export interface ParsedProcedure {
  * Reads the procedure of an SOP. Never throws: whatever the input, problems come back as
  * diagnostics located in `file` (named as the caller names it), and the steps it could read.
  */
-export function parseProcedure(markdown: string, file: string): ParsedProcedure {
+export function parseProcedure(markdown: string, file: string, { limits = PROCEDURE_LIMITS }: ProcedureOptions = {}): ParsedProcedure {
   const ctx = createContext(markdown, file);
-  const tooBig = textProblem(markdown);
+  const tooBig = textProblem(markdown, limits.text);
   if (tooBig) {
     report(ctx, "error", tooBig.code, { line: tooBig.line, column: 1 }, tooBig.message);
     return { steps: [], diagnostics: ctx.diagnostics };
   }
-  const root = parseMarkdown(ctx, markdown);
+  const root = parseMarkdown(ctx, markdown, limits.markdown);
   if (!root) return { steps: [], diagnostics: ctx.diagnostics };
   const items = findStepItems(ctx, root);
   checkNumbering(ctx, items);
@@ -51,7 +58,9 @@ export function parseProcedure(markdown: string, file: string): ParsedProcedure 
 }
 
 /** remark's tree, or nothing (and an error) when the text is past one of the Markdown limits. */
-function parseMarkdown(ctx: ProcedureContext, markdown: string): Root | undefined {
+function parseMarkdown(ctx: ProcedureContext, markdown: string, limits: MarkdownLimits): Root | undefined {
+  let processor = processors.get(limits);
+  if (!processor) processors.set(limits, (processor = meteredRemark(limits)));
   try {
     return processor.parse(markdown);
   } catch (error) {

@@ -50,6 +50,7 @@ export function parseSop(src: SopSource): ParsedSop {
     if (manifest) checkName(manifest);
     return { diagnostics: [missingFile(src.mdFile, "SOP.md"), ...diagnostics] };
   }
+  // Always the product's limits (PROCEDURE_LIMITS): a cached parse is keyed without them.
   const procedure = parseProcedure(src.markdown, src.mdFile);
   diagnostics.push(...procedure.diagnostics);
   if (!manifest) return { diagnostics };

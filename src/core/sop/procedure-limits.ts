@@ -5,9 +5,30 @@
  * 3,000 lines, 80 s). Real SOPs have a few thousand lines and nest a few levels. What only
  * remark can count (blocks, emphasis, brackets …) is metered while it parses: markdown-budget.ts.
  */
-export const MAX_LINES = 10_000;
-export const MAX_INDENT_COLUMNS = 200;
-export const MAX_MARKERS_ON_A_LINE = 40;
+import { MARKDOWN_LIMITS, type MarkdownLimits } from "./markdown-limits.ts";
+
+export interface TextLimits {
+  lines: number;
+  /** Leading spaces, tabs (4 columns each) and ">" of one line. */
+  indentColumns: number;
+  /** List and quote markers that open one line. */
+  markersOnALine: number;
+}
+
+/** Every limit of one SOP.md parse: on the text before remark, and on what remark counts. */
+export interface ProcedureLimits {
+  text: Readonly<TextLimits>;
+  markdown: MarkdownLimits;
+}
+
+/**
+ * The product's limits, which parseSop (and so every catalog and its parse cache) always uses;
+ * a parse with other limits is for tests that prove each limit on small inputs.
+ */
+export const PROCEDURE_LIMITS: ProcedureLimits = {
+  text: { lines: 10_000, indentColumns: 200, markersOnALine: 40 },
+  markdown: MARKDOWN_LIMITS,
+};
 
 const MARKERS = /^(?:[ \t]*(?:[-*+>]|\d{1,9}[.)])(?=[ \t]|$))+/;
 /** Line endings as micromark sees them: a lone CR ends a line too. */
@@ -19,23 +40,23 @@ export interface TextProblem {
   message: string;
 }
 
-export function textProblem(markdown: string): TextProblem | undefined {
+export function textProblem(markdown: string, limits: TextLimits): TextProblem | undefined {
   const lines = markdown.split(LINE_ENDING);
   // A line ending at the very end closes the last line; it does not open another.
   const count = lines.at(-1) === "" ? lines.length - 1 : lines.length;
-  if (count > MAX_LINES) {
-    return { line: MAX_LINES + 1, code: "too-many-lines", message: `SOP.md has ${count} lines, more than ${MAX_LINES}; split it into several SOPs` };
+  if (count > limits.lines) {
+    return { line: limits.lines + 1, code: "too-many-lines", message: `SOP.md has ${count} lines, more than ${limits.lines}; split it into several SOPs` };
   }
   for (const [index, text] of lines.entries()) {
     const line = index + 1;
     const indent = /^[ \t>]*/.exec(text)![0].replace(/\t/g, "    ").length;
-    if (indent > MAX_INDENT_COLUMNS) {
-      return { line, code: "too-deep", message: `line is indented ${indent} columns; SOP.md nesting is limited to ${MAX_INDENT_COLUMNS} columns` };
+    if (indent > limits.indentColumns) {
+      return { line, code: "too-deep", message: `line is indented ${indent} columns; SOP.md nesting is limited to ${limits.indentColumns} columns` };
     }
     const lead = MARKERS.exec(text)?.[0] ?? "";
     const markers = lead.match(/[-*+>]|\d{1,9}[.)]/g)?.length ?? 0;
-    if (markers > MAX_MARKERS_ON_A_LINE) {
-      return { line, code: "too-deep", message: `line opens ${markers} nested lists or quotes; SOP.md allows at most ${MAX_MARKERS_ON_A_LINE} on one line` };
+    if (markers > limits.markersOnALine) {
+      return { line, code: "too-deep", message: `line opens ${markers} nested lists or quotes; SOP.md allows at most ${limits.markersOnALine} on one line` };
     }
   }
   return undefined;

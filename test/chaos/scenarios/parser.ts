@@ -2,8 +2,8 @@
  * SOP.md files shaped to make Markdown parsers slow (test/chaos/pathological-markdown.ts), each
  * just under the 256 KiB cap: the worst time to load one (the median of three loads of each, in
  * a child process that is killed if a parse never ends), beside an ordinary SOP.md as big for
- * comparison; and a `sop serve` that keeps answering /healthz while hot reload parses them one
- * after another.
+ * comparison, and whether each parses or is refused as written down in shape-outcomes.ts; and a
+ * `sop serve` that keeps answering /healthz while hot reload parses them one after another.
  */
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
@@ -11,6 +11,7 @@ import { ChaosServe, KillLog } from "../fleet.ts";
 import { scenarioWorkspace, type Scenario, type ScenarioContext, type Tally } from "../harness.ts";
 import { HealthPoller } from "../health-poller.ts";
 import { ordinaryMarkdown, pathologicalShapes, type PathologicalShape } from "../pathological-markdown.ts";
+import { ORDINARY_AT_THE_CAP, OUTCOMES_AT_THE_CAP } from "../shape-outcomes.ts";
 import { until } from "../../helpers/until.ts";
 
 const TIMER = new URL("../parse-timer.ts", import.meta.url).pathname;
@@ -26,6 +27,9 @@ interface Timing {
   ms: number;
   errors: number;
   steps: number | null;
+  /** What the parse made of SOP.md (test/helpers/parse-refusals.ts), and the codes of its diagnostics. */
+  outcome: string;
+  codes: string[];
 }
 
 /** Times each folder in a child; a folder the child does not finish within GIVE_UP_MS is killed and counted as that long. */
@@ -59,7 +63,7 @@ async function timeFolders(dir: string, folders: string[], repeat: number, cwd: 
     clearInterval(watchdog);
     if (left.length > 0) {
       const stuck = left.shift()!;
-      timings.push({ folder: stuck, ms: code === 0 ? Number.NaN : GIVE_UP_MS, errors: -1, steps: null });
+      timings.push({ folder: stuck, ms: code === 0 ? Number.NaN : GIVE_UP_MS, errors: -1, steps: null, outcome: "not parsed: the timer was killed or ended", codes: [] });
       if (code !== null && code !== 0) throw new Error(`parse timer failed on ${stuck} (exit ${code}): ${stderr.slice(-800)}`);
     }
   }
@@ -79,6 +83,7 @@ async function runParser(ctx: ScenarioContext, tally: Tally): Promise<void> {
   const all = pathologicalShapes();
   const shapes: PathologicalShape[] = full ? all : rng.shuffle(all).slice(0, 8);
   const ws = await scenarioWorkspace(ctx, tally);
+  tally.measures("wrongParseOutcomes");
 
   // 1. Load times, in a child process of their own.
   const folders: string[] = [];
@@ -86,7 +91,7 @@ async function runParser(ctx: ScenarioContext, tally: Tally): Promise<void> {
   for (const [i, shape] of [{ name: "ordinary", about: "an ordinary SOP.md as big as the cap (baseline)", markdown: ordinaryMarkdown() }, ...shapes].entries()) {
     const bytes = Buffer.byteLength(shape.markdown);
     if (bytes >= CAP_BYTES) {
-      tally.note(`shape ${shape.name} is ${bytes} bytes, not under the cap; left out`);
+      tally.add("wrongParseOutcomes", 1, `shape ${shape.name} is ${bytes} bytes, not under the cap; left out`);
       continue;
     }
     const folder = `shape-${i}`;
@@ -98,7 +103,18 @@ async function runParser(ctx: ScenarioContext, tally: Tally): Promise<void> {
   const sorted = [...timings].sort((a, b) => b.ms - a.ms);
   for (const t of timings) {
     if (Number.isNaN(t.ms)) throw new Error(`the parse timer ended without timing ${t.folder}`);
-    if (about.get(t.folder)?.name !== "ordinary") tally.parseTime(t.ms);
+    const name = about.get(t.folder)?.name ?? t.folder;
+    if (name === "ordinary") {
+      const { steps, codes } = ORDINARY_AT_THE_CAP;
+      const unexpected = t.codes.filter((code) => !(codes as readonly string[]).includes(code));
+      if (t.steps !== steps || unexpected.length > 0) {
+        tally.add("wrongParseOutcomes", 1, `the ordinary SOP.md: expected ${steps} steps and no diagnostic but ${codes.join(", ")}, got ${t.steps ?? "no"} steps and ${t.codes.join(", ") || "none"}`);
+      }
+      continue;
+    }
+    tally.parseTime(t.ms);
+    const expected = OUTCOMES_AT_THE_CAP[name] ?? "an outcome written down in test/chaos/shape-outcomes.ts";
+    if (t.outcome !== expected) tally.add("wrongParseOutcomes", 1, `${name}: expected ${expected}, got ${t.outcome}`);
   }
   const baseline = timings.find((t) => about.get(t.folder)?.name === "ordinary");
   const slowest = sorted.filter((t) => about.get(t.folder)?.name !== "ordinary").slice(0, 5);
