@@ -12,13 +12,6 @@ const layer = {
 
 const ioModules = ["node:*", "fs", "child_process", "net", "http", "https", "os", "path", "crypto"];
 
-// TEMPORARY: code being rewritten in parallel keeps the old rule set until that work merges: the
-// folders of the SopRunner refactor, and the two parse-limit files of the core-speed work. Whoever
-// merges last fixes what strictTypeChecked then reports there, and deletes this list and its block.
-const oldRulesOnly = [
-  "src/core/sop/markdown-budget.ts", "src/core/sop/procedure-limits.ts",
-];
-
 export default defineConfig(
   { ignores: ["node_modules/", "dist/", "coverage/", "data/", "logs/", "test-output/"] },
   js.configs.recommended,
@@ -28,7 +21,6 @@ export default defineConfig(
   },
   {
     files: ["**/*.ts"],
-    ignores: oldRulesOnly,
     extends: [tseslint.configs.strictTypeChecked],
     rules: {
       // Numbers in messages are fine; undefined, null, objects and booleans in a template are bugs.
@@ -57,18 +49,6 @@ export default defineConfig(
     // (a closed queue, a read-only store) rejections, as those interfaces promise.
     files: ["src/drivers/local/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
     rules: { "@typescript-eslint/require-await": "off" },
-  },
-  {
-    // TEMPORARY: the old rule set (recommended plus three type-aware rules) for the files in
-    // oldRulesOnly. Delete this block, and the list, once the work there has merged and passes.
-    files: oldRulesOnly,
-    ignores: ["**/*.js"],
-    extends: [tseslint.configs.recommended],
-    rules: {
-      "@typescript-eslint/no-floating-promises": "error",
-      "@typescript-eslint/no-misused-promises": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-    },
   },
   {
     // A runtime import cycle makes module initialisation order-dependent and hides a layering

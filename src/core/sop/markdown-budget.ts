@@ -86,7 +86,7 @@ function charger(limits: MarkdownLimits): Charge {
     const limit = limits[budget];
     if (limit.paragraph !== undefined) {
       let counts = tally.paragraphs.get(context);
-      if (!counts) tally.paragraphs.set(context, (counts = new Map()));
+      if (!counts) tally.paragraphs.set(context, (counts = new Map<Budget, number>()));
       if (add(counts, budget, units) > limit.paragraph) throw exceeded(budget, "this paragraph", limit.paragraph, at);
     }
     if (add(tally.file, budget, units) > limit.file) throw exceeded(budget, "SOP.md", limit.file, at);
@@ -168,13 +168,13 @@ function blockConstructs(charge: Charge) {
    * A list item's continuation runs once per line per open item; it also starts the next item of
    * the list (a sibling), which it signals with `_closeFlow`.
    */
-  const listContinuation = metered(list.continuation!, {
+  const listContinuation = metered(defined(list.continuation, "list continuation"), {
     tried: nesting,
     matched: (context, start) => {
       if (context.containerState?._closeFlow) block(context, start);
     },
   });
-  const quoteContinuation = metered(blockQuote.continuation!, { tried: nesting });
+  const quoteContinuation = metered(defined(blockQuote.continuation, "block quote continuation"), { tried: nesting });
   /** Tried last wherever a block starts: nothing else matched, so a paragraph starts here. */
   const paragraphStart: Construct = {
     partial: true,
@@ -189,11 +189,21 @@ function blockConstructs(charge: Charge) {
     blockQuote: metered(blockQuote, { matched: block, continuation: quoteContinuation }),
     thematicBreak: metered(thematicBreak, { matched: block }),
     headingAtx: metered(headingAtx, { matched: block }),
-    setextUnderline: metered(setextUnderline, { matched: (context, start) => (block(context, start), charge(context, "setext", 1, start)) }),
+    setextUnderline: metered(setextUnderline, {
+      matched: (context, start) => {
+        block(context, start);
+        charge(context, "setext", 1, start);
+      },
+    }),
     htmlFlow: metered(htmlFlow, { matched: block }),
     codeFenced: metered(codeFenced, { matched: block }),
     codeIndented: metered(codeIndented, { matched: block }),
-    definition: metered(definition, { matched: (context, start) => (block(context, start), charge(context, "definitions", 1, start)) }),
+    definition: metered(definition, {
+      matched: (context, start) => {
+        block(context, start);
+        charge(context, "definitions", 1, start);
+      },
+    }),
     paragraphStart,
   };
 }
@@ -241,6 +251,12 @@ export function markdownBudget(limits: MarkdownLimits): Extension {
       95: inline.attention,
       96: inline.codeText,
     },
-    disable: { null: TEXT_CONSTRUCTS.map((construct) => construct.name!) },
+    disable: { null: TEXT_CONSTRUCTS.map((construct) => defined(construct.name, "a text construct's name")) },
   };
+}
+
+/** micromark's constructs always carry these parts; a version without one is not the parser this was written for. */
+function defined<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`micromark changed: ${what} is missing`);
+  return value;
 }

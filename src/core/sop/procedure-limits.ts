@@ -49,7 +49,7 @@ export function textProblem(markdown: string, limits: TextLimits): TextProblem |
   }
   for (const [index, text] of lines.entries()) {
     const line = index + 1;
-    const indent = /^[ \t>]*/.exec(text)![0].replace(/\t/g, "    ").length;
+    const indent = (/^[ \t>]*/.exec(text)?.[0] ?? "").replace(/\t/g, "    ").length;
     if (indent > limits.indentColumns) {
       return { line, code: "too-deep", message: `line is indented ${indent} columns; SOP.md nesting is limited to ${limits.indentColumns} columns` };
     }
