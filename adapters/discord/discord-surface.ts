@@ -134,7 +134,8 @@ export class DiscordSurface implements ChatSurface {
 
   private remember(id: string, title: string): void {
     this.titles.set(id, title);
-    if (this.titles.size > MAX_TITLES) this.titles.delete(this.titles.keys().next().value!);
+    const oldest = this.titles.keys().next();
+    if (this.titles.size > MAX_TITLES && !oldest.done) this.titles.delete(oldest.value);
   }
 }
 

@@ -87,6 +87,7 @@ export class GatewayConnection {
     while (!this.closed) {
       const result = await this.attempt();
       attempted();
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may set it while attempt() awaits; the narrowing from the loop test does not know
       if (this.closed) break;
       if (result === "connected") {
         failures = 0;

@@ -66,7 +66,7 @@ async function refuse(i: Interaction, why: string): Promise<void> {
 async function autocomplete(i: AutocompleteInteraction, ctx: InteractionContext): Promise<void> {
   const focused = i.options.getFocused(true);
   const sop = i.options.getString("name") ?? undefined;
-  await i.respond(await suggestions(ctx.runner, { option: focused.name, typed: String(focused.value), ...(sop ? { sop } : {}) }));
+  await i.respond(await suggestions(ctx.runner, { option: focused.name, typed: focused.value, ...(sop ? { sop } : {}) }));
 }
 
 async function command(i: ChatInputCommandInteraction, ctx: InteractionContext): Promise<void> {

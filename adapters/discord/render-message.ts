@@ -58,7 +58,7 @@ export function renderMessage(m: ChatMessage, o: RenderOptions = {}): DiscordMes
 
 function rolesNamed(m: ChatMessage): string[] {
   const text = [...m.lines, ...m.fields.map((f) => f.value)].join("\n");
-  return [...new Set([...text.matchAll(/\bdiscord-role:(\d+)\b/g)].map((x) => x[1]!))].slice(0, 100);
+  return [...new Set([...text.matchAll(/\bdiscord-role:(\d+)\b/g)].flatMap(([, id]) => (id === undefined ? [] : [id])))].slice(0, 100);
 }
 
 /** Discord shows a mention in an embed's title as raw `<@…>`: such a title leads the description instead. */

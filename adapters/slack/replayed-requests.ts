@@ -72,7 +72,7 @@ export function runOnce({ ledger, now, log }: RunOnceOptions): Middleware<AnyMid
 
 /** Events were acknowledged by Bolt already; commands, clicks and forms wait for this. */
 async function ackWithNothing(args: AnyMiddlewareArgs): Promise<void> {
-  if ("ack" in args && typeof args.ack === "function") await (args.ack as () => Promise<void>)();
+  if ("ack" in args && typeof args.ack === "function") await args.ack();
 }
 
 function tellToRetry(body: unknown, log: Logger): void {

@@ -10,7 +10,7 @@ import type { Logger } from "../../src/app/logger.ts";
 
 export function toSlackLogger(log: Logger): SlackLogger {
   let last = "";
-  const emit = (write: (obj: object, msg?: string) => void, dedupe: boolean) => (...args: unknown[]): void => {
+  const emit = (level: "debug" | "warn" | "error", dedupe: boolean) => (...args: unknown[]): void => {
     const err = args.find((a): a is Error => a instanceof Error);
     const text = args
       .filter((a) => a !== err)
@@ -20,14 +20,14 @@ export function toSlackLogger(log: Logger): SlackLogger {
       if (text === last) return;
       last = text;
     }
-    write.call(log, err ? { platform: "slack", err: err.message } : { platform: "slack" }, `Slack: ${text}`);
+    log[level](err ? { platform: "slack", err: err.message } : { platform: "slack" }, `Slack: ${text}`);
   };
   let level = LogLevel.INFO;
   return {
-    debug: emit(log.debug, false),
-    info: emit(log.debug, false),
-    warn: emit(log.warn, true),
-    error: emit(log.error, true),
+    debug: emit("debug", false),
+    info: emit("debug", false),
+    warn: emit("warn", true),
+    error: emit("error", true),
     // Bolt sets the level it was given; ours is LOG_LEVEL's, so this only answers getLevel.
     setLevel: (l: LogLevel) => {
       level = l;

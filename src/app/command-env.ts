@@ -50,8 +50,8 @@ const OUTPUT_LINE = /^([A-Za-z_][A-Za-z0-9_.-]*)=(.*)$/;
 export function parseOutputVars(text: string): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {
-    const m = OUTPUT_LINE.exec(line);
-    if (m) vars[m[1]!] = m[2]!;
+    const [, name, value] = OUTPUT_LINE.exec(line) ?? [];
+    if (name !== undefined && value !== undefined) vars[name] = value;
   }
   return vars;
 }

@@ -19,7 +19,8 @@ export async function findWaiting({ store, catalog }: Sources, ref: RunRef): Pro
   if (ref.runId) return runOf(store, ref.runId, ref.sop);
   const sop = ref.sop ?? "";
   const waiting = await store.list({ sop, statuses: WAITING_STATUSES });
-  if (waiting.length === 1) return waiting[0]!;
+  const [first, ...others] = waiting;
+  if (first && others.length === 0) return first;
   if (waiting.length > 1) {
     throw new SopError("ambiguous", `${waiting.length} runs of ${sop} are waiting; name one: ${waiting.map((r) => r.id).join(", ")}`, {
       runs: waiting.map((r) => ({ id: r.id, status: r.status, waiting: r.checkpoints.find((c) => c.status === "pending")?.id ?? "" })),
@@ -38,7 +39,8 @@ export async function findActive({ store, catalog }: Sources, target: string | R
   const byId = await store.get(ref);
   if (byId) return byId.run;
   const runs = (await store.list({ sop: ref })).filter((r) => isActive(r.status) || r.status === "queued");
-  if (runs.length === 1) return runs[0]!;
+  const [first, ...others] = runs;
+  if (first && others.length === 0) return first;
   if (runs.length > 1) {
     throw new SopError("ambiguous", `${runs.length} runs of ${ref} are active; name one: ${runs.map((r) => r.id).join(", ")}`, {
       runs: runs.map((r) => ({ id: r.id, status: r.status })),

@@ -96,17 +96,18 @@ async function parseReads(reads: readonly FolderRead[], options: LoadOptions): P
   const keys = reads.map((r) => (r.source && cache ? cache.keyOf(r.source) : undefined));
   const parses = keys.map((key) => (key !== undefined ? cache?.get(key) : undefined));
   const cached = parses.map((p) => p !== undefined);
-  const todo = reads.flatMap((r, i) => (r.source && parses[i] === undefined ? [i] : []));
-  const sources = todo.map((i) => reads[i]!.source!);
+  const todo = reads.flatMap((r, i) => (r.source && parses[i] === undefined ? [{ index: i, folder: r.folder, source: r.source }] : []));
+  const sources = todo.map((t) => t.source);
   const threads = sources.length > (options.poolThreshold ?? POOL_THRESHOLD) ? (options.pool?.threads ?? poolThreads(sources.length)) : 0;
   const fresh = threads > 0 ? await parseInPool(sources, { ...options.pool, threads }) : sources.map((s) => parseSop(s));
-  todo.forEach((index, k) => {
-    const parsed = fresh[k]!;
+  todo.forEach(({ index, folder }, k) => {
+    const parsed = fresh[k];
+    if (parsed === undefined) throw new Error(`no parse came back for SOP folder ${folder}: ${fresh.length} results for ${todo.length} sources`);
     parses[index] = parsed;
     const key = keys[index];
     if (key !== undefined) cache?.set(key, parsed);
   });
-  return reads.map((read, i) => settle(read, parses[i], keys[i], cached[i]!));
+  return reads.map((read, i) => settle(read, parses[i], keys[i], cached[i] === true));
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -135,7 +136,8 @@ export async function loadSopFolders(sopsDir: string, folders: readonly string[]
 /** One SOP folder; `dir` as the caller names it (diagnostics keep that form). */
 export async function loadSopFolder(dir: string, folder: string, options: LoadOptions = {}): Promise<{ sop?: LoadedSop; diagnostics: Diagnostic[] }> {
   const [done] = await parseReads([readSopFolder(dir, folder)], options);
-  return done!.sop ? { sop: done!.sop, diagnostics: done!.diagnostics } : { diagnostics: done!.diagnostics };
+  if (done === undefined) throw new Error(`loading SOP folder ${dir} gave no result`);
+  return done.sop ? { sop: done.sop, diagnostics: done.diagnostics } : { diagnostics: done.diagnostics };
 }
 
 export async function loadSops(sopsDir: string, options: LoadOptions = {}): Promise<LoadResult> {

@@ -68,7 +68,7 @@ class BatchQueue {
   }
 
   parseHere([start, end]: [number, number]): void {
-    for (let i = start; i < end; i++) this.results[i] = parseSop(this.sources[i]!);
+    this.sources.slice(start, end).forEach((source, k) => (this.results[start + k] = parseSop(source)));
   }
 
   store([start]: [number, number], results: readonly ParsedSop[]): void {
@@ -139,5 +139,5 @@ export async function parseInPool(sources: readonly SopSource[], options: PoolOp
   await Promise.all(workers);
   // The workers may all have failed before taking anything: what is left is parsed here.
   for (let batch = queue.take(); batch; batch = queue.take()) queue.parseHere(batch);
-  return queue.results.map((result, i) => result ?? parseSop(sources[i]!));
+  return sources.map((source, i) => queue.results[i] ?? parseSop(source));
 }

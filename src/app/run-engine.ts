@@ -200,7 +200,8 @@ export class RunEngine {
     if (opts.checkpoint !== undefined) input.checkpoint = opts.checkpoint;
     if (opts.definitionHash !== undefined) input.definitionHash = opts.definitionHash;
     const { stored, result } = await this.transition(target.id, input);
-    const outcome = result.outcome!;
+    const { outcome } = result;
+    if (outcome === undefined) throw new Error(`the state machine gave no outcome for a decision on run ${target.id}`);
     if (!outcome.ok) throw new SopError(outcome.code, outcome.message);
     return { message: outcome.message, run: stored.run };
   }
@@ -208,7 +209,8 @@ export class RunEngine {
   /** Cancel by run id, by the SOP's one active run, or by both (the run must then be that SOP's). */
   async cancel(ref: string | RunRef, actorRef: ActorRef, reason?: string): Promise<{ message: string; run: RunState }> {
     const target = await findActive(this.deps, ref);
-    const stored = (await this.deps.store.get(target.id))!;
+    const stored = await this.deps.store.get(target.id);
+    if (!stored) throw new SopError("unknown_run", `unknown run ${target.id}`);
     const actor = await this.resolveActor(actorRef, stored.definition.approval.approvers);
     const allowed = actor.admin || actor.id === target.requestedBy || mayDecide(actor, stored.definition.approval.approvers);
     if (!allowed) throw new SopError("not_allowed", `not allowed: ${actor.id} may not cancel run ${target.id} (only its requester, approvers and admins)`);
@@ -330,7 +332,8 @@ export class RunEngine {
     const watch = setInterval(() => void this.stopIfEnded(run.id, controller), Math.max(1, Math.floor(this.deps.claimTtlMs / 3)));
     watch.unref();
     // A command that never got a process (a missing secret, a bad workdir) has a result all the same.
-    let recorded = true;
+    // Widened by hand: the callback below sets it, which the compiler's narrowing does not see.
+    let recorded = true as boolean;
     try {
       const finished = await runCommand(this.deps, stored, effect, controller.signal, async (process) => {
         recorded = (await this.recordStart(run.id, effect, process)) && (await claim.renew());

@@ -65,7 +65,7 @@ async function logEvent(event: RunEvent, store: RunStore, log: Logger): Promise<
       log.info({ ...at, gate: event.checkpoint, decision: event.status, by: event.by }, `${run}: ${event.checkpoint} ${event.status}${event.by ? ` by ${event.by}` : ""}`);
       return;
     case "approval_refused":
-      log.info({ ...at, gate: event.checkpoint, by: event.by }, `${run}: ${event.by ?? "someone"} was refused on ${event.checkpoint} (recorded in the audit)`);
+      log.info({ ...at, gate: event.checkpoint, by: event.by }, `${run}: ${event.by} was refused on ${event.checkpoint} (recorded in the audit)`);
       return;
     case "run_finished": {
       const stored = await store.get(event.runId);

@@ -109,7 +109,7 @@ export class SopCatalog {
 
   private collectDiagnostics(): Diagnostic[] {
     if (this.listing) return [this.listing];
-    return [...this.folders.keys()].sort().flatMap((name) => this.folders.get(name)!.diagnostics);
+    return [...this.folders].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([, load]) => load.diagnostics);
   }
 }
 

@@ -256,15 +256,18 @@ export class SopRunner {
     const actor = this.actor(opts.actor);
     const trigger = opts.trigger ?? { type: "manual" };
     const told = { sop: name, trigger: trigger.type, via: viaOf(trigger), actor: actor.id };
-    const tell = (admission: Parameters<AdmissionListener>[0]) =>
-      this.admissions.emit(admission, (err) => this.log.error({ err, sop: name }, "a listener of run admissions failed"));
+    const tell = (admission: Parameters<AdmissionListener>[0]): void => {
+      this.admissions.emit(admission, (err) => {
+        this.log.error({ err, sop: name }, "a listener of run admissions failed");
+      });
+    };
     try {
       const run = await this.admit(name, opts, actor, trigger).catch((err: unknown) => {
         if (err instanceof SopError) tell({ ...told, accepted: false, code: err.code, message: err.message });
         throw err;
       });
       tell({ ...told, accepted: true, runId: run.id });
-      if (opts.wait === false) return this.record(run.id);
+      if (opts.wait === false) return await this.record(run.id);
       return await this.untilAtRest(run.id, seen);
     } finally {
       seen.stop();

@@ -24,16 +24,16 @@ export interface SopStatus {
 export function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[rank - 1]!;
+  return sorted[rank - 1] ?? null;
 }
 
 export function sopMetrics(runs: readonly RunState[]): SopMetrics {
   const ended = runs.filter((r) => isTerminal(r.status));
-  const durations = ended.filter((r) => r.startedAt !== undefined && r.completedAt !== undefined)
-    .map((r) => r.completedAt! - r.startedAt!).sort((a, b) => a - b);
+  const durations = ended.flatMap((r) => (r.startedAt !== undefined && r.completedAt !== undefined ? [r.completedAt - r.startedAt] : []))
+    .sort((a, b) => a - b);
   const waits = runs.flatMap((r) => r.checkpoints)
-    .filter((c) => c.kind === "approval" && c.decidedAt !== undefined && c.status !== "bypassed" && c.status !== "notified")
-    .map((c) => c.decidedAt! - c.requestedAt).sort((a, b) => a - b);
+    .flatMap((c) => (c.kind === "approval" && c.decidedAt !== undefined && c.status !== "bypassed" && c.status !== "notified" ? [c.decidedAt - c.requestedAt] : []))
+    .sort((a, b) => a - b);
   const successes = ended.filter((r) => r.status === "success").length;
   return {
     runs: ended.length,

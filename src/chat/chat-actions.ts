@@ -114,7 +114,7 @@ export class ChatActions {
       return await this.startFromMessage(text, caller, once);
     } catch (err) {
       const cause = err instanceof Error ? err.message : String(err);
-      const where = once ? `${once.platform[0]!.toUpperCase()}${once.platform.slice(1)}` : "chat";
+      const where = once ? `${once.platform.charAt(0).toUpperCase()}${once.platform.slice(1)}` : "chat";
       this.o.log?.error({ platform: once?.platform, err, source: caller.source }, `${where}: a message trigger failed: ${cause}`);
       // The answer is public and the cause may name paths or hosts: it stays in the log.
       return inChannel(message({ title: "❌ could not start: something went wrong in the bot", tone: "failure", lines: ["The bot's log has the details."] }));
@@ -251,8 +251,10 @@ export class ChatActions {
       }));
     }
     const s = await runner.getStatus(target);
-    const runLine = (r: { id: string; status: string; checkpoints: { id: string; status: string }[] }) =>
-      `\`${r.id}\` ${r.status.replace(/_/g, " ")}${r.checkpoints.find((c) => c.status === "pending") ? ` at \`${r.checkpoints.find((c) => c.status === "pending")!.id}\`` : ""}`;
+    const runLine = (r: { id: string; status: string; checkpoints: { id: string; status: string }[] }) => {
+      const pending = r.checkpoints.find((c) => c.status === "pending");
+      return `\`${r.id}\` ${r.status.replace(/_/g, " ")}${pending ? ` at \`${pending.id}\`` : ""}`;
+    };
     return ephemeral(message({
       title: `${target}: ${s.active.length} going, ${s.queued.length} queued`,
       lines: [

@@ -69,11 +69,7 @@ export function compareDefinitions(before: SopDefinition, after: SopDefinition):
 
 /** The nearest line before `index` that starts a section. */
 function sectionAbove(lines: readonly string[], index: number): string | undefined {
-  for (let i = Math.min(index, lines.length) - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    if (line !== "" && !line.startsWith(" ")) return line;
-  }
-  return undefined;
+  return lines.slice(0, Math.max(0, index)).findLast((line) => line !== "" && !line.startsWith(" "));
 }
 
 /** The first `maxChanged` changed lines with their context, and how many changed lines are left out. */
@@ -88,19 +84,20 @@ export function foldDiff(lines: readonly DiffLine[], maxChanged: number): { show
     if (change) kept++;
     shown.push(l);
   }
-  while (shown.length && (shown.at(-1)!.kind === "section" || shown.at(-1)!.kind === "gap")) shown.pop();
+  while (shown.at(-1)?.kind === "section" || shown.at(-1)?.kind === "gap") shown.pop();
   return { shown, more: total - kept };
 }
 
 const passed = (c: Checkpoint): boolean => c.status === "approved" || c.status === "bypassed";
 
 /** The checkpoint with this id that another run of the SOP last passed before `before` (epoch ms). */
-function lastPassed(runs: readonly RunState[], self: RunState, id: string, before: number): { run: RunState; cp: Checkpoint } | undefined {
-  let best: { run: RunState; cp: Checkpoint } | undefined;
+function lastPassed(runs: readonly RunState[], self: RunState, id: string, before: number): { run: RunState; cp: Checkpoint; decidedAt: number } | undefined {
+  let best: { run: RunState; cp: Checkpoint; decidedAt: number } | undefined;
   for (const run of runs) {
     if (run.id === self.id) continue;
     const cp = run.checkpoints.find((c) => c.id === id && passed(c) && c.decidedAt !== undefined && c.decidedAt <= before);
-    if (cp && (!best || cp.decidedAt! > best.cp.decidedAt! || (cp.decidedAt === best.cp.decidedAt && run.queuedAt > best.run.queuedAt))) best = { run, cp };
+    const decidedAt = cp?.decidedAt;
+    if (cp && decidedAt !== undefined && (!best || decidedAt > best.decidedAt || (decidedAt === best.decidedAt && run.queuedAt > best.run.queuedAt))) best = { run, cp, decidedAt };
   }
   return best;
 }
@@ -112,7 +109,7 @@ const caches = new WeakMap<RunHistory, Map<string, DefinitionChange | null>>();
 
 function cacheOf(history: RunHistory): Map<string, DefinitionChange | null> {
   let cache = caches.get(history);
-  if (!cache) caches.set(history, (cache = new Map()));
+  if (!cache) caches.set(history, (cache = new Map<string, DefinitionChange | null>()));
   return cache;
 }
 
@@ -139,13 +136,14 @@ export async function definitionChanges(runner: RunHistory, stored: StoredRun): 
       const diff = before ? compareDefinitions(before.definition, stored.definition) : undefined;
       if (diff && diff.changed > 0) {
         change = {
-          since: { runId: found.run.id, version: found.run.version, decision: found.cp.status === "bypassed" ? "bypassed" : "approved", decidedAt: found.cp.decidedAt! },
+          since: { runId: found.run.id, version: found.run.version, decision: found.cp.status === "bypassed" ? "bypassed" : "approved", decidedAt: found.decidedAt },
           version: run.version,
           ...diff,
         };
       }
     }
-    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    const oldest = cache.keys().next();
+    if (cache.size >= CACHE_SIZE && !oldest.done) cache.delete(oldest.value);
     cache.set(key(cp), change);
   }
   for (const cp of waiting) {

@@ -70,7 +70,7 @@ export function definitionText(def: SopDefinition): string {
     `max_concurrent: ${def.maxConcurrent}`,
     `timeout_secs: ${def.timeoutSecs ?? "none"}`,
     `workdir: ${def.workdir}`,
-    ...Object.keys(def.vars).sort().map((k) => `var ${k} = ${value(k, def.vars[k]!)}`),
+    ...Object.entries(def.vars).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `var ${k} = ${value(k, v)}`),
     `secrets: ${list([...def.secrets].sort())}`,
     `approval: ${policyText(def.approval)}`,
     `notify: slack ${list(def.notify.slack)}; discord ${list(def.notify.discord)}`,

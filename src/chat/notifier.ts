@@ -177,7 +177,9 @@ export class ChatNotifier {
   /** One run at a time: gentle on the platform's rate limits, and a run's messages keep their order. */
   private async drain(): Promise<void> {
     while (!this.closed && this.dirty.size > 0 && this.pausedUntil <= this.clock.now()) {
-      const runId = this.dirty.values().next().value!;
+      const next = this.dirty.values().next();
+      if (next.done) break;
+      const runId = next.value;
       this.dirty.delete(runId);
       try {
         await this.reconcile(runId);
@@ -287,17 +289,18 @@ export class ChatNotifier {
    * stop everything at once; so does closing: what is left is caught up at the next start.
    */
   private async eachApart<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
-    let failure: unknown;
+    let failure: Error | undefined;
     for (const item of items) {
       if (this.closed) throw new Interrupted();
       try {
         await fn(item);
       } catch (err) {
         if (isRateLimit(err) || err instanceof Interrupted) throw err;
-        failure ??= err;
+        // Whatever was thrown, the first failure is kept: a thrown undefined must not pass for success.
+        failure ??= err instanceof Error ? err : new Error(`a delivery failed with a non-Error: ${String(err)}`, { cause: err });
       }
     }
-    if (failure !== undefined) throw failure;
+    if (failure) throw failure;
   }
 
   private async deliver(runId: string, channel: string, d: Desired, entry: LedgerEntry, posted: Record<string, PostedMessage>): Promise<void> {

@@ -50,7 +50,7 @@ export async function registerBullBoard(app: FastifyInstance, deps: BullBoardDep
       // Its API changes queues (pause, empty, retry) by PUT and DELETE; as with the web UI's
       // forms, nothing sent from another site may do that, even with the cookie attached.
       const unsafe = !["GET", "HEAD"].includes(request.method);
-      if (unsafe && ["cross-site", "same-site"].includes(String(request.headers["sec-fetch-site"] ?? ""))) {
+      if (unsafe && ["cross-site", "same-site"].includes(request.headers["sec-fetch-site"] ?? "")) {
         return reply.code(403).send({ error: "refused: this request came from another site", code: "cross_site" });
       }
       const session = deps.sessionOf(request);

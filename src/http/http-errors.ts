@@ -49,6 +49,9 @@ export function sopErrorBody(err: SopError): ErrorBody {
   return body;
 }
 
+/** What a thrown object may carry: a Fastify error's fields, each of which may be missing. */
+type ThrownError = Partial<FastifyError> & { message: string };
+
 type SchemaError = FastifySchemaValidationError & { propertyName?: string; parentSchema?: { description?: unknown } };
 
 /**
@@ -56,7 +59,7 @@ type SchemaError = FastifySchemaValidationError & { propertyName?: string; paren
  * must be (`body.force must be boolean`). With `allErrors` off, Ajv stops at the first failure,
  * except that a failed `anyOf` lists each alternative's failure before its own.
  */
-function validationMessage(err: FastifyError): string {
+function validationMessage(err: ThrownError): string {
   const errors = (err.validation ?? []) as SchemaError[];
   const failed = errors.find((e) => e.keyword === "anyOf") ?? errors[0];
   if (!failed) return err.message;
@@ -69,7 +72,8 @@ function problem(e: SchemaError, errors: readonly SchemaError[]): string {
     return `has a field "${e.propertyName}" that is not ${description ?? `matching ${String(e.params["pattern"])}`}`;
   }
   if (e.keyword === "pattern" && description) return `must be ${description}`;
-  if (e.keyword === "additionalProperties") return `has an unknown field "${String(e.params["additionalProperty"] ?? "?")}"`;
+  const extra = e.params["additionalProperty"];
+  if (e.keyword === "additionalProperties") return `has an unknown field "${typeof extra === "string" ? extra : "?"}"`;
   if (e.keyword === "anyOf") return anyOfProblem(e, errors);
   return e.message ?? "is invalid";
 }
@@ -93,14 +97,17 @@ export function errorReply(err: unknown): ErrorReply {
     if (err.details.retryAfterSecs !== undefined) headers["retry-after"] = String(err.details.retryAfterSecs);
     return { status: statusOf(err.code), headers, body: sopErrorBody(err), internal: false };
   }
-  const fe = err as FastifyError;
-  if (fe?.validation) return { status: 400, headers: {}, body: { error: validationMessage(fe), code: "invalid" }, internal: false };
-  const status = typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
-  if (status === 500) return { status, headers: {}, body: { error: "internal error; the server log has the details" }, internal: true };
+  const internal: ErrorReply = { status: 500, headers: {}, body: { error: "internal error; the server log has the details" }, internal: true };
+  // Anything may be thrown; only an object carries a validation or a status.
+  if (typeof err !== "object" || err === null) return internal;
+  const fe = err as ThrownError;
+  if (fe.validation) return { status: 400, headers: {}, body: { error: validationMessage(fe), code: "invalid" }, internal: false };
+  const status = typeof fe.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500 ? fe.statusCode : 500;
+  if (status === 500) return internal;
   return { status, headers: {}, body: { error: bodyErrorMessage(fe, status), code: fe.code ?? "bad_request" }, internal: false };
 }
 
-function bodyErrorMessage(fe: FastifyError, status: number): string {
+function bodyErrorMessage(fe: ThrownError, status: number): string {
   if (status === 413) return "request body too large (the API takes at most 256 KiB of JSON)";
   if (fe.code === "FST_ERR_CTP_INVALID_JSON_BODY" || /JSON/.test(fe.message)) return `malformed JSON body: ${fe.message}`;
   if (status === 415) return "send JSON (Content-Type: application/json)";

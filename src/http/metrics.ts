@@ -141,7 +141,7 @@ export class BotMetrics implements MetricsSink {
         this.approvalsRefused.inc({ sop });
         return;
       case "run_finished": {
-        const status = event.status ?? "unknown";
+        const { status } = event;
         this.runsTotal.inc({ sop, status });
         const run = (await this.runner.run(event.runId))?.run;
         const start = run?.startedAt ?? run?.queuedAt;
@@ -149,17 +149,17 @@ export class BotMetrics implements MetricsSink {
         return;
       }
       case "step_finished": {
-        if (event.step === undefined || event.status === "skipped" || event.status === "bypassed") return;
+        if (event.status === "skipped" || event.status === "bypassed") return;
         const step = (await this.runner.run(event.runId))?.run.steps[event.step - 1];
         if (step?.startedAt !== undefined && step.completedAt !== undefined) {
-          this.stepDuration.observe({ sop, status: event.status ?? step.status }, (step.completedAt - step.startedAt) / 1000);
+          this.stepDuration.observe({ sop, status: event.status }, (step.completedAt - step.startedAt) / 1000);
         }
         return;
       }
       case "approval_decided": {
         if (event.status === "partial" || event.status === "bypassed") return;
         const cp = (await this.runner.run(event.runId))?.run.checkpoints.find((c) => c.id === event.checkpoint);
-        if (cp?.decidedAt !== undefined) this.approvalWait.observe({ sop, decision: event.status ?? cp.status }, (cp.decidedAt - cp.requestedAt) / 1000);
+        if (cp?.decidedAt !== undefined) this.approvalWait.observe({ sop, decision: event.status }, (cp.decidedAt - cp.requestedAt) / 1000);
         return;
       }
       default:

@@ -50,7 +50,9 @@ export async function openChat(config: Config, deps: { runner: SopRunner; ledger
   const set = new ChatSet(adapters, config.publicUrl);
   const common = {
     runner: deps.runner, ledger: deps.ledger, http: deps.http, context: set.context,
-    onNotificationFailure: (platform: Platform) => deps.metrics.notificationFailed(platform),
+    onNotificationFailure: (platform: Platform) => {
+      deps.metrics.notificationFailed(platform);
+    },
   };
   if (config.slack) {
     const { SlackAdapter } = await import("../../adapters/slack/index.ts");

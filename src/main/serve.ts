@@ -53,15 +53,19 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
   }
   // Kept in DATA_DIR, so a restart keeps the login link and the web sessions working.
   let generated: { name: string; token: string } | undefined;
+  let tokens: Map<string, string>;
   let sessionKey: string;
   try {
-    generated = config.apiTokens ? undefined : { name: localName(), token: await persistedSecret(config.dataDir, "login-token") };
+    if (config.apiTokens) tokens = config.apiTokens;
+    else {
+      generated = { name: localName(), token: await persistedSecret(config.dataDir, "login-token") };
+      tokens = new Map([[generated.name, generated.token]]);
+    }
     sessionKey = config.sessionSecret ?? await persistedSecret(config.dataDir, "session-key");
   } catch (err) {
     log.fatal({ err }, `cannot keep the login token or the session key in DATA_DIR=${config.dataDir}: ${(err as Error).message}`);
     return 1;
   }
-  const tokens = config.apiTokens ?? new Map([[generated!.name, generated!.token]]);
   const executor = new InterruptibleExecutor(new ShellExecutor());
 
   let deployment: Deployment;

@@ -12,6 +12,9 @@ import { seg } from "./html.ts";
 import { VAR_PREFIX } from "./pages/run-form.ts";
 import { RUN_ID, SOP_NAME, type WebContext } from "./web-context.ts";
 
+/** The message a redirect leaves for the next page. */
+type Flash = NonNullable<Parameters<WebContext["redirect"]>[3]>;
+
 /** Variable names as conditions can name them (SPEC §2.3). */
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 
@@ -58,6 +61,8 @@ export function registerActionRoutes(scope: FastifyInstance, ctx: WebContext): v
     const { name } = request.params as { name: string };
     const loaded = SOP_NAME.test(name) ? runner.sop(name) : undefined;
     if (!loaded) return ctx.notFound(request, reply, `There is no SOP named ${name}.`);
+    // The try covers the engine's work; the redirect (a thenable reply) is sent after it, once.
+    let next: { to: string; flash: Flash };
     try {
       const vars = formVars(request.body, loaded.definition.vars);
       // "Start anyway" (shown to admins during a cooldown); the engine refuses it to anyone else.
@@ -66,10 +71,11 @@ export function registerActionRoutes(scope: FastifyInstance, ctx: WebContext): v
       const text = record.cooldown_forced_by
         ? `Started ${name} during its cooldown, run ${record.run_id}; the audit record says ${record.cooldown_forced_by} forced it.`
         : `Started ${name}, run ${record.run_id}.`;
-      return ctx.redirect(request, reply, `/runs/${seg(record.run_id)}`, { kind: "ok", text });
+      next = { to: `/runs/${seg(record.run_id)}`, flash: { kind: "ok", text } };
     } catch (err) {
-      return ctx.redirect(request, reply, `/sops/${seg(name)}`, failure(ctx, err, `starting ${name}`));
+      next = { to: `/sops/${seg(name)}`, flash: failure(ctx, err, `starting ${name}`) };
     }
+    return ctx.redirect(request, reply, next.to, next.flash);
   });
 
   scope.post("/runs/:id/decide", async (request, reply) => {
@@ -87,22 +93,26 @@ export function registerActionRoutes(scope: FastifyInstance, ctx: WebContext): v
       ...(checkpoint ? { checkpoint } : {}),
       ...(text ? (decision === "approve" ? { comment: text } : { reason: text }) : {}),
     };
+    let flash: Flash;
     try {
       const { message } = decision === "approve" ? await runner.approve(run.sop, opts) : await runner.deny(run.sop, opts);
-      return ctx.redirect(request, reply, back, { kind: "ok", text: message });
+      flash = { kind: "ok", text: message };
     } catch (err) {
-      return ctx.redirect(request, reply, back, failure(ctx, err, `${decision} on run ${run.id}`));
+      flash = failure(ctx, err, `${decision} on run ${run.id}`);
     }
+    return ctx.redirect(request, reply, back, flash);
   });
 
   scope.post("/runs/:id/cancel", async (request, reply) => {
     const run = await runOf(ctx, request, reply);
     if (!run) return reply;
+    let flash: Flash;
     try {
       const { message } = await runner.cancel(run.id, { actor: ctx.actor(request), reason: "cancelled from the web UI" });
-      return ctx.redirect(request, reply, `/runs/${seg(run.id)}`, { kind: "ok", text: message });
+      flash = { kind: "ok", text: message };
     } catch (err) {
-      return ctx.redirect(request, reply, `/runs/${seg(run.id)}`, failure(ctx, err, `cancelling run ${run.id}`));
+      flash = failure(ctx, err, `cancelling run ${run.id}`);
     }
+    return ctx.redirect(request, reply, `/runs/${seg(run.id)}`, flash);
   });
 }

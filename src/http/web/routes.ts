@@ -33,7 +33,7 @@ export function registerHooks(scope: FastifyInstance, ctx: WebContext): void {
 
   scope.addHook("preHandler", async (request, reply) => {
     // Browsers say where a request came from; no cross-site form may change anything here.
-    if (request.method === "POST" && ["cross-site", "same-site"].includes(String(request.headers["sec-fetch-site"] ?? ""))) {
+    if (request.method === "POST" && ["cross-site", "same-site"].includes(request.headers["sec-fetch-site"] ?? "")) {
       return ctx.publicPage(reply, "Refused", messagePage("Refused", "This form was sent from another site; nothing changed."), 403);
     }
     if (isPublic(request) || isTokenLink(request)) return undefined;

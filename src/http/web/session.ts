@@ -34,6 +34,12 @@ interface Claims {
   r: string;
 }
 
+function isClaims(value: unknown): value is Claims {
+  if (typeof value !== "object" || value === null) return false;
+  const c = value as Partial<Record<keyof Claims, unknown>>;
+  return typeof c.n === "string" && typeof c.x === "number" && typeof c.r === "string";
+}
+
 /** Length of an HMAC-SHA256 in base64url, the cookie's last characters. */
 const MAC_CHARS = 43;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -92,13 +98,14 @@ export class SessionStore {
   private verify(id: string): Claims | undefined {
     if (id.length <= MAC_CHARS || !BASE64URL.test(id)) return undefined;
     const payload = id.slice(0, -MAC_CHARS);
-    let claims: Partial<Claims>;
+    let parsed: unknown;
     try {
-      claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Partial<Claims>;
+      parsed = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
     } catch {
       return undefined;
     }
-    if (typeof claims !== "object" || claims === null || typeof claims.n !== "string" || typeof claims.x !== "number" || typeof claims.r !== "string") return undefined;
+    if (!isClaims(parsed)) return undefined;
+    const claims = parsed;
     const token = this.tokenOf(claims.n);
     if (token === undefined) return undefined;
     const given = Buffer.from(id.slice(-MAC_CHARS), "utf8");

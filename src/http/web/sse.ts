@@ -34,7 +34,8 @@ export class RunStreams {
       "x-accel-buffering": "no",
     });
     const send = (data: object) => res.write(`data: ${JSON.stringify(data)}\n\n`);
-    let ended = false;
+    // Widened by hand: `end` sets it from callbacks, which the compiler's narrowing does not see.
+    let ended = false as boolean;
     const end = () => {
       if (ended) return;
       ended = true;
