@@ -111,7 +111,7 @@ describe.skipIf(url === undefined)("Bull Board on Redis (see the REDIS SUITES SK
   });
 
   it("answers its API only with a session, and lists our queue", async () => {
-    const { app, runner } = s!;
+    const { app } = s!;
     const anonymous = await app.inject({ method: "GET", url: "/admin/queues/api/queues" });
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.json()).toEqual({ error: "sign in to the web UI first", code: "unauthorized" });
@@ -127,7 +127,7 @@ describe.skipIf(url === undefined)("Bull Board on Redis (see the REDIS SUITES SK
   });
 
   it("lets only an admin act on the queue, and never from another site", async () => {
-    const { app, runner } = s!;
+    const { app } = s!;
     const queue = s!.bullQueue!;
     const notAdmin = await signIn(app, TOKENS.get("bob")!);
     const refused = await app.inject({ method: "PUT", url: "/admin/queues/api/queues/jobs/pause", headers: { cookie: notAdmin.cookie, "sec-fetch-site": "same-origin" } });
