@@ -7,7 +7,7 @@ import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { forecastRun, planRun, type Plan } from "../core/plan/plan-run.ts";
 import { mayDecide } from "../core/run/decide.ts";
 import type { RunEvent } from "../core/run/effects.ts";
-import { isActive, isAtRest, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import { isActive, isAtRest, queuedBehindPeople, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
 import type { Diagnostic, LoadedSop, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import type { EventBus } from "../ports/event-bus.ts";
@@ -366,9 +366,12 @@ export class SopRunner {
 
   async getStatus(name: string): Promise<SopStatus> {
     const sop = this.catalog.get(name);
-    const runs = await this.store.list({ sop: name });
+    const [runs, cooldown] = await Promise.all([
+      this.store.list({ sop: name }),
+      this.store.cooldownRemaining(name, sop?.definition.cooldownSecs ?? 0, this.now()),
+    ]);
     if (!sop && runs.length === 0) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
-    return sopStatus(this.store, name, sop?.definition.cooldownSecs ?? 0, this.now());
+    return sopStatus(name, runs, cooldown);
   }
 
   /** A run as it stands, with its redacted record, without waiting for audit files; undefined when unknown. */
@@ -400,36 +403,60 @@ export class SopRunner {
     await this.onClose();
   }
 
-  /** Events seen since now, so none is missed between starting something and waiting for it. */
-  private collect() {
-    const waiters = new Set<() => void>();
-    const stop = this.events.subscribe((_e: RunEvent) => { for (const w of waiters) w(); });
-    return { waiters, stop };
-  }
-
-  private async untilAtRest(runId: string, seen: { waiters: Set<() => void> }): Promise<AuditRecord> {
-    for (;;) {
-      const changed = new Promise<void>((resolve) => seen.waiters.add(resolve));
-      const stored = await this.store.get(runId);
-      if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-      if (isAtRest(stored.run.status) || (await this.queuedBehindPeople(stored.run))) return this.record(runId);
-      // Events are at most once (a Redis pub/sub message can be lost): look again now and then.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LOOK_AGAIN_MS)))]);
-      clearTimeout(timer);
+  /**
+   * Until the run ends or waits for a person (or is queued behind runs that do), telling
+   * `onUpdate` the run's record each time it is looked at: what `sop run` prints progress from.
+   */
+  async follow(runId: string, onUpdate?: (record: AuditRecord) => void): Promise<AuditRecord> {
+    const seen = this.collect();
+    try {
+      return await this.untilAtRest(runId, seen, onUpdate);
+    } finally {
+      seen.stop();
     }
   }
 
-  /**
-   * A queued run whose SOP's slots are all held by runs that wait for people waits for people
-   * too: nothing but a decision (or a cancel) will let it start.
-   */
-  private async queuedBehindPeople(run: RunState): Promise<boolean> {
+  /** Events seen since now, so none is missed between starting something and waiting for it. */
+  private collect() {
+    const waiters = new Set<(event: RunEvent) => void>();
+    const stop = this.events.subscribe((e: RunEvent) => { for (const w of waiters) w(e); });
+    return { waiters, stop };
+  }
+
+  private async untilAtRest(runId: string, seen: { waiters: Set<(event: RunEvent) => void> }, onUpdate?: (record: AuditRecord) => void): Promise<AuditRecord> {
+    let sop: string | undefined;
+    for (;;) {
+      let wake: (event: RunEvent) => void = () => undefined;
+      const changed = new Promise<void>((resolve) => {
+        // Another SOP's run changes nothing here; a run of the same SOP may free or take a slot.
+        wake = (e) => {
+          if (e.runId === runId || e.sop === sop) resolve();
+        };
+      });
+      seen.waiters.add(wake);
+      try {
+        const stored = await this.store.get(runId);
+        if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+        sop = stored.run.sop;
+        if (onUpdate) onUpdate(await this.audit.recordOf(stored));
+        if (isAtRest(stored.run.status) || (await this.waitsBehindPeople(stored.run))) return await this.record(runId);
+        // Events are at most once (a Redis pub/sub message can be lost): look again now and then.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LOOK_AGAIN_MS)))]);
+        clearTimeout(timer);
+      } finally {
+        seen.waiters.delete(wake);
+      }
+    }
+  }
+
+  /** `queuedBehindPeople`, asked of the store; a run about to take a free slot is not behind anyone. */
+  private async waitsBehindPeople(run: RunState): Promise<boolean> {
     const { store } = this;
     if (run.status !== "queued" || (await store.startable(run.sop)).includes(run.id)) return false;
     // Counted, not read: with thousands of runs waiting, this is asked for every queued run.
-    if ((await store.count(run.sop, ["running"])) > 0) return false;
-    return (await store.count(run.sop, WAITING_STATUSES)) > 0 && (await store.get(run.id))?.run.status === "queued";
+    const [running, waiting] = await Promise.all([store.count(run.sop, ["running"]), store.count(run.sop, WAITING_STATUSES)]);
+    return queuedBehindPeople({ running, waiting }) && (await store.get(run.id))?.run.status === "queued";
   }
 
 

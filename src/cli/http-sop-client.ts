@@ -10,7 +10,7 @@ import { isAtRest } from "../core/run/run-state.ts";
 import type { Diagnostic, VarValue } from "../core/sop/types.ts";
 import type { ServerClient } from "./http-client.ts";
 import {
-  Refusal, queuedBehindPeople, type DecisionTarget, type PlanAnswer, type SopClient, type SopListing, type StatusAnswer, type TriggerOutcome,
+  Refusal, activeBehindPeople, type DecisionTarget, type PlanAnswer, type SopClient, type SopListing, type StatusAnswer, type TriggerOutcome,
 } from "./sop-client.ts";
 
 const POLL_MS = 250;
@@ -102,7 +102,7 @@ export class HttpSopClient implements SopClient {
       const record = await this.server.get<AuditRecord>(`/api/runs/${path(runId)}`);
       onUpdate(record);
       if (isAtRest(record.status)) return record;
-      if (record.status === "queued" && queuedBehindPeople((await this.server.get<SopView>(`/api/sops/${path(record.sop)}`)).status.active)) return record;
+      if (record.status === "queued" && activeBehindPeople((await this.server.get<SopView>(`/api/sops/${path(record.sop)}`)).status.active)) return record;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }

@@ -9,14 +9,10 @@ import { SopError } from "../app/sop-error.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { SOP_NAME } from "../core/names.ts";
-import { isAtRest } from "../core/run/run-state.ts";
 import type { VarValue } from "../core/sop/types.ts";
 import {
-  Refusal, queuedBehindPeople, type DecisionTarget, type PlanAnswer, type SopClient, type SopListing, type StatusAnswer, type TriggerOutcome,
+  Refusal, type DecisionTarget, type PlanAnswer, type SopClient, type SopListing, type StatusAnswer, type TriggerOutcome,
 } from "./sop-client.ts";
-
-/** How often a follower looks at the run without an event to say it changed (events may be lost with Redis). */
-const LOOK_AGAIN_MS = 2000;
 
 export interface LocalClientOptions {
   sopsDir: string;
@@ -130,28 +126,8 @@ export class LocalSopClient implements SopClient {
   }
 
   async follow(runId: string, onUpdate: (record: AuditRecord) => void): Promise<AuditRecord> {
-    const { runner } = this;
-    let wake = (): void => {};
-    const stop = runner.events.subscribe((e) => {
-      if (e.runId === runId) wake();
-    });
-    try {
-      for (;;) {
-        const changed = new Promise<void>((resolve) => (wake = resolve));
-        const snapshot = await runner.snapshot(runId);
-        if (!snapshot) throw new Refusal("unknown_run", `unknown run ${runId}`);
-        const { record } = snapshot;
-        onUpdate(record);
-        if (isAtRest(record.status)) break;
-        if (record.status === "queued" && queuedBehindPeople((await runner.getStatus(record.sop)).active)) break;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LOOK_AGAIN_MS)))]);
-        clearTimeout(timer);
-      }
-    } finally {
-      stop();
-    }
-    const record = await refusing(() => runner.record(runId));
+    // The runner tells each version it looks at; the final one (after pending audit writes) too.
+    const record = await refusing(() => this.runner.follow(runId, onUpdate));
     onUpdate(record);
     return record;
   }

@@ -7,6 +7,7 @@
 import type { SopMetrics } from "../app/sop-status.ts";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import type { Plan } from "../core/plan/plan-run.ts";
+import { isWaiting, queuedBehindPeople } from "../core/run/run-state.ts";
 import type { Trigger, VarValue } from "../core/sop/types.ts";
 
 /** An SOP as `sop list` shows it. */
@@ -81,7 +82,7 @@ export class Refusal extends Error {
   }
 }
 
-/** A queued run waits for people when no run of its SOP is running and some wait for a person. */
-export function queuedBehindPeople(active: readonly { status: string }[]): boolean {
-  return !active.some((r) => r.status === "running") && active.some((r) => r.status === "awaiting_approval" || r.status === "awaiting_manual");
+/** The engine's rule (`queuedBehindPeople`) over the active runs of the SOP a status shows. */
+export function activeBehindPeople(active: readonly { status: string }[]): boolean {
+  return queuedBehindPeople({ running: active.filter((r) => r.status === "running").length, waiting: active.filter((r) => isWaiting(r.status)).length });
 }

@@ -28,6 +28,12 @@ export const isActive = among(ACTIVE_STATUSES);
 export const isAtRest = (s: string): boolean => isTerminal(s) || isWaiting(s);
 
 /**
+ * A queued run waits for people too when no run of its SOP is running and some wait for a
+ * person: those hold its slots, and nothing but a decision (or a cancel) will let it start.
+ */
+export const queuedBehindPeople = (sopRuns: { running: number; waiting: number }): boolean => sopRuns.running === 0 && sopRuns.waiting > 0;
+
+/**
  * Where a command runs, recorded as it starts: a recovery on the same machine stops what a dead
  * worker left running, and one elsewhere says that it may still run.
  */
