@@ -1,6 +1,5 @@
 /** `getStatus`: active and queued runs, the last run, cooldown left, and metrics from history. */
 import { isActive, isTerminal, type RunState } from "../core/run/run-state.ts";
-import type { RunStore } from "../ports/run-store.ts";
 
 export interface SopMetrics {
   runs: number;
@@ -45,14 +44,14 @@ export function sopMetrics(runs: readonly RunState[]): SopMetrics {
   };
 }
 
-export async function sopStatus(store: RunStore, sop: string, cooldownSecs: number, now: number): Promise<SopStatus> {
-  const runs = await store.list({ sop });
+/** The status of `sop` from its runs (all of them, read once) and the cooldown the store says is left. */
+export function sopStatus(sop: string, runs: readonly RunState[], cooldownRemainingSecs: number): SopStatus {
   const ended = runs.filter((r) => isTerminal(r.status)).sort((a, b) => (b.completedAt ?? 0) - (a.completedAt ?? 0));
   const status: SopStatus = {
     sop,
     active: runs.filter((r) => isActive(r.status)),
     queued: runs.filter((r) => r.status === "queued"),
-    cooldown_remaining_secs: await store.cooldownRemaining(sop, cooldownSecs, now),
+    cooldown_remaining_secs: cooldownRemainingSecs,
     metrics: sopMetrics(runs),
   };
   if (ended[0]) status.last = ended[0];
