@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/core/run/effects.ts";
 import { keyPrefix, openRedisDriver, type RedisDriver, type RedisDriverOptions } from "../../src/drivers/redis/index.ts";
 import { admitNow, bumped, startRun, storedRun } from "../contract/fixtures.ts";
-import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
+import { deleteKeys, keysMatching, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
 
 const url = await redisUrlForTests();
@@ -197,16 +197,7 @@ describe("Redis driver", () => {
     expect(errors).toHaveLength(1);
   });
 
-  async function scan(pattern: string): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, keys] = await admin.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== "0");
-    return found;
-  }
+  const scan = (pattern: string): Promise<string[]> => keysMatching(admin, pattern);
 
   /** Ids of the connections a driver on `prefix` holds (each is named after its key prefix, `{prefix}`). */
   async function clientIds(prefix: string): Promise<string[]> {

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openRedisDriver, openRedisStore, type RedisDriver } from "../../src/drivers/redis/index.ts";
 import { admitNow, endRun, startRun, storedRun } from "../contract/fixtures.ts";
-import { deleteKeys, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
+import { deleteKeys, keysMatching, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 
 const url = await redisUrlForTests();
 
@@ -117,14 +117,5 @@ describe.skipIf(url === undefined)("moving an earlier version's Redis keys (see 
     await expect(openRedisDriver({ url: url!, prefix, readOnly: true })).rejects.toThrow(/names of an earlier version/);
   });
 
-  async function scan(pattern: string): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, keys] = await admin.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== "0");
-    return found;
-  }
+  const scan = (pattern: string): Promise<string[]> => keysMatching(admin, pattern);
 });

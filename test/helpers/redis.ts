@@ -34,17 +34,25 @@ export async function deleteKeys(url: string, prefix: string): Promise<number> {
   let deleted = 0;
   try {
     for (const pattern of [`{${prefix}*`, `${prefix}*`]) {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-        cursor = next;
-        if (keys.length > 0) deleted += await redis.unlink(...keys);
-      } while (cursor !== "0");
+      const keys = await keysMatching(redis, pattern);
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
     }
   } finally {
     redis.disconnect();
   }
   return deleted;
+}
+
+/** Every key matching `pattern` (SCAN, so a big database is not blocked). */
+export async function keysMatching(redis: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== "0");
+  return found;
 }
 
 async function findRedis(): Promise<string | undefined> {
