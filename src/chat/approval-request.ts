@@ -10,7 +10,7 @@
  */
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { conditionVariables } from "../core/conditions/evaluate-condition.ts";
-import type { Checkpoint, RunState } from "../core/run/run-state.ts";
+import { isWaiting, type Checkpoint, type RunState } from "../core/run/run-state.ts";
 import { isBuiltinVariable } from "../core/run/run-variables.ts";
 import { approvalsBefore, decideStep, gatesOf, runGates } from "../core/run/step-decision.ts";
 import type { Gate, SopDefinition, Step, VarValue } from "../core/sop/types.ts";
@@ -95,7 +95,7 @@ function forecast(def: SopDefinition, stored: StoredRun, record: AuditRecord, cp
   for (const step of def.steps) {
     const state = run.steps[step.number - 1];
     if (then || !state) break;
-    if (state.status === "pending" || state.status === "awaiting_approval" || state.status === "awaiting_manual") {
+    if (state.status === "pending" || isWaiting(state.status)) {
       const base = { kind: "step" as const, number: step.number, title: step.title, description: step.description, manual: step.manual, commands: step.commands };
       if (cp.kind === "manual" && cp.step === step.number) {
         next.push({ ...base, forecast: "runs", note: "the step to do, then mark it Done or Failed" });

@@ -7,7 +7,7 @@
 import type { AuditApproval, AuditRecord, AuditStep } from "../core/audit/audit-record.ts";
 import { duration, utcText } from "../core/format.ts";
 import { planRun, type PlannedStep } from "../core/plan/plan-run.ts";
-import { isTerminal, type Checkpoint, type RunState } from "../core/run/run-state.ts";
+import { isActive, isTerminal, type Checkpoint, type RunState } from "../core/run/run-state.ts";
 import type { SopDefinition, VarValue } from "../core/sop/types.ts";
 import type { StoredRun } from "../ports/run-store.ts";
 import { approvalRequest, criticalConfirm, versionText } from "./approval-request.ts";
@@ -103,7 +103,7 @@ function stepLines(snapshot: RunSnapshot): string[] {
 
 function statusLine(snapshot: RunSnapshot): string {
   const { run } = snapshot.stored;
-  const current = run.steps.find((s) => s.status === "running" || s.status === "awaiting_approval" || s.status === "awaiting_manual");
+  const current = run.steps.find((s) => isActive(s.status));
   const at = current ? ` at step ${current.number} of ${run.steps.length}` : "";
   return `*${words(run.status)}*${at}${run.endReason ? ` — ${snapshot.record.end_reason ?? ""}` : ""}`;
 }
