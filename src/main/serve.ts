@@ -117,8 +117,8 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
     reload: (changed) => reloadSops(log, runner, changed, (defs) => triggers.sync(defs)),
   });
   await writeServerFile(config.dataDir, { url, pid: process.pid, ...(generated ? { token: generated.token } : {}) });
-  reportListening(log, { config, url, tokenNames: [...tokens.keys()], ...(generated ? { generatedToken: generated.token } : {}) });
   reportChat(log, config);
+  reportListening(log, { config, url, tokenNames: [...tokens.keys()], ...(generated ? { generatedToken: generated.token } : {}) });
   // A chat library that rejects a promise nobody awaits (a reconnect failing during an outage)
   // must not take the bot down with every run it holds; it is a bug to log, not a reason to exit.
   const stray = (err: unknown): void => log.error({ err: err instanceof Error ? err.stack ?? err.message : String(err) }, "unhandled rejection; the bot keeps running");

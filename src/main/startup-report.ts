@@ -50,14 +50,18 @@ export function reportQueue(log: Logger, config: Config, worker: boolean): void 
   log.info({ driver: "redis", url, prefix: config.redis.prefix, keys, worker }, `queue: BullMQ on Redis (${url}, prefix ${config.redis.prefix}, keys under ${keys}:), ${worker ? `a worker in this process (concurrency ${config.workerConcurrency})` : "no worker in this process (SOP_WORKER=0)"}`);
 }
 
+/**
+ * Where to log in, then where it listens. The listening line is the last line of start-up, so
+ * whoever waits for it (an ops script, a test) has seen every line before it.
+ */
 export function reportListening(log: Logger, o: { config: Config; url: string; generatedToken?: string; tokenNames: string[] }): void {
-  log.info({ url: o.url }, `HTTP: listening on ${o.url} (web UI, API under /api, /metrics, /healthz)`);
   if (o.generatedToken !== undefined) {
     log.info({}, `login: ${o.url}/?token=${o.generatedToken}`);
     log.info({}, "  (API_TOKENS is not set, so this token was generated once and is kept in DATA_DIR/secrets/login-token; the sop CLI finds it in DATA_DIR/server.json)");
   } else {
     log.info({ tokens: o.tokenNames }, `API tokens: ${o.tokenNames.join(", ")} (from API_TOKENS); log in at ${o.url}/ with one of them`);
   }
+  log.info({ url: o.url }, `HTTP: listening on ${o.url} (web UI, API under /api, /metrics, /healthz)`);
 }
 
 export function reportChat(log: Logger, config: Config): void {

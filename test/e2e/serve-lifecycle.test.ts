@@ -46,8 +46,8 @@ describe("sop serve start-up and shutdown", () => {
   it("without API_TOKENS generates a token, prints a login link, and the CLI finds the server and the token", async () => {
     await ws.addExample("hello");
     serve = await ServeProcess.start(ws, { API_TOKENS: "" });
-    // The login line follows the "listening" line start() waits for: wait for it too.
-    const login = await until("the login line", () => serve!.hasLog(/^login: http:\/\/127\.0\.0\.1:\d+\/\?token=/));
+    // start() waits for the listening line, which comes after every other start-up line.
+    const login = serve.hasLog(/^login: http:\/\/127\.0\.0\.1:\d+\/\?token=/)!;
     const token = /token=(\S+)/.exec(login.msg)![1]!;
     expect((await serve.api("GET", "/api/sops", { token })).status).toBe(200);
     // No SOP_SERVER_URL and no token in the environment: server.json in DATA_DIR says both.
