@@ -8,8 +8,8 @@ export interface BenchResult {
   baseline?: string;
   /** value against the baseline, e.g. "15.2× read-only". */
   ratio?: string;
-  /** The goal and where the value stands, e.g. "≤ 1.5× → 2.1× (missed)". Never fails the run. */
-  target?: string;
+  /** The goal and where the value stands (see `targetText`). Never fails the run. */
+  target?: Target;
   /** Anything that helps read the figure (breakdowns, counts). */
   note?: string;
 }
@@ -28,30 +28,54 @@ export function ratioText(ratio: number): string {
   return `${ratio.toFixed(2)}×`;
 }
 
-/** "≤ 1.5× → 1.32× (met)": `met` decides the verdict word, the figures are the caller's. */
-export function targetText(goal: string, actual: string, met: boolean): string {
-  return `${goal} → ${actual} (${met ? "met" : "missed"})`;
+/** A goal, the figure measured against it, and whether it was met: the figures are the caller's. */
+export interface Target {
+  goal: string;
+  actual: string;
+  met: boolean;
+}
+
+export function targetText(goal: string, actual: string, met: boolean): Target {
+  return { goal, actual, met };
+}
+
+/** "≤ 1.5× → 1.32× (met)" */
+function showTarget(t: Target): string {
+  return `${t.goal} → ${t.actual} (${t.met ? "met" : "missed"})`;
 }
 
 export function resultLine(r: BenchResult): string {
   const parts = [`${r.name}: ${fmt(r.value)} ${r.unit}`];
   if (r.baseline !== undefined) parts.push(`baseline ${r.baseline}`);
   if (r.ratio !== undefined) parts.push(`ratio ${r.ratio}`);
-  if (r.target !== undefined) parts.push(`target ${r.target}`);
+  if (r.target !== undefined) parts.push(`target ${showTarget(r.target)}`);
   if (r.note !== undefined) parts.push(r.note);
   return parts.join(" | ");
 }
 
-/** A plain-text table, columns padded to their widest cell. */
+/**
+ * A plain-text table, columns padded to their widest cell, then one line that counts the targets
+ * met and names the missed ones, so a regression cannot hide in the rows.
+ */
 export function resultTable(rows: readonly BenchResult[], errors: readonly { name: string; message: string }[]): string {
-  const header = ["benchmark", "value", "baseline", "ratio", "target"];
+  const header = ["benchmark", "value", "baseline", "ratio", "target", "verdict"];
+  const verdict = (t: Target | undefined): string => (t === undefined ? "" : t.met ? "met" : "MISSED");
   const cells = [
     header,
-    ...rows.map((r) => [r.name, `${fmt(r.value)} ${r.unit}`, r.baseline ?? "", r.ratio ?? "", r.target ?? ""]),
-    ...errors.map((e) => [e.name, "ERROR", e.message, "", ""]),
+    ...rows.map((r) => [r.name, `${fmt(r.value)} ${r.unit}`, r.baseline ?? "", r.ratio ?? "", r.target ? `${r.target.goal} → ${r.target.actual}` : "", verdict(r.target)]),
+    ...errors.map((e) => [e.name, "ERROR", e.message, "", "", "ERROR"]),
   ];
   const widths = header.map((_, col) => Math.max(...cells.map((row) => (row[col] ?? "").length)));
   const line = (row: string[]) => row.map((cell, col) => cell.padEnd(widths[col] ?? 0)).join("  ").trimEnd();
   const rule = widths.map((w) => "-".repeat(w)).join("  ");
-  return [line(header), rule, ...cells.slice(1).map(line)].join("\n");
+  return [line(header), rule, ...cells.slice(1).map(line), "", targetSummary(rows, errors)].join("\n");
+}
+
+/** "targets: 17 met, 2 missed (load-sops cold, redis-throughput); 1 benchmark broken (…)" */
+export function targetSummary(rows: readonly BenchResult[], errors: readonly { name: string }[]): string {
+  const targeted = rows.filter((r) => r.target !== undefined);
+  const missed = targeted.filter((r) => r.target?.met === false).map((r) => r.name);
+  const parts = [`targets: ${targeted.length - missed.length} met, ${missed.length} missed${missed.length ? ` (${missed.join(", ")})` : ""}`];
+  if (errors.length) parts.push(`${errors.length} benchmark${errors.length === 1 ? "" : "s"} broken (${errors.map((e) => e.name).join(", ")})`);
+  return parts.join("; ");
 }
