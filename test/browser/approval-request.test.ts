@@ -117,6 +117,8 @@ describe("approvals in a browser", () => {
     await page.waitForURL(`${base}/approvals`);
     await expect.poll(() => page.locator(".flash-ok").textContent()).toContain(`approved step:2 of run ${run.run_id}`);
     await until("the run to succeed", async () => (await status(run.run_id)) === "success" && (await w.runner.record(run.run_id)).hash);
+    // The page checks the chain of files on disk: the run's own is written just after it seals.
+    await until("its audit file", async () => (await w.ws.auditFiles("patch-fleet")).some((r) => r.run_id === run.run_id && r.hash));
 
     await page.goto(`${base}/runs/${run.run_id}/audit`);
     expect(await page.title()).toBe("Audit record: patch-fleet · sop-runner");
