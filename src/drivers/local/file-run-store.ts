@@ -3,16 +3,24 @@ import { join, resolve } from "node:path";
 import { writeJsonAtomic } from "../../audit/write-audit-file.ts";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import { nextDeadline } from "../../core/run/apply-event.ts";
+import { decodeCursor, encodeCursor, type RunPlace } from "../../core/run/run-cursor.ts";
 import { isActive, isTerminal, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority } from "../../core/sop/types.ts";
 import type {
-  Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, StoredRun, UpdateOutcome,
+  Admission, ChainHead, Claim, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
+import { EndedIndexFile, type EndedSummary } from "./ended-index.ts";
+import { HistoryOrder } from "./history-order.ts";
 import { assertFileName, checkHead, checkRun } from "./stored-run-checks.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
 const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 const READ_BATCH = 64;
+/** Ended run files kept in memory after a read or a write: the pages people look at again. */
+const RECENT_ENDED = 512;
+
+/** What memory keeps of an ended run. */
+type EndedRun = EndedSummary;
 
 export interface FileRunStoreOptions {
   /** Told about each file that could not be read and was moved aside. */
@@ -26,6 +34,8 @@ export interface FileRunStoreOptions {
 
 interface SopIndex {
   runs: Set<string>;
+  /** The SOP's runs in history order. */
+  order: HistoryOrder;
   /** Queued runs: the line. */
   waiting: Set<string>;
   /** Runs that run or wait for a person: each holds one of the SOP's slots. */
@@ -56,13 +66,26 @@ interface WriteSlot {
  * live in memory: one process holds DATA_DIR (`lockDataDir`), so a claim of a process that is
  * gone means nothing.
  *
- * Memory answers every read. Each method checks and changes memory synchronously, before its
- * first `await`, so concurrent calls in one process cannot interleave between the check and the
- * change; then it waits for the write.
+ * Memory holds the runs going on whole, and of each ended run only a summary (`EndedRun`): its
+ * file is read when asked for (a few hundred stay cached), and a start reads `runs.index` (see
+ * `EndedIndexFile`) instead of every ended run's file. Each method checks and changes memory
+ * synchronously, before its first `await` (or right after reading an ended run's file), so
+ * concurrent calls in one process cannot interleave between the check and the change; then it
+ * waits for the write.
  */
 export class FileRunStore implements RunStore {
   readonly problems: string[] = [];
+  /** Runs going on, whole. */
   private readonly runs = new Map<string, RunFile>();
+  private readonly ended = new Map<string, EndedRun>();
+  /** Ended run files read or written lately, least recently used first. */
+  private readonly recent = new Map<string, RunFile>();
+  /** Ended run files whose write has not landed yet: what that write writes. */
+  private readonly unwritten = new Map<string, RunFile>();
+  private readonly order = new HistoryOrder();
+  /** Per SOP, the seq up to which its audit files are written (`markAudited`): what prune may remove. */
+  private readonly audited = new Map<string, number>();
+  private readonly index: EndedIndexFile;
   private readonly sops = new Map<string, SopIndex>();
   private readonly heads = new Map<string, ChainHead>();
   /** The heads whose run files are written: what the head files may say (never a head before its run). */
@@ -78,7 +101,9 @@ export class FileRunStore implements RunStore {
   private constructor(
     readonly dataDir: string,
     private readonly options: FileRunStoreOptions,
-  ) {}
+  ) {
+    this.index = new EndedIndexFile(join(dataDir, "runs.index"));
+  }
 
   static async open(dataDir: string, options: FileRunStoreOptions = {}): Promise<FileRunStore> {
     const store = new FileRunStore(resolve(dataDir), options);
@@ -91,7 +116,7 @@ export class FileRunStore implements RunStore {
     const { id, sop } = stored.run;
     assertFileName("run id", id);
     assertFileName("SOP name", sop);
-    if (this.runs.has(id)) throw new Error(`cannot admit run ${id}: a run with that id already exists`);
+    if (this.runs.has(id) || this.ended.has(id)) throw new Error(`cannot admit run ${id}: a run with that id already exists`);
     const remainingMs = this.cooldownMs(sop, opts.cooldownSecs, opts.now);
     if (remainingMs > 0 && !opts.force) return { accepted: false, reason: "cooldown", retryAfterSecs: Math.ceil(remainingMs / 1000) };
     this.put(structuredClone(stored));
@@ -100,7 +125,7 @@ export class FileRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<StoredRun | undefined> {
-    const file = this.runs.get(runId);
+    const file = this.runs.get(runId) ?? (await this.readEnded(runId));
     if (file === undefined) return undefined;
     const { record: _record, ...stored } = file;
     return structuredClone(stored);
@@ -108,8 +133,17 @@ export class FileRunStore implements RunStore {
 
   async update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome> {
     this.assertWritable();
-    const current = this.runs.get(runId);
+    let current = this.runs.get(runId);
+    if (current === undefined && this.ended.has(runId)) {
+      await this.readEnded(runId);
+      this.assertWritable();
+      // Read again after the wait: another change may have replaced the file meanwhile.
+      current = this.ended.has(runId) ? (this.unwritten.get(runId) ?? this.recent.get(runId)) : undefined;
+    }
     if (current === undefined || current.run.revision !== expectedRevision) return { ok: false, why: "revision" };
+    if (isTerminal(current.run.status) && !isTerminal(next.status)) {
+      throw new Error(`cannot update run ${runId}: it ended (${current.run.status}) and cannot become ${next.status}`);
+    }
     if (next.id !== runId || next.sop !== current.run.sop) {
       throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
     }
@@ -141,7 +175,7 @@ export class FileRunStore implements RunStore {
     const startable = sealing ? this.unblock(sop, file.definition.maxConcurrent) : [];
     // The run file carries the seal, so it is written first: a crash before the head's own file
     // is written loses nothing (loading takes the head from the newest seal too).
-    await this.persistRun(runId);
+    await this.persistEnded(runId, file);
     if (sealing) {
       const { seal } = sealing;
       const written = this.writtenHeads.get(sop);
@@ -152,24 +186,87 @@ export class FileRunStore implements RunStore {
   }
 
   async list(filter: RunFilter = {}): Promise<RunState[]> {
-    const ids = filter.sop === undefined ? this.runs.keys() : (this.sops.get(filter.sop)?.runs ?? []);
-    const found: RunState[] = [];
-    for (const id of ids) {
-      const run = this.runs.get(id)?.run;
-      if (run === undefined || (filter.statuses !== undefined && !filter.statuses.includes(run.status))) continue;
-      found.push(structuredClone(run));
-    }
+    const ids = filter.sop === undefined ? [...this.runs.keys(), ...this.ended.keys()] : [...(this.sops.get(filter.sop)?.runs ?? [])];
+    const matching = ids.filter((id) => {
+      const status = this.statusOf(id);
+      return status !== undefined && (filter.statuses === undefined || filter.statuses.includes(status));
+    });
+    const found = await this.readStates(matching);
     return found.sort((a, b) => a.queuedAt - b.queuedAt || compareIds(a.id, b.id));
+  }
+
+  async page(query: RunPageQuery): Promise<RunPage> {
+    if (!Number.isSafeInteger(query.limit) || query.limit < 1) throw new RangeError(`a page holds at least 1 run, not ${query.limit}`);
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const order = query.sop === undefined ? this.order : this.sops.get(query.sop)?.order;
+    const chosen: RunPlace[] = [];
+    let more = false;
+    for (const place of order?.newestFirst(cursor) ?? []) {
+      const status = this.statusOf(place.id);
+      if (status === undefined || (query.statuses !== undefined && !query.statuses.includes(status))) continue;
+      if (chosen.length === query.limit) {
+        more = true;
+        break;
+      }
+      chosen.push(place);
+    }
+    const last = chosen[chosen.length - 1];
+    const runs = await this.readStates(chosen.map((p) => p.id));
+    return more && last !== undefined ? { runs, next: encodeCursor(last) } : { runs };
+  }
+
+  async endedSince(since: number): Promise<string[]> {
+    const found: string[] = [];
+    for (const run of this.ended.values()) if (run.completedAt >= since) found.push(run.id);
+    return found;
+  }
+
+  async markAudited(sop: string, seq: number): Promise<void> {
+    this.assertWritable();
+    assertFileName("SOP name", sop);
+    if (seq <= (this.audited.get(sop) ?? 0)) return;
+    this.audited.set(sop, seq);
+    await this.persist("audited", join(this.dataDir, "audited.json"), "audited marks", () => Object.fromEntries(this.audited));
+  }
+
+  async prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]> {
+    this.assertWritable();
+    const chosen: EndedRun[] = [];
+    for (const run of this.ended.values()) {
+      if (chosen.length >= query.limit) break;
+      const audited = this.audited.get(run.sop) ?? 0;
+      if (run.completedAt < query.endedBefore && run.seal !== undefined && run.seal.seq <= audited && !this.unwritten.has(run.id)) chosen.push(run);
+    }
+    if (chosen.length === 0) return [];
+    const ids = new Set(chosen.map((r) => r.id));
+    for (const run of chosen) {
+      const index = this.indexOf(run.sop);
+      this.ended.delete(run.id);
+      this.recent.delete(run.id);
+      this.claimed.delete(run.id);
+      this.deadlines.delete(run.id);
+      index.runs.delete(run.id);
+      if (run.seal !== undefined && index.sealed.get(run.seal.seq) === run.id) index.sealed.delete(run.seal.seq);
+    }
+    this.order.remove(ids);
+    for (const sop of new Set(chosen.map((r) => r.sop))) this.indexOf(sop).order.remove(ids);
+    // Files first: a crash before the index is rewritten leaves lines whose file is gone, which a start drops.
+    const runsDir = join(this.dataDir, "runs");
+    for (let i = 0; i < chosen.length; i += READ_BATCH) {
+      await Promise.all(chosen.slice(i, i + READ_BATCH).map((r) => rm(join(runsDir, `${r.id}.json`), { force: true })));
+    }
+    await this.index.rewrite(this.summaries());
+    return chosen.map((r) => ({ runId: r.id, sop: r.sop }));
   }
 
   async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
     const index = this.sops.get(sop);
     if (index === undefined) return 0;
-    // The indexes of runs going on are small; only a count of ended runs reads them all.
+    // The indexes of runs going on are small; only a count of ended runs goes through them all (in memory).
     const ids = statuses.every((s) => s === "queued") ? index.waiting : statuses.every(isActive) ? index.active : index.runs;
     let n = 0;
     for (const id of ids) {
-      const status = this.runs.get(id)?.run.status;
+      const status = this.statusOf(id);
       if (status !== undefined && statuses.includes(status)) n++;
     }
     return n;
@@ -217,7 +314,7 @@ export class FileRunStore implements RunStore {
   }
 
   async finalRecord(runId: string): Promise<AuditRecord | undefined> {
-    const record = this.runs.get(runId)?.record;
+    const record = (this.runs.get(runId) ?? (await this.readEnded(runId)))?.record;
     return record === undefined ? undefined : structuredClone(record);
   }
 
@@ -235,6 +332,7 @@ export class FileRunStore implements RunStore {
   async close(): Promise<void> {
     this.closed = true;
     while (this.writes.size > 0) await Promise.all([...this.writes.values()].map((slot) => slot.tail));
+    await this.index.settled();
   }
 
   private assertWritable(): void {
@@ -245,18 +343,34 @@ export class FileRunStore implements RunStore {
 
   private indexOf(sop: string): SopIndex {
     let index = this.sops.get(sop);
-    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), waiting: new Set(), active: new Set(), blocked: new Set(), sealed: new Map() }));
+    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), order: new HistoryOrder(), waiting: new Set(), active: new Set(), blocked: new Set(), sealed: new Map() }));
     return index;
   }
 
-  // Runs are never deleted, so replacing one is: drop it from the indexes, store, index again.
-  private put(file: RunFile): void {
+  // Replacing a run is: drop it from the indexes, store, index again. An ended run leaves memory
+  // for its summary (its file stays in `unwritten` until written, and among the recent ones).
+  private put(file: RunFile, opts: { loading?: boolean } = {}): void {
     const { id, sop, status, queuedAt } = file.run;
     const index = this.indexOf(sop);
     index.waiting.delete(id);
     index.active.delete(id);
-    this.runs.set(id, file);
-    index.runs.add(id);
+    if (isTerminal(status)) {
+      this.runs.delete(id);
+      this.ended.set(id, endedRun(file));
+      this.unwritten.set(id, file);
+      this.remember(id, file);
+    } else {
+      this.runs.set(id, file);
+    }
+    if (!index.runs.has(id)) {
+      index.runs.add(id);
+      // A start sorts every run once at the end instead.
+      if (opts.loading !== true) {
+        index.order.add(file.run);
+        this.order.add(file.run);
+      }
+    }
+    if (opts.loading === true) this.noteSeal(endedRun(file));
     if (status === "queued") index.waiting.add(id);
     else if (isActive(status)) index.active.add(id);
     const deadline = nextDeadline(file.run);
@@ -313,7 +427,78 @@ export class FileRunStore implements RunStore {
   }
 
   private persistRun(runId: string): Promise<void> {
-    return this.persist(`run:${runId}`, join(this.dataDir, "runs", `${runId}.json`), "run state", () => this.runs.get(runId));
+    return this.persist(`run:${runId}`, join(this.dataDir, "runs", `${runId}.json`), "run state",
+      () => this.runs.get(runId) ?? this.unwritten.get(runId) ?? this.recent.get(runId));
+  }
+
+  /**
+   * Writes the run file, and for an ended run then its index line: never a line before its file,
+   * so the index cannot name a state the file does not hold.
+   */
+  private async persistEnded(runId: string, file: RunFile): Promise<void> {
+    await this.persistRun(runId);
+    if (!isTerminal(file.run.status)) return;
+    // Only the last change of the run clears it: a newer one still waits for its own write.
+    if (this.unwritten.get(runId) !== file) return;
+    this.unwritten.delete(runId);
+    const summary = this.ended.get(runId);
+    if (summary === undefined) return;
+    // A lost line costs only a read of this file at the next start.
+    await this.index.append(summary).catch((error: unknown) => this.report((error as Error).message));
+  }
+
+  /** An ended run's file: from memory when written or read lately, else read (undefined when unknown). */
+  private async readEnded(runId: string): Promise<RunFile | undefined> {
+    if (!this.ended.has(runId)) return undefined;
+    const cached = this.unwritten.get(runId) ?? this.recent.get(runId);
+    if (cached !== undefined) {
+      this.remember(runId, cached);
+      return cached;
+    }
+    const path = join(this.dataDir, "runs", `${runId}.json`);
+    let result: RunFile | string;
+    try {
+      result = checkRun(JSON.parse(await readFile(path, "utf8")) as unknown, `${runId}.json`);
+    } catch (error) {
+      // Pruned meanwhile (by this process: the summary is gone too).
+      if ((error as NodeJS.ErrnoException).code === "ENOENT" && !this.ended.has(runId)) return undefined;
+      result = error instanceof Error ? error.message : String(error);
+    }
+    if (typeof result === "string") {
+      this.report(`${path}: cannot read run state: ${result}`);
+      return undefined;
+    }
+    // A change that landed while this read waited is newer than what was read.
+    const newer = this.unwritten.get(runId) ?? this.recent.get(runId);
+    if (newer !== undefined) return newer;
+    const file = withoutLegacyFields(result);
+    if (this.ended.has(runId)) this.remember(runId, file);
+    return file;
+  }
+
+  private remember(runId: string, file: RunFile): void {
+    this.recent.delete(runId);
+    this.recent.set(runId, file);
+    const oldest = this.recent.keys().next();
+    if (this.recent.size > RECENT_ENDED && oldest.done !== true) this.recent.delete(oldest.value);
+  }
+
+  /** States of these runs (clones), in this order; runs gone meanwhile are left out. */
+  private async readStates(ids: readonly string[]): Promise<RunState[]> {
+    const found: RunState[] = [];
+    for (let i = 0; i < ids.length; i += READ_BATCH) {
+      const files = await Promise.all(ids.slice(i, i + READ_BATCH).map(async (id) => this.runs.get(id) ?? (await this.readEnded(id))));
+      for (const file of files) if (file !== undefined) found.push(structuredClone(file.run));
+    }
+    return found;
+  }
+
+  private statusOf(runId: string): RunStatus | undefined {
+    return this.runs.get(runId)?.run.status ?? this.ended.get(runId)?.status;
+  }
+
+  private summaries(): Iterable<EndedSummary> {
+    return this.ended.values();
   }
 
   private persistHead(sop: string): Promise<void> {
@@ -355,22 +540,88 @@ export class FileRunStore implements RunStore {
     const runsDir = join(this.dataDir, "runs");
     const chainDir = join(this.dataDir, "chain");
     const runFiles = await this.listJson(runsDir);
-    for (let i = 0; i < runFiles.length; i += READ_BATCH) {
-      const batch = runFiles.slice(i, i + READ_BATCH);
+    const { entries, wasted } = await this.index.read();
+    const onDisk = new Set(runFiles.map((name) => name.slice(0, -".json".length)));
+    // The index is stale when a line names a file that is gone, a file has no line, or lines repeat.
+    let stale = wasted > 0;
+    for (const summary of entries.values()) {
+      if (onDisk.has(summary.id)) this.putSummary(summary);
+      else stale = true;
+    }
+    const unindexed = runFiles.filter((name) => !entries.has(name.slice(0, -".json".length)));
+    for (let i = 0; i < unindexed.length; i += READ_BATCH) {
+      const batch = unindexed.slice(i, i + READ_BATCH);
       const loaded = await Promise.all(batch.map((name) => this.readValid(join(runsDir, name), "run state", (v) => checkRun(v, name))));
-      for (const file of loaded) if (file !== undefined) this.put(withoutLegacyFields(file));
+      for (const file of loaded) {
+        if (file === undefined) continue;
+        this.put(withoutLegacyFields(file), { loading: true });
+        if (isTerminal(file.run.status)) {
+          this.unwritten.delete(file.run.id);
+          stale = true;
+        }
+      }
     }
-    for (const { seal, run } of this.runs.values()) {
-      if (seal === undefined) continue;
-      this.indexOf(run.sop).sealed.set(seal.seq, run.id);
-      if (seal.seq > (this.heads.get(run.sop)?.seq ?? 0)) this.heads.set(run.sop, { seq: seal.seq, hash: seal.hash, runId: run.id });
+    const places = [...this.runs.values()].map((f) => f.run as RunPlace).concat([...this.ended.values()]);
+    this.order.addAll(places);
+    const bySop = new Map<string, RunPlace[]>();
+    for (const id of [...this.runs.keys(), ...this.ended.keys()]) {
+      const run = this.runs.get(id)?.run ?? this.ended.get(id);
+      if (run !== undefined) bySop.set(run.sop, [...(bySop.get(run.sop) ?? []), run]).get(run.sop);
     }
+    for (const [sop, sopPlaces] of bySop) this.indexOf(sop).order.addAll(sopPlaces);
     for (const name of await this.listJson(chainDir)) {
       const sop = name.slice(0, -".json".length);
       const head = await this.readValid(join(chainDir, name), "audit chain head", checkHead);
       if (head !== undefined && head.seq > (this.heads.get(sop)?.seq ?? 0)) this.heads.set(sop, head);
     }
     for (const [sop, head] of this.heads) this.writtenHeads.set(sop, { ...head });
+    await this.loadAudited();
+    if (stale && !this.options.readOnly) await this.index.rewrite(this.summaries());
+  }
+
+  /** An ended run as the index names it: its file is not read. */
+  private putSummary(summary: EndedSummary): void {
+    const index = this.indexOf(summary.sop);
+    this.ended.set(summary.id, summary);
+    index.runs.add(summary.id);
+    this.noteSeal(summary);
+    if (index.lastAcceptance === undefined || summary.queuedAt > index.lastAcceptance) index.lastAcceptance = summary.queuedAt;
+  }
+
+  /** At load: the chain's index, and the head from the newest seal (a crash may have lost the head file's write). */
+  private noteSeal(run: EndedRun): void {
+    const { seal } = run;
+    if (seal === undefined) return;
+    this.indexOf(run.sop).sealed.set(seal.seq, run.id);
+    if (seal.seq > (this.heads.get(run.sop)?.seq ?? 0)) this.heads.set(run.sop, { seq: seal.seq, hash: seal.hash, runId: run.id });
+  }
+
+  private async loadAudited(): Promise<void> {
+    const path = join(this.dataDir, "audited.json");
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
+    const marks = this.parseAudited(text);
+    if (typeof marks === "string") {
+      // Without marks nothing is pruned until the audit sink marks again: safe to start without.
+      this.report(`${path}: cannot read the audited marks: ${marks}; nothing is pruned until they are written again`);
+      return;
+    }
+    for (const [sop, seq] of marks) this.audited.set(sop, seq);
+  }
+
+  private parseAudited(text: string): [string, number][] | string {
+    try {
+      const value = JSON.parse(text) as unknown;
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
+      return Object.entries(value).filter((e): e is [string, number] => typeof e[1] === "number" && Number.isFinite(e[1]));
+    } catch (error) {
+      return `not valid JSON (${(error as Error).message})`;
+    }
   }
 
   /** Names of the `.json` files in `dir`, after removing the temp files an interrupted write left. */
@@ -416,6 +667,14 @@ export class FileRunStore implements RunStore {
     this.problems.push(message);
     this.options.onProblem?.(message);
   }
+}
+
+/** The summary memory keeps of an ended run's file. */
+function endedRun(file: RunFile): EndedRun {
+  const { id, sop, status, queuedAt, completedAt, revision } = file.run;
+  const summary: EndedRun = { id, sop, status, queuedAt, completedAt: completedAt ?? queuedAt, revision };
+  if (file.seal !== undefined) summary.seal = { seq: file.seal.seq, hash: file.seal.hash };
+  return summary;
 }
 
 /** Files written by earlier versions carried a `holdsSlot` flag; slots now follow the status. */

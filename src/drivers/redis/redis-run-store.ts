@@ -1,14 +1,15 @@
 import { createHash } from "node:crypto";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import { nextDeadline } from "../../core/run/apply-event.ts";
+import { compareNewestFirst, decodeCursor, encodeCursor, type RunPlace } from "../../core/run/run-cursor.ts";
 import { ACTIVE_STATUSES, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority, SopDefinition } from "../../core/sop/types.ts";
 import type {
-  Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, Seal, StoredRun, UpdateOutcome,
+  Admission, ChainHead, Claim, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, Seal, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
 import type { RedisClient } from "./redis-connection.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
-import { defineScripts, runScript } from "./scripts.ts";
+import { defineScripts, queueScript, runScript } from "./scripts.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
 const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -16,6 +17,8 @@ const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, l
 // ZRANGE breaks equal scores by id, the same total order as the local store.
 const RANK_SPAN = 1e13;
 const DEFINITION_CACHE = 128;
+/** How many batches of ended runs one prune looks through for runs it may remove. */
+const PRUNE_LOOKAHEAD = 10;
 
 export interface RedisRunStoreOptions {
   /** The deployment's SOP_REDIS_PREFIX, default `sop`; its keys are under `keyPrefix(prefix)`, e.g. `{sop}`. */
@@ -34,6 +37,7 @@ export class RedisRunStore implements RunStore {
   /** Definition JSON by sha256: immutable, so safe to keep; bounded, oldest out first. */
   private readonly definitions = new Map<string, string>();
   private closed = false;
+  private history: Promise<void> | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -52,15 +56,15 @@ export class RedisRunStore implements RunStore {
     const definition = JSON.stringify(stored.definition);
     const sha = sha256(definition);
     const k = this.keys;
-    const result = (await runScript(
-      this.redis,
+    const result = (await this.indexed(run, queueScript(
+      this.redis.multi(),
       "admit",
       [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, "queued"), k.line(run.sop), k.sops],
       [
         run.id, run.sop, JSON.stringify(run), run.revision, stored.dir, sha, definition, stored.definition.maxConcurrent,
         opts.now, Math.max(0, opts.cooldownSecs * 1000), opts.force ? "1" : "0", run.queuedAt, lineScore(run),
       ],
-    )) as number[];
+    ))) as number[];
     if (result[0] === -1) throw new Error(`cannot admit run ${run.id}: a run with that id already exists`);
     if (result[0] === 0) return { accepted: false, reason: "cooldown", retryAfterSecs: Math.ceil((result[1] ?? 0) / 1000) };
     this.remember(sha, definition);
@@ -85,8 +89,8 @@ export class RedisRunStore implements RunStore {
     const k = this.keys;
     const statusKeys = RUN_STATUSES.map((status) => k.status(next.sop, status));
     const seal = ending?.seal;
-    const result = (await runScript(
-      this.redis,
+    const result = (await this.indexed(next, queueScript(
+      this.redis.multi(),
       "update",
       [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), k.deadlines, ...statusKeys],
       [
@@ -95,7 +99,7 @@ export class RedisRunStore implements RunStore {
         seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "", nextDeadline(next) ?? "",
         ...RUN_STATUSES,
       ],
-    )) as (number | string)[];
+    ))) as (number | string)[];
     switch (result[0]) {
       case 1: return { ok: true, startable: result.slice(1).map(String) };
       case -1: throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
@@ -128,6 +132,116 @@ export class RedisRunStore implements RunStore {
       if (filter.statuses === undefined || filter.statuses.includes(run.status)) found.push(run);
     }
     return found;
+  }
+
+  async page(query: RunPageQuery): Promise<RunPage> {
+    if (!Number.isSafeInteger(query.limit) || query.limit < 1) throw new RangeError(`a page holds at least 1 run, not ${query.limit}`);
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    await this.historyReady();
+    const k = this.keys;
+    const { sop, statuses } = query;
+    const indexes = statuses === undefined
+      ? [sop === undefined ? k.runs : k.sopRuns(sop)]
+      : statuses.map((status) => (sop === undefined ? k.anyStatus(status) : k.status(sop, status)));
+    // Per index, the limit + 1 newest places after the cursor (its own score's ties read apart:
+    // they are few, and only some of them are after it); merged, they are the page and whether more follow.
+    const want = query.limit + 1;
+    const reads = this.redis.pipeline();
+    for (const key of indexes) {
+      if (cursor === undefined) reads.zrevrangebyscore(key, "+inf", "-inf", "WITHSCORES", "LIMIT", 0, want);
+      else {
+        reads.zrangebyscore(key, cursor.queuedAt, cursor.queuedAt, "WITHSCORES");
+        reads.zrevrangebyscore(key, `(${cursor.queuedAt}`, "-inf", "WITHSCORES", "LIMIT", 0, want);
+      }
+    }
+    const places: RunPlace[] = [];
+    for (const [error, reply] of (await reads.exec()) ?? []) {
+      if (error) throw error;
+      for (const [id, queuedAt] of scored(reply as string[])) {
+        const place = { id, queuedAt };
+        if (cursor === undefined || compareNewestFirst(place, cursor) > 0) places.push(place);
+      }
+    }
+    const chosen = [...new Map(places.map((p) => [p.id, p])).values()].sort(compareNewestFirst).slice(0, want);
+    const more = chosen.length > query.limit;
+    if (more) chosen.pop();
+    const last = chosen[chosen.length - 1];
+    const runs = await this.states(chosen.map((p) => p.id), statuses);
+    return more && last !== undefined ? { runs, next: encodeCursor(last) } : { runs };
+  }
+
+  async endedSince(since: number): Promise<string[]> {
+    await this.historyReady();
+    return this.redis.zrangebyscore(this.keys.ended, since, "+inf");
+  }
+
+  async markAudited(sop: string, seq: number): Promise<void> {
+    this.assertOpen();
+    // A mark never moves back, also when two processes mark at once.
+    await this.redis.eval(
+      "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1])) or 0 if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
+      1, this.keys.audited, sop, seq,
+    );
+  }
+
+  async prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]> {
+    this.assertOpen();
+    await this.historyReady();
+    const k = this.keys;
+    const pruned: { runId: string; sop: string }[] = [];
+    // Runs not yet prunable (audit file not known written) may be first in line: look past them, within bounds.
+    for (let offset = 0; pruned.length < query.limit && offset < query.limit * PRUNE_LOOKAHEAD; offset += query.limit) {
+      const ids = await this.redis.zrangebyscore(k.ended, "-inf", `(${query.endedBefore}`, "LIMIT", offset, query.limit);
+      if (ids.length === 0) break;
+      const reads = this.redis.pipeline();
+      for (const id of ids) reads.hmget(k.run(id), "sop", "status");
+      const found = ((await reads.exec()) ?? []).map(([error, reply], i) => {
+        if (error) throw error;
+        const [sop, status] = reply as (string | null)[];
+        return { id: ids[i] ?? "", sop, status };
+      });
+      const batch = this.redis.pipeline();
+      const tried: { runId: string; sop: string }[] = [];
+      for (const { id, sop, status } of found) {
+        if (sop == null || status == null || pruned.length + tried.length >= query.limit) continue;
+        tried.push({ runId: id, sop });
+        queueScript(batch, "prune", [
+          k.run(id), k.audited, k.claim(id), k.runs, k.sopRuns(sop), k.status(sop, status as RunStatus), k.anyStatus(status as RunStatus),
+          k.ended, k.sealed(sop), k.deadlines, k.line(sop), k.blocked(sop),
+          k.chat("slack", id), k.chatClaim("slack", id), k.chat("discord", id), k.chatClaim("discord", id),
+        ], [id, sop, status, query.endedBefore]);
+      }
+      if (tried.length === 0) continue;
+      const replies = (await batch.exec()) ?? [];
+      replies.forEach(([error, reply], i) => {
+        if (error) throw error;
+        const run = tried[i];
+        if (reply === 1 && run !== undefined) pruned.push(run);
+      });
+      // What was pruned left the index: the next batch starts where the runs left alone end.
+      offset -= replies.filter(([, reply]) => reply === 1).length;
+    }
+    return pruned;
+  }
+
+  /**
+   * Indexes the history of runs stored before the history indexes existed (an upgrade), once per
+   * deployment; idempotent, so processes that start together may all do it.
+   */
+  async indexHistory(): Promise<void> {
+    const k = this.keys;
+    if ((await this.redis.exists(k.historyIndexed)) === 1) return;
+    for (const sop of await this.redis.smembers(k.sops)) {
+      for (const status of RUN_STATUSES) {
+        const entries = scored(await this.redis.zrange(k.status(sop, status), "0", "-1", "WITHSCORES"));
+        for (let i = 0; i < entries.length; i += 500) {
+          const batch = this.redis.pipeline();
+          for (const [id, queuedAt] of entries.slice(i, i + 500)) this.queueIndex(batch, id, sop, queuedAt);
+          for (const [error] of (await batch.exec()) ?? []) if (error) throw error;
+        }
+      }
+    }
+    await this.redis.set(k.historyIndexed, "1");
   }
 
   async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
@@ -216,6 +330,45 @@ export class RedisRunStore implements RunStore {
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
+  }
+
+  /** Runs an admit or update MULTI with the history index script after it; the first reply is the script's. */
+  private async indexed(run: RunState, batch: ReturnType<RedisClient["multi"]>): Promise<unknown> {
+    this.queueIndex(batch, run.id, run.sop, run.queuedAt);
+    const replies = await batch.exec();
+    const [first, second] = replies ?? [];
+    if (first === undefined) throw new Error(`the Redis transaction for run ${run.id} was discarded`);
+    if (first[0]) throw first[0];
+    if (second?.[0]) throw second[0];
+    return first[1];
+  }
+
+  private queueIndex(batch: object, id: string, sop: string, queuedAt: number): void {
+    const k = this.keys;
+    queueScript(batch, "index", [k.run(id), k.runs, k.sopRuns(sop), k.ended, ...RUN_STATUSES.map((s) => k.anyStatus(s))], [id, sop, queuedAt, ...RUN_STATUSES]);
+  }
+
+  private historyReady(): Promise<void> {
+    this.history ??= this.indexHistory().catch((error: unknown) => {
+      this.history = undefined;
+      throw error;
+    });
+    return this.history;
+  }
+
+  /** The states of these runs in this order, read in one round trip; runs gone, or no longer in `statuses`, left out. */
+  private async states(ids: readonly string[], statuses?: readonly RunStatus[]): Promise<RunState[]> {
+    if (ids.length === 0) return [];
+    const reads = this.redis.pipeline();
+    for (const id of ids) reads.hget(this.keys.run(id), "run");
+    const found: RunState[] = [];
+    for (const [error, reply] of (await reads.exec()) ?? []) {
+      if (error) throw error;
+      if (typeof reply !== "string") continue;
+      const run = JSON.parse(reply) as RunState;
+      if (statuses === undefined || statuses.includes(run.status)) found.push(run);
+    }
+    return found;
   }
 
   private assertOpen(): void {
