@@ -85,6 +85,8 @@ export class FileRunStore implements RunStore {
   private readonly order = new HistoryOrder();
   /** Per SOP, the seq up to which its audit files are written (`markAudited`): what prune may remove. */
   private readonly audited = new Map<string, number>();
+  /** Per SOP, its last acceptance when prune last removed runs of it: the cooldown outlives the runs. */
+  private readonly accepted = new Map<string, number>();
   private readonly index: EndedIndexFile;
   private readonly sops = new Map<string, SopIndex>();
   private readonly heads = new Map<string, ChainHead>();
@@ -226,7 +228,7 @@ export class FileRunStore implements RunStore {
     assertFileName("SOP name", sop);
     if (seq <= (this.audited.get(sop) ?? 0)) return;
     this.audited.set(sop, seq);
-    await this.persist("audited", join(this.dataDir, "audited.json"), "audited marks", () => Object.fromEntries(this.audited));
+    await this.persistMarks();
   }
 
   async prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]> {
@@ -249,7 +251,13 @@ export class FileRunStore implements RunStore {
       if (run.seal !== undefined && index.sealed.get(run.seal.seq) === run.id) index.sealed.delete(run.seal.seq);
     }
     this.order.remove(ids);
-    for (const sop of new Set(chosen.map((r) => r.sop))) this.indexOf(sop).order.remove(ids);
+    for (const sop of new Set(chosen.map((r) => r.sop))) {
+      const index = this.indexOf(sop);
+      index.order.remove(ids);
+      if (index.lastAcceptance !== undefined) this.accepted.set(sop, index.lastAcceptance);
+    }
+    // The marks before the files: a cooldown must not end early because its runs are gone.
+    await this.persistMarks();
     // Files first: a crash before the index is rewritten leaves lines whose file is gone, which a start drops.
     const runsDir = join(this.dataDir, "runs");
     for (let i = 0; i < chosen.length; i += READ_BATCH) {
@@ -575,7 +583,7 @@ export class FileRunStore implements RunStore {
       if (head !== undefined && head.seq > (this.heads.get(sop)?.seq ?? 0)) this.heads.set(sop, head);
     }
     for (const [sop, head] of this.heads) this.writtenHeads.set(sop, { ...head });
-    await this.loadAudited();
+    await this.loadMarks();
     if (stale && !this.options.readOnly) await this.index.rewrite(this.summaries());
   }
 
@@ -596,8 +604,16 @@ export class FileRunStore implements RunStore {
     if (seal.seq > (this.heads.get(run.sop)?.seq ?? 0)) this.heads.set(run.sop, { seq: seal.seq, hash: seal.hash, runId: run.id });
   }
 
-  private async loadAudited(): Promise<void> {
-    const path = join(this.dataDir, "audited.json");
+  private persistMarks(): Promise<void> {
+    return this.persist("marks", join(this.dataDir, "marks.json"), "history marks", () => ({
+      audited: Object.fromEntries(this.audited),
+      accepted: Object.fromEntries(this.accepted),
+    }));
+  }
+
+  /** `marks.json`: how far each SOP's audit files are written, and the last acceptance of SOPs whose runs were pruned. */
+  private async loadMarks(): Promise<void> {
+    const path = join(this.dataDir, "marks.json");
     let text: string;
     try {
       text = await readFile(path, "utf8");
@@ -605,22 +621,19 @@ export class FileRunStore implements RunStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
       throw error;
     }
-    const marks = this.parseAudited(text);
-    if (typeof marks === "string") {
-      // Without marks nothing is pruned until the audit sink marks again: safe to start without.
-      this.report(`${path}: cannot read the audited marks: ${marks}; nothing is pruned until they are written again`);
+    let value: { audited?: unknown; accepted?: unknown };
+    try {
+      value = JSON.parse(text) as { audited?: unknown; accepted?: unknown };
+    } catch (error) {
+      // Without audited marks nothing is pruned until the audit sink marks again: safe to start without.
+      this.report(`${path}: cannot read the history marks: not valid JSON (${(error as Error).message}); nothing is pruned until they are written again`);
       return;
     }
-    for (const [sop, seq] of marks) this.audited.set(sop, seq);
-  }
-
-  private parseAudited(text: string): [string, number][] | string {
-    try {
-      const value = JSON.parse(text) as unknown;
-      if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
-      return Object.entries(value).filter((e): e is [string, number] => typeof e[1] === "number" && Number.isFinite(e[1]));
-    } catch (error) {
-      return `not valid JSON (${(error as Error).message})`;
+    for (const [sop, seq] of numbers(value.audited)) this.audited.set(sop, seq);
+    for (const [sop, at] of numbers(value.accepted)) {
+      this.accepted.set(sop, at);
+      const index = this.indexOf(sop);
+      if (index.lastAcceptance === undefined || at > index.lastAcceptance) index.lastAcceptance = at;
     }
   }
 
@@ -667,6 +680,12 @@ export class FileRunStore implements RunStore {
     this.problems.push(message);
     this.options.onProblem?.(message);
   }
+}
+
+/** The entries of a JSON object whose values are numbers. */
+function numbers(value: unknown): [string, number][] {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
+  return Object.entries(value).filter((e): e is [string, number] => typeof e[1] === "number" && Number.isFinite(e[1]));
 }
 
 /** The summary memory keeps of an ended run's file. */
