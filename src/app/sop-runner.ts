@@ -7,11 +7,12 @@ import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { forecastRun, planRun, type Plan } from "../core/plan/plan-run.ts";
 import { mayDecide } from "../core/run/decide.ts";
 import type { RunEvent } from "../core/run/effects.ts";
-import { isActive, isAtRest, queuedBehindPeople, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import { InvalidCursorError } from "../core/run/run-cursor.ts";
+import { ACTIVE_STATUSES, isAtRest, queuedBehindPeople, TERMINAL_STATUSES, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
 import type { Diagnostic, LoadedSop, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import type { EventBus } from "../ports/event-bus.ts";
-import type { ChainHead, RunFilter, RunStore, StoredRun } from "../ports/run-store.ts";
+import type { ChainHead, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun } from "../ports/run-store.ts";
 import type { CronSchedule, ScheduleTick, WorkQueue } from "../ports/work-queue.ts";
 import type { AuditSink } from "./audit-sink.ts";
 import { fireTrigger, type Firing, type FiringOutcome } from "./fire-trigger.ts";
@@ -61,6 +62,9 @@ export interface SopSummary {
   triggers: SopDefinition["triggers"];
   steps: number;
 }
+
+/** How many of an SOP's latest ended runs its metrics (success rate, percentiles) are taken from. */
+export const METRICS_WINDOW = 200;
 
 /** How often a caller waiting for a run looks at it without an event to say it changed. */
 const LOOK_AGAIN_MS = 2000;
@@ -202,9 +206,27 @@ export class SopRunner {
     return this.store.chainHeads();
   }
 
-  /** Runs, of one SOP and in some statuses when the filter says so. */
+  /**
+   * Runs going on (queued, running, waiting for a person), of one SOP and in some of those
+   * statuses when the filter says so, oldest first. History, ended runs included, is `history`.
+   */
   runs(filter: RunFilter = {}): Promise<RunState[]> {
-    return this.store.list(filter);
+    return this.store.list({ ...filter, statuses: filter.statuses ?? OPEN_STATUSES });
+  }
+
+  /** One page of history, newest first; `next` is the cursor of the page after it. A cursor not made here is refused (`invalid`). */
+  async history(query: RunPageQuery): Promise<RunPage> {
+    try {
+      return await this.store.page(query);
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new SopError("invalid", err.message);
+      throw err;
+    }
+  }
+
+  /** Ids of the runs that ended at or after `since` (epoch ms): what a notifier catches up on after being away. */
+  endedSince(since: number): Promise<string[]> {
+    return this.store.endedSince(since);
   }
 
   /** The runs that wait for a person's decision (an approval or a manual step), of one SOP or all. */
@@ -223,7 +245,7 @@ export class SopRunner {
   async startBlock(runId: string): Promise<StartBlock | undefined> {
     const stored = await this.store.get(runId);
     if (stored?.run.status !== "queued") return undefined;
-    const holders = (await this.store.list({ sop: stored.run.sop })).filter((r) => r.id !== runId && isActive(r.status));
+    const holders = (await this.store.list({ sop: stored.run.sop, statuses: ACTIVE_STATUSES })).filter((r) => r.id !== runId);
     const { maxConcurrent } = stored.definition;
     return holders.length >= maxConcurrent ? { maxConcurrent, holders } : undefined;
   }
@@ -366,12 +388,15 @@ export class SopRunner {
 
   async getStatus(name: string): Promise<SopStatus> {
     const sop = this.catalog.get(name);
-    const [runs, cooldown] = await Promise.all([
-      this.store.list({ sop: name }),
+    // The runs going on, and a window of the latest ended ones for the metrics: never all history.
+    const [open, recent, ended, cooldown] = await Promise.all([
+      this.store.list({ sop: name, statuses: OPEN_STATUSES }),
+      this.store.page({ sop: name, statuses: TERMINAL_STATUSES, limit: METRICS_WINDOW }),
+      this.store.count(name, TERMINAL_STATUSES),
       this.store.cooldownRemaining(name, sop?.definition.cooldownSecs ?? 0, this.now()),
     ]);
-    if (!sop && runs.length === 0) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
-    return sopStatus(name, runs, cooldown);
+    if (!sop && open.length === 0 && recent.runs.length === 0) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
+    return sopStatus(name, [...open, ...recent.runs], cooldown, ended);
   }
 
   /** A run as it stands, with its redacted record, without waiting for audit files; undefined when unknown. */
