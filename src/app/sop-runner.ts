@@ -8,7 +8,7 @@ import { forecastRun, planRun, type Plan } from "../core/plan/plan-run.ts";
 import { mayDecide } from "../core/run/decide.ts";
 import type { RunEvent } from "../core/run/effects.ts";
 import { InvalidCursorError } from "../core/run/run-cursor.ts";
-import { ACTIVE_STATUSES, isAtRest, queuedBehindPeople, TERMINAL_STATUSES, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import { ACTIVE_STATUSES, isAtRest, queuedBehindPeople, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
 import type { Diagnostic, LoadedSop, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import type { EventBus } from "../ports/event-bus.ts";
@@ -16,6 +16,7 @@ import type { ChainHead, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun }
 import type { CronSchedule, ScheduleTick, WorkQueue } from "../ports/work-queue.ts";
 import type { AuditSink } from "./audit-sink.ts";
 import { fireTrigger, type Firing, type FiringOutcome } from "./fire-trigger.ts";
+import { EndedWindows } from "./ended-window.ts";
 import { formatDiagnostic } from "./load-sops.ts";
 import type { Logger } from "./logger.ts";
 import { Admissions, viaOf, type AdmissionListener } from "./run-admission.ts";
@@ -63,8 +64,6 @@ export interface SopSummary {
   steps: number;
 }
 
-/** How many of an SOP's latest ended runs its metrics (success rate, percentiles) are taken from. */
-export const METRICS_WINDOW = 200;
 
 /** How often a caller waiting for a run looks at it without an event to say it changed. */
 const LOOK_AGAIN_MS = 2000;
@@ -106,6 +105,7 @@ export interface ReloadReport extends LoadStats {
  */
 export class SopRunner {
   private matcher: CommandMatcher;
+  private readonly windows: EndedWindows;
   private readonly admissions = new Admissions();
   private readonly engine: RunEngine;
   private readonly catalog: SopCatalog;
@@ -123,6 +123,7 @@ export class SopRunner {
       engine: this.engine, catalog: this.catalog, store: this.store, events: this.bus, queue: this.queue,
       log: this.log, audit: this.audit, defaultActor: this.defaultActor, now: this.now, onClose: this.onClose,
     } = parts);
+    this.windows = new EndedWindows(this.store);
     this.matcher = new CommandMatcher(this.catalog.list().map((s) => s.definition));
   }
 
@@ -389,15 +390,15 @@ export class SopRunner {
   async getStatus(name: string): Promise<SopStatus> {
     const sop = this.catalog.get(name);
     // The runs going on, and a window of the latest ended ones for the metrics: never all history.
-    const [open, recent, ended, cooldown] = await Promise.all([
+    const [open, recent, cooldown] = await Promise.all([
       this.store.list({ sop: name, statuses: OPEN_STATUSES }),
-      this.store.page({ sop: name, statuses: TERMINAL_STATUSES, limit: METRICS_WINDOW }),
-      this.store.count(name, TERMINAL_STATUSES),
+      this.windows.get(name),
       this.store.cooldownRemaining(name, sop?.definition.cooldownSecs ?? 0, this.now()),
     ]);
     if (!sop && open.length === 0 && recent.runs.length === 0) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
-    return sopStatus(name, [...open, ...recent.runs], cooldown, ended);
+    return sopStatus(name, [...open, ...recent.runs], cooldown, recent.count);
   }
+
 
   /** A run as it stands, with its redacted record, without waiting for audit files; undefined when unknown. */
   async snapshot(runId: string): Promise<{ stored: StoredRun; record: AuditRecord } | undefined> {
