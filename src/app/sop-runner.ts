@@ -208,11 +208,12 @@ export class SopRunner {
   }
 
   /**
-   * Runs going on (queued, running, waiting for a person), of one SOP and in some of those
-   * statuses when the filter says so, oldest first. History, ended runs included, is `history`.
+   * Every run that matches, oldest first: meant for the runs going on (pass `statuses`, e.g.
+   * OPEN_STATUSES), which are few. Without `statuses` it reads the whole history, ended runs
+   * included, which grows without bound: pages of history are `history`.
    */
   runs(filter: RunFilter = {}): Promise<RunState[]> {
-    return this.store.list({ ...filter, statuses: filter.statuses ?? OPEN_STATUSES });
+    return this.store.list(filter);
   }
 
   /** One page of history, newest first; `next` is the cursor of the page after it. A cursor not made here is refused (`invalid`). */
