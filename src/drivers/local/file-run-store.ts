@@ -574,7 +574,10 @@ export class FileRunStore implements RunStore {
     const bySop = new Map<string, RunPlace[]>();
     for (const id of [...this.runs.keys(), ...this.ended.keys()]) {
       const run = this.runs.get(id)?.run ?? this.ended.get(id);
-      if (run !== undefined) bySop.set(run.sop, [...(bySop.get(run.sop) ?? []), run]).get(run.sop);
+      if (run === undefined) continue;
+      const list = bySop.get(run.sop);
+      if (list === undefined) bySop.set(run.sop, [run]);
+      else list.push(run);
     }
     for (const [sop, sopPlaces] of bySop) this.indexOf(sop).order.addAll(sopPlaces);
     for (const name of await this.listJson(chainDir)) {
