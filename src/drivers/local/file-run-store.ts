@@ -40,6 +40,8 @@ interface SopIndex {
   waiting: Set<string>;
   /** Runs that run or wait for a person: each holds one of the SOP's slots. */
   active: Set<string>;
+  /** How many ended runs it has, by status: counts without going through every run. */
+  endedCounts: Map<RunStatus, number>;
   /** Queued runs refused a slot: whom a run that ends nudges (memory only; after a restart the sweep finds them). */
   blocked: Set<string>;
   /** Sealed runs by their seq in the SOP's chain. */
@@ -188,7 +190,12 @@ export class FileRunStore implements RunStore {
   }
 
   async list(filter: RunFilter = {}): Promise<RunState[]> {
-    const ids = filter.sop === undefined ? [...this.runs.keys(), ...this.ended.keys()] : [...(this.sops.get(filter.sop)?.runs ?? [])];
+    // Runs going on are all in memory and few: a filter on their statuses never looks at ended runs.
+    const open = filter.statuses !== undefined && !filter.statuses.some(isTerminal);
+    const index = filter.sop === undefined ? undefined : this.sops.get(filter.sop);
+    const ids = filter.sop === undefined
+      ? (open ? [...this.runs.keys()] : [...this.runs.keys(), ...this.ended.keys()])
+      : (open ? [...(index?.waiting ?? []), ...(index?.active ?? [])] : [...(index?.runs ?? [])]);
     const matching = ids.filter((id) => {
       const status = this.statusOf(id);
       return status !== undefined && (filter.statuses === undefined || filter.statuses.includes(status));
@@ -248,6 +255,7 @@ export class FileRunStore implements RunStore {
       this.claimed.delete(run.id);
       this.deadlines.delete(run.id);
       index.runs.delete(run.id);
+      countEnded(index, run.status, -1);
       if (run.seal !== undefined && index.sealed.get(run.seal.seq) === run.id) index.sealed.delete(run.seal.seq);
     }
     this.order.remove(ids);
@@ -270,12 +278,11 @@ export class FileRunStore implements RunStore {
   async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
     const index = this.sops.get(sop);
     if (index === undefined) return 0;
-    // The indexes of runs going on are small; only a count of ended runs goes through them all (in memory).
-    const ids = statuses.every((s) => s === "queued") ? index.waiting : statuses.every(isActive) ? index.active : index.runs;
     let n = 0;
-    for (const id of ids) {
-      const status = this.statusOf(id);
-      if (status !== undefined && statuses.includes(status)) n++;
+    for (const status of new Set(statuses)) {
+      if (status === "queued") n += index.waiting.size;
+      else if (isTerminal(status)) n += index.endedCounts.get(status) ?? 0;
+      else for (const id of index.active) if (this.runs.get(id)?.run.status === status) n++;
     }
     return n;
   }
@@ -351,7 +358,7 @@ export class FileRunStore implements RunStore {
 
   private indexOf(sop: string): SopIndex {
     let index = this.sops.get(sop);
-    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), order: new HistoryOrder(), waiting: new Set(), active: new Set(), blocked: new Set(), sealed: new Map() }));
+    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), order: new HistoryOrder(), endedCounts: new Map(), waiting: new Set(), active: new Set(), blocked: new Set(), sealed: new Map() }));
     return index;
   }
 
@@ -364,6 +371,9 @@ export class FileRunStore implements RunStore {
     index.active.delete(id);
     if (isTerminal(status)) {
       this.runs.delete(id);
+      const before = this.ended.get(id)?.status;
+      if (before !== undefined) countEnded(index, before, -1);
+      countEnded(index, status, 1);
       this.ended.set(id, endedRun(file));
       this.unwritten.set(id, file);
       this.remember(id, file);
@@ -594,6 +604,7 @@ export class FileRunStore implements RunStore {
   private putSummary(summary: EndedSummary): void {
     const index = this.indexOf(summary.sop);
     this.ended.set(summary.id, summary);
+    countEnded(index, summary.status, 1);
     index.runs.add(summary.id);
     this.noteSeal(summary);
     if (index.lastAcceptance === undefined || summary.queuedAt > index.lastAcceptance) index.lastAcceptance = summary.queuedAt;
@@ -683,6 +694,10 @@ export class FileRunStore implements RunStore {
     this.problems.push(message);
     this.options.onProblem?.(message);
   }
+}
+
+function countEnded(index: SopIndex, status: RunStatus, delta: number): void {
+  index.endedCounts.set(status, (index.endedCounts.get(status) ?? 0) + delta);
 }
 
 /** The entries of a JSON object whose values are numbers. */

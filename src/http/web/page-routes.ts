@@ -21,7 +21,7 @@ const STATUS_GROUPS: Readonly<Record<string, readonly RunStatus[]>> = {
   waiting: WAITING_STATUSES,
   active: OPEN_STATUSES,
 };
-const RUNS_SHOWN = 200;
+const RUNS_SHOWN = 100;
 const RECENT_RUNS = 15;
 
 /** The run and its pinned definition, or a 404 page already sent. */
