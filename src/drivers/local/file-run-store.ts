@@ -9,18 +9,15 @@ import type { Priority } from "../../core/sop/types.ts";
 import type {
   Admission, ChainHead, Claim, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
-import { EndedIndexFile, type EndedSummary } from "./ended-index.ts";
+import type { EndedSummary } from "./ended-index.ts";
+import { EndedRuns, summaryOf, withoutLegacyFields, type RunFile } from "./ended-runs.ts";
+import { HistoryMarks } from "./history-marks.ts";
 import { HistoryOrder } from "./history-order.ts";
 import { assertFileName, checkHead, checkRun } from "./stored-run-checks.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
 const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 const READ_BATCH = 64;
-/** Ended run files kept in memory after a read or a write: the pages people look at again. */
-const RECENT_ENDED = 512;
-
-/** What memory keeps of an ended run. */
-type EndedRun = EndedSummary;
 
 export interface FileRunStoreOptions {
   /** Told about each file that could not be read and was moved aside. */
@@ -50,11 +47,6 @@ interface SopIndex {
   lastAcceptance?: number;
 }
 
-/** What a run file holds: the stored run and, once it ended, its sealed record. */
-interface RunFile extends StoredRun {
-  record?: AuditRecord;
-}
-
 interface WriteSlot {
   tail: Promise<void>;
   /** A write that has not started yet; it will write whatever memory holds when it starts. */
@@ -79,17 +71,9 @@ export class FileRunStore implements RunStore {
   readonly problems: string[] = [];
   /** Runs going on, whole. */
   private readonly runs = new Map<string, RunFile>();
-  private readonly ended = new Map<string, EndedRun>();
-  /** Ended run files read or written lately, least recently used first. */
-  private readonly recent = new Map<string, RunFile>();
-  /** Ended run files whose write has not landed yet: what that write writes. */
-  private readonly unwritten = new Map<string, RunFile>();
+  private readonly ended: EndedRuns;
   private readonly order = new HistoryOrder();
-  /** Per SOP, the seq up to which its audit files are written (`markAudited`): what prune may remove. */
-  private readonly audited = new Map<string, number>();
-  /** Per SOP, its last acceptance when prune last removed runs of it: the cooldown outlives the runs. */
-  private readonly accepted = new Map<string, number>();
-  private readonly index: EndedIndexFile;
+  private readonly marks: HistoryMarks;
   private readonly sops = new Map<string, SopIndex>();
   private readonly heads = new Map<string, ChainHead>();
   /** The heads whose run files are written: what the head files may say (never a head before its run). */
@@ -106,7 +90,8 @@ export class FileRunStore implements RunStore {
     readonly dataDir: string,
     private readonly options: FileRunStoreOptions,
   ) {
-    this.index = new EndedIndexFile(join(dataDir, "runs.index"));
+    this.marks = new HistoryMarks(join(dataDir, "marks.json"));
+    this.ended = new EndedRuns(join(dataDir, "runs"), join(dataDir, "runs.index"), (m) => this.report(m));
   }
 
   static async open(dataDir: string, options: FileRunStoreOptions = {}): Promise<FileRunStore> {
@@ -129,7 +114,7 @@ export class FileRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<StoredRun | undefined> {
-    const file = this.runs.get(runId) ?? (await this.readEnded(runId));
+    const file = this.runs.get(runId) ?? (await this.ended.read(runId));
     if (file === undefined) return undefined;
     const { record: _record, ...stored } = file;
     return structuredClone(stored);
@@ -139,10 +124,10 @@ export class FileRunStore implements RunStore {
     this.assertWritable();
     let current = this.runs.get(runId);
     if (current === undefined && this.ended.has(runId)) {
-      await this.readEnded(runId);
+      await this.ended.read(runId);
       this.assertWritable();
       // Read again after the wait: another change may have replaced the file meanwhile.
-      current = this.ended.has(runId) ? (this.unwritten.get(runId) ?? this.recent.get(runId)) : undefined;
+      current = this.ended.cached(runId);
     }
     if (current === undefined || current.run.revision !== expectedRevision) return { ok: false, why: "revision" };
     if (isTerminal(current.run.status) && !isTerminal(next.status)) {
@@ -194,7 +179,7 @@ export class FileRunStore implements RunStore {
     const open = filter.statuses !== undefined && !filter.statuses.some(isTerminal);
     const index = filter.sop === undefined ? undefined : this.sops.get(filter.sop);
     const ids = filter.sop === undefined
-      ? (open ? [...this.runs.keys()] : [...this.runs.keys(), ...this.ended.keys()])
+      ? (open ? [...this.runs.keys()] : [...this.runs.keys(), ...this.ended.ids()])
       : (open ? [...(index?.waiting ?? []), ...(index?.active ?? [])] : [...(index?.runs ?? [])]);
     const matching = ids.filter((id) => {
       const status = this.statusOf(id);
@@ -233,25 +218,24 @@ export class FileRunStore implements RunStore {
   async markAudited(sop: string, seq: number): Promise<void> {
     this.assertWritable();
     assertFileName("SOP name", sop);
-    if (seq <= (this.audited.get(sop) ?? 0)) return;
-    this.audited.set(sop, seq);
+    if (seq <= (this.marks.audited.get(sop) ?? 0)) return;
+    this.marks.audited.set(sop, seq);
     await this.persistMarks();
   }
 
   async prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]> {
     this.assertWritable();
-    const chosen: EndedRun[] = [];
+    const chosen: EndedSummary[] = [];
     for (const run of this.ended.values()) {
       if (chosen.length >= query.limit) break;
-      const audited = this.audited.get(run.sop) ?? 0;
-      if (run.completedAt < query.endedBefore && run.seal !== undefined && run.seal.seq <= audited && !this.unwritten.has(run.id)) chosen.push(run);
+      const audited = this.marks.audited.get(run.sop) ?? 0;
+      if (run.completedAt < query.endedBefore && run.seal !== undefined && run.seal.seq <= audited && !this.ended.pending(run.id)) chosen.push(run);
     }
     if (chosen.length === 0) return [];
     const ids = new Set(chosen.map((r) => r.id));
     for (const run of chosen) {
       const index = this.indexOf(run.sop);
       this.ended.delete(run.id);
-      this.recent.delete(run.id);
       this.claimed.delete(run.id);
       this.deadlines.delete(run.id);
       index.runs.delete(run.id);
@@ -262,7 +246,7 @@ export class FileRunStore implements RunStore {
     for (const sop of new Set(chosen.map((r) => r.sop))) {
       const index = this.indexOf(sop);
       index.order.remove(ids);
-      if (index.lastAcceptance !== undefined) this.accepted.set(sop, index.lastAcceptance);
+      if (index.lastAcceptance !== undefined) this.marks.accepted.set(sop, index.lastAcceptance);
     }
     // The marks before the files: a cooldown must not end early because its runs are gone.
     await this.persistMarks();
@@ -271,7 +255,7 @@ export class FileRunStore implements RunStore {
     for (let i = 0; i < chosen.length; i += READ_BATCH) {
       await Promise.all(chosen.slice(i, i + READ_BATCH).map((r) => rm(join(runsDir, `${r.id}.json`), { force: true })));
     }
-    await this.index.rewrite(this.summaries());
+    await this.ended.rewriteIndex();
     return chosen.map((r) => ({ runId: r.id, sop: r.sop }));
   }
 
@@ -329,7 +313,7 @@ export class FileRunStore implements RunStore {
   }
 
   async finalRecord(runId: string): Promise<AuditRecord | undefined> {
-    const record = (this.runs.get(runId) ?? (await this.readEnded(runId)))?.record;
+    const record = (this.runs.get(runId) ?? (await this.ended.read(runId)))?.record;
     return record === undefined ? undefined : structuredClone(record);
   }
 
@@ -347,7 +331,7 @@ export class FileRunStore implements RunStore {
   async close(): Promise<void> {
     this.closed = true;
     while (this.writes.size > 0) await Promise.all([...this.writes.values()].map((slot) => slot.tail));
-    await this.index.settled();
+    await this.ended.index.settled();
   }
 
   private assertWritable(): void {
@@ -371,12 +355,9 @@ export class FileRunStore implements RunStore {
     index.active.delete(id);
     if (isTerminal(status)) {
       this.runs.delete(id);
-      const before = this.ended.get(id)?.status;
-      if (before !== undefined) countEnded(index, before, -1);
+      const before = this.ended.put(file);
+      if (before !== undefined) countEnded(index, before.status, -1);
       countEnded(index, status, 1);
-      this.ended.set(id, endedRun(file));
-      this.unwritten.set(id, file);
-      this.remember(id, file);
     } else {
       this.runs.set(id, file);
     }
@@ -388,7 +369,7 @@ export class FileRunStore implements RunStore {
         this.order.add(file.run);
       }
     }
-    if (opts.loading === true) this.noteSeal(endedRun(file));
+    if (opts.loading === true) this.noteSeal(summaryOf(file));
     if (status === "queued") index.waiting.add(id);
     else if (isActive(status)) index.active.add(id);
     const deadline = nextDeadline(file.run);
@@ -446,7 +427,7 @@ export class FileRunStore implements RunStore {
 
   private persistRun(runId: string): Promise<void> {
     return this.persist(`run:${runId}`, join(this.dataDir, "runs", `${runId}.json`), "run state",
-      () => this.runs.get(runId) ?? this.unwritten.get(runId) ?? this.recent.get(runId));
+      () => this.runs.get(runId) ?? this.ended.fileToWrite(runId));
   }
 
   /**
@@ -455,68 +436,21 @@ export class FileRunStore implements RunStore {
    */
   private async persistEnded(runId: string, file: RunFile): Promise<void> {
     await this.persistRun(runId);
-    if (!isTerminal(file.run.status)) return;
-    // Only the last change of the run clears it: a newer one still waits for its own write.
-    if (this.unwritten.get(runId) !== file) return;
-    this.unwritten.delete(runId);
-    const summary = this.ended.get(runId);
-    if (summary === undefined) return;
-    // A lost line costs only a read of this file at the next start.
-    await this.index.append(summary).catch((error: unknown) => this.report((error as Error).message));
-  }
-
-  /** An ended run's file: from memory when written or read lately, else read (undefined when unknown). */
-  private async readEnded(runId: string): Promise<RunFile | undefined> {
-    if (!this.ended.has(runId)) return undefined;
-    const cached = this.unwritten.get(runId) ?? this.recent.get(runId);
-    if (cached !== undefined) {
-      this.remember(runId, cached);
-      return cached;
-    }
-    const path = join(this.dataDir, "runs", `${runId}.json`);
-    let result: RunFile | string;
-    try {
-      result = checkRun(JSON.parse(await readFile(path, "utf8")) as unknown, `${runId}.json`);
-    } catch (error) {
-      // Pruned meanwhile (by this process: the summary is gone too).
-      if ((error as NodeJS.ErrnoException).code === "ENOENT" && !this.ended.has(runId)) return undefined;
-      result = error instanceof Error ? error.message : String(error);
-    }
-    if (typeof result === "string") {
-      this.report(`${path}: cannot read run state: ${result}`);
-      return undefined;
-    }
-    // A change that landed while this read waited is newer than what was read.
-    const newer = this.unwritten.get(runId) ?? this.recent.get(runId);
-    if (newer !== undefined) return newer;
-    const file = withoutLegacyFields(result);
-    if (this.ended.has(runId)) this.remember(runId, file);
-    return file;
-  }
-
-  private remember(runId: string, file: RunFile): void {
-    this.recent.delete(runId);
-    this.recent.set(runId, file);
-    const oldest = this.recent.keys().next();
-    if (this.recent.size > RECENT_ENDED && oldest.done !== true) this.recent.delete(oldest.value);
+    if (isTerminal(file.run.status)) await this.ended.written(file);
   }
 
   /** States of these runs (clones), in this order; runs gone meanwhile are left out. */
   private async readStates(ids: readonly string[]): Promise<RunState[]> {
     const found: RunState[] = [];
     for (let i = 0; i < ids.length; i += READ_BATCH) {
-      const files = await Promise.all(ids.slice(i, i + READ_BATCH).map(async (id) => this.runs.get(id) ?? (await this.readEnded(id))));
+      const files = await Promise.all(ids.slice(i, i + READ_BATCH).map(async (id) => this.runs.get(id) ?? (await this.ended.read(id))));
       for (const file of files) if (file !== undefined) found.push(structuredClone(file.run));
     }
     return found;
   }
 
   private statusOf(runId: string): RunStatus | undefined {
-    return this.runs.get(runId)?.run.status ?? this.ended.get(runId)?.status;
-  }
-
-  private summaries(): Iterable<EndedSummary> {
-    return this.ended.values();
+    return this.runs.get(runId)?.run.status ?? this.ended.summary(runId)?.status;
   }
 
   private persistHead(sop: string): Promise<void> {
@@ -558,7 +492,7 @@ export class FileRunStore implements RunStore {
     const runsDir = join(this.dataDir, "runs");
     const chainDir = join(this.dataDir, "chain");
     const runFiles = await this.listJson(runsDir);
-    const { entries, wasted } = await this.index.read();
+    const { entries, wasted } = await this.ended.index.read();
     const onDisk = new Set(runFiles.map((name) => name.slice(0, -".json".length)));
     // The index is stale when a line names a file that is gone, a file has no line, or lines repeat.
     let stale = wasted > 0;
@@ -574,7 +508,7 @@ export class FileRunStore implements RunStore {
         if (file === undefined) continue;
         this.put(withoutLegacyFields(file), { loading: true });
         if (isTerminal(file.run.status)) {
-          this.unwritten.delete(file.run.id);
+          this.ended.putWritten(summaryOf(file));
           stale = true;
         }
       }
@@ -582,8 +516,8 @@ export class FileRunStore implements RunStore {
     const places = [...this.runs.values()].map((f) => f.run as RunPlace).concat([...this.ended.values()]);
     this.order.addAll(places);
     const bySop = new Map<string, RunPlace[]>();
-    for (const id of [...this.runs.keys(), ...this.ended.keys()]) {
-      const run = this.runs.get(id)?.run ?? this.ended.get(id);
+    for (const id of [...this.runs.keys(), ...this.ended.ids()]) {
+      const run = this.runs.get(id)?.run ?? this.ended.summary(id);
       if (run === undefined) continue;
       const list = bySop.get(run.sop);
       if (list === undefined) bySop.set(run.sop, [run]);
@@ -597,13 +531,13 @@ export class FileRunStore implements RunStore {
     }
     for (const [sop, head] of this.heads) this.writtenHeads.set(sop, { ...head });
     await this.loadMarks();
-    if (stale && !this.options.readOnly) await this.index.rewrite(this.summaries());
+    if (stale && !this.options.readOnly) await this.ended.rewriteIndex();
   }
 
   /** An ended run as the index names it: its file is not read. */
   private putSummary(summary: EndedSummary): void {
     const index = this.indexOf(summary.sop);
-    this.ended.set(summary.id, summary);
+    this.ended.putWritten(summary);
     countEnded(index, summary.status, 1);
     index.runs.add(summary.id);
     this.noteSeal(summary);
@@ -611,7 +545,7 @@ export class FileRunStore implements RunStore {
   }
 
   /** At load: the chain's index, and the head from the newest seal (a crash may have lost the head file's write). */
-  private noteSeal(run: EndedRun): void {
+  private noteSeal(run: EndedSummary): void {
     const { seal } = run;
     if (seal === undefined) return;
     this.indexOf(run.sop).sealed.set(seal.seq, run.id);
@@ -619,33 +553,12 @@ export class FileRunStore implements RunStore {
   }
 
   private persistMarks(): Promise<void> {
-    return this.persist("marks", join(this.dataDir, "marks.json"), "history marks", () => ({
-      audited: Object.fromEntries(this.audited),
-      accepted: Object.fromEntries(this.accepted),
-    }));
+    return this.persist("marks", this.marks.path, "history marks", () => this.marks.toJSON());
   }
 
-  /** `marks.json`: how far each SOP's audit files are written, and the last acceptance of SOPs whose runs were pruned. */
   private async loadMarks(): Promise<void> {
-    const path = join(this.dataDir, "marks.json");
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw error;
-    }
-    let value: { audited?: unknown; accepted?: unknown };
-    try {
-      value = JSON.parse(text) as { audited?: unknown; accepted?: unknown };
-    } catch (error) {
-      // Without audited marks nothing is pruned until the audit sink marks again: safe to start without.
-      this.report(`${path}: cannot read the history marks: not valid JSON (${(error as Error).message}); nothing is pruned until they are written again`);
-      return;
-    }
-    for (const [sop, seq] of numbers(value.audited)) this.audited.set(sop, seq);
-    for (const [sop, at] of numbers(value.accepted)) {
-      this.accepted.set(sop, at);
+    await this.marks.load((m) => this.report(m));
+    for (const [sop, at] of this.marks.accepted) {
       const index = this.indexOf(sop);
       if (index.lastAcceptance === undefined || at > index.lastAcceptance) index.lastAcceptance = at;
     }
@@ -698,26 +611,6 @@ export class FileRunStore implements RunStore {
 
 function countEnded(index: SopIndex, status: RunStatus, delta: number): void {
   index.endedCounts.set(status, (index.endedCounts.get(status) ?? 0) + delta);
-}
-
-/** The entries of a JSON object whose values are numbers. */
-function numbers(value: unknown): [string, number][] {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
-  return Object.entries(value).filter((e): e is [string, number] => typeof e[1] === "number" && Number.isFinite(e[1]));
-}
-
-/** The summary memory keeps of an ended run's file. */
-function endedRun(file: RunFile): EndedRun {
-  const { id, sop, status, queuedAt, completedAt, revision } = file.run;
-  const summary: EndedRun = { id, sop, status, queuedAt, completedAt: completedAt ?? queuedAt, revision };
-  if (file.seal !== undefined) summary.seal = { seq: file.seal.seq, hash: file.seal.hash };
-  return summary;
-}
-
-/** Files written by earlier versions carried a `holdsSlot` flag; slots now follow the status. */
-function withoutLegacyFields(file: RunFile & { holdsSlot?: unknown }): RunFile {
-  const { holdsSlot: _legacy, ...rest } = file;
-  return rest;
 }
 
 /** Line order: higher priority first, then earlier, then by id so the order is total. */
