@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import { nextDeadline } from "../../core/run/apply-event.ts";
-import { compareNewestFirst, decodeCursor, encodeCursor, type RunPlace } from "../../core/run/run-cursor.ts";
 import { ACTIVE_STATUSES, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority, SopDefinition } from "../../core/sop/types.ts";
 import type {
@@ -9,6 +8,7 @@ import type {
 } from "../../ports/run-store.ts";
 import type { RedisClient } from "./redis-connection.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
+import { indexHistory, pageRuns, pruneRuns, queueIndex } from "./redis-history.ts";
 import { defineScripts, queueScript, runScript } from "./scripts.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
@@ -17,8 +17,7 @@ const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, l
 // ZRANGE breaks equal scores by id, the same total order as the local store.
 const RANK_SPAN = 1e13;
 const DEFINITION_CACHE = 128;
-/** How many batches of ended runs one prune looks through for runs it may remove. */
-const PRUNE_LOOKAHEAD = 10;
+
 
 export interface RedisRunStoreOptions {
   /** The deployment's SOP_REDIS_PREFIX, default `sop`; its keys are under `keyPrefix(prefix)`, e.g. `{sop}`. */
@@ -135,39 +134,8 @@ export class RedisRunStore implements RunStore {
   }
 
   async page(query: RunPageQuery): Promise<RunPage> {
-    if (!Number.isSafeInteger(query.limit) || query.limit < 1) throw new RangeError(`a page holds at least 1 run, not ${query.limit}`);
-    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     await this.historyReady();
-    const k = this.keys;
-    const { sop, statuses } = query;
-    const indexes = statuses === undefined
-      ? [sop === undefined ? k.runs : k.sopRuns(sop)]
-      : statuses.map((status) => (sop === undefined ? k.anyStatus(status) : k.status(sop, status)));
-    // Per index, the limit + 1 newest places after the cursor (its own score's ties read apart:
-    // they are few, and only some of them are after it); merged, they are the page and whether more follow.
-    const want = query.limit + 1;
-    const reads = this.redis.pipeline();
-    for (const key of indexes) {
-      if (cursor === undefined) reads.zrevrangebyscore(key, "+inf", "-inf", "WITHSCORES", "LIMIT", 0, want);
-      else {
-        reads.zrangebyscore(key, cursor.queuedAt, cursor.queuedAt, "WITHSCORES");
-        reads.zrevrangebyscore(key, `(${cursor.queuedAt}`, "-inf", "WITHSCORES", "LIMIT", 0, want);
-      }
-    }
-    const places: RunPlace[] = [];
-    for (const [error, reply] of (await reads.exec()) ?? []) {
-      if (error) throw error;
-      for (const [id, queuedAt] of scored(reply as string[])) {
-        const place = { id, queuedAt };
-        if (cursor === undefined || compareNewestFirst(place, cursor) > 0) places.push(place);
-      }
-    }
-    const chosen = [...new Map(places.map((p) => [p.id, p])).values()].sort(compareNewestFirst).slice(0, want);
-    const more = chosen.length > query.limit;
-    if (more) chosen.pop();
-    const last = chosen[chosen.length - 1];
-    const runs = await this.states(chosen.map((p) => p.id), statuses);
-    return more && last !== undefined ? { runs, next: encodeCursor(last) } : { runs };
+    return pageRuns(this.redis, this.keys, query);
   }
 
   async endedSince(since: number): Promise<string[]> {
@@ -187,61 +155,7 @@ export class RedisRunStore implements RunStore {
   async prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]> {
     this.assertOpen();
     await this.historyReady();
-    const k = this.keys;
-    const pruned: { runId: string; sop: string }[] = [];
-    // Runs not yet prunable (audit file not known written) may be first in line: look past them, within bounds.
-    for (let offset = 0; pruned.length < query.limit && offset < query.limit * PRUNE_LOOKAHEAD; offset += query.limit) {
-      const ids = await this.redis.zrangebyscore(k.ended, "-inf", `(${query.endedBefore}`, "LIMIT", offset, query.limit);
-      if (ids.length === 0) break;
-      const reads = this.redis.pipeline();
-      for (const id of ids) reads.hmget(k.run(id), "sop", "status");
-      const found = ((await reads.exec()) ?? []).map(([error, reply], i) => {
-        if (error) throw error;
-        const [sop, status] = reply as (string | null)[];
-        return { id: ids[i] ?? "", sop, status };
-      });
-      const batch = this.redis.pipeline();
-      const tried: { runId: string; sop: string }[] = [];
-      for (const { id, sop, status } of found) {
-        if (sop == null || status == null || pruned.length + tried.length >= query.limit) continue;
-        tried.push({ runId: id, sop });
-        queueScript(batch, "prune", [
-          k.run(id), k.audited, k.claim(id), k.runs, k.sopRuns(sop), k.status(sop, status as RunStatus), k.anyStatus(status as RunStatus),
-          k.ended, k.sealed(sop), k.deadlines, k.line(sop), k.blocked(sop),
-          k.chat("slack", id), k.chatClaim("slack", id), k.chat("discord", id), k.chatClaim("discord", id),
-        ], [id, sop, status, query.endedBefore]);
-      }
-      if (tried.length === 0) continue;
-      const replies = (await batch.exec()) ?? [];
-      replies.forEach(([error, reply], i) => {
-        if (error) throw error;
-        const run = tried[i];
-        if (reply === 1 && run !== undefined) pruned.push(run);
-      });
-      // What was pruned left the index: the next batch starts where the runs left alone end.
-      offset -= replies.filter(([, reply]) => reply === 1).length;
-    }
-    return pruned;
-  }
-
-  /**
-   * Indexes the history of runs stored before the history indexes existed (an upgrade), once per
-   * deployment; idempotent, so processes that start together may all do it.
-   */
-  async indexHistory(): Promise<void> {
-    const k = this.keys;
-    if ((await this.redis.exists(k.historyIndexed)) === 1) return;
-    for (const sop of await this.redis.smembers(k.sops)) {
-      for (const status of RUN_STATUSES) {
-        const entries = scored(await this.redis.zrange(k.status(sop, status), "0", "-1", "WITHSCORES"));
-        for (let i = 0; i < entries.length; i += 500) {
-          const batch = this.redis.pipeline();
-          for (const [id, queuedAt] of entries.slice(i, i + 500)) this.queueIndex(batch, id, sop, queuedAt);
-          for (const [error] of (await batch.exec()) ?? []) if (error) throw error;
-        }
-      }
-    }
-    await this.redis.set(k.historyIndexed, "1");
+    return pruneRuns(this.redis, this.keys, query);
   }
 
   async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
@@ -334,7 +248,7 @@ export class RedisRunStore implements RunStore {
 
   /** Runs an admit or update MULTI with the history index script after it; the first reply is the script's. */
   private async indexed(run: RunState, batch: ReturnType<RedisClient["multi"]>): Promise<unknown> {
-    this.queueIndex(batch, run.id, run.sop, run.queuedAt);
+    queueIndex(batch, this.keys, run.id, run.sop, run.queuedAt);
     const replies = await batch.exec();
     const [first, second] = replies ?? [];
     if (first === undefined) throw new Error(`the Redis transaction for run ${run.id} was discarded`);
@@ -343,32 +257,12 @@ export class RedisRunStore implements RunStore {
     return first[1];
   }
 
-  private queueIndex(batch: object, id: string, sop: string, queuedAt: number): void {
-    const k = this.keys;
-    queueScript(batch, "index", [k.run(id), k.runs, k.sopRuns(sop), k.ended, ...RUN_STATUSES.map((s) => k.anyStatus(s))], [id, sop, queuedAt, ...RUN_STATUSES]);
-  }
-
   private historyReady(): Promise<void> {
-    this.history ??= this.indexHistory().catch((error: unknown) => {
+    this.history ??= indexHistory(this.redis, this.keys).catch((error: unknown) => {
       this.history = undefined;
       throw error;
     });
     return this.history;
-  }
-
-  /** The states of these runs in this order, read in one round trip; runs gone, or no longer in `statuses`, left out. */
-  private async states(ids: readonly string[], statuses?: readonly RunStatus[]): Promise<RunState[]> {
-    if (ids.length === 0) return [];
-    const reads = this.redis.pipeline();
-    for (const id of ids) reads.hget(this.keys.run(id), "run");
-    const found: RunState[] = [];
-    for (const [error, reply] of (await reads.exec()) ?? []) {
-      if (error) throw error;
-      if (typeof reply !== "string") continue;
-      const run = JSON.parse(reply) as RunState;
-      if (statuses === undefined || statuses.includes(run.status)) found.push(run);
-    }
-    return found;
   }
 
   private assertOpen(): void {
