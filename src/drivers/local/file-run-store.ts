@@ -513,15 +513,15 @@ export class FileRunStore implements RunStore {
         }
       }
     }
-    const places = [...this.runs.values()].map((f) => f.run as RunPlace).concat([...this.ended.values()]);
+    // One small place object per run, shared by the global order and its SOP's (summaries are small already).
+    const places: (RunPlace & { sop: string })[] = [...this.runs.values()].map(({ run }) => ({ queuedAt: run.queuedAt, id: run.id, sop: run.sop }));
+    places.push(...this.ended.values());
     this.order.addAll(places);
     const bySop = new Map<string, RunPlace[]>();
-    for (const id of [...this.runs.keys(), ...this.ended.ids()]) {
-      const run = this.runs.get(id)?.run ?? this.ended.summary(id);
-      if (run === undefined) continue;
-      const list = bySop.get(run.sop);
-      if (list === undefined) bySop.set(run.sop, [run]);
-      else list.push(run);
+    for (const place of places) {
+      const list = bySop.get(place.sop);
+      if (list === undefined) bySop.set(place.sop, [place]);
+      else list.push(place);
     }
     for (const [sop, sopPlaces] of bySop) this.indexOf(sop).order.addAll(sopPlaces);
     for (const name of await this.listJson(chainDir)) {
