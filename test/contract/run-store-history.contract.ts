@@ -10,7 +10,7 @@ import type { StoreUnderTest } from "./run-store-slots.contract.ts";
 async function endAt(store: RunStore, id: string, completedAt: number, status: RunStatus = "cancelled"): Promise<void> {
   const stored = (await store.get(id))!;
   const next = bumped(stored.run, { status, completedAt });
-  const outcome = await store.update(id, stored.run.revision, next, await endingOf(store, stored, next, `${id}`.padEnd(64, "f")));
+  const outcome = await store.update(id, stored.run.revision, next, await endingOf(store, stored, next, id.padEnd(64, "f")));
   if (!outcome.ok) throw new Error(`could not end ${id}: ${outcome.why}`);
 }
 
