@@ -124,6 +124,21 @@ describe("the API takes the right types", () => {
     expect((await call("GET", "/api/runs?limit=1000")).status).toBe(200);
   });
 
+  it("pages runs newest first with next_cursor, each run once, until next_cursor is null", async () => {
+    const all = await call("GET", "/api/runs?limit=1000");
+    const ids = (all.json["runs"] as { run_id: string }[]).map((r) => r.run_id);
+    expect(ids.length).toBeGreaterThan(1);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call("GET", `/api/runs?limit=1${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`);
+      expect(page.status, JSON.stringify(page.json)).toBe(200);
+      seen.push(...(page.json["runs"] as { run_id: string }[]).map((r) => r.run_id));
+      cursor = page.json["next_cursor"] as string | null;
+    } while (cursor !== null && seen.length <= ids.length);
+    expect(seen).toEqual(ids);
+  });
+
   it("refuses a cursor it did not give with a 400 that says so", async () => {
     const res = await call("GET", "/api/runs?cursor=bm9wZQ");
     expect(res.status).toBe(400);
