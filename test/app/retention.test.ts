@@ -3,6 +3,7 @@
  * store, never a run going on, never one whose audit file is not written, never an audit file.
  */
 import { existsSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Logger } from "../../src/app/logger.ts";
@@ -88,7 +89,27 @@ describe.each(drivers)("retention ($name)", (driver) => {
     expect((await verifyAuditDir(ws.logsDir, { heads: await runner.chainHeads() })).problems).toEqual([]);
   });
 
-  it("prunes nothing while the audit files are not known written, and nothing with SOP_RETENTION_DAYS=off", async () => {
+  it("prunes no run whose audit file could not be written", async () => {
+    const clock = new TestClock();
+    let runner = await open(clock, {});
+    const old = await runner.execute("plain");
+    await runner.close();
+    runners.length = 0;
+    // Its audit file is gone and cannot be written again: a file stands where the SOP's folder was.
+    await rm(join(ws.logsDir, "sop", "plain"), { recursive: true });
+    await writeFile(join(ws.logsDir, "sop", "plain"), "");
+    await clock.advance(40 * DAY);
+    const lines: string[] = [];
+    const log: Logger = { info: (_o, m) => lines.push(m ?? ""), warn() {}, error: (_o, m) => lines.push(`error: ${m ?? ""}`), debug() {} };
+    runner = await open(clock, { SOP_RETENTION_DAYS: "30" }, { retention: true, log });
+    await until("the failed audit write", () => lines.some((l) => l.startsWith("error: audit:")));
+    await clock.advance(3 * 3_600_000);
+    expect((await runner.run(old.run_id))?.run.status).toBe("success");
+    expect(lines.filter((l) => l.startsWith("retention:"))).toEqual([]);
+    expect(existsSync(join(ws.logsDir, ".audit-written.json"))).toBe(false);
+  });
+
+  it("keeps every run with SOP_RETENTION_DAYS=off", async () => {
     const clock = new TestClock();
     let runner = await open(clock, {}, {});
     const old = await runner.execute("plain");
