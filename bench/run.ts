@@ -9,6 +9,7 @@ import { benchApproveLatency } from "./approve-latency.bench.ts";
 import { resultLine, resultTable, type BenchResult } from "./bench-result.ts";
 import { benchCliStart } from "./cli-start.bench.ts";
 import { benchConditions } from "./conditions.bench.ts";
+import { benchHistory } from "./history.bench.ts";
 import { benchHttpApprove } from "./http-approve.bench.ts";
 import { benchLoadSops } from "./load-sops.bench.ts";
 import { benchParseLimits } from "./parse-limits.bench.ts";
@@ -51,6 +52,8 @@ const BENCHMARKS: readonly Benchmark[] = [
   { name: "cli-start", run: benchCliStart },
   { name: "serve-rss", run: benchServeRss },
   { name: "slack-approve", run: benchSlackApprove },
+  // 100,000 ended runs seeded per driver (the Redis half is skipped without Redis).
+  { name: "history", run: benchHistory, deadlineMs: 1_200_000 },
   { name: "redis-throughput", run: benchRedisThroughput, redis: true },
   { name: "redis-approve-latency", run: benchRedisApproveLatency, redis: true },
   { name: "redis-waiting", run: benchRedisWaiting, redis: true, deadlineMs: 240_000 },

@@ -90,7 +90,8 @@ export interface Serve {
  * Starts `sop serve` on the workspace (SOPS_DIR, LOGS_DIR, DATA_DIR under it, cwd its root so no
  * `.env` of the checkout is read) and resolves once `GET /healthz` answers 200.
  */
-export async function startServe(ws: TempWorkspace, extraEnv: Record<string, string> = {}): Promise<Serve> {
+export async function startServe(ws: TempWorkspace, extraEnv: Record<string, string> = {}, opts: { readyMs?: number } = {}): Promise<Serve> {
+  const readyWithin = opts.readyMs ?? READY_MS;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {
@@ -102,7 +103,7 @@ export async function startServe(ws: TempWorkspace, extraEnv: Record<string, str
   try {
     for (;;) {
       if (!child.running) throw new Error(`sop serve exited (${child.proc.signalCode ?? child.proc.exitCode}) before it was ready:\n${child.output()}`);
-      if (performance.now() - t0 > READY_MS) throw new Error(`sop serve not ready after ${READY_MS / 1000} s:\n${child.output()}`);
+      if (performance.now() - t0 > readyWithin) throw new Error(`sop serve not ready after ${readyWithin / 1000} s:\n${child.output()}`);
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
       if (res?.status === 200) {
         const readyMs = performance.now() - t0;

@@ -5,9 +5,10 @@
  * ended (the seal is made there, with the transition, never here). A write that fails (disk full,
  * unwritable LOGS_DIR) never stops a run: it is logged once per cause and retried until it lands.
  */
-import { open } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { auditRecord, secretNamedValues, type AuditRecord } from "../core/audit/audit-record.ts";
-import { isTerminal } from "../core/run/run-state.ts";
+import { isTerminal, OPEN_STATUSES } from "../core/run/run-state.ts";
 import { auditFilePath } from "../audit/audit-path.ts";
 import { writeJsonAtomic } from "../audit/write-audit-file.ts";
 import { redactText } from "../exec/redact.ts";
@@ -38,6 +39,16 @@ async function finalOnDisk(path: string, hash: string): Promise<boolean> {
 }
 
 const RETRY_MS = 2000;
+/** Sealed runs looked at per store read while filling in what LOGS_DIR lacks. */
+const SEALED_BATCH = 500;
+/** Files looked at in parallel. */
+const CHECK_PARALLEL = 32;
+/**
+ * `<LOGS_DIR>/.audit-written.json`: per SOP, the seq up to which every sealed record has its final
+ * file in this LOGS_DIR, so a start looks only past it instead of at every run ever sealed. Dotted,
+ * so `sop audit verify` never takes it for a record.
+ */
+const MARKS_FILE = ".audit-written.json";
 
 /** The record of a run as it stands (redacted): what is sealed when it ends. */
 export function buildRecord(stored: StoredRun, secretValues: string[]): AuditRecord {
@@ -53,6 +64,8 @@ export class AuditSink {
   private cancelRetry: (() => void) | undefined;
   /** Per SOP, the seq up to which every sealed record has a file here. */
   private readonly written = new Map<string, number>();
+  /** Per SOP, the seq last marked in the store (`markAudited`). */
+  private readonly marked = new Map<string, number>();
 
   constructor(
     private readonly deps: {
@@ -101,27 +114,30 @@ export class AuditSink {
    * Bring LOGS_DIR up to date with the store, at start: runs still going, and ended runs whose
    * final record this machine lacks (events are at most once; a process that was down, or was
    * killed between a run's end and its file, missed some): a file written while the run went on
-   * does not count.
+   * does not count. Only seals past this LOGS_DIR's mark (`MARKS_FILE`) are looked at.
    */
   async reconcile(): Promise<number> {
     if (this.deps.writes === false) return 0;
     const heads = await this.deps.store.chainHeads();
+    const marks = await this.readMarks();
     let written = 0;
-    for (const run of await this.deps.store.list()) {
-      const stored = await this.deps.store.get(run.id);
-      if (!stored) continue;
-      if (stored.seal && (await finalOnDisk(this.pathOf(stored), stored.seal.hash))) continue;
+    for (const run of await this.deps.store.list({ statuses: OPEN_STATUSES })) {
       await this.update(run.id);
       written++;
     }
-    for (const [sop, head] of heads) this.written.set(sop, Math.max(this.written.get(sop) ?? 0, head.seq));
+    for (const [sop, head] of heads) {
+      written += await this.writeMissing(sop, (marks.get(sop) ?? 0) + 1, head.seq);
+      this.written.set(sop, Math.max(this.written.get(sop) ?? 0, head.seq));
+    }
+    await this.markWritten();
     return written;
   }
 
   /**
    * Write the final files of runs that ended since the last look and that no event told this
    * process about (disconnected from pub/sub, or the process that ended them died before it
-   * said so): the chain heads say how far each SOP is.
+   * said so): the chain heads say how far each SOP is. Then mark how far the files are complete,
+   * here and in the store (what retention may prune up to).
    */
   async catchUp(): Promise<number> {
     if (this.deps.writes === false) return 0;
@@ -129,16 +145,63 @@ export class AuditSink {
     for (const [sop, head] of await this.deps.store.chainHeads()) {
       const from = (this.written.get(sop) ?? 0) + 1;
       if (head.seq < from) continue;
-      for (const { runId } of await this.deps.store.sealedRuns(sop, from, head.seq)) {
-        const stored = await this.deps.store.get(runId);
-        if (!stored || (stored.seal && (await finalOnDisk(this.pathOf(stored), stored.seal.hash)))) continue;
-        await this.update(runId);
-        written++;
-      }
+      written += await this.writeMissing(sop, from, head.seq);
       this.written.set(sop, head.seq);
     }
     if (written > 0) this.deps.log.info({ written }, `audit: wrote ${written} final record(s) that no event had brought`);
+    await this.markWritten();
     return written;
+  }
+
+  /** Writes the final files of the SOP's sealed runs `from`…`to` that this LOGS_DIR lacks. */
+  private async writeMissing(sop: string, from: number, to: number): Promise<number> {
+    let written = 0;
+    for (let start = from; start <= to; start += SEALED_BATCH) {
+      const sealed = await this.deps.store.sealedRuns(sop, start, Math.min(to, start + SEALED_BATCH - 1));
+      for (let i = 0; i < sealed.length; i += CHECK_PARALLEL) {
+        const missing = await Promise.all(sealed.slice(i, i + CHECK_PARALLEL).map(async ({ runId }) => {
+          const stored = await this.deps.store.get(runId);
+          return stored !== undefined && !(stored.seal && (await finalOnDisk(this.pathOf(stored), stored.seal.hash))) ? runId : undefined;
+        }));
+        for (const runId of missing) {
+          if (runId === undefined) continue;
+          await this.update(runId);
+          written++;
+        }
+      }
+    }
+    return written;
+  }
+
+  /**
+   * Once every write asked for has landed (none failing), `written` is true of the disk: keep it
+   * in LOGS_DIR for the next start, and tell the store, whose prune removes nothing past it.
+   */
+  private async markWritten(): Promise<void> {
+    await this.drain();
+    if (this.failing.size > 0) return;
+    const changed = [...this.written].filter(([sop, seq]) => (this.marked.get(sop) ?? 0) < seq);
+    if (changed.length === 0) return;
+    const marks = await this.readMarks();
+    for (const [sop, seq] of this.written) marks.set(sop, Math.max(marks.get(sop) ?? 0, seq));
+    await writeJsonAtomic(join(this.deps.logsDir, MARKS_FILE), Object.fromEntries(marks), { what: "audit marks", durable: false });
+    for (const [sop, seq] of changed) {
+      await this.deps.store.markAudited(sop, seq);
+      this.marked.set(sop, seq);
+    }
+  }
+
+  private async readMarks(): Promise<Map<string, number>> {
+    const path = join(this.deps.logsDir, MARKS_FILE);
+    try {
+      const value = JSON.parse(await readFile(path, "utf8")) as unknown;
+      if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error("not a JSON object");
+      return new Map(Object.entries(value).filter((e): e is [string, number] => typeof e[1] === "number" && Number.isFinite(e[1])));
+    } catch (err) {
+      // Without marks every sealed run is looked at once: slower, never wrong.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.deps.log.warn({ err, path }, `audit: cannot read ${path}; every sealed record is checked instead`);
+      return new Map();
+    }
   }
 
   /** Wait for every pending write. */

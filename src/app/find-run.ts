@@ -1,5 +1,5 @@
 /** Which run a command means: by id, or the one run of an SOP that waits (or is active). */
-import { isActive, WAITING_STATUSES, type RunState } from "../core/run/run-state.ts";
+import { isActive, OPEN_STATUSES, WAITING_STATUSES, type RunState } from "../core/run/run-state.ts";
 import type { RunStore } from "../ports/run-store.ts";
 import type { SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
@@ -26,7 +26,7 @@ export async function findWaiting({ store, catalog }: Sources, ref: RunRef): Pro
       runs: waiting.map((r) => ({ id: r.id, status: r.status, waiting: r.checkpoints.find((c) => c.status === "pending")?.id ?? "" })),
     });
   }
-  if (!catalog.get(sop) && (await store.list({ sop })).length === 0) {
+  if (!catalog.get(sop) && (await store.page({ sop, limit: 1 })).runs.length === 0) {
     throw new SopError("unknown_sop", `unknown SOP "${sop}"`);
   }
   throw new SopError("nothing_waiting", `no run of ${sop} is waiting for a decision`);
@@ -38,7 +38,7 @@ export async function findActive({ store, catalog }: Sources, target: string | R
   const ref = typeof target === "string" ? target : (target.sop ?? "");
   const byId = await store.get(ref);
   if (byId) return byId.run;
-  const runs = (await store.list({ sop: ref })).filter((r) => isActive(r.status) || r.status === "queued");
+  const runs = (await store.list({ sop: ref, statuses: OPEN_STATUSES })).filter((r) => isActive(r.status) || r.status === "queued");
   const [first, ...others] = runs;
   if (first && others.length === 0) return first;
   if (runs.length > 1) {

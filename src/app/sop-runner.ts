@@ -7,14 +7,16 @@ import type { AuditRecord } from "../core/audit/audit-record.ts";
 import { forecastRun, planRun, type Plan } from "../core/plan/plan-run.ts";
 import { mayDecide } from "../core/run/decide.ts";
 import type { RunEvent } from "../core/run/effects.ts";
-import { isActive, isAtRest, queuedBehindPeople, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
+import { InvalidCursorError } from "../core/run/run-cursor.ts";
+import { ACTIVE_STATUSES, isAtRest, queuedBehindPeople, WAITING_STATUSES, OPEN_STATUSES, type Checkpoint, type RunState, type TriggerInfo } from "../core/run/run-state.ts";
 import type { Diagnostic, LoadedSop, SopDefinition, VarValue } from "../core/sop/types.ts";
 import { CommandMatcher } from "../core/triggers/command-matcher.ts";
 import type { EventBus } from "../ports/event-bus.ts";
-import type { ChainHead, RunFilter, RunStore, StoredRun } from "../ports/run-store.ts";
+import type { ChainHead, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun } from "../ports/run-store.ts";
 import type { CronSchedule, ScheduleTick, WorkQueue } from "../ports/work-queue.ts";
 import type { AuditSink } from "./audit-sink.ts";
 import { fireTrigger, type Firing, type FiringOutcome } from "./fire-trigger.ts";
+import { EndedWindows } from "./ended-window.ts";
 import { formatDiagnostic } from "./load-sops.ts";
 import type { Logger } from "./logger.ts";
 import { Admissions, viaOf, type AdmissionListener } from "./run-admission.ts";
@@ -62,6 +64,7 @@ export interface SopSummary {
   steps: number;
 }
 
+
 /** How often a caller waiting for a run looks at it without an event to say it changed. */
 const LOOK_AGAIN_MS = 2000;
 
@@ -102,6 +105,7 @@ export interface ReloadReport extends LoadStats {
  */
 export class SopRunner {
   private matcher: CommandMatcher;
+  private readonly windows: EndedWindows;
   private readonly admissions = new Admissions();
   private readonly engine: RunEngine;
   private readonly catalog: SopCatalog;
@@ -119,6 +123,7 @@ export class SopRunner {
       engine: this.engine, catalog: this.catalog, store: this.store, events: this.bus, queue: this.queue,
       log: this.log, audit: this.audit, defaultActor: this.defaultActor, now: this.now, onClose: this.onClose,
     } = parts);
+    this.windows = new EndedWindows(this.store);
     this.matcher = new CommandMatcher(this.catalog.list().map((s) => s.definition));
   }
 
@@ -202,9 +207,28 @@ export class SopRunner {
     return this.store.chainHeads();
   }
 
-  /** Runs, of one SOP and in some statuses when the filter says so. */
+  /**
+   * Every run that matches, oldest first: meant for the runs going on (pass `statuses`, e.g.
+   * OPEN_STATUSES), which are few. Without `statuses` it reads the whole history, ended runs
+   * included, which grows without bound: pages of history are `history`.
+   */
   runs(filter: RunFilter = {}): Promise<RunState[]> {
     return this.store.list(filter);
+  }
+
+  /** One page of history, newest first; `next` is the cursor of the page after it. A cursor not made here is refused (`invalid`). */
+  async history(query: RunPageQuery): Promise<RunPage> {
+    try {
+      return await this.store.page(query);
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw new SopError("invalid", err.message);
+      throw err;
+    }
+  }
+
+  /** Ids of the runs that ended at or after `since` (epoch ms): what a notifier catches up on after being away. */
+  endedSince(since: number): Promise<string[]> {
+    return this.store.endedSince(since);
   }
 
   /** The runs that wait for a person's decision (an approval or a manual step), of one SOP or all. */
@@ -223,7 +247,7 @@ export class SopRunner {
   async startBlock(runId: string): Promise<StartBlock | undefined> {
     const stored = await this.store.get(runId);
     if (stored?.run.status !== "queued") return undefined;
-    const holders = (await this.store.list({ sop: stored.run.sop })).filter((r) => r.id !== runId && isActive(r.status));
+    const holders = (await this.store.list({ sop: stored.run.sop, statuses: ACTIVE_STATUSES })).filter((r) => r.id !== runId);
     const { maxConcurrent } = stored.definition;
     return holders.length >= maxConcurrent ? { maxConcurrent, holders } : undefined;
   }
@@ -366,13 +390,16 @@ export class SopRunner {
 
   async getStatus(name: string): Promise<SopStatus> {
     const sop = this.catalog.get(name);
-    const [runs, cooldown] = await Promise.all([
-      this.store.list({ sop: name }),
+    // The runs going on, and a window of the latest ended ones for the metrics: never all history.
+    const [open, recent, cooldown] = await Promise.all([
+      this.store.list({ sop: name, statuses: OPEN_STATUSES }),
+      this.windows.get(name),
       this.store.cooldownRemaining(name, sop?.definition.cooldownSecs ?? 0, this.now()),
     ]);
-    if (!sop && runs.length === 0) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
-    return sopStatus(name, runs, cooldown);
+    if (!sop && open.length === 0 && recent.runs.length === 0) throw new SopError("unknown_sop", `unknown SOP "${name}"`);
+    return sopStatus(name, [...open, ...recent.runs], cooldown, recent.count);
   }
+
 
   /** A run as it stands, with its redacted record, without waiting for audit files; undefined when unknown. */
   async snapshot(runId: string): Promise<{ stored: StoredRun; record: AuditRecord } | undefined> {

@@ -103,7 +103,25 @@ function lastPassed(runs: readonly RunState[], self: RunState, id: string, befor
 }
 
 /** Where the runs are read from: a `SopRunner`. */
-type RunHistory = Pick<SopRunner, "runs" | "run">;
+type RunHistory = Pick<SopRunner, "history" | "run">;
+
+/** How many of the SOP's latest runs are searched for the one that last passed a checkpoint: history is not read whole. */
+const LOOKBACK_PAGES = 5;
+const LOOKBACK_PAGE = 100;
+
+/** The SOP's latest runs, newest first, until one passed one of these checkpoints (or the lookback ends). */
+async function recentRuns(runner: RunHistory, sop: string, passes: (run: RunState) => boolean): Promise<RunState[]> {
+  const runs: RunState[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < LOOKBACK_PAGES; i++) {
+    const page = await runner.history({ sop, limit: LOOKBACK_PAGE, ...(cursor === undefined ? {} : { cursor }) });
+    runs.push(...page.runs);
+    // A run queued earlier may have passed later still, but one page past the first that passed is enough in practice.
+    if (page.next === undefined || (i > 0 && runs.some(passes))) break;
+    cursor = page.next;
+  }
+  return runs;
+}
 
 const caches = new WeakMap<RunHistory, Map<string, DefinitionChange | null>>();
 
@@ -127,7 +145,8 @@ export async function definitionChanges(runner: RunHistory, stored: StoredRun): 
   const cache = cacheOf(runner);
   const key = (cp: Checkpoint) => `${run.id}\0${cp.id}\0${cp.requestedAt}`;
   const unknown = waiting.filter((cp) => !cache.has(key(cp)));
-  const runs = unknown.length ? await runner.runs({ sop: run.sop }) : [];
+  const ids = new Set(unknown.map((cp) => cp.id));
+  const runs = unknown.length ? await recentRuns(runner, run.sop, (r) => r.id !== run.id && r.checkpoints.some((c) => ids.has(c.id) && passed(c))) : [];
   for (const cp of unknown) {
     const found = lastPassed(runs, run, cp.id, cp.requestedAt);
     let change: DefinitionChange | null = null;

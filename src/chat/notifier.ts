@@ -122,9 +122,10 @@ export class ChatNotifier {
     // connecting: the sweep and the next events catch up instead.
     const since = this.clock.now() - (this.o.catchUpMs ?? 3600_000);
     try {
-      for (const run of await this.o.runner.runs()) {
-        if (!isTerminal(run.status) || (run.completedAt ?? 0) >= since) this.mark(run.id);
-      }
+      // The runs going on, and those that ended lately: never the whole history.
+      const [going, ended] = await Promise.all([this.o.runner.runs({ statuses: OPEN_STATUSES }), this.o.runner.endedSince(since)]);
+      for (const run of going) this.mark(run.id);
+      for (const id of ended) this.mark(id);
     } catch (err) {
       this.o.log.warn({ platform: this.o.surface.platform, err }, `${this.o.surface.platform}: cannot list the runs to catch up on; the next sweep will`);
     }

@@ -15,6 +15,7 @@ import { RunEngine } from "../app/run-engine.ts";
 import { logRefusals, logRunActivity } from "../app/run-log.ts";
 import { SopCache } from "../app/sop-cache.ts";
 import { SopCatalog } from "../app/sop-catalog.ts";
+import { Retention } from "../app/retention.ts";
 import { SopRunner } from "../app/sop-runner.ts";
 import { readConfig, type Config } from "../config/config.ts";
 import { openLocalDriver } from "../drivers/local/index.ts";
@@ -58,6 +59,11 @@ export interface SopRunnerOptions {
    * Keep audit files in LOGS_DIR (default true). With Redis, `sop serve` writes every run's
    * record from the events it hears; `sop worker` processes write none unless SOP_AUDIT_FILES=1.
    */
+  /**
+   * Prune ended runs past SOP_RETENTION_DAYS, at start and hourly (`sop serve`, `sop worker`);
+   * default false, so a CLI command never prunes.
+   */
+  retention?: boolean;
   auditFiles?: boolean;
   /**
    * Only look (`sop status`, `sop list`): no worker, no lock on DATA_DIR, no audit writes, and
@@ -148,6 +154,8 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     stopOrphan: (process) => stopOrphan(process, machine),
   });
   let maintenance: NodeJS.Timeout | undefined;
+  const retentionDays = options.retention === true && !readOnly ? config.retentionDays : undefined;
+  const retention = retentionDays === undefined ? undefined : new Retention({ store: driver.store, days: retentionDays, clock, log });
   // Background work this process started (a sweep, audit catch-up): closing waits for it.
   const background = new Set<Promise<unknown>>();
   const inBackground = (what: string, work: () => Promise<unknown>): void => {
@@ -156,6 +164,7 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
   };
   const runner = new SopRunner({ engine, catalog, store: driver.store, events: driver.events, queue: driver.queue, log, audit, defaultActor: localUser, now, onClose: async () => {
     clearInterval(maintenance);
+    await retention?.stop();
     // Commands running finish; no further one starts. Handlers still running may end runs and
     // nudge the next ones; the queue takes those until it is closed.
     engine.quiesce();
@@ -188,6 +197,8 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     // Unref'd: a process with nothing else to do may end (a CLI whose run waits for a person).
     maintenance.unref();
   }
+  // Started after the audit files are reconciled in the background: it prunes only what the audit sink marked written.
+  if (retention !== undefined) retention.start();
   const bullQueue = isBullmqQueue(driver.queue) ? driver.queue.bullQueue() : undefined;
   return { runner, ledger: driver.ledger, ...(bullQueue ? { bullQueue } : {}) };
 }

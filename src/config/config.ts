@@ -32,6 +32,11 @@ export interface Config {
   claimTtlMs: number;
   /** How often every worker looks for runs nobody moves (SOP_SWEEP_INTERVAL_MS, default 30 s). */
   sweepIntervalMs: number;
+  /**
+   * Days the store keeps an ended run's state (SOP_RETENTION_DAYS, default 30); undefined keeps
+   * it forever (`0` or `off`). Audit files are never pruned.
+   */
+  retentionDays?: number;
   /** How long running steps may finish after SIGTERM (SOP_SHUTDOWN_GRACE_SECS, default 30). */
   shutdownGraceSecs: number;
   /** Base URL of the web UI in chat links (SOP_PUBLIC_URL); default the address `sop serve` listens on. */
@@ -103,6 +108,17 @@ function seconds(env: Readonly<Record<string, string | undefined>>, name: string
   return n;
 }
 
+function retentionDays(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const raw = env["SOP_RETENTION_DAYS"]?.trim();
+  if (raw === undefined || raw === "") return 30;
+  if (raw === "0" || raw.toLowerCase() === "off") return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new ConfigError(`SOP_RETENTION_DAYS must be a number of days > 0 (default 30), or 0 or "off" to keep ended runs forever; got "${raw}"`);
+  }
+  return n;
+}
+
 function redisPrefix(env: Readonly<Record<string, string | undefined>>): string {
   const prefix = env["SOP_REDIS_PREFIX"] || DEFAULT_PREFIX;
   const problem = prefixProblem(prefix);
@@ -133,6 +149,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
   const stalledIntervalMs = positiveInt(env, "SOP_STALLED_INTERVAL_MS");
   if (lockDurationMs !== undefined) config.redis.lockDurationMs = lockDurationMs;
   if (stalledIntervalMs !== undefined) config.redis.stalledIntervalMs = stalledIntervalMs;
+  const retention = retentionDays(env);
+  if (retention !== undefined) config.retentionDays = retention;
   if (env["REDIS_URL"]) config.redisUrl = env["REDIS_URL"];
   if (env["SOP_PUBLIC_URL"]) config.publicUrl = env["SOP_PUBLIC_URL"].replace(/\/+$/, "");
   if (env["SOP_SESSION_SECRET"]) config.sessionSecret = sessionSecret(env["SOP_SESSION_SECRET"]);

@@ -78,6 +78,7 @@ export async function serve(io: ServeIo, overrides: { sopsDir?: string; logsDir?
       worker: !(config.redisUrl && env["SOP_WORKER"] === "0"),
       // The bot keeps SOPS_DIR's parses, so its next start and its reloads parse only what changed.
       sopCache: "write",
+      retention: true,
     });
   } catch (err) {
     log.fatal({ err }, `cannot start: ${(err as Error).message}`);

@@ -29,6 +29,8 @@ export async function runWorker(env: Readonly<Record<string, string | undefined>
     // The serve process keeps the audit files from the events it hears; a worker on the same
     // machine writing them too would only double the disk work (SOP_AUDIT_FILES=1 to opt in).
     auditFiles: env["SOP_AUDIT_FILES"] === "1",
+    // Any process may prune; the store removes only runs whose audit files `sop serve` marked written.
+    retention: true,
   });
   write(`sop worker: ${runner.sops().length} SOPs, queue on ${redactPassword(config.redisUrl)} (prefix ${config.redis.prefix}, keys under ${keyPrefix(config.redis.prefix)}:), concurrency ${config.workerConcurrency}`);
   const signal = await new Promise<string>((resolve) => {

@@ -40,6 +40,27 @@ export interface RunFilter {
   statuses?: readonly RunStatus[];
 }
 
+/** One page of history: newest first (see `core/run/run-cursor.ts`). */
+export interface RunPageQuery extends RunFilter {
+  /** At most this many runs (at least 1). */
+  limit: number;
+  /** The `next` of the page before; absent for the first page. A cursor the store did not make throws `InvalidCursorError`. */
+  cursor?: string;
+}
+
+export interface RunPage {
+  runs: RunState[];
+  /** The cursor of the page after this one; absent when this page is the last. */
+  next?: string;
+}
+
+export interface PruneQuery {
+  /** Only runs that ended (by `completedAt`) before this time (epoch ms). */
+  endedBefore: number;
+  /** At most this many runs in one call; call again while it prunes that many. */
+  limit: number;
+}
+
 /** What the transition that ends a run writes in the same atomic step. */
 export interface RunEnding {
   /** `seq` is one past the head the caller read and `prevHash` that head's hash: the chain moves only from there. */
@@ -82,7 +103,29 @@ export interface RunStore {
    *   record is kept, and the slot frees: the outcome names the queued runs that may start now.
    */
   update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome>;
+  /**
+   * Every run that matches, oldest first. Meant for the runs going on (queued, running, waiting),
+   * which are few; history (ended runs) is read a page at a time with `page`.
+   */
   list(filter?: RunFilter): Promise<RunState[]>;
+  /**
+   * History newest first, a page at a time: each run that matches when its place is passed
+   * appears once, however many runs arrive meanwhile (they sort before the cursor).
+   */
+  page(query: RunPageQuery): Promise<RunPage>;
+  /** Ids of the runs that ended at or after `since` (epoch ms, by `completedAt`). */
+  endedSince(since: number): Promise<string[]>;
+  /**
+   * Record that every sealed record of the SOP up to `seq` has its final audit file (never moves
+   * back): what `prune` may remove up to.
+   */
+  markAudited(sop: string, seq: number): Promise<void>;
+  /**
+   * Forget ended runs (state, record, indexes) that ended before `endedBefore` and whose seal is
+   * at or below their SOP's `markAudited` seq; never a run going on, never the chain heads or the
+   * cooldowns. Idempotent, also when several processes prune at once. Returns what it removed.
+   */
+  prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]>;
   /** How many runs of the SOP have one of these statuses (without reading them). */
   count(sop: string, statuses: readonly RunStatus[]): Promise<number>;
   /** The first k queued runs of the SOP in line order, k being the free slots. */

@@ -40,4 +40,16 @@ describe("readConfig", () => {
     expect(() => read({ SOP_REDIS_PREFIX: "{a}{b}" })).toThrow(ConfigError);
     expect(() => read({ SOP_REDIS_PREFIX: "so p" })).toThrow(/no spaces or glob characters/);
   });
+
+  it("keeps ended runs 30 days by default, as SOP_RETENTION_DAYS says, forever with 0 or off, and refuses anything else by name", () => {
+    expect(read({}).retentionDays).toBe(30);
+    expect(read({ SOP_RETENTION_DAYS: "7" }).retentionDays).toBe(7);
+    expect(read({ SOP_RETENTION_DAYS: "0.5" }).retentionDays).toBe(0.5);
+    expect(read({ SOP_RETENTION_DAYS: "0" })).not.toHaveProperty("retentionDays");
+    expect(read({ SOP_RETENTION_DAYS: "OFF" })).not.toHaveProperty("retentionDays");
+    expect(() => read({ SOP_RETENTION_DAYS: "a month" })).toThrow(new ConfigError(
+      'SOP_RETENTION_DAYS must be a number of days > 0 (default 30), or 0 or "off" to keep ended runs forever; got "a month"',
+    ));
+    expect(() => read({ SOP_RETENTION_DAYS: "-3" })).toThrow(/SOP_RETENTION_DAYS/);
+  });
 });

@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunStore } from "../../src/ports/run-store.ts";
 import { admitNow, bumped, endingOf, endRun, GENESIS, nameSource, startRun, storedRun } from "./fixtures.ts";
+import { runStoreHistoryContract } from "./run-store-history.contract.ts";
 import { runStoreSlotContract, type StoreUnderTest } from "./run-store-slots.contract.ts";
 
 export interface StoreHandle {
@@ -287,5 +288,6 @@ export function runStoreContract(driver: string, open: OpenStore): void {
     });
 
     runStoreSlotContract(subject);
+    runStoreHistoryContract(subject);
   });
 }

@@ -120,8 +120,29 @@ describe("the API takes the right types", () => {
   it("filters runs by SOP, status and limit given as query text", async () => {
     const res = await call("GET", "/api/runs?sop=gated&status=awaiting_approval,running&limit=1");
     expect(res.status, JSON.stringify(res.json)).toBe(200);
-    expect(res.json).toMatchObject({ runs: [{ run_id: waitingRun }], total: 1 });
+    expect(res.json).toMatchObject({ runs: [{ run_id: waitingRun }], next_cursor: null });
     expect((await call("GET", "/api/runs?limit=1000")).status).toBe(200);
+  });
+
+  it("pages runs newest first with next_cursor, each run once, until next_cursor is null", async () => {
+    const all = await call("GET", "/api/runs?limit=1000");
+    const ids = (all.json["runs"] as { run_id: string }[]).map((r) => r.run_id);
+    expect(ids.length).toBeGreaterThan(1);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await call("GET", `/api/runs?limit=1${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`);
+      expect(page.status, JSON.stringify(page.json)).toBe(200);
+      seen.push(...(page.json["runs"] as { run_id: string }[]).map((r) => r.run_id));
+      cursor = page.json["next_cursor"] as string | null;
+    } while (cursor !== null && seen.length <= ids.length);
+    expect(seen).toEqual(ids);
+  });
+
+  it("refuses a cursor it did not give with a 400 that says so", async () => {
+    const res = await call("GET", "/api/runs?cursor=bm9wZQ");
+    expect(res.status).toBe(400);
+    expect(res.json["error"]).toMatch(/cursor "bm9wZQ" is not one this server gave; start again without a cursor/);
   });
 
   it("approves with a run id and a comment, denies with a reason, cancels by run id, and feeds a trigger", async () => {

@@ -3,11 +3,16 @@ import { join, resolve } from "node:path";
 import { writeJsonAtomic } from "../../audit/write-audit-file.ts";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import { nextDeadline } from "../../core/run/apply-event.ts";
+import { decodeCursor, encodeCursor, type RunPlace } from "../../core/run/run-cursor.ts";
 import { isActive, isTerminal, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority } from "../../core/sop/types.ts";
 import type {
-  Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, StoredRun, UpdateOutcome,
+  Admission, ChainHead, Claim, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
+import type { EndedSummary } from "./ended-index.ts";
+import { EndedRuns, summaryOf, withoutLegacyFields, type RunFile } from "./ended-runs.ts";
+import { HistoryMarks } from "./history-marks.ts";
+import { HistoryOrder } from "./history-order.ts";
 import { assertFileName, checkHead, checkRun } from "./stored-run-checks.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
@@ -26,21 +31,20 @@ export interface FileRunStoreOptions {
 
 interface SopIndex {
   runs: Set<string>;
+  /** The SOP's runs in history order. */
+  order: HistoryOrder;
   /** Queued runs: the line. */
   waiting: Set<string>;
   /** Runs that run or wait for a person: each holds one of the SOP's slots. */
   active: Set<string>;
+  /** How many ended runs it has, by status: counts without going through every run. */
+  endedCounts: Map<RunStatus, number>;
   /** Queued runs refused a slot: whom a run that ends nudges (memory only; after a restart the sweep finds them). */
   blocked: Set<string>;
   /** Sealed runs by their seq in the SOP's chain. */
   sealed: Map<number, string>;
   /** Latest `queuedAt` of any run of the SOP, ended ones too: the cooldown's start. */
   lastAcceptance?: number;
-}
-
-/** What a run file holds: the stored run and, once it ended, its sealed record. */
-interface RunFile extends StoredRun {
-  record?: AuditRecord;
 }
 
 interface WriteSlot {
@@ -56,13 +60,20 @@ interface WriteSlot {
  * live in memory: one process holds DATA_DIR (`lockDataDir`), so a claim of a process that is
  * gone means nothing.
  *
- * Memory answers every read. Each method checks and changes memory synchronously, before its
- * first `await`, so concurrent calls in one process cannot interleave between the check and the
- * change; then it waits for the write.
+ * Memory holds the runs going on whole, and of each ended run only a summary (`EndedRun`): its
+ * file is read when asked for (a few hundred stay cached), and a start reads `runs.index` (see
+ * `EndedIndexFile`) instead of every ended run's file. Each method checks and changes memory
+ * synchronously, before its first `await` (or right after reading an ended run's file), so
+ * concurrent calls in one process cannot interleave between the check and the change; then it
+ * waits for the write.
  */
 export class FileRunStore implements RunStore {
   readonly problems: string[] = [];
+  /** Runs going on, whole. */
   private readonly runs = new Map<string, RunFile>();
+  private readonly ended: EndedRuns;
+  private readonly order = new HistoryOrder();
+  private readonly marks: HistoryMarks;
   private readonly sops = new Map<string, SopIndex>();
   private readonly heads = new Map<string, ChainHead>();
   /** The heads whose run files are written: what the head files may say (never a head before its run). */
@@ -78,7 +89,10 @@ export class FileRunStore implements RunStore {
   private constructor(
     readonly dataDir: string,
     private readonly options: FileRunStoreOptions,
-  ) {}
+  ) {
+    this.marks = new HistoryMarks(join(dataDir, "marks.json"));
+    this.ended = new EndedRuns(join(dataDir, "runs"), join(dataDir, "runs.index"), (m) => this.report(m));
+  }
 
   static async open(dataDir: string, options: FileRunStoreOptions = {}): Promise<FileRunStore> {
     const store = new FileRunStore(resolve(dataDir), options);
@@ -91,7 +105,7 @@ export class FileRunStore implements RunStore {
     const { id, sop } = stored.run;
     assertFileName("run id", id);
     assertFileName("SOP name", sop);
-    if (this.runs.has(id)) throw new Error(`cannot admit run ${id}: a run with that id already exists`);
+    if (this.runs.has(id) || this.ended.has(id)) throw new Error(`cannot admit run ${id}: a run with that id already exists`);
     const remainingMs = this.cooldownMs(sop, opts.cooldownSecs, opts.now);
     if (remainingMs > 0 && !opts.force) return { accepted: false, reason: "cooldown", retryAfterSecs: Math.ceil(remainingMs / 1000) };
     this.put(structuredClone(stored));
@@ -100,7 +114,7 @@ export class FileRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<StoredRun | undefined> {
-    const file = this.runs.get(runId);
+    const file = this.runs.get(runId) ?? (await this.ended.read(runId));
     if (file === undefined) return undefined;
     const { record: _record, ...stored } = file;
     return structuredClone(stored);
@@ -108,8 +122,17 @@ export class FileRunStore implements RunStore {
 
   async update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome> {
     this.assertWritable();
-    const current = this.runs.get(runId);
+    let current = this.runs.get(runId);
+    if (current === undefined && this.ended.has(runId)) {
+      await this.ended.read(runId);
+      this.assertWritable();
+      // Read again after the wait: another change may have replaced the file meanwhile.
+      current = this.ended.cached(runId);
+    }
     if (current === undefined || current.run.revision !== expectedRevision) return { ok: false, why: "revision" };
+    if (isTerminal(current.run.status) && !isTerminal(next.status)) {
+      throw new Error(`cannot update run ${runId}: it ended (${current.run.status}) and cannot become ${next.status}`);
+    }
     if (next.id !== runId || next.sop !== current.run.sop) {
       throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
     }
@@ -141,7 +164,7 @@ export class FileRunStore implements RunStore {
     const startable = sealing ? this.unblock(sop, file.definition.maxConcurrent) : [];
     // The run file carries the seal, so it is written first: a crash before the head's own file
     // is written loses nothing (loading takes the head from the newest seal too).
-    await this.persistRun(runId);
+    await this.persistEnded(runId, file);
     if (sealing) {
       const { seal } = sealing;
       const written = this.writtenHeads.get(sop);
@@ -152,25 +175,98 @@ export class FileRunStore implements RunStore {
   }
 
   async list(filter: RunFilter = {}): Promise<RunState[]> {
-    const ids = filter.sop === undefined ? this.runs.keys() : (this.sops.get(filter.sop)?.runs ?? []);
-    const found: RunState[] = [];
-    for (const id of ids) {
-      const run = this.runs.get(id)?.run;
-      if (run === undefined || (filter.statuses !== undefined && !filter.statuses.includes(run.status))) continue;
-      found.push(structuredClone(run));
-    }
+    // Runs going on are all in memory and few: a filter on their statuses never looks at ended runs.
+    const open = filter.statuses !== undefined && !filter.statuses.some(isTerminal);
+    const index = filter.sop === undefined ? undefined : this.sops.get(filter.sop);
+    const ids = filter.sop === undefined
+      ? (open ? [...this.runs.keys()] : [...this.runs.keys(), ...this.ended.ids()])
+      : (open ? [...(index?.waiting ?? []), ...(index?.active ?? [])] : [...(index?.runs ?? [])]);
+    const matching = ids.filter((id) => {
+      const status = this.statusOf(id);
+      return status !== undefined && (filter.statuses === undefined || filter.statuses.includes(status));
+    });
+    const found = await this.readStates(matching);
     return found.sort((a, b) => a.queuedAt - b.queuedAt || compareIds(a.id, b.id));
+  }
+
+  async page(query: RunPageQuery): Promise<RunPage> {
+    if (!Number.isSafeInteger(query.limit) || query.limit < 1) throw new RangeError(`a page holds at least 1 run, not ${query.limit}`);
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const order = query.sop === undefined ? this.order : this.sops.get(query.sop)?.order;
+    const chosen: RunPlace[] = [];
+    let more = false;
+    for (const place of order?.newestFirst(cursor) ?? []) {
+      const status = this.statusOf(place.id);
+      if (status === undefined || (query.statuses !== undefined && !query.statuses.includes(status))) continue;
+      if (chosen.length === query.limit) {
+        more = true;
+        break;
+      }
+      chosen.push(place);
+    }
+    const last = chosen[chosen.length - 1];
+    const runs = await this.readStates(chosen.map((p) => p.id));
+    return more && last !== undefined ? { runs, next: encodeCursor(last) } : { runs };
+  }
+
+  async endedSince(since: number): Promise<string[]> {
+    const found: string[] = [];
+    for (const run of this.ended.values()) if (run.completedAt >= since) found.push(run.id);
+    return found;
+  }
+
+  async markAudited(sop: string, seq: number): Promise<void> {
+    this.assertWritable();
+    assertFileName("SOP name", sop);
+    if (seq <= (this.marks.audited.get(sop) ?? 0)) return;
+    this.marks.audited.set(sop, seq);
+    await this.persistMarks();
+  }
+
+  async prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]> {
+    this.assertWritable();
+    const chosen: EndedSummary[] = [];
+    for (const run of this.ended.values()) {
+      if (chosen.length >= query.limit) break;
+      const audited = this.marks.audited.get(run.sop) ?? 0;
+      if (run.completedAt < query.endedBefore && run.seal !== undefined && run.seal.seq <= audited && !this.ended.pending(run.id)) chosen.push(run);
+    }
+    if (chosen.length === 0) return [];
+    const ids = new Set(chosen.map((r) => r.id));
+    for (const run of chosen) {
+      const index = this.indexOf(run.sop);
+      this.ended.delete(run.id);
+      this.claimed.delete(run.id);
+      this.deadlines.delete(run.id);
+      index.runs.delete(run.id);
+      countEnded(index, run.status, -1);
+      if (run.seal !== undefined && index.sealed.get(run.seal.seq) === run.id) index.sealed.delete(run.seal.seq);
+    }
+    this.order.remove(ids);
+    for (const sop of new Set(chosen.map((r) => r.sop))) {
+      const index = this.indexOf(sop);
+      index.order.remove(ids);
+      if (index.lastAcceptance !== undefined) this.marks.accepted.set(sop, index.lastAcceptance);
+    }
+    // The marks before the files: a cooldown must not end early because its runs are gone.
+    await this.persistMarks();
+    // Files first: a crash before the index is rewritten leaves lines whose file is gone, which a start drops.
+    const runsDir = join(this.dataDir, "runs");
+    for (let i = 0; i < chosen.length; i += READ_BATCH) {
+      await Promise.all(chosen.slice(i, i + READ_BATCH).map((r) => rm(join(runsDir, `${r.id}.json`), { force: true })));
+    }
+    await this.ended.rewriteIndex();
+    return chosen.map((r) => ({ runId: r.id, sop: r.sop }));
   }
 
   async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
     const index = this.sops.get(sop);
     if (index === undefined) return 0;
-    // The indexes of runs going on are small; only a count of ended runs reads them all.
-    const ids = statuses.every((s) => s === "queued") ? index.waiting : statuses.every(isActive) ? index.active : index.runs;
     let n = 0;
-    for (const id of ids) {
-      const status = this.runs.get(id)?.run.status;
-      if (status !== undefined && statuses.includes(status)) n++;
+    for (const status of new Set(statuses)) {
+      if (status === "queued") n += index.waiting.size;
+      else if (isTerminal(status)) n += index.endedCounts.get(status) ?? 0;
+      else for (const id of index.active) if (this.runs.get(id)?.run.status === status) n++;
     }
     return n;
   }
@@ -217,7 +313,7 @@ export class FileRunStore implements RunStore {
   }
 
   async finalRecord(runId: string): Promise<AuditRecord | undefined> {
-    const record = this.runs.get(runId)?.record;
+    const record = (this.runs.get(runId) ?? (await this.ended.read(runId)))?.record;
     return record === undefined ? undefined : structuredClone(record);
   }
 
@@ -235,6 +331,7 @@ export class FileRunStore implements RunStore {
   async close(): Promise<void> {
     this.closed = true;
     while (this.writes.size > 0) await Promise.all([...this.writes.values()].map((slot) => slot.tail));
+    await this.ended.index.settled();
   }
 
   private assertWritable(): void {
@@ -245,18 +342,34 @@ export class FileRunStore implements RunStore {
 
   private indexOf(sop: string): SopIndex {
     let index = this.sops.get(sop);
-    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), waiting: new Set(), active: new Set(), blocked: new Set(), sealed: new Map() }));
+    if (index === undefined) this.sops.set(sop, (index = { runs: new Set(), order: new HistoryOrder(), endedCounts: new Map(), waiting: new Set(), active: new Set(), blocked: new Set(), sealed: new Map() }));
     return index;
   }
 
-  // Runs are never deleted, so replacing one is: drop it from the indexes, store, index again.
-  private put(file: RunFile): void {
+  // Replacing a run is: drop it from the indexes, store, index again. An ended run leaves memory
+  // for its summary (its file stays in `unwritten` until written, and among the recent ones).
+  private put(file: RunFile, opts: { loading?: boolean } = {}): void {
     const { id, sop, status, queuedAt } = file.run;
     const index = this.indexOf(sop);
     index.waiting.delete(id);
     index.active.delete(id);
-    this.runs.set(id, file);
-    index.runs.add(id);
+    if (isTerminal(status)) {
+      this.runs.delete(id);
+      const before = this.ended.put(file);
+      if (before !== undefined) countEnded(index, before.status, -1);
+      countEnded(index, status, 1);
+    } else {
+      this.runs.set(id, file);
+    }
+    if (!index.runs.has(id)) {
+      index.runs.add(id);
+      // A start sorts every run once at the end instead.
+      if (opts.loading !== true) {
+        index.order.add(file.run);
+        this.order.add(file.run);
+      }
+    }
+    if (opts.loading === true) this.noteSeal(summaryOf(file));
     if (status === "queued") index.waiting.add(id);
     else if (isActive(status)) index.active.add(id);
     const deadline = nextDeadline(file.run);
@@ -313,7 +426,31 @@ export class FileRunStore implements RunStore {
   }
 
   private persistRun(runId: string): Promise<void> {
-    return this.persist(`run:${runId}`, join(this.dataDir, "runs", `${runId}.json`), "run state", () => this.runs.get(runId));
+    return this.persist(`run:${runId}`, join(this.dataDir, "runs", `${runId}.json`), "run state",
+      () => this.runs.get(runId) ?? this.ended.fileToWrite(runId));
+  }
+
+  /**
+   * Writes the run file, and for an ended run then its index line: never a line before its file,
+   * so the index cannot name a state the file does not hold.
+   */
+  private async persistEnded(runId: string, file: RunFile): Promise<void> {
+    await this.persistRun(runId);
+    if (isTerminal(file.run.status)) await this.ended.written(file);
+  }
+
+  /** States of these runs (clones), in this order; runs gone meanwhile are left out. */
+  private async readStates(ids: readonly string[]): Promise<RunState[]> {
+    const found: RunState[] = [];
+    for (let i = 0; i < ids.length; i += READ_BATCH) {
+      const files = await Promise.all(ids.slice(i, i + READ_BATCH).map(async (id) => this.runs.get(id) ?? (await this.ended.read(id))));
+      for (const file of files) if (file !== undefined) found.push(structuredClone(file.run));
+    }
+    return found;
+  }
+
+  private statusOf(runId: string): RunStatus | undefined {
+    return this.runs.get(runId)?.run.status ?? this.ended.summary(runId)?.status;
   }
 
   private persistHead(sop: string): Promise<void> {
@@ -355,22 +492,76 @@ export class FileRunStore implements RunStore {
     const runsDir = join(this.dataDir, "runs");
     const chainDir = join(this.dataDir, "chain");
     const runFiles = await this.listJson(runsDir);
-    for (let i = 0; i < runFiles.length; i += READ_BATCH) {
-      const batch = runFiles.slice(i, i + READ_BATCH);
+    const { entries, wasted } = await this.ended.index.read();
+    const onDisk = new Set(runFiles.map((name) => name.slice(0, -".json".length)));
+    // The index is stale when a line names a file that is gone, a file has no line, or lines repeat.
+    let stale = wasted > 0;
+    for (const summary of entries.values()) {
+      if (onDisk.has(summary.id)) this.putSummary(summary);
+      else stale = true;
+    }
+    const unindexed = runFiles.filter((name) => !entries.has(name.slice(0, -".json".length)));
+    for (let i = 0; i < unindexed.length; i += READ_BATCH) {
+      const batch = unindexed.slice(i, i + READ_BATCH);
       const loaded = await Promise.all(batch.map((name) => this.readValid(join(runsDir, name), "run state", (v) => checkRun(v, name))));
-      for (const file of loaded) if (file !== undefined) this.put(withoutLegacyFields(file));
+      for (const file of loaded) {
+        if (file === undefined) continue;
+        this.put(withoutLegacyFields(file), { loading: true });
+        if (isTerminal(file.run.status)) {
+          this.ended.putWritten(summaryOf(file));
+          stale = true;
+        }
+      }
     }
-    for (const { seal, run } of this.runs.values()) {
-      if (seal === undefined) continue;
-      this.indexOf(run.sop).sealed.set(seal.seq, run.id);
-      if (seal.seq > (this.heads.get(run.sop)?.seq ?? 0)) this.heads.set(run.sop, { seq: seal.seq, hash: seal.hash, runId: run.id });
+    // One small place object per run, shared by the global order and its SOP's (summaries are small already).
+    const places: (RunPlace & { sop: string })[] = [...this.runs.values()].map(({ run }) => ({ queuedAt: run.queuedAt, id: run.id, sop: run.sop }));
+    places.push(...this.ended.values());
+    this.order.addAll(places);
+    const bySop = new Map<string, RunPlace[]>();
+    for (const place of places) {
+      const list = bySop.get(place.sop);
+      if (list === undefined) bySop.set(place.sop, [place]);
+      else list.push(place);
     }
+    for (const [sop, sopPlaces] of bySop) this.indexOf(sop).order.addAll(sopPlaces);
     for (const name of await this.listJson(chainDir)) {
       const sop = name.slice(0, -".json".length);
       const head = await this.readValid(join(chainDir, name), "audit chain head", checkHead);
       if (head !== undefined && head.seq > (this.heads.get(sop)?.seq ?? 0)) this.heads.set(sop, head);
     }
     for (const [sop, head] of this.heads) this.writtenHeads.set(sop, { ...head });
+    await this.loadMarks();
+    if (stale && !this.options.readOnly) await this.ended.rewriteIndex();
+  }
+
+  /** An ended run as the index names it: its file is not read. */
+  private putSummary(summary: EndedSummary): void {
+    const index = this.indexOf(summary.sop);
+    this.ended.putWritten(summary);
+    countEnded(index, summary.status, 1);
+    index.runs.add(summary.id);
+    this.noteSeal(summary);
+    if (index.lastAcceptance === undefined || summary.queuedAt > index.lastAcceptance) index.lastAcceptance = summary.queuedAt;
+  }
+
+  /** At load: the chain's index, and the head from the newest seal (a crash may have lost the head file's write). */
+  private noteSeal(run: EndedSummary): void {
+    const { seal } = run;
+    if (seal === undefined) return;
+    this.indexOf(run.sop).sealed.set(seal.seq, run.id);
+    if (seal.seq > (this.heads.get(run.sop)?.seq ?? 0)) this.heads.set(run.sop, { seq: seal.seq, hash: seal.hash, runId: run.id });
+  }
+
+  private persistMarks(): Promise<void> {
+    return this.persist("marks", this.marks.path, "history marks", () => this.marks.toJSON());
+  }
+
+  private async loadMarks(): Promise<void> {
+    await this.marks.load((m) => this.report(m));
+    for (const [sop, at] of this.marks.accepted) {
+      const index = this.indexOf(sop);
+      if (index.lastAcceptance === undefined || at > index.lastAcceptance) index.lastAcceptance = at;
+    }
   }
 
   /** Names of the `.json` files in `dir`, after removing the temp files an interrupted write left. */
@@ -418,10 +609,8 @@ export class FileRunStore implements RunStore {
   }
 }
 
-/** Files written by earlier versions carried a `holdsSlot` flag; slots now follow the status. */
-function withoutLegacyFields(file: RunFile & { holdsSlot?: unknown }): RunFile {
-  const { holdsSlot: _legacy, ...rest } = file;
-  return rest;
+function countEnded(index: SopIndex, status: RunStatus, delta: number): void {
+  index.endedCounts.set(status, (index.endedCounts.get(status) ?? 0) + delta);
 }
 
 /** Line order: higher priority first, then earlier, then by id so the order is total. */

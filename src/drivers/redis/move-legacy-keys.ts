@@ -59,6 +59,9 @@ const OLD_SHAPES = [
   /^def:[0-9a-f]{64}$/,
   /^(sops|chains|deadlines)$/,
   /^sop:[^:]+:(status:[a-z_]+|line|sealed|blocked|last)$/,
+  // The history indexes came after the hash tag; a process of this version that ran on the bare names made them too.
+  /^(runs|ended|audited|history-indexed|status:[a-z_]+)$/,
+  /^sop:[^:]+:runs$/,
   /^chat:[a-z]+:.+$/,
   /^jobs:.+$/,
 ];

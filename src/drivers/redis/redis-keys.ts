@@ -25,6 +25,18 @@ export interface RedisKeys {
   sops: string;
   /** Sorted set per SOP and status: run ids scored by queuedAt (what `list` reads). */
   status(sop: string, status: RunStatus): string;
+  /** Sorted set: every run, scored by queuedAt (history; see lua/index.lua). */
+  runs: string;
+  /** Sorted set per SOP: its runs, scored by queuedAt. */
+  sopRuns(sop: string): string;
+  /** Sorted set per status: the runs of every SOP in it, scored by queuedAt. */
+  anyStatus(status: RunStatus): string;
+  /** Sorted set: ended runs, scored by completedAt (what retention prunes from). */
+  ended: string;
+  /** Hash: SOP name -> the seq up to which its audit files are written (what prune may remove up to). */
+  audited: string;
+  /** String: set once the history indexes above cover the runs stored before they existed. */
+  historyIndexed: string;
   /** Sorted set: the SOP's queued runs without a slot, scored so that ZRANGE is line order. */
   line(sop: string): string;
   /** Sorted set: the SOP's sealed runs, scored by their seq in its audit chain. */
@@ -102,6 +114,12 @@ export function keysUnder(base: string): RedisKeys {
     definition: (sha256) => `${base}:def:${sha256}`,
     sops: `${base}:sops`,
     status: (name, status) => `${sop(name)}:status:${status}`,
+    runs: `${base}:runs`,
+    sopRuns: (name) => `${sop(name)}:runs`,
+    anyStatus: (status) => `${base}:status:${status}`,
+    ended: `${base}:ended`,
+    audited: `${base}:audited`,
+    historyIndexed: `${base}:history-indexed`,
     line: (name) => `${sop(name)}:line`,
     sealed: (name) => `${sop(name)}:sealed`,
     blocked: (name) => `${sop(name)}:blocked`,

@@ -4,11 +4,12 @@ import { nextDeadline } from "../../core/run/apply-event.ts";
 import { ACTIVE_STATUSES, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority, SopDefinition } from "../../core/sop/types.ts";
 import type {
-  Admission, ChainHead, Claim, RunEnding, RunFilter, RunStore, Seal, StoredRun, UpdateOutcome,
+  Admission, ChainHead, Claim, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, Seal, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
 import type { RedisClient } from "./redis-connection.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
-import { defineScripts, runScript } from "./scripts.ts";
+import { indexHistory, pageRuns, pruneRuns, queueIndex } from "./redis-history.ts";
+import { defineScripts, queueScript, runScript } from "./scripts.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
 const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -16,6 +17,7 @@ const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, l
 // ZRANGE breaks equal scores by id, the same total order as the local store.
 const RANK_SPAN = 1e13;
 const DEFINITION_CACHE = 128;
+
 
 export interface RedisRunStoreOptions {
   /** The deployment's SOP_REDIS_PREFIX, default `sop`; its keys are under `keyPrefix(prefix)`, e.g. `{sop}`. */
@@ -34,6 +36,7 @@ export class RedisRunStore implements RunStore {
   /** Definition JSON by sha256: immutable, so safe to keep; bounded, oldest out first. */
   private readonly definitions = new Map<string, string>();
   private closed = false;
+  private history: Promise<void> | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -52,15 +55,15 @@ export class RedisRunStore implements RunStore {
     const definition = JSON.stringify(stored.definition);
     const sha = sha256(definition);
     const k = this.keys;
-    const result = (await runScript(
-      this.redis,
+    const result = (await this.indexed(run, queueScript(
+      this.redis.multi(),
       "admit",
       [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, "queued"), k.line(run.sop), k.sops],
       [
         run.id, run.sop, JSON.stringify(run), run.revision, stored.dir, sha, definition, stored.definition.maxConcurrent,
         opts.now, Math.max(0, opts.cooldownSecs * 1000), opts.force ? "1" : "0", run.queuedAt, lineScore(run),
       ],
-    )) as number[];
+    ))) as number[];
     if (result[0] === -1) throw new Error(`cannot admit run ${run.id}: a run with that id already exists`);
     if (result[0] === 0) return { accepted: false, reason: "cooldown", retryAfterSecs: Math.ceil((result[1] ?? 0) / 1000) };
     this.remember(sha, definition);
@@ -85,8 +88,8 @@ export class RedisRunStore implements RunStore {
     const k = this.keys;
     const statusKeys = RUN_STATUSES.map((status) => k.status(next.sop, status));
     const seal = ending?.seal;
-    const result = (await runScript(
-      this.redis,
+    const result = (await this.indexed(next, queueScript(
+      this.redis.multi(),
       "update",
       [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), k.deadlines, ...statusKeys],
       [
@@ -95,7 +98,7 @@ export class RedisRunStore implements RunStore {
         seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "", nextDeadline(next) ?? "",
         ...RUN_STATUSES,
       ],
-    )) as (number | string)[];
+    ))) as (number | string)[];
     switch (result[0]) {
       case 1: return { ok: true, startable: result.slice(1).map(String) };
       case -1: throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
@@ -128,6 +131,31 @@ export class RedisRunStore implements RunStore {
       if (filter.statuses === undefined || filter.statuses.includes(run.status)) found.push(run);
     }
     return found;
+  }
+
+  async page(query: RunPageQuery): Promise<RunPage> {
+    await this.historyReady();
+    return pageRuns(this.redis, this.keys, query);
+  }
+
+  async endedSince(since: number): Promise<string[]> {
+    await this.historyReady();
+    return this.redis.zrangebyscore(this.keys.ended, since, "+inf");
+  }
+
+  async markAudited(sop: string, seq: number): Promise<void> {
+    this.assertOpen();
+    // A mark never moves back, also when two processes mark at once.
+    await this.redis.eval(
+      "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1])) or 0 if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
+      1, this.keys.audited, sop, seq,
+    );
+  }
+
+  async prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]> {
+    this.assertOpen();
+    await this.historyReady();
+    return pruneRuns(this.redis, this.keys, query);
   }
 
   async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
@@ -216,6 +244,25 @@ export class RedisRunStore implements RunStore {
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
+  }
+
+  /** Runs an admit or update MULTI with the history index script after it; the first reply is the script's. */
+  private async indexed(run: RunState, batch: ReturnType<RedisClient["multi"]>): Promise<unknown> {
+    queueIndex(batch, this.keys, run.id, run.sop, run.queuedAt);
+    const replies = await batch.exec();
+    const [first, second] = replies ?? [];
+    if (first === undefined) throw new Error(`the Redis transaction for run ${run.id} was discarded`);
+    if (first[0]) throw first[0];
+    if (second?.[0]) throw second[0];
+    return first[1];
+  }
+
+  private historyReady(): Promise<void> {
+    this.history ??= indexHistory(this.redis, this.keys).catch((error: unknown) => {
+      this.history = undefined;
+      throw error;
+    });
+    return this.history;
   }
 
   private assertOpen(): void {

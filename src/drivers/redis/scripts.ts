@@ -12,6 +12,8 @@ const SCRIPTS = {
   update: { file: "update.lua", keys: undefined },
   claim: { file: "claim.lua", keys: 1 },
   unclaim: { file: "unclaim.lua", keys: 1 },
+  index: { file: "index.lua", keys: undefined },
+  prune: { file: "prune.lua", keys: 16 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -37,12 +39,25 @@ export function defineScripts(redis: RedisClient): void {
 
 /** Runs a script registered by `defineScripts` on this connection. */
 export function runScript(redis: RedisClient, name: ScriptName, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-  const command = (redis as unknown as Record<string, ((...a: Arg[]) => Promise<unknown>) | undefined>)[commandName(name)];
+  return callScript(redis, name, keys, args) as Promise<unknown>;
+}
+
+/**
+ * Queues a script on a pipeline or MULTI of a connection that `defineScripts` registered it on
+ * (ioredis loads missing scripts before the batch runs).
+ */
+export function queueScript<P extends object>(batch: P, name: ScriptName, keys: readonly string[], args: readonly Arg[]): P {
+  callScript(batch, name, keys, args);
+  return batch;
+}
+
+function callScript(target: object, name: ScriptName, keys: readonly string[], args: readonly Arg[]): unknown {
+  const command = (target as Record<string, ((...a: Arg[]) => unknown) | undefined>)[commandName(name)];
   if (command === undefined) throw new Error(`Redis script ${name} is not defined on this connection; call defineScripts first`);
   const expected = SCRIPTS[name].keys;
   if (expected !== undefined && keys.length !== expected) {
     throw new Error(`Redis script ${name} takes ${expected} keys, got ${keys.length}`);
   }
   const head: Arg[] = expected === undefined ? [keys.length, ...keys] : [...keys];
-  return command.call(redis, ...head, ...args);
+  return command.call(target, ...head, ...args);
 }

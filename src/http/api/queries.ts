@@ -45,15 +45,18 @@ export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): 
     return { sop: { name: d.name, version: d.version, priority: d.priority, execution_mode: d.executionMode }, plan: runner.plan(sop, vars ?? {}) };
   });
 
+  // History a page at a time, newest first: `next_cursor` asks for the page after (null after the
+  // last). No `total`: counting every matching run is what paging is there to avoid.
   api.get<{ Querystring: RunsQuery }>("/runs", { schema: { querystring: runsQuery } }, async (req) => {
-    const { sop, status } = req.query;
+    const { sop, status, cursor } = req.query;
     const limit = Number(req.query.limit ?? 100);
     const statuses = status?.split(",");
     const unknown = statuses?.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s)) ?? [];
     if (unknown.length) throw new SopError("invalid", `unknown status ${unknown.map((s) => `"${s}"`).join(", ")}; one of ${RUN_STATUSES.join(", ")}`);
-    const runs = await runner.runs({ ...(sop ? { sop } : {}), ...(statuses ? { statuses: statuses as RunStatus[] } : {}) });
-    runs.sort((a, b) => b.queuedAt - a.queuedAt || b.id.localeCompare(a.id));
-    return { runs: runs.slice(0, limit).map(runBrief), total: runs.length };
+    const page = await runner.history({
+      limit, ...(sop ? { sop } : {}), ...(statuses ? { statuses: statuses as RunStatus[] } : {}), ...(cursor ? { cursor } : {}),
+    });
+    return { runs: page.runs.map(runBrief), next_cursor: page.next ?? null };
   });
 
   api.get<{ Params: { id: string } }>("/runs/:id", { schema: { params: idParams } }, async (req) => runner.record(req.params.id));

@@ -74,6 +74,7 @@ export const runsQuery = {
     sop: SOP_NAME,
     status: { type: "string", pattern: "^[a-z_]+(,[a-z_]+)*$", description: 'run statuses separated by commas (e.g. "failed,cancelled")' },
     limit: { type: "string", pattern: "^(1000|[1-9][0-9]{0,2})$", description: "a whole number from 1 to 1000" },
+    cursor: { type: "string", minLength: 1, maxLength: 400, description: "the next_cursor of the page before" },
   },
 } as const;
 
@@ -83,4 +84,4 @@ export interface ExecuteBody { sop: string; vars?: Record<string, string | numbe
 export interface PlanBody { sop: string; vars?: Record<string, string | number | boolean> }
 export interface CancelBody { sop?: string; run_id?: string; reason?: string }
 export interface TriggerBody { text: string }
-export interface RunsQuery { sop?: string; status?: string; limit?: string }
+export interface RunsQuery { sop?: string; status?: string; limit?: string; cursor?: string }

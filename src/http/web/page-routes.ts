@@ -1,7 +1,8 @@
 /** The pages: SOP list and detail, run history, a run (with its live fragment and events), approvals, audit. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { forecastRun, planRun, type Plan } from "../../core/plan/plan-run.ts";
-import { isTerminal, OPEN_STATUSES, RUN_STATUSES, WAITING_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
+import { isTerminal, OPEN_STATUSES, RUN_STATUSES, WAITING_STATUSES, type RunStatus } from "../../core/run/run-state.ts";
+import { SopError } from "../../app/sop-error.ts";
 import { requestOf } from "./approval-view.ts";
 import { checkChain } from "./audit-chain.ts";
 import { approvalsPage, type Waiting } from "./pages/approvals.ts";
@@ -20,10 +21,8 @@ const STATUS_GROUPS: Readonly<Record<string, readonly RunStatus[]>> = {
   waiting: WAITING_STATUSES,
   active: OPEN_STATUSES,
 };
-const RUNS_SHOWN = 200;
+const RUNS_SHOWN = 100;
 const RECENT_RUNS = 15;
-
-const newestFirst = (a: RunState, b: RunState) => b.queuedAt - a.queuedAt;
 
 /** The run and its pinned definition, or a 404 page already sent. */
 async function findRun(ctx: WebContext, request: FastifyRequest, reply: FastifyReply) {
@@ -76,23 +75,30 @@ export function registerPageRoutes(scope: FastifyInstance, ctx: WebContext, stre
     const loaded = SOP_NAME.test(name) ? runner.sop(name) : undefined;
     if (!loaded) return ctx.notFound(request, reply, `There is no SOP named ${name}.`);
     const def = loaded.definition;
-    const [status, runs] = await Promise.all([runner.getStatus(name), runner.runs({ sop: name })]);
+    const [status, recent] = await Promise.all([runner.getStatus(name), runner.history({ sop: name, limit: RECENT_RUNS })]);
     const body = sopDetailPage({
-      def, status, plan: planRun(def, def.vars), runs: runs.sort(newestFirst).slice(0, RECENT_RUNS), csrf: ctx.session(request).csrf,
+      def, status, plan: planRun(def, def.vars), runs: recent.runs, csrf: ctx.session(request).csrf,
       admin: await runner.isAdmin(ctx.actor(request)),
     });
     return ctx.page(request, reply, { title: name, nav: "sops", body });
   });
 
   scope.get("/runs", async (request, reply) => {
-    const q = request.query as { sop?: unknown; status?: unknown };
+    const q = request.query as { sop?: unknown; status?: unknown; cursor?: unknown };
     const filters: RunFilters = {};
     if (typeof q.sop === "string" && SOP_NAME.test(q.sop)) filters.sop = q.sop;
     if (typeof q.status === "string" && (q.status in STATUS_GROUPS || (RUN_STATUSES as readonly string[]).includes(q.status))) filters.status = q.status;
     const statuses = filters.status ? (STATUS_GROUPS[filters.status] ?? [filters.status as RunStatus]) : undefined;
-    const all = (await runner.runs({ ...(filters.sop ? { sop: filters.sop } : {}), ...(statuses ? { statuses } : {}) })).sort(newestFirst);
+    const cursor = typeof q.cursor === "string" && q.cursor !== "" ? q.cursor : undefined;
+    let page;
+    try {
+      page = await runner.history({ limit: RUNS_SHOWN, ...(filters.sop ? { sop: filters.sop } : {}), ...(statuses ? { statuses } : {}), ...(cursor ? { cursor } : {}) });
+    } catch (err) {
+      if (err instanceof SopError && err.code === "invalid") return ctx.notFound(request, reply, `That page of runs does not exist (${err.message}).`);
+      throw err;
+    }
     const sops = [...new Set([...runner.sops().map((s) => s.definition.name), ...(filters.sop ? [filters.sop] : [])])].sort();
-    const body = runListPage({ runs: all.slice(0, RUNS_SHOWN), total: all.length, sops, filters });
+    const body = runListPage({ runs: page.runs, next: page.next, paged: cursor !== undefined, sops, filters });
     return ctx.page(request, reply, { title: "Runs", nav: "runs", body });
   });
 

@@ -22,7 +22,14 @@ export interface RunFilters {
   status?: string;
 }
 
-export function runListPage(o: { runs: RunState[]; total: number; sops: string[]; filters: RunFilters }): SafeHtml {
+/** The link to the page after this one: the same filters, and the cursor the store gave. */
+function olderLink(f: RunFilters, next: string): SafeHtml {
+  const query = new URLSearchParams({ ...(f.sop ? { sop: f.sop } : {}), ...(f.status ? { status: f.status } : {}), cursor: next });
+  return html`<nav class="pager"><a rel="next" href="/runs?${query.toString()}">Older →</a></nav>`;
+}
+
+/** A page of history, newest first; `next` is the cursor of the older page (absent on the last). `paged`: this is not the first page. */
+export function runListPage(o: { runs: RunState[]; next?: string | undefined; paged?: boolean; sops: string[]; filters: RunFilters }): SafeHtml {
   const f = o.filters;
   return html`<h1>Runs</h1>
 <form class="filters" method="get" action="/runs">
@@ -36,6 +43,7 @@ export function runListPage(o: { runs: RunState[]; total: number; sops: string[]
   </select></label>
   <button type="submit">Filter</button>
 </form>
-${o.total > o.runs.length ? html`<p class="muted">Newest ${o.runs.length} of ${o.total}.</p>` : ""}
-${runsTable(o.runs)}`;
+${o.paged ? html`<p class="muted"><a href="/runs?${new URLSearchParams({ ...(f.sop ? { sop: f.sop } : {}), ...(f.status ? { status: f.status } : {}) }).toString()}">← Newest</a></p>` : ""}
+${runsTable(o.runs)}
+${o.next !== undefined ? olderLink(f, o.next) : ""}`;
 }
