@@ -51,11 +51,12 @@ export function sourceHash(): string {
 /**
  * The compiled parse-sop.js, and everything it imports (the rest of src/core, zod, smol-toml,
  * micromark, cron-parser …), as one module in its place. Loading the parser file by file was
- * most of the start of `sop validate` and of each parse worker: about 280 modules, 140 ms to
+ * most of the start of `sop validate` and of each parse worker: some 250 modules, 140 ms to
  * resolve, read and link before the first SOP is read; one module takes half that. The parser
  * is pure (it imports no I/O), so nothing in it depends on where its files were; importers keep
- * importing parse-sop.js and see the same exports. The few other core/sop modules the app
- * imports directly (types, names) are pure helpers, so their separate copies behave the same.
+ * importing parse-sop.js and see the same exports. The other core modules the app imports
+ * directly (describe-trigger, types, names, conditions …) are pure helpers over plain data, so
+ * their separate copies behave the same.
  */
 function bundleParser(): void {
   const file = join(DIST, "src", "core", "sop", "parse-sop.js");
