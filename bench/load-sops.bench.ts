@@ -17,6 +17,10 @@ import { loadSops } from "../src/app/load-sops.ts";
 import { poolThreads } from "../src/app/parse-pool.ts";
 import { SopCache } from "../src/app/sop-cache.ts";
 import { SopCatalog } from "../src/app/sop-catalog.ts";
+import { fromMarkdown } from "mdast-util-from-markdown";
+import { markdownBudget } from "../src/core/sop/markdown-budget.ts";
+import { MARKDOWN_LIMITS } from "../src/core/sop/markdown-limits.ts";
+import { parseManifest } from "../src/core/sop/parse-manifest.ts";
 import { parseProcedure } from "../src/core/sop/parse-procedure.ts";
 import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
 import { corpusSop, writeCorpus } from "./sop-corpus.ts";
@@ -71,17 +75,27 @@ async function coldFigures(ws: TempWorkspace, read: number): Promise<BenchResult
   // What worker threads give on this machine now, whatever the load average says.
   const forced = Math.max(1, availableParallelism() - 1);
   const withWorkers = await medianMs(RUNS, () => loadSops(dir, { pool: { threads: forced } }), { warmUp: false });
-  // Where the time goes: the SOP.md parser alone over the same texts, one warm pass.
-  const texts = Array.from({ length: SOP_COUNT }, (_, i) => corpusSop(i).md);
-  collectGarbage();
-  const procedureMs = await timeMs(async () => {
-    for (const md of texts) parseProcedure(md, "SOP.md");
-  });
+  // Where the time goes, one warm pass over the same texts each: the SOP.md parser, the mdast
+  // tree it starts from (micromark's tokens, metered, and mdast-util-from-markdown's tree: what a
+  // faster tokenizer would replace), and the SOP.toml parser.
+  const corpus = Array.from({ length: SOP_COUNT }, (_, i) => corpusSop(i));
+  const treeOptions = { extensions: [markdownBudget(MARKDOWN_LIMITS)] };
+  const pass = async (each: (sop: (typeof corpus)[number]) => unknown): Promise<number> => {
+    collectGarbage();
+    return timeMs(async () => {
+      for (const sop of corpus) each(sop);
+    });
+  };
+  const procedureMs = await pass((sop) => parseProcedure(sop.md, "SOP.md"));
+  const treeMs = await pass((sop) => fromMarkdown(sop.md, treeOptions));
+  const manifestMs = await pass((sop) => parseManifest(sop.toml, "SOP.toml"));
+  const perSop = (ms: number) => `${fmt((ms * 1000) / SOP_COUNT)} µs/SOP`;
   return [
     against("load-sops cold", pooled.median, `ms / ${fmt(SOP_COUNT)} SOPs, nothing cached`, TARGET_COLD_MS, { label: "read-only", ms: read },
       `median of ${RUNS}; ${samples(pooled)}; ${threads} worker thread(s) by the load average; on this thread alone ${fmt(oneThread.median)} ms, ` +
       `with ${forced} worker(s) forced ${fmt(withWorkers.median)} ms (${ratioText(withWorkers.median / oneThread.median)} this thread alone); ` +
-      `SOP.md parsing alone ${fmt(procedureMs)} ms (${fmt((procedureMs * 1000) / SOP_COUNT)} µs/SOP, one pass)`),
+      `SOP.md parsing alone ${fmt(procedureMs)} ms (${perSop(procedureMs)}, one pass), of which the mdast tree about ${fmt(treeMs)} ms (${perSop(treeMs)}); ` +
+      `SOP.toml parsing alone ${fmt(manifestMs)} ms (${perSop(manifestMs)})`),
   ];
 }
 

@@ -4,8 +4,7 @@
  * list number, an attribute group's exact columns, the description as written).
  */
 import type { ListItem, Root } from "mdast";
-import remarkParse from "remark-parse";
-import { unified } from "unified";
+import { fromMarkdown, type Options } from "mdast-util-from-markdown";
 import { markdownBudget } from "./markdown-budget.ts";
 import { MarkdownLimitError, type MarkdownLimits } from "./markdown-limits.ts";
 import { createContext, report, type ProcedureContext } from "./procedure-context.ts";
@@ -19,9 +18,13 @@ import { readStepHeader } from "./step-header.ts";
 import { reportUnusedBullets, StepSettings, type UnusedBullet } from "./step-settings.ts";
 import { slugify, type Diagnostic, type Step } from "./types.ts";
 
-const meteredRemark = (limits: MarkdownLimits) => unified().use(remarkParse).data("micromarkExtensions", [markdownBudget(limits)]);
-/** One remark per set of limits: the product's, and whatever a test passes. */
-const processors = new WeakMap<MarkdownLimits, ReturnType<typeof meteredRemark>>();
+/**
+ * remark's parser without unified around it: remark-parse only hands the text and its micromark
+ * extensions to mdast-util-from-markdown, so the tree is the same, and a start-up (`sop validate`)
+ * skips loading unified, vfile and their helpers (a score of modules). The metering extension is
+ * built once per set of limits: the product's, and whatever a test passes.
+ */
+const parseOptions = new WeakMap<MarkdownLimits, Options>();
 /** Past this many, one summary stands for the rest: nobody reads 200,000 lines about one file. */
 const MAX_DIAGNOSTICS = 100;
 
@@ -59,10 +62,10 @@ export function parseProcedure(markdown: string, file: string, { limits = PROCED
 
 /** remark's tree, or nothing (and an error) when the text is past one of the Markdown limits. */
 function parseMarkdown(ctx: ProcedureContext, markdown: string, limits: MarkdownLimits): Root | undefined {
-  let processor = processors.get(limits);
-  if (!processor) processors.set(limits, (processor = meteredRemark(limits)));
+  let options = parseOptions.get(limits);
+  if (!options) parseOptions.set(limits, (options = { extensions: [markdownBudget(limits)] }));
   try {
-    return processor.parse(markdown);
+    return fromMarkdown(markdown, options);
   } catch (error) {
     if (!(error instanceof MarkdownLimitError)) throw error;
     report(ctx, "error", error.code, { line: error.line, column: error.column }, error.message);
