@@ -151,8 +151,11 @@ export function corpusSop(i: number): SopText {
   ].join("\n");
 
   const items = steps.map((s, k) => {
+    const marker = `${k + 1}. `;
+    // A step's body lines up under its title, past the marker ("10. " is four wide), or it falls out of the step.
+    const indent = " ".repeat(marker.length);
     const fence = ["```bash", ...s.script, "```"];
-    return [`${k + 1}. **${s.title}** ${s.attrs}`, `   ${s.description}`, ...fence.map((l) => `   ${l}`)].join("\n");
+    return [`${marker}**${s.title}** ${s.attrs}`, `${indent}${s.description}`, ...fence.map((l) => `${indent}${l}`)].join("\n");
   });
   const md = [
     `# Release ${service} (${region})`,
