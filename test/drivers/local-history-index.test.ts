@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EndedRuns, type RunFile } from "../../src/drivers/local/ended-runs.ts";
 import { FileRunStore } from "../../src/drivers/local/file-run-store.ts";
 import { admitNow, endRun, storedRun } from "../contract/fixtures.ts";
 
@@ -92,5 +93,26 @@ describe("FileRunStore history index", () => {
     expect(problems).toEqual([]);
     await store.close();
     expect(await indexedIds()).toEqual(["c"]);
+  });
+});
+
+describe("EndedRuns index rewrite", () => {
+  it("leaves out a run whose ending is not written yet, and adds its line once the write lands", async () => {
+    const ended = (id: string, queuedAt: number): RunFile => {
+      const stored = storedRun(id, { queuedAt });
+      return { ...stored, run: { ...stored.run, status: "success", completedAt: queuedAt + 1 } };
+    };
+    const runs = new EndedRuns(join(dataDir, "runs"), join(dataDir, "other.index"), (m) => problems.push(m));
+    const written = ended("written", 1_000);
+    runs.put(written);
+    await runs.written(written);
+    // Its ending is in memory; its file write has not landed (a busy disk, or the moment before a kill -9).
+    const pending = ended("pending", 2_000);
+    runs.put(pending);
+    await runs.rewriteIndex();
+    const lines = async () => (await readFile(join(dataDir, "other.index"), "utf8")).split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(await lines()).toEqual(["written"]);
+    await runs.written(pending);
+    expect(await lines()).toEqual(["written", "pending"]);
   });
 });

@@ -136,9 +136,14 @@ export class EndedRuns {
     this.unwritten.delete(runId);
   }
 
-  /** Replaces runs.index with the summaries in memory (after a prune, or a start that found it stale). */
+  /**
+   * Replaces runs.index with the summaries of runs whose files are written (after a prune, or a
+   * start that found it stale), taken now. A run whose change still waits for its write is left
+   * out: its line follows its write, queued after this rewrite, so a crash before that write
+   * leaves a file the next start reads, never a line naming a state no file holds.
+   */
   rewriteIndex(): Promise<void> {
-    return this.index.rewrite(this.summaries.values());
+    return this.index.rewrite([...this.summaries.values()].filter((s) => !this.unwritten.has(s.id)));
   }
 
   private remember(runId: string, file: RunFile): void {
