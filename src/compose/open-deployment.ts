@@ -187,7 +187,10 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
   }
   // Files of runs that changed while no process wrote them (a process killed between a run's end
   // and its file, or down while others worked): every process that writes files catches up.
-  if (!readOnly) inBackground("audit: cannot bring LOGS_DIR up to date", () => audit.reconcile());
+  // Retention starts only once they are: it prunes up to what the store says is written, and a
+  // LOGS_DIR emptied or replaced since is written again from the store first. When that fails the
+  // process does not prune (the error says why; the next start tries again).
+  if (!readOnly) inBackground("audit: cannot bring LOGS_DIR up to date; ended runs are not pruned until a start succeeds", () => audit.reconcile().then(() => retention?.start()));
   const interval = options.sweepIntervalMs ?? config.sweepIntervalMs;
   if (!readOnly) {
     maintenance = setInterval(() => {
@@ -197,8 +200,6 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     // Unref'd: a process with nothing else to do may end (a CLI whose run waits for a person).
     maintenance.unref();
   }
-  // Started after the audit files are reconciled in the background: it prunes only what the audit sink marked written.
-  if (retention !== undefined) retention.start();
   const bullQueue = isBullmqQueue(driver.queue) ? driver.queue.bullQueue() : undefined;
   return { runner, ledger: driver.ledger, ...(bullQueue ? { bullQueue } : {}) };
 }

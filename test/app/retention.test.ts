@@ -109,6 +109,29 @@ describe.each(drivers)("retention ($name)", (driver) => {
     expect(existsSync(join(ws.logsDir, ".audit-written.json"))).toBe(false);
   });
 
+  it("writes the audit files of a LOGS_DIR emptied since again before it prunes their runs", async () => {
+    const clock = new TestClock();
+    let runner = await open(clock, {});
+    const old = [await runner.execute("plain"), await runner.execute("plain")];
+    await runner.close();
+    runners.length = 0;
+    // A start marks in the store what LOGS_DIR holds.
+    runner = await open(clock, {});
+    await until("the audit marks", () => existsSync(join(ws.logsDir, ".audit-written.json")));
+    await runner.close();
+    runners.length = 0;
+    // The store still says both files are written; the volume holding them was replaced.
+    await rm(ws.logsDir, { recursive: true });
+    await clock.advance(40 * DAY);
+    const lines: string[] = [];
+    const log: Logger = { info: (_o, m) => lines.push(m ?? ""), warn() {}, error: (_o, m) => lines.push(`error: ${m ?? ""}`), debug() {} };
+    runner = await open(clock, { SOP_RETENTION_DAYS: "30" }, { retention: true, log });
+    await until("the prune's line in the log", () => lines.some((l) => l.startsWith("retention:")));
+    expect(await runner.run(old[0]!.run_id)).toBeUndefined();
+    expect((await ws.auditFiles("plain")).map((r) => r.run_id).sort()).toEqual(old.map((r) => r.run_id).sort());
+    expect((await verifyAuditDir(ws.logsDir, { heads: await runner.chainHeads() })).problems).toEqual([]);
+  });
+
   it("keeps every run with SOP_RETENTION_DAYS=off", async () => {
     const clock = new TestClock();
     let runner = await open(clock, {}, {});
