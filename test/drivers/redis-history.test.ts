@@ -45,4 +45,24 @@ describe.skipIf(url === undefined)("Redis history indexes (see the REDIS SUITES 
       await driver.close();
     }
   });
+
+  it("takes out of line what it can never prune (runs ended before seals, entries whose run is gone) instead of stalling behind them", async () => {
+    const driver = await open();
+    try {
+      const k = redisKeys(prefix);
+      for (const id of ["legacy", "old"]) await driver.store.admit(storedRun(id, { sop: "stall", maxConcurrent: 5 }), admitNow);
+      await endRun(driver.store, "legacy");
+      await endRun(driver.store, "old");
+      await driver.store.markAudited("stall", 2);
+      // An earlier version's run ended without a seal, and 30 entries whose runs were removed by hand, all first in line.
+      await admin!.hdel(k.run("legacy"), "seal");
+      await admin!.zadd(k.ended, 0, "legacy");
+      for (let i = 0; i < 30; i++) await admin!.zadd(k.ended, 0, `gone-${i}`);
+      expect(await driver.store.prune({ endedBefore: 100_000, limit: 1 })).toEqual([{ runId: "old", sop: "stall" }]);
+      expect(await admin!.zrange(k.ended, "0", "-1")).not.toContain("legacy");
+      expect((await driver.store.get("legacy"))?.run.status).toBe("success");
+    } finally {
+      await driver.close();
+    }
+  });
 });

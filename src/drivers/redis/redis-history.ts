@@ -28,7 +28,8 @@ export async function pageRuns(redis: RedisClient, keys: RedisKeys, query: RunPa
   // Per index, the limit + 1 newest places after the cursor (its own score's ties read apart:
   // they are few, and only some of them are after it); merged, they are the page and whether more follow.
   const want = query.limit + 1;
-  const reads = redis.pipeline();
+  // One MULTI, not a pipeline: a run moving from one status index to another between two reads would be in neither.
+  const reads = redis.multi();
   for (const key of indexes) {
     if (cursor === undefined) reads.zrevrangebyscore(key, "+inf", "-inf", "WITHSCORES", "LIMIT", 0, want);
     else {
@@ -70,7 +71,12 @@ export async function pruneRuns(redis: RedisClient, keys: RedisKeys, query: Prun
     const batch = redis.pipeline();
     const tried: { runId: string; sop: string }[] = [];
     for (const { id, sop, status } of found) {
-      if (sop == null || status == null || pruned.length + tried.length >= query.limit) continue;
+      if (sop == null || status == null) {
+        // Its hash is gone (removed by hand, or pruned by an older version): nothing to prune, only its place in line.
+        batch.zrem(k.ended, id);
+        continue;
+      }
+      if (pruned.length + tried.length >= query.limit) continue;
       tried.push({ runId: id, sop });
       queueScript(batch, "prune", [
         k.run(id), k.audited, k.claim(id), k.runs, k.sopRuns(sop), k.status(sop, status as RunStatus), k.anyStatus(status as RunStatus),
@@ -78,15 +84,16 @@ export async function pruneRuns(redis: RedisClient, keys: RedisKeys, query: Prun
         k.chat("slack", id), k.chatClaim("slack", id), k.chat("discord", id), k.chatClaim("discord", id),
       ], [id, sop, status, query.endedBefore]);
     }
-    if (tried.length === 0) continue;
+    if (batch.length === 0) continue;
     const replies = (await batch.exec()) ?? [];
-    replies.forEach(([error, reply], i) => {
-      if (error) throw error;
+    const outcomes = replies.slice(replies.length - tried.length);
+    for (const [error] of replies) if (error) throw error;
+    outcomes.forEach(([, reply], i) => {
       const run = tried[i];
       if (reply === 1 && run !== undefined) pruned.push(run);
     });
-    // What was pruned left the index: the next batch starts where the runs left alone end.
-    offset -= replies.filter(([, reply]) => reply === 1).length;
+    // What was pruned, or found never prunable, left the index: the next batch starts where the runs left alone end.
+    offset -= replies.length - outcomes.length + outcomes.filter(([, reply]) => reply === 1 || reply === -1).length;
   }
   return pruned;
 }

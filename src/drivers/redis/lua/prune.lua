@@ -24,14 +24,20 @@
 
   Returns
     1  pruned
-    0  left alone (gone, another status, not ended before, or its audit file not known written)
+    0  left alone (another status, not ended before, or its audit file not known written)
+   -1  never prunable, so taken out of the ended index: its hash is gone, or it ended before
+       runs were sealed (no seal). Without this, such runs would stay first in line for good.
 ]]
 local rcall = redis.call
 local id, sop = ARGV[1], ARGV[2]
 local ENDED = { success = true, failed = true, denied = true, cancelled = true, timed_out = true }
 
 local h = rcall("HMGET", KEYS[1], "status", "sop", "seal")
-if not h[1] or h[1] ~= ARGV[3] or not ENDED[h[1]] or h[2] ~= sop or not h[3] then return 0 end
+if not h[1] or (ENDED[h[1]] and not h[3]) then
+  rcall("ZREM", KEYS[8], id)
+  return -1
+end
+if h[1] ~= ARGV[3] or not ENDED[h[1]] or h[2] ~= sop then return 0 end
 local endedAt = tonumber(rcall("ZSCORE", KEYS[8], id))
 if endedAt == nil or endedAt >= tonumber(ARGV[4]) then return 0 end
 local seq = tonumber(cjson.decode(h[3]).seq)
