@@ -5,6 +5,7 @@
  * ended (the seal is made there, with the transition, never here). A write that fails (disk full,
  * unwritable LOGS_DIR) never stops a run: it is logged once per cause and retried until it lands.
  */
+import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import { auditRecord, secretNamedValues, type AuditRecord } from "../core/audit/audit-record.ts";
 import { isTerminal } from "../core/run/run-state.ts";
@@ -69,6 +70,11 @@ export class AuditSink {
   private writing = new Map<string, WriteEntry>();
   private failing = new Map<string, string>();
   private cancelRetry: (() => void) | undefined;
+  /**
+   * Per run going on, a digest of the record its file got last from here: a change that leaves the
+   * record as it was (where a command runs is not in it) rewrites nothing. Dropped once final.
+   */
+  private readonly lastWritten = new Map<string, string>();
   /** Per SOP, the seq up to which every sealed record has a file here. */
   private readonly written = new Map<string, number>();
 
@@ -218,7 +224,12 @@ export class AuditSink {
       const path = this.pathOf(stored);
       // The store is the truth while a run goes on; the final record is the one that must last.
       const record = known?.sealed ?? (await this.recordOf(stored));
-      await writeJsonAtomic(path, record, { what: "audit file", durable: isTerminal(stored.run.status) });
+      const final = isTerminal(stored.run.status);
+      const digest = final ? undefined : createHash("sha1").update(JSON.stringify(record)).digest("hex");
+      if (digest !== undefined && this.lastWritten.get(runId) === digest) return;
+      await writeJsonAtomic(path, record, { what: "audit file", durable: final });
+      if (digest === undefined) this.lastWritten.delete(runId);
+      else this.lastWritten.set(runId, digest);
       if (this.failing.delete(runId)) this.deps.log.info({ runId, path }, "audit file written after earlier failures");
     } catch (err) {
       // A store that cannot be read (an outage) is retried like a disk that cannot be written.

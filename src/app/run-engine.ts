@@ -165,7 +165,8 @@ export class RunEngine {
     return { id: ref.id, groups, admin };
   }
 
-  async execute(name: string, opts: ExecuteOptions): Promise<RunState> {
+  /** The run as admitted, with the definition it pinned. */
+  async execute(name: string, opts: ExecuteOptions): Promise<StoredRun> {
     const { catalog, store, now } = this.deps;
     const loaded = catalog.get(name);
     if (!loaded) {
@@ -193,8 +194,9 @@ export class RunEngine {
       ...(opts.skipApproval ? { bypassedBy: actor.id } : {}),
       ...(opts.force && inCooldown ? { cooldownForcedBy: actor.id } : {}),
     });
+    const stored: StoredRun = { run, definition: def, dir: loaded.dir };
     const admission = await store.admit(
-      { run, definition: def, dir: loaded.dir },
+      stored,
       { cooldownSecs: def.cooldownSecs, force: Boolean(opts.force && actor.admin), now: at },
     );
     if (!admission.accepted) {
@@ -204,7 +206,7 @@ export class RunEngine {
     }
     await this.nudge(run);
     await this.deps.events.publish({ type: "run_queued", runId: run.id, sop: name, at });
-    return run;
+    return stored;
   }
 
   /** Approve or deny (Done / Failed for manual steps) the run a reference names. */
@@ -308,13 +310,17 @@ export class RunEngine {
    * is free, and run its commands until it waits for a person or ends.
    */
   private async drive(runId: string): Promise<void> {
-    const claim = await RunClaim.take(this.claimDeps(), runId);
+    // Read alongside the claim (one round trip's wait, not two); used only once the claim is ours.
+    const [claim, read] = await Promise.all([RunClaim.take(this.claimDeps(), runId), this.deps.store.get(runId)]);
     if (!claim) {
       await this.retakeLater(runId);
       return;
     }
     try {
-      const stored = await this.deps.store.get(runId);
+      // Read before the claim was ours: a change made meanwhile by the previous holder is caught
+      // by the compare-and-set of the first transition, which reads the run again. What counts as
+      // orphaned is judged only from a read made under the claim.
+      const stored = read && hasRunningCommand(read.run) ? await this.deps.store.get(runId) : read;
       if (!stored || isTerminal(stored.run.status)) return;
       let input: RunInput;
       // We hold the claim and run nothing of this run: a command still marked running is orphaned.

@@ -262,19 +262,21 @@ export class SopRunner {
       });
     };
     try {
-      const run = await this.admit(name, opts, actor, trigger).catch((err: unknown) => {
+      const stored = await this.admit(name, opts, actor, trigger).catch((err: unknown) => {
         if (err instanceof SopError) tell({ ...told, accepted: false, code: err.code, message: err.message });
         throw err;
       });
+      const { run } = stored;
       tell({ ...told, accepted: true, runId: run.id });
-      if (opts.wait === false) return await this.record(run.id);
+      // The run as accepted: nothing to read back (it may have moved on since, as it may right after).
+      if (opts.wait === false) return await this.audit.recordOf(stored);
       return await this.untilAtRest(run.id, seen);
     } finally {
       seen.stop();
     }
   }
 
-  private async admit(name: string, opts: RunOptions, actor: ActorRef, trigger: TriggerInfo): Promise<RunState> {
+  private async admit(name: string, opts: RunOptions, actor: ActorRef, trigger: TriggerInfo): Promise<StoredRun> {
     const def = this.catalog.get(name)?.definition;
     if (opts.refuseWhenBusy && def) {
       const busy = await this.store.list({ sop: name, statuses: OPEN_STATUSES });
