@@ -310,25 +310,29 @@ export class RunEngine {
    * is free, and run its commands until it waits for a person or ends.
    */
   private async drive(runId: string): Promise<void> {
-    // Read alongside the claim (one round trip's wait, not two); used only once the claim is ours.
-    const [claim, read] = await Promise.all([RunClaim.take(this.claimDeps(), runId), this.deps.store.get(runId)]);
+    // Read alongside the claim (one round trip's wait, not two); used only once the claim is ours,
+    // and awaited inside the try below, so a failed read still gives the claim up.
+    const reading = this.deps.store.get(runId);
+    reading.catch(() => undefined);
+    const claim = await RunClaim.take(this.claimDeps(), runId);
     if (!claim) {
       await this.retakeLater(runId);
       return;
     }
     try {
-      // Read before the claim was ours: a change made meanwhile by the previous holder is caught
-      // by the compare-and-set of the first transition, which reads the run again. What counts as
-      // orphaned is judged only from a read made under the claim.
+      const read = await reading;
+      // Read before the claim was ours: what counts as orphaned is judged only from a read made
+      // under the claim.
       const stored = read && hasRunningCommand(read.run) ? await this.deps.store.get(runId) : read;
       if (!stored || isTerminal(stored.run.status)) return;
-      let input: RunInput;
-      // We hold the claim and run nothing of this run: a command still marked running is orphaned.
-      if (hasRunningCommand(stored.run)) input = { type: "recover", fates: await this.stopOrphans(stored.run) };
-      else input = stored.run.status === "queued" ? { type: "start" } : { type: "advance" };
       // Each change starts from the run as this process last wrote it (or just read it): the
       // compare-and-set refuses it if anyone changed the run since, and it is read again then.
-      let step = await this.transition(runId, input, stored);
+      let step = await this.transition(runId, await this.firstInput(stored), stored);
+      // The run had moved on before the claim was ours (its previous holder's last change): what
+      // to do is decided again from the run as it is now.
+      if (!step.result.changed && step.stored.run.revision !== stored.run.revision && !isTerminal(step.stored.run.status)) {
+        step = await this.transition(runId, await this.firstInput(step.stored), step.stored);
+      }
       let command = step.result.changed ? commandOf(step.result) : undefined;
       while (command && claim.held && !this.stopping) {
         const ran = await this.runOne(step.stored, command, claim);
@@ -340,6 +344,13 @@ export class RunEngine {
     } finally {
       await claim.release();
     }
+  }
+
+  /** What a driver that just took the claim applies first: recover orphans, start, or move on. */
+  private async firstInput(stored: StoredRun): Promise<RunInput> {
+    // We hold the claim and run nothing of this run: a command still marked running is orphaned.
+    if (hasRunningCommand(stored.run)) return { type: "recover", fates: await this.stopOrphans(stored.run) };
+    return stored.run.status === "queued" ? { type: "start" } : { type: "advance" };
   }
 
   /**
