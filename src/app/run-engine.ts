@@ -109,6 +109,8 @@ const CLAIM_GRACE_MS = 250;
 
 export class RunEngine {
   private readonly running = new Map<string, AbortController>();
+  /** Ends waiting for their final record on disk before they are announced. */
+  private readonly telling = new Set<Promise<void>>();
   /**
    * Per SOP, its chain head as this process last saw it (its own seals, or the head a refused
    * seal came back with): a run's end seals from it without asking the store first. A stale one
@@ -475,10 +477,9 @@ export class RunEngine {
         continue;
       }
       const updated: StoredRun = { ...stored, run: next, ...(ending ? { seal: ending.seal } : {}) };
-      // Only the end waits for its file; a write failure is the audit sink's to retry and report.
+      // A write failure is the audit sink's to retry and report.
       const written = this.deps.changed(updated, ending?.record).catch(() => undefined);
-      if (ending) await written;
-      await this.perform(updated, result, outcome.startable);
+      await this.perform(updated, result, outcome.startable, ending ? written : undefined);
       return { stored: updated, result };
     }
     throw new Error(`run ${runId} kept changing under us; gave up after 50 attempts`);
@@ -505,8 +506,13 @@ export class RunEngine {
     return { seal: { seq: sealed.seq, prevHash: head.hash, hash: sealed.hash }, record: sealed as unknown as AuditRecord };
   }
 
-  /** After the change landed: stop what it stopped, nudge what may move on, then tell everyone. */
-  private async perform(stored: StoredRun, result: EventResult, startable: string[]): Promise<void> {
+  /**
+   * After the change landed: stop what it stopped, nudge what may move on, then tell everyone.
+   * An end is told once `written` (its final record on disk) resolves: whoever hears `run_finished`
+   * finds the file final. That wait is not the worker's: it goes on meanwhile, and `idle()` waits
+   * for what is still to be told.
+   */
+  private async perform(stored: StoredRun, result: EventResult, startable: string[], written?: Promise<void>): Promise<void> {
     const { run } = stored;
     for (const effect of result.effects) if (effect.type === "kill_command") this.running.get(run.id)?.abort();
     for (const id of startable) await this.nudgeById(id);
@@ -514,7 +520,19 @@ export class RunEngine {
     if (run.status === "running" && !hasRunningCommand(run) && !commandOf(result)) await this.nudge(run);
     // Last, so that whoever hears of the change finds everything it implies done. Published
     // together (in order), so a bus may carry them in one message.
-    await Promise.all(result.effects.flatMap((effect) => (effect.type === "emit" ? [this.deps.events.publish(effect.event)] : [])));
+    const tell = async (): Promise<void> => {
+      await Promise.all(result.effects.flatMap((effect) => (effect.type === "emit" ? [this.deps.events.publish(effect.event)] : [])));
+    };
+    if (written === undefined) return tell();
+    const told = written.then(tell).catch((err: unknown) => {
+      this.deps.log.error({ runId: run.id, err }, `could not announce the end of run ${run.id}; the store has it`);
+    }).finally(() => this.telling.delete(told));
+    this.telling.add(told);
+  }
+
+  /** Until every end this engine made is announced (a closing process waits for it). */
+  async idle(): Promise<void> {
+    while (this.telling.size > 0) await Promise.all([...this.telling]);
   }
 
   private async armTimers(run: RunState, effects: Effect[]): Promise<void> {

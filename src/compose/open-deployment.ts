@@ -176,6 +176,8 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     // nudge the next ones; the queue takes those until it is closed.
     engine.quiesce();
     await driver.queue.close();
+    // Ends announced once their final record is on disk: told before the bus closes.
+    await engine.idle();
     engine.stop();
     await Promise.all(background);
     stopAudit();
