@@ -5,6 +5,7 @@
  * ended (the seal is made there, with the transition, never here). A write that fails (disk full,
  * unwritable LOGS_DIR) never stops a run: it is logged once per cause and retried until it lands.
  */
+import { createHash } from "node:crypto";
 import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { auditRecord, secretNamedValues, type AuditRecord } from "../core/audit/audit-record.ts";
@@ -57,11 +58,34 @@ export function buildRecord(stored: StoredRun, secretValues: string[]): AuditRec
   return auditRecord(stored.definition, stored.run, (t) => redactText(t, secrets));
 }
 
+/** A run as its writer just stored it, with its sealed record once it ended. */
+export interface KnownRun {
+  stored: StoredRun;
+  sealed?: AuditRecord | undefined;
+}
+
+interface WriteEntry {
+  /** Changes asked for so far; a write covers those asked before it began. */
+  asked: number;
+  /** Some change came without the run: the next write reads the store. */
+  read: boolean;
+  /** Otherwise, the newest run handed over. */
+  known?: KnownRun;
+  done: Promise<void>;
+}
+
+const newer = (a: KnownRun | undefined, b: KnownRun): KnownRun => (a !== undefined && a.stored.run.revision > b.stored.run.revision ? a : b);
+
 export class AuditSink {
-  private inflight = new Map<string, Promise<void>>();
-  private dirty = new Set<string>();
+  /** Per run, the writes under way: how many changes asked for one, and when they are all written. */
+  private writing = new Map<string, WriteEntry>();
   private failing = new Map<string, string>();
   private cancelRetry: (() => void) | undefined;
+  /**
+   * Per run going on, a digest of the record its file got last from here: a change that leaves the
+   * record as it was (where a command runs is not in it) rewrites nothing. Dropped once final.
+   */
+  private readonly lastWritten = new Map<string, string>();
   /** Per SOP, the seq up to which every sealed record has a file here. */
   private readonly written = new Map<string, number>();
   /** Per SOP, the seq last marked in the store (`markAudited`). */
@@ -94,20 +118,55 @@ export class AuditSink {
     return this.build(stored);
   }
 
-  /** Ask for the run's file to be brought up to date; writes for one run never overlap. */
-  update(runId: string): Promise<void> {
+  /**
+   * Ask for the run's file to be brought up to date; resolves once a write that covers this call
+   * has landed (or failed, to be retried). Writes for one run never overlap, and the changes that
+   * come while one is under way share the one write after it. `known` is the run as its writer
+   * just stored it (with the sealed record when it ended), which saves reading it back; without
+   * it the write reads the store.
+   */
+  update(runId: string, known?: KnownRun): Promise<void> {
     if (this.deps.writes === false) return Promise.resolve();
-    const running = this.inflight.get(runId);
-    if (running) {
-      this.dirty.add(runId);
-      return running;
+    const entry = this.writing.get(runId);
+    if (entry) {
+      entry.asked++;
+      if (known === undefined) {
+        entry.read = true;
+        delete entry.known;
+      } else if (!entry.read) {
+        entry.known = newer(entry.known, known);
+      }
+      return entry.done;
     }
-    const p = this.flush(runId).finally(() => {
-      this.inflight.delete(runId);
-      if (this.dirty.delete(runId)) void this.update(runId);
-    });
-    this.inflight.set(runId, p);
-    return p;
+    const created: WriteEntry = { asked: 1, read: known === undefined, done: Promise.resolve(), ...(known ? { known } : {}) };
+    this.writing.set(runId, created);
+    created.done = (async () => {
+      try {
+        // Each write covers every change asked for before it began: from the store as it is
+        // then, or from the newest run handed over when no change came without one.
+        for (let covered = 0; covered < created.asked;) {
+          covered = created.asked;
+          const from = created.read ? undefined : created.known;
+          created.read = false;
+          delete created.known;
+          await this.flush(runId, from);
+        }
+      } finally {
+        this.writing.delete(runId);
+      }
+    })();
+    return created.done;
+  }
+
+  /**
+   * Until the run's file holds what `stored` says: its pending write landed and, once it ended,
+   * its final record is on disk (written now if this process has not written it yet).
+   */
+  async settle(stored: StoredRun): Promise<void> {
+    if (this.deps.writes === false) return;
+    const runId = stored.run.id;
+    for (let under = this.writing.get(runId); under; under = this.writing.get(runId)) await under.done;
+    if (stored.seal && !(await finalOnDisk(this.pathOf(stored), stored.seal.hash))) await this.update(runId);
   }
 
   /**
@@ -206,7 +265,7 @@ export class AuditSink {
 
   /** Wait for every pending write. */
   async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all([...this.inflight.values()]);
+    while (this.writing.size > 0) await Promise.all([...this.writing.values()].map((w) => w.done));
   }
 
   close(): void {
@@ -218,18 +277,25 @@ export class AuditSink {
     return auditFilePath(this.deps.logsDir, run.sop, new Date(run.startedAt ?? run.queuedAt), run.id);
   }
 
-  private async flush(runId: string): Promise<void> {
-    const stored = await this.deps.store.get(runId);
-    if (!stored) return;
-    // The file is named after the run's start: a queued run gets none until it starts (or ends
-    // without starting, when its acceptance time names it).
-    if (stored.run.startedAt === undefined && !isTerminal(stored.run.status)) return;
-    const path = this.pathOf(stored);
+  private async flush(runId: string, known?: KnownRun): Promise<void> {
     try {
+      const stored = known?.stored ?? (await this.deps.store.get(runId));
+      if (!stored) return;
+      // The file is named after the run's start: a queued run gets none until it starts (or ends
+      // without starting, when its acceptance time names it).
+      if (stored.run.startedAt === undefined && !isTerminal(stored.run.status)) return;
+      const path = this.pathOf(stored);
       // The store is the truth while a run goes on; the final record is the one that must last.
-      await writeJsonAtomic(path, await this.recordOf(stored), { what: "audit file", durable: isTerminal(stored.run.status) });
+      const record = known?.sealed ?? (await this.recordOf(stored));
+      const final = isTerminal(stored.run.status);
+      const digest = final ? undefined : createHash("sha1").update(JSON.stringify(record)).digest("hex");
+      if (digest !== undefined && this.lastWritten.get(runId) === digest) return;
+      await writeJsonAtomic(path, record, { what: "audit file", durable: final });
+      if (digest === undefined) this.lastWritten.delete(runId);
+      else this.lastWritten.set(runId, digest);
       if (this.failing.delete(runId)) this.deps.log.info({ runId, path }, "audit file written after earlier failures");
     } catch (err) {
+      // A store that cannot be read (an outage) is retried like a disk that cannot be written.
       const cause = (err as Error).message;
       if (![...this.failing.values()].includes(cause)) this.deps.log.error({ runId, err }, `audit: ${cause}; the run goes on and the write is retried`);
       this.failing.set(runId, cause);

@@ -14,7 +14,7 @@ import type { VarValue } from "../core/sop/types.ts";
 import { sealRecord } from "../audit/hash-record.ts";
 import type { MachineIdentity } from "../exec/process-identity.ts";
 import type { EventBus } from "../ports/event-bus.ts";
-import type { RunEnding, RunStore, StoredRun } from "../ports/run-store.ts";
+import type { ChainHead, RunEnding, RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
 import type { RunJob, WorkQueue } from "../ports/work-queue.ts";
 import { findActive, findWaiting, type RunRef } from "./find-run.ts";
@@ -42,8 +42,13 @@ export interface EngineDeps {
   tmpDir: string;
   /** The run's audit record as it stands (redacted); sealed as the final record when the run ends. */
   recordOf: (stored: StoredRun) => AuditRecord;
-  /** Told of every change this engine makes, before anyone hears of it (the audit files). */
-  changed: (runId: string) => void;
+  /**
+   * Told of every change this engine makes, with the run as written (and, when it ended, its
+   * sealed record), before anyone hears of it (the audit files); resolves once the run's file
+   * holds the change. A run's end is announced only after that: whoever hears `run_finished`
+   * finds the final record on disk.
+   */
+  changed: (stored: StoredRun, sealed?: AuditRecord) => Promise<void>;
   /** This process, as run claims name it. */
   owner: string;
   /** How long a claim on a run lasts without renewal. */
@@ -104,6 +109,19 @@ const CLAIM_GRACE_MS = 250;
 
 export class RunEngine {
   private readonly running = new Map<string, AbortController>();
+  /** Ends waiting for their final record on disk before they are announced. */
+  private readonly telling = new Set<Promise<void>>();
+  /**
+   * Per SOP, its chain head as this process last saw it (its own seals, or the head a refused
+   * seal came back with): a run's end seals from it without asking the store first. A stale one
+   * costs a refused compare-and-set that brings the head as it is.
+   */
+  private readonly heads = new Map<string, ChainHead>();
+  /**
+   * Per SOP, the end being sealed here: this process's ends of one SOP take their turn, so they
+   * never refuse each other's seals (each would cost a round trip); other processes' may.
+   */
+  private readonly sealing = new Map<string, Promise<unknown>>();
   private readonly serials = new Map<string, Promise<void>>();
   private readonly unsubscribe: () => void;
   /** Closing: finish the commands that run, start no other. */
@@ -149,7 +167,8 @@ export class RunEngine {
     return { id: ref.id, groups, admin };
   }
 
-  async execute(name: string, opts: ExecuteOptions): Promise<RunState> {
+  /** The run as admitted, with the definition it pinned. */
+  async execute(name: string, opts: ExecuteOptions): Promise<StoredRun> {
     const { catalog, store, now } = this.deps;
     const loaded = catalog.get(name);
     if (!loaded) {
@@ -177,8 +196,9 @@ export class RunEngine {
       ...(opts.skipApproval ? { bypassedBy: actor.id } : {}),
       ...(opts.force && inCooldown ? { cooldownForcedBy: actor.id } : {}),
     });
+    const stored: StoredRun = { run, definition: def, dir: loaded.dir };
     const admission = await store.admit(
-      { run, definition: def, dir: loaded.dir },
+      stored,
       { cooldownSecs: def.cooldownSecs, force: Boolean(opts.force && actor.admin), now: at },
     );
     if (!admission.accepted) {
@@ -188,7 +208,7 @@ export class RunEngine {
     }
     await this.nudge(run);
     await this.deps.events.publish({ type: "run_queued", runId: run.id, sop: name, at });
-    return run;
+    return stored;
   }
 
   /** Approve or deny (Done / Failed for manual steps) the run a reference names. */
@@ -292,25 +312,35 @@ export class RunEngine {
    * is free, and run its commands until it waits for a person or ends.
    */
   private async drive(runId: string): Promise<void> {
+    // Read alongside the claim (one round trip's wait, not two); used only once the claim is ours,
+    // and awaited inside the try below, so a failed read still gives the claim up.
+    const reading = this.deps.store.get(runId);
+    reading.catch(() => undefined);
     const claim = await RunClaim.take(this.claimDeps(), runId);
     if (!claim) {
       await this.retakeLater(runId);
       return;
     }
     try {
-      const stored = await this.deps.store.get(runId);
+      const read = await reading;
+      // Read before the claim was ours: what counts as orphaned is judged only from a read made
+      // under the claim.
+      const stored = read && hasRunningCommand(read.run) ? await this.deps.store.get(runId) : read;
       if (!stored || isTerminal(stored.run.status)) return;
-      let input: RunInput;
-      // We hold the claim and run nothing of this run: a command still marked running is orphaned.
-      if (hasRunningCommand(stored.run)) input = { type: "recover", fates: await this.stopOrphans(stored.run) };
-      else input = stored.run.status === "queued" ? { type: "start" } : { type: "advance" };
-      let step = await this.transition(runId, input);
+      // Each change starts from the run as this process last wrote it (or just read it): the
+      // compare-and-set refuses it if anyone changed the run since, and it is read again then.
+      let step = await this.transition(runId, await this.firstInput(stored), stored);
+      // The run had moved on before the claim was ours (its previous holder's last change): what
+      // to do is decided again from the run as it is now.
+      if (!step.result.changed && step.stored.run.revision !== stored.run.revision && !isTerminal(step.stored.run.status)) {
+        step = await this.transition(runId, await this.firstInput(step.stored), step.stored);
+      }
       let command = step.result.changed ? commandOf(step.result) : undefined;
       while (command && claim.held && !this.stopping) {
-        const finished = await this.runOne(step.stored, command, claim);
+        const ran = await this.runOne(step.stored, command, claim);
         // Lost meanwhile: the process that took the run over has recovered (or will recover) the step.
-        if (finished === undefined || !(await claim.renew())) return;
-        step = await this.transition(runId, finished);
+        if (ran === undefined || !(await claim.renew())) return;
+        step = await this.transition(runId, ran.finished, ran.stored);
         command = step.result.changed ? commandOf(step.result) : undefined;
       }
     } finally {
@@ -318,12 +348,19 @@ export class RunEngine {
     }
   }
 
+  /** What a driver that just took the claim applies first: recover orphans, start, or move on. */
+  private async firstInput(stored: StoredRun): Promise<RunInput> {
+    // We hold the claim and run nothing of this run: a command still marked running is orphaned.
+    if (hasRunningCommand(stored.run)) return { type: "recover", fates: await this.stopOrphans(stored.run) };
+    return stored.run.status === "queued" ? { type: "start" } : { type: "advance" };
+  }
+
   /**
    * Run one command; undefined when its result must not be applied: the claim was lost (the
    * process that took the run over recovers the step), or its start could not be recorded (then
    * it never began, and whoever drives the run next runs it).
    */
-  private async runOne(stored: StoredRun, effect: CommandEffect, claim: RunClaim) {
+  private async runOne(stored: StoredRun, effect: CommandEffect, claim: RunClaim): Promise<{ finished: Extract<RunInput, { type: "command_finished" }>; stored: StoredRun } | undefined> {
     const controller = new AbortController();
     const { run } = stored;
     this.running.set(run.id, controller);
@@ -334,12 +371,16 @@ export class RunEngine {
     // A command that never got a process (a missing secret, a bad workdir) has a result all the same.
     // Widened by hand: the callback below sets it, which the compiler's narrowing does not see.
     let recorded = true as boolean;
+    // The run as its start was written: what the command's end is applied to.
+    let latest = stored;
     try {
       const finished = await runCommand(this.deps, stored, effect, controller.signal, async (process) => {
-        recorded = (await this.recordStart(run.id, effect, process)) && (await claim.renew());
+        const started = await this.recordStart(stored, effect, process);
+        if (started) latest = started;
+        recorded = started !== undefined && (await claim.renew());
         return recorded;
       });
-      return recorded && claim.held ? finished : undefined;
+      return recorded && claim.held ? { finished, stored: latest } : undefined;
     } finally {
       clearInterval(watch);
       stopWhenLost();
@@ -352,14 +393,16 @@ export class RunEngine {
     if (stored && isTerminal(stored.run.status)) controller.abort();
   }
 
-  /** True once where the command runs is on record; a command runs only then. */
-  private async recordStart(runId: string, effect: CommandEffect, process: CommandProcess): Promise<boolean> {
+  /** The run once where the command runs is on record (a command runs only then); undefined when it could not be. */
+  private async recordStart(stored: StoredRun, effect: CommandEffect, process: CommandProcess): Promise<StoredRun | undefined> {
+    const runId = stored.run.id;
     const input: RunInput = { type: "command_started", target: effect.target, commandIndex: effect.commandIndex, attempt: effect.attempt, process };
     try {
-      return (await this.transition(runId, input)).result.changed;
+      const step = await this.transition(runId, input, stored);
+      return step.result.changed ? step.stored : undefined;
     } catch (err) {
       this.deps.log.warn({ runId, err }, `could not record where the command of run ${runId} would run, so it does not run now; a worker runs it later`);
-      return false;
+      return undefined;
     }
   }
 
@@ -388,52 +431,108 @@ export class RunEngine {
 
   /**
    * Apply one input with compare-and-set, retrying when another writer got there first. The
-   * change and what it implies land in one atomic step of the store; the effects follow.
+   * change and what it implies land in one atomic step of the store; the effects follow. `known`
+   * is the run as this process last wrote or read it, which saves reading it again: a stale one
+   * is refused by the compare-and-set (or changes nothing), and the run is read then.
    */
-  private async transition(runId: string, input: RunInput): Promise<Step> {
+  private async transition(runId: string, input: RunInput, known?: StoredRun): Promise<Step> {
     const { store, now } = this.deps;
+    let stored = known;
+    let fresh = false;
     // Only lost compare-and-sets on the run count: a moved chain head means another run was sealed.
     for (let conflicts = 0; conflicts < 50;) {
-      const stored = await store.get(runId);
-      if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+      if (stored === undefined) {
+        stored = await store.get(runId);
+        if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+        fresh = true;
+      }
       const result = applyEvent(stored.definition, stored.run, input, now());
-      if (!result.changed) return { stored, result };
+      if (!result.changed) {
+        if (fresh) return { stored, result };
+        // Nothing to do by what this process knew: the store may know better.
+        stored = undefined;
+        continue;
+      }
       const next = { ...result.run, revision: stored.run.revision + 1 };
       // Timers go first: one armed for a change that then does not land finds nothing to time out.
       await this.armTimers(next, result.effects);
-      const ending = isTerminal(next.status) && !isTerminal(stored.run.status) ? await this.ending(stored, next) : undefined;
-      const outcome = await store.update(runId, stored.run.revision, next, ending);
+      const ends = isTerminal(next.status) && !isTerminal(stored.run.status);
+      const before = stored;
+      const write = async () => {
+        const ending = ends ? await this.ending(before, next) : undefined;
+        const outcome = await store.update(runId, before.run.revision, next, ending);
+        // Within the turn, so that the next end of the SOP here seals from where this one left the chain.
+        if (ending && outcome.ok) this.heads.set(next.sop, { seq: ending.seal.seq, hash: ending.seal.hash, runId });
+        if (!outcome.ok && outcome.why === "chain") this.heads.set(next.sop, outcome.head);
+        return { ending, outcome };
+      };
+      const { ending, outcome } = ends ? await this.inTurn(next.sop, write) : await write();
       if (!outcome.ok) {
         // No slot for it yet: it stays queued, and the run that frees one nudges it.
         if (outcome.why === "no_slot") return { stored, result: { run: stored.run, effects: [], changed: false } };
-        if (outcome.why === "revision") conflicts++;
+        // The run itself was as read (the store checks the revision first): seal again from the head as it is.
+        if (outcome.why === "chain") continue;
+        conflicts++;
+        stored = undefined;
         continue;
       }
       const updated: StoredRun = { ...stored, run: next, ...(ending ? { seal: ending.seal } : {}) };
-      this.deps.changed(runId);
-      await this.perform(updated, result, outcome.startable);
+      // A write failure is the audit sink's to retry and report.
+      const written = this.deps.changed(updated, ending?.record).catch(() => undefined);
+      await this.perform(updated, result, outcome.startable, ending ? written : undefined);
       return { stored: updated, result };
     }
     throw new Error(`run ${runId} kept changing under us; gave up after 50 attempts`);
   }
 
-  /** The seal of the ending run's record, one past the chain head as it is now. */
+  /** Runs `fn` after the SOP's earlier turns here have ended. */
+  private async inTurn<T>(sop: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.sealing.get(sop) ?? Promise.resolve();
+    const mine = before.then(fn, fn);
+    const settled = mine.catch(() => undefined);
+    this.sealing.set(sop, settled);
+    try {
+      return await mine;
+    } finally {
+      if (this.sealing.get(sop) === settled) this.sealing.delete(sop);
+    }
+  }
+
+  /** The seal of the ending run's record, one past the chain head as this process last saw it. */
   private async ending(stored: StoredRun, next: RunState): Promise<RunEnding> {
-    const head = await this.deps.store.chainHead(next.sop);
+    const head = this.heads.get(next.sop) ?? (await this.deps.store.chainHead(next.sop));
     const record = this.deps.recordOf({ ...stored, run: next });
     const sealed = sealRecord(record as unknown as Record<string, unknown>, { seq: head.seq + 1, prevHash: head.hash });
     return { seal: { seq: sealed.seq, prevHash: head.hash, hash: sealed.hash }, record: sealed as unknown as AuditRecord };
   }
 
-  /** After the change landed: stop what it stopped, nudge what may move on, then tell everyone. */
-  private async perform(stored: StoredRun, result: EventResult, startable: string[]): Promise<void> {
+  /**
+   * After the change landed: stop what it stopped, nudge what may move on, then tell everyone.
+   * An end is told once `written` (its final record on disk) resolves: whoever hears `run_finished`
+   * finds the file final. That wait is not the worker's: it goes on meanwhile, and `idle()` waits
+   * for what is still to be told.
+   */
+  private async perform(stored: StoredRun, result: EventResult, startable: string[], written?: Promise<void>): Promise<void> {
     const { run } = stored;
     for (const effect of result.effects) if (effect.type === "kill_command") this.running.get(run.id)?.abort();
     for (const id of startable) await this.nudgeById(id);
     // Going on with nothing running and no command to start (a decision let it go on): a worker moves it.
     if (run.status === "running" && !hasRunningCommand(run) && !commandOf(result)) await this.nudge(run);
-    // Last, so that whoever hears of the change finds everything it implies done.
-    for (const effect of result.effects) if (effect.type === "emit") await this.deps.events.publish(effect.event);
+    // Last, so that whoever hears of the change finds everything it implies done. Published
+    // together (in order), so a bus may carry them in one message.
+    const tell = async (): Promise<void> => {
+      await Promise.all(result.effects.flatMap((effect) => (effect.type === "emit" ? [this.deps.events.publish(effect.event)] : [])));
+    };
+    if (written === undefined) return tell();
+    const told = written.then(tell).catch((err: unknown) => {
+      this.deps.log.error({ runId: run.id, err }, `could not announce the end of run ${run.id}; the store has it`);
+    }).finally(() => this.telling.delete(told));
+    this.telling.add(told);
+  }
+
+  /** Until every end this engine made is announced (a closing process waits for it). */
+  async idle(): Promise<void> {
+    while (this.telling.size > 0) await Promise.all([...this.telling]);
   }
 
   private async armTimers(run: RunState, effects: Effect[]): Promise<void> {

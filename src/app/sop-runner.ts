@@ -286,19 +286,21 @@ export class SopRunner {
       });
     };
     try {
-      const run = await this.admit(name, opts, actor, trigger).catch((err: unknown) => {
+      const stored = await this.admit(name, opts, actor, trigger).catch((err: unknown) => {
         if (err instanceof SopError) tell({ ...told, accepted: false, code: err.code, message: err.message });
         throw err;
       });
+      const { run } = stored;
       tell({ ...told, accepted: true, runId: run.id });
-      if (opts.wait === false) return await this.record(run.id);
+      // The run as accepted: nothing to read back (it may have moved on since, as it may right after).
+      if (opts.wait === false) return await this.audit.recordOf(stored);
       return await this.untilAtRest(run.id, seen);
     } finally {
       seen.stop();
     }
   }
 
-  private async admit(name: string, opts: RunOptions, actor: ActorRef, trigger: TriggerInfo): Promise<RunState> {
+  private async admit(name: string, opts: RunOptions, actor: ActorRef, trigger: TriggerInfo): Promise<StoredRun> {
     const def = this.catalog.get(name)?.definition;
     if (opts.refuseWhenBusy && def) {
       const busy = await this.store.list({ sop: name, statuses: OPEN_STATUSES });
@@ -413,12 +415,16 @@ export class SopRunner {
     return this.audit.recordOf(stored);
   }
 
-  /** The audit record of a run as it stands (redacted; sealed once ended), after pending audit writes. */
+  /**
+   * The audit record of a run as it stands (redacted; sealed once ended), once its audit file
+   * holds it. Only this run's writes are waited for: with hundreds of runs going on, the writes of
+   * the others never all settle at once.
+   */
   async record(runId: string): Promise<AuditRecord> {
     const stored = await this.store.get(runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-    await this.audit.drain();
-    return this.audit.recordOf((await this.store.get(runId)) ?? stored);
+    await this.audit.settle(stored);
+    return this.audit.recordOf(stored);
   }
 
   /** Look now for runs nobody moves (see `RunEngine.sweep`); every worker does this on its own timer. */
@@ -451,22 +457,35 @@ export class SopRunner {
   }
 
   private async untilAtRest(runId: string, seen: { waiters: Set<(event: RunEvent) => void> }, onUpdate?: (record: AuditRecord) => void): Promise<AuditRecord> {
-    let sop: string | undefined;
+    // What else than the run's own events may bring it to rest: while it is queued, runs of its SOP
+    // that start waiting for people, or (when some wait) that end; nothing once it has started.
+    // Waking on every event of the SOP made each of N runs awaited at once look N times per run.
     for (;;) {
+      let others: ((e: RunEvent) => boolean) | undefined;
+      // Other runs' events that came while the store was read, before `others` was known.
+      const early: RunEvent[] = [];
       let wake: (event: RunEvent) => void = () => undefined;
       const changed = new Promise<void>((resolve) => {
-        // Another SOP's run changes nothing here; a run of the same SOP may free or take a slot.
         wake = (e) => {
-          if (e.runId === runId || e.sop === sop) resolve();
+          if (e.runId === runId || others?.(e) === true) resolve();
+          else if (others === undefined) early.push(e);
         };
       });
       seen.waiters.add(wake);
       try {
         const stored = await this.store.get(runId);
         if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-        sop = stored.run.sop;
         if (onUpdate) onUpdate(await this.audit.recordOf(stored));
-        if (isAtRest(stored.run.status) || (await this.waitsBehindPeople(stored.run))) return await this.record(runId);
+        if (isAtRest(stored.run.status)) return await this.settled(stored);
+        let matters = (_e: RunEvent): boolean => false;
+        if (stored.run.status === "queued") {
+          const behind = await this.behindPeople(stored.run);
+          if (behind.now) return await this.record(runId);
+          const { sop } = stored.run;
+          matters = (e) => e.sop === sop && (e.type === "approval_requested" || e.type === "manual_requested" || (behind.someWait && e.type === "run_finished"));
+        }
+        others = matters;
+        if (early.some(matters)) continue;
         // Events are at most once (a Redis pub/sub message can be lost): look again now and then.
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LOOK_AGAIN_MS)))]);
@@ -477,13 +496,26 @@ export class SopRunner {
     }
   }
 
-  /** `queuedBehindPeople`, asked of the store; a run about to take a free slot is not behind anyone. */
-  private async waitsBehindPeople(run: RunState): Promise<boolean> {
+  /** The record of a run at rest, once its file holds it. */
+  private async settled(stored: StoredRun): Promise<AuditRecord> {
+    await this.audit.settle(stored);
+    return this.audit.recordOf(stored);
+  }
+
+  /**
+   * `queuedBehindPeople`, asked of the store (`now`), and whether any run of the SOP waits for
+   * people (`someWait`: then a run that ends may leave the queued one behind them). A run about
+   * to take a free slot is not behind anyone.
+   */
+  private async behindPeople(run: RunState): Promise<{ now: boolean; someWait: boolean }> {
     const { store } = this;
-    if (run.status !== "queued" || (await store.startable(run.sop)).includes(run.id)) return false;
-    // Counted, not read: with thousands of runs waiting, this is asked for every queued run.
+    // Counted, not read: with thousands of runs waiting, this is asked for every queued run; the
+    // line is looked at only when the counts say the run may be behind people.
     const [running, waiting] = await Promise.all([store.count(run.sop, ["running"]), store.count(run.sop, WAITING_STATUSES)]);
-    return queuedBehindPeople({ running, waiting }) && (await store.get(run.id))?.run.status === "queued";
+    const someWait = waiting > 0;
+    if (!queuedBehindPeople({ running, waiting })) return { now: false, someWait };
+    const now = !(await store.startable(run.sop)).includes(run.id) && (await store.get(run.id))?.run.status === "queued";
+    return { now, someWait };
   }
 
 

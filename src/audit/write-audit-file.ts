@@ -28,9 +28,14 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
   let tempExists = false;
   try {
     const text = serialize(value);
-    await mkdir(dir, { recursive: true, ...(options.private ? { mode: 0o700 } : {}) });
-    // "wx": never reuse or clobber a file that happens to carry the temp name.
-    const handle = await open(temp, "wx", options.private ? 0o600 : 0o666);
+    // "wx": never reuse or clobber a file that happens to carry the temp name. The folder is made
+    // only when missing: files are rewritten far more often than folders appear.
+    const create = () => open(temp, "wx", options.private ? 0o600 : 0o666);
+    const handle = await create().catch(async (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      await mkdir(dir, { recursive: true, ...(options.private ? { mode: 0o700 } : {}) });
+      return create();
+    });
     tempExists = true;
     try {
       await handle.writeFile(text, "utf8");

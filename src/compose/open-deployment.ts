@@ -24,6 +24,8 @@ import { thisMachine } from "../exec/process-identity.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { stopOrphan } from "../exec/stop-orphan.ts";
 import { systemClock, type Clock } from "../ports/clock.ts";
+import type { RunEvent } from "../core/run/effects.ts";
+import type { EventBus } from "../ports/event-bus.ts";
 import type { MessageLedger } from "../ports/message-ledger.ts";
 import type { StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
@@ -133,21 +135,35 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     writes: options.auditFiles !== false && !readOnly,
     clock,
   });
-  // Subscribed before anyone else, so a record's write is under way before listeners hear of the
-  // change. With Redis every process hears every run's events and keeps its LOGS_DIR complete.
-  const stopAudit = driver.events.subscribe((event) => void audit.update(event.runId));
-  const stopRunLog = readOnly ? () => undefined : logRunActivity(driver.events, driver.store, log);
+  // The engine's own changes reach the audit sink through `changed`, with the run as written; the
+  // bus brings it those of other processes (with Redis every process hears every run's events and
+  // keeps its LOGS_DIR complete). Subscribed before anyone else, so a record's write is under way
+  // before listeners hear of the change.
+  const ownEvents = new WeakSet<RunEvent>();
+  const engineEvents: EventBus = {
+    publish: (event) => {
+      ownEvents.add(event);
+      return driver.events.publish(event);
+    },
+    subscribe: (handler) => driver.events.subscribe(handler),
+    close: () => driver.events.close(),
+  };
+  const stopAudit = driver.events.subscribe((event) => {
+    if (!ownEvents.has(event)) void audit.update(event.runId);
+  });
+  // Without a logger the run log would read the store for lines nobody sees.
+  const stopRunLog = readOnly || log === silentLogger ? () => undefined : logRunActivity(driver.events, driver.store, log);
   // $SOP_OUTPUT files are not pre-created: their folder is private and their names random.
   const outputDir = await mkdtemp(join(tmpdir(), "sop-output-"));
   const machine = thisMachine();
   const engine = new RunEngine({
-    store: driver.store, queue: driver.queue, events: driver.events,
+    store: driver.store, queue: driver.queue, events: engineEvents,
     executor: options.executor ?? new ShellExecutor(),
     catalog, log, now, newId: randomUUID,
     admins: [...(options.admins ?? config.admins), localUser],
     env, tmpDir: outputDir,
     recordOf: (stored) => buildRecord(stored, secretValues(stored)),
-    changed: (runId) => void audit.update(runId),
+    changed: (stored, sealed) => audit.update(stored.run.id, { stored, sealed }),
     owner: `${machine.host}:${process.pid}:${randomUUID().slice(0, 8)}`,
     claimTtlMs: options.claimTtlMs ?? config.claimTtlMs,
     machine,
@@ -169,6 +185,8 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     // nudge the next ones; the queue takes those until it is closed.
     engine.quiesce();
     await driver.queue.close();
+    // Ends announced once their final record is on disk: told before the bus closes.
+    await engine.idle();
     engine.stop();
     await Promise.all(background);
     stopAudit();

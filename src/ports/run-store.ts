@@ -74,10 +74,11 @@ export type UpdateOutcome =
   | { ok: true; startable: string[] }
   /**
    * `revision`: another writer changed the run first (or there is no such run); `no_slot`: a queued
-   * run may not start yet (its SOP's slots are taken, or others are ahead in line); `chain`: the
-   * SOP's chain head moved since the caller read it.
+   * run may not start yet (its SOP's slots are taken, or others are ahead in line).
    */
-  | { ok: false; why: "revision" | "no_slot" | "chain" };
+  | { ok: false; why: "revision" | "no_slot" }
+  /** The SOP's chain head moved since the caller read it; `head` is where it is now, to seal again from. */
+  | { ok: false; why: "chain"; head: ChainHead };
 
 /** Who drives a run (runs its commands), until when (epoch ms of the claimant's clock). */
 export interface Claim {

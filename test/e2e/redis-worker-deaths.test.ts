@@ -61,9 +61,10 @@ describe.skipIf(url === undefined)("workers dying mid-step on Redis (see the RED
 
   it("finishes a step with retries: 2 after two workers died running it, and never runs two of its attempts at once", async () => {
     // Attempt 1 sleeps until its worker is killed, and dies with it. Attempt 2 ignores SIGTERM,
-    // so it outlives its worker until the takeover kills it. Attempt 3 succeeds at once.
+    // so it outlives its worker until the takeover kills it. Attempt 3 succeeds at once. An attempt
+    // is listed only once its trap is set: the test kills the worker as soon as it sees the line.
     await ws.addSop("stubborn", `description = "x"\nexecution_mode = "automatic"`, steps(
-      `**Work** [retries: 2]\n\`\`\`sh\necho "$$" >> "$TMPDIR/attempts"\nn=$(wc -l < "$TMPDIR/attempts")\nif [ "$n" -eq 2 ]; then trap '' TERM; fi\nif [ "$n" -lt 3 ]; then sleep 60 # ${marker}\nfi\necho finished\n\`\`\``,
+      `**Work** [retries: 2]\n\`\`\`sh\ntouch "$TMPDIR/attempts"\nn=$(($(wc -l < "$TMPDIR/attempts") + 1))\nif [ "$n" -eq 2 ]; then trap '' TERM; fi\necho "$$" >> "$TMPDIR/attempts"\nif [ "$n" -lt 3 ]; then sleep 60 # ${marker}\nfi\necho finished\n\`\`\``,
     ));
     bot = await createSopRunner({ sopsDir: ws.sopsDir, logsDir: ws.logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix }), worker: false });
     const run = await bot.execute("stubborn", { wait: false });

@@ -150,7 +150,7 @@ export class FileRunStore implements RunStore {
       sealing = ending;
     }
     const head = this.heads.get(sop) ?? GENESIS;
-    if (sealing && (sealing.seal.seq !== head.seq + 1 || sealing.seal.prevHash !== head.hash)) return { ok: false, why: "chain" };
+    if (sealing && (sealing.seal.seq !== head.seq + 1 || sealing.seal.prevHash !== head.hash)) return { ok: false, why: "chain", head: { ...head } };
 
     const file: RunFile = { ...current, run: structuredClone(next) };
     if (sealing) {

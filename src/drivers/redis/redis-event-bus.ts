@@ -20,10 +20,12 @@ export interface RedisEventBusOptions {
   origin?: string;
 }
 
+/** One message on the channel: one event (`e`), or several published together (`es`, in order). */
 interface Envelope {
   /** Origin: the bus that published it. */
   o: string;
-  e: RunEvent;
+  e?: RunEvent;
+  es?: RunEvent[];
 }
 
 /**
@@ -31,7 +33,8 @@ interface Envelope {
  *
  * Exactly once per process: `publish` hands the event to this process's subscribers at once
  * (as the local bus does, so they have seen it when `publish` resolves) and then to Redis; the
- * echo of its own message is recognised by its origin id and dropped. Pub/sub is at-most-once:
+ * echo of its own message is recognised by its origin id and dropped. Events published in the
+ * same tick (a transition's, or several runs') go out as one message, in order. Pub/sub is at-most-once:
  * a process that is disconnected misses events, which are notifications only (the store is
  * the truth about a run).
  */
@@ -40,6 +43,8 @@ export class RedisEventBus implements EventBus {
   private readonly local: MemoryEventBus;
   private closed = false;
   private readonly onMessage = (channel: string, message: string): void => this.receive(channel, message);
+  /** Events published this tick, not yet sent, and the send they wait for. */
+  private pending: { events: RunEvent[]; sent: Promise<void> } | undefined;
 
   private constructor(private readonly options: RedisEventBusOptions) {
     this.origin = options.origin ?? randomUUID();
@@ -57,12 +62,26 @@ export class RedisEventBus implements EventBus {
   async publish(event: RunEvent): Promise<void> {
     if (this.closed) return;
     await this.local.publish(event);
-    const envelope: Envelope = { o: this.origin, e: event };
+    if (this.pending) {
+      this.pending.events.push(event);
+      return this.pending.sent;
+    }
+    const events = [event];
+    // One PUBLISH for everything published before the next tick: each costs Redis a fan-out.
+    const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.send(events));
+    this.pending = { events, sent };
+    return sent;
+  }
+
+  private async send(events: RunEvent[]): Promise<void> {
+    this.pending = undefined;
+    const [first] = events;
+    const envelope: Envelope = events.length === 1 && first !== undefined ? { o: this.origin, e: first } : { o: this.origin, es: events };
     try {
       await this.options.publisher.publish(this.options.channel, JSON.stringify(envelope));
     } catch (error) {
-      // Other processes miss this notification; the run itself is safe in the store.
-      this.report(error, event);
+      // Other processes miss these notifications; the runs themselves are safe in the store.
+      for (const event of events) this.report(error, event);
     }
   }
 
@@ -74,6 +93,8 @@ export class RedisEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // What was published before closing still goes out.
+    await this.pending?.sent;
     this.options.subscriber.off("message", this.onMessage);
     await this.local.close();
     if (this.options.subscriber.status === "ready") await this.options.subscriber.unsubscribe(this.options.channel).catch(() => undefined);
@@ -81,21 +102,24 @@ export class RedisEventBus implements EventBus {
 
   private receive(channel: string, message: string): void {
     if (this.closed || channel !== this.options.channel) return;
-    let envelope: Envelope;
+    let origin: string;
+    let events: RunEvent[];
     try {
       // Anything may arrive on the channel: each part is checked before it is trusted.
       const parsed = JSON.parse(message) as Partial<Envelope> | null;
-      if (typeof parsed?.o !== "string" || typeof parsed.e?.type !== "string" || typeof parsed.e.runId !== "string") {
-        throw new Error("not { o, e: RunEvent }");
+      const list: unknown = parsed?.es ?? (parsed?.e === undefined ? undefined : [parsed.e]);
+      if (typeof parsed?.o !== "string" || !Array.isArray(list) || list.length === 0 || !list.every(isRunEvent)) {
+        throw new Error("not { o, e: RunEvent } or { o, es: RunEvent[] }");
       }
-      envelope = { o: parsed.o, e: parsed.e };
+      origin = parsed.o;
+      events = list;
     } catch (error) {
       this.report(new Error(`unreadable message on ${channel}: ${error instanceof Error ? error.message : String(error)}`), undefined);
       return;
     }
-    if (envelope.o === this.origin) return;
+    if (origin === this.origin) return;
     // MemoryEventBus.publish delivers synchronously and never rejects.
-    void this.local.publish(envelope.e);
+    for (const event of events) void this.local.publish(event);
   }
 
   private report(error: unknown, event: RunEvent | undefined): void {
@@ -105,4 +129,9 @@ export class RedisEventBus implements EventBus {
       // onError is the last stop for errors; a failing one must not stop the fan-out.
     }
   }
+}
+
+function isRunEvent(value: unknown): value is RunEvent {
+  const event = value as Partial<RunEvent> | null;
+  return typeof event?.type === "string" && typeof event.runId === "string";
 }

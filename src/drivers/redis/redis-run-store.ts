@@ -103,7 +103,7 @@ export class RedisRunStore implements RunStore {
       case 1: return { ok: true, startable: result.slice(1).map(String) };
       case -1: throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
       case -2: return { ok: false, why: "no_slot" };
-      case -3: return { ok: false, why: "chain" };
+      case -3: return { ok: false, why: "chain", head: typeof result[1] === "string" && result[1] !== "" ? (JSON.parse(result[1]) as ChainHead) : { ...GENESIS } };
       default: return { ok: false, why: "revision" };
     }
   }
@@ -189,8 +189,10 @@ export class RedisRunStore implements RunStore {
   }
 
   async cooldownRemaining(sop: string, cooldownSecs: number, now: number): Promise<number> {
+    // Without a cooldown there is nothing to ask Redis (every start asks this).
+    if (cooldownSecs <= 0) return 0;
     const last = await this.redis.get(this.keys.last(sop));
-    if (last === null || cooldownSecs <= 0) return 0;
+    if (last === null) return 0;
     return Math.ceil(Math.max(0, Number(last) + cooldownSecs * 1000 - now) / 1000);
   }
 

@@ -38,7 +38,7 @@
     {0}       no such run, or its revision is not the expected one
     {-1}      the stored run belongs to another SOP than the new state names
     {-2}      a queued run may not start: no slot is free for it
-    {-3}      the chain head moved since the caller read it
+    {-3, head} the chain head moved since the caller read it; head is its JSON now ("" for none)
 ]]
 local rcall = redis.call
 local id, status = ARGV[1], ARGV[5]
@@ -87,7 +87,7 @@ if ends then
     local decoded = cjson.decode(head)
     seq, hash = decoded.seq, decoded.hash
   end
-  if tonumber(ARGV[10]) ~= seq + 1 or ARGV[11] ~= hash then return {-3} end
+  if tonumber(ARGV[10]) ~= seq + 1 or ARGV[11] ~= hash then return {-3, head or ""} end
   rcall("HSET", KEYS[3], current[3], cjson.encode({ seq = tonumber(ARGV[10]), hash = ARGV[12], runId = id }))
   rcall("ZADD", KEYS[4], ARGV[10], id)
   rcall("HSET", KEYS[1], "seal", ARGV[8], "record", ARGV[9])
