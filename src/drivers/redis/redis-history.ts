@@ -140,7 +140,7 @@ async function states(redis: RedisClient, keys: RedisKeys, ids: readonly string[
 }
 
 /** A WITHSCORES reply, `[member, score, member, score, …]`, as pairs. */
-function scored(flat: readonly string[]): [member: string, score: number][] {
+export function scored(flat: readonly string[]): [member: string, score: number][] {
   const pairs: [string, number][] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const member = flat[i];

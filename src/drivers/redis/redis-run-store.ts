@@ -8,7 +8,7 @@ import type {
 } from "../../ports/run-store.ts";
 import type { RedisClient } from "./redis-connection.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
-import { indexHistory, pageRuns, pruneRuns, queueIndex } from "./redis-history.ts";
+import { indexHistory, pageRuns, pruneRuns, queueIndex, scored } from "./redis-history.ts";
 import { defineScripts, queueScript, runScript } from "./scripts.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
@@ -296,17 +296,6 @@ function lineScore(run: RunState): number {
 }
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
-
-/** A WITHSCORES reply, `[member, score, member, score, …]`, as pairs. */
-function scored(flat: readonly string[]): [member: string, score: number][] {
-  const pairs: [string, number][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const member = flat[i];
-    const score = flat[i + 1];
-    if (member !== undefined && score !== undefined) pairs.push([member, Number(score)]);
-  }
-  return pairs;
-}
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
