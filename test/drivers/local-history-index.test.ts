@@ -96,6 +96,24 @@ describe("FileRunStore history index", () => {
   });
 });
 
+describe("FileRunStore history index after prunes", () => {
+  it("rewrites runs.index only once the pruned runs' lines outnumber the live ones; a start drops those lines", async () => {
+    await endedRuns("a", "b", "c", "d", "e");
+    await store.markAudited("deploy", 5);
+    expect(await store.prune({ endedBefore: 10_000, limit: 2 })).toHaveLength(2);
+    // 2 lines of forgotten runs, 3 live: left as they are.
+    expect(await indexedIds()).toEqual(["a", "b", "c", "d", "e"]);
+    expect(await pageIds()).toEqual(["e", "d", "c"]);
+    await reopen();
+    expect(await pageIds()).toEqual(["e", "d", "c"]);
+    expect(problems).toEqual([]);
+    expect(await indexedIds()).toEqual(["c", "d", "e"]);
+    // 2 more: 2 forgotten against 1 live, so it is rewritten at once.
+    expect(await store.prune({ endedBefore: 10_000, limit: 2 })).toHaveLength(2);
+    expect(await indexedIds()).toEqual(["e"]);
+  });
+});
+
 describe("EndedRuns index rewrite", () => {
   it("leaves out a run whose ending is not written yet, and adds its line once the write lands", async () => {
     const ended = (id: string, queuedAt: number): RunFile => {

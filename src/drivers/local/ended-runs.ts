@@ -25,6 +25,8 @@ export class EndedRuns {
   /** Least recently used first. */
   private readonly recent = new Map<string, RunFile>();
   private readonly unwritten = new Map<string, RunFile>();
+  /** Lines runs.index still holds for runs forgotten since it was last rewritten. */
+  private droppedLines = 0;
   readonly index: EndedIndexFile;
 
   constructor(
@@ -131,7 +133,7 @@ export class EndedRuns {
 
   /** Forgets a pruned run (its file is the caller's to remove). */
   delete(runId: string): void {
-    this.summaries.delete(runId);
+    if (this.summaries.delete(runId)) this.droppedLines++;
     this.recent.delete(runId);
     this.unwritten.delete(runId);
   }
@@ -143,7 +145,17 @@ export class EndedRuns {
    * leaves a file the next start reads, never a line naming a state no file holds.
    */
   rewriteIndex(): Promise<void> {
+    this.droppedLines = 0;
     return this.index.rewrite([...this.summaries.values()].filter((s) => !this.unwritten.has(s.id)));
+  }
+
+  /**
+   * Rewrites runs.index once the lines of forgotten runs outnumber the live ones: a prune of
+   * 100,000 runs in batches rewrites it a few times, not once per batch. Until then those lines
+   * cost only their bytes; a start drops them, as their files are gone.
+   */
+  compactIndex(): Promise<void> {
+    return this.droppedLines > this.summaries.size ? this.rewriteIndex() : Promise.resolve();
   }
 
   private remember(runId: string, file: RunFile): void {

@@ -255,7 +255,7 @@ export class FileRunStore implements RunStore {
     for (let i = 0; i < chosen.length; i += READ_BATCH) {
       await Promise.all(chosen.slice(i, i + READ_BATCH).map((r) => rm(join(runsDir, `${r.id}.json`), { force: true })));
     }
-    await this.ended.rewriteIndex();
+    await this.ended.compactIndex();
     return chosen.map((r) => ({ runId: r.id, sop: r.sop }));
   }
 
