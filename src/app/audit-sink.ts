@@ -88,6 +88,8 @@ export class AuditSink {
   private readonly lastWritten = new Map<string, string>();
   /** Per SOP, the seq up to which every sealed record has a file here. */
   private readonly written = new Map<string, number>();
+  /** The reconcile or catch-up under way. */
+  private looking: Promise<number> | undefined;
   /** Per SOP, the seq last marked in the store (`markAudited`). */
   private readonly marked = new Map<string, number>();
 
@@ -175,7 +177,11 @@ export class AuditSink {
    * killed between a run's end and its file, missed some): a file written while the run went on
    * does not count. Only seals past this LOGS_DIR's mark (`MARKS_FILE`) are looked at.
    */
-  async reconcile(): Promise<number> {
+  reconcile(): Promise<number> {
+    return this.oneLook(() => this.reconcileNow());
+  }
+
+  private async reconcileNow(): Promise<number> {
     if (this.deps.writes === false) return 0;
     const heads = await this.deps.store.chainHeads();
     const marks = await this.readMarks();
@@ -198,7 +204,22 @@ export class AuditSink {
    * said so): the chain heads say how far each SOP is. Then mark how far the files are complete,
    * here and in the store (what retention may prune up to).
    */
-  async catchUp(): Promise<number> {
+  catchUp(): Promise<number> {
+    return this.oneLook(() => this.catchUpNow());
+  }
+
+  /**
+   * One look over the store at a time: a catch-up that comes while the start's reconcile (or an
+   * earlier catch-up) still reads a long history shares it instead of starting its own from seq 1.
+   */
+  private oneLook(work: () => Promise<number>): Promise<number> {
+    this.looking ??= work().finally(() => {
+      this.looking = undefined;
+    });
+    return this.looking;
+  }
+
+  private async catchUpNow(): Promise<number> {
     if (this.deps.writes === false) return 0;
     let written = 0;
     for (const [sop, head] of await this.deps.store.chainHeads()) {
@@ -237,7 +258,8 @@ export class AuditSink {
    * in LOGS_DIR for the next start, and tell the store, whose prune removes nothing past it.
    */
   private async markWritten(): Promise<void> {
-    await this.drain();
+    // The writes under way now, not every later one too: under steady load those never run out.
+    await Promise.all([...this.writing.values()].map((w) => w.done));
     if (this.failing.size > 0) return;
     const changed = [...this.written].filter(([sop, seq]) => (this.marked.get(sop) ?? 0) < seq);
     if (changed.length === 0) return;
