@@ -1,5 +1,5 @@
 // The local store's start reads runs.index instead of every ended run's file; the run files stay the truth.
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -111,6 +111,20 @@ describe("FileRunStore history index after prunes", () => {
     // 2 more: 2 forgotten against 1 live, so it is rewritten at once.
     expect(await store.prune({ endedBefore: 10_000, limit: 2 })).toHaveLength(2);
     expect(await indexedIds()).toEqual(["e"]);
+  });
+});
+
+describe("FileRunStore prune and the chat ledger", () => {
+  it("removes a pruned run's chat ledger files with it, and leaves the others'", async () => {
+    await endedRuns("a", "b");
+    for (const platform of ["slack", "discord"]) {
+      await mkdir(join(dataDir, "chat", platform), { recursive: true });
+      for (const id of ["a", "b"]) await writeFile(join(dataDir, "chat", platform, `${id}.json`), '{"channels":{}}');
+    }
+    await store.markAudited("deploy", 1);
+    expect(await store.prune({ endedBefore: 10_000, limit: 10 })).toEqual([{ runId: "a", sop: "deploy" }]);
+    expect((await readdir(join(dataDir, "chat", "slack"))).sort()).toEqual(["b.json"]);
+    expect((await readdir(join(dataDir, "chat", "discord"))).sort()).toEqual(["b.json"]);
   });
 });
 

@@ -6,6 +6,7 @@ import { nextDeadline } from "../../core/run/apply-event.ts";
 import { decodeCursor, encodeCursor, type RunPlace } from "../../core/run/run-cursor.ts";
 import { isActive, isTerminal, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority } from "../../core/sop/types.ts";
+import type { Platform } from "../../ports/message-ledger.ts";
 import type {
   Admission, ChainHead, Claim, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
@@ -18,6 +19,7 @@ import { assertFileName, checkHead, checkRun } from "./stored-run-checks.ts";
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
 const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
 const READ_BATCH = 64;
+const CHAT_PLATFORMS: readonly Platform[] = ["slack", "discord"];
 
 export interface FileRunStoreOptions {
   /** Told about each file that could not be read and was moved aside. */
@@ -252,8 +254,11 @@ export class FileRunStore implements RunStore {
     await this.persistMarks();
     // Files first: a crash before the index is rewritten leaves lines whose file is gone, which a start drops.
     const runsDir = join(this.dataDir, "runs");
+    // The chat ledger's files (FileMessageLedger) go with their run, as Redis's prune deletes its keys.
+    const chatDirs = CHAT_PLATFORMS.map((platform) => join(this.dataDir, "chat", platform));
+    const files = (id: string) => [join(runsDir, `${id}.json`), ...chatDirs.map((dir) => join(dir, `${id}.json`))];
     for (let i = 0; i < chosen.length; i += READ_BATCH) {
-      await Promise.all(chosen.slice(i, i + READ_BATCH).map((r) => rm(join(runsDir, `${r.id}.json`), { force: true })));
+      await Promise.all(chosen.slice(i, i + READ_BATCH).flatMap((r) => files(r.id).map((path) => rm(path, { force: true }))));
     }
     await this.ended.compactIndex();
     return chosen.map((r) => ({ runId: r.id, sop: r.sop }));

@@ -22,7 +22,7 @@ export class HistoryMarks {
       text = await readFile(this.path, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw error;
+      throw new Error(`cannot read the history marks ${this.path}: ${(error as Error).message}`, { cause: error });
     }
     let value: { audited?: unknown; accepted?: unknown };
     try {
