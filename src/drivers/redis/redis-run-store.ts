@@ -55,15 +55,24 @@ export class RedisRunStore implements RunStore {
     const definition = JSON.stringify(stored.definition);
     const sha = sha256(definition);
     const k = this.keys;
-    const result = (await this.indexed(run, queueScript(
+    const state = JSON.stringify(run);
+    const attempt = async (send: boolean) => (await this.indexed(run, queueScript(
       this.redis.multi(),
       "admit",
       [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, "queued"), k.line(run.sop), k.sops],
       [
-        run.id, run.sop, JSON.stringify(run), run.revision, stored.dir, sha, definition, stored.definition.maxConcurrent,
+        run.id, run.sop, state, run.revision, stored.dir, sha, send ? definition : "", stored.definition.maxConcurrent,
         opts.now, Math.max(0, opts.cooldownSecs * 1000), opts.force ? "1" : "0", run.queuedAt, lineScore(run),
       ],
     ))) as number[];
+    // A definition this process saw stored is not sent again (every run of a SOP pins the same
+    // one). The script checks it is still there in the same step as the admission; when it is
+    // gone (a flush), the admission changes nothing and is made again with it.
+    let result = await attempt(!this.definitions.has(sha));
+    if (result[0] === -2) {
+      this.definitions.delete(sha);
+      result = await attempt(true);
+    }
     if (result[0] === -1) throw new Error(`cannot admit run ${run.id}: a run with that id already exists`);
     if (result[0] === 0) return { accepted: false, reason: "cooldown", retryAfterSecs: Math.ceil((result[1] ?? 0) / 1000) };
     this.remember(sha, definition);
