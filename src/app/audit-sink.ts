@@ -40,6 +40,8 @@ async function finalOnDisk(path: string, hash: string): Promise<boolean> {
 }
 
 const RETRY_MS = 2000;
+/** Final records this process wrote, kept for the callers that wait for them (`settle`, `recordOf`). */
+const RECENT_FINALS = 1024;
 /** Sealed runs looked at per store read while filling in what LOGS_DIR lacks. */
 const SEALED_BATCH = 500;
 /** Files looked at in parallel. */
@@ -92,6 +94,12 @@ export class AuditSink {
   private looking: Promise<number> | undefined;
   /** Per SOP, the seq last marked in the store (`markAudited`). */
   private readonly marked = new Map<string, number>();
+  /**
+   * The final records this process wrote durably, newest last (at most RECENT_FINALS): a caller
+   * awaiting a run it just drove here (`execute()`) finds its file written and its record without
+   * reading either back. Matched by the seal's hash, so a record is never taken for another.
+   */
+  private readonly finals = new Map<string, AuditRecord>();
 
   constructor(
     private readonly deps: {
@@ -113,6 +121,8 @@ export class AuditSink {
 
   /** The record as it stands: the sealed one once the run ended. */
   async recordOf(stored: StoredRun): Promise<AuditRecord> {
+    const final = this.finalWritten(stored);
+    if (final !== undefined) return structuredClone(final);
     if (stored.seal !== undefined) {
       const sealed = await this.deps.store.finalRecord(stored.run.id);
       if (sealed !== undefined) return sealed;
@@ -168,7 +178,7 @@ export class AuditSink {
     if (this.deps.writes === false) return;
     const runId = stored.run.id;
     for (let under = this.writing.get(runId); under; under = this.writing.get(runId)) await under.done;
-    if (stored.seal && !(await finalOnDisk(this.pathOf(stored), stored.seal.hash))) await this.update(runId);
+    if (stored.seal && this.finalWritten(stored) === undefined && !(await finalOnDisk(this.pathOf(stored), stored.seal.hash))) await this.update(runId);
   }
 
   /**
@@ -313,8 +323,12 @@ export class AuditSink {
       const digest = final ? undefined : createHash("sha1").update(JSON.stringify(record)).digest("hex");
       if (digest !== undefined && this.lastWritten.get(runId) === digest) return;
       await writeJsonAtomic(path, record, { what: "audit file", durable: final });
-      if (digest === undefined) this.lastWritten.delete(runId);
-      else this.lastWritten.set(runId, digest);
+      if (digest === undefined) {
+        this.lastWritten.delete(runId);
+        if (stored.seal !== undefined && record.hash === stored.seal.hash) this.rememberFinal(runId, record);
+      } else {
+        this.lastWritten.set(runId, digest);
+      }
       if (this.failing.delete(runId)) this.deps.log.info({ runId, path }, "audit file written after earlier failures");
     } catch (err) {
       // A store that cannot be read (an outage) is retried like a disk that cannot be written.
@@ -323,6 +337,19 @@ export class AuditSink {
       this.failing.set(runId, cause);
       this.scheduleRetry();
     }
+  }
+
+  /** The final record of this sealed run, when this process wrote its file. */
+  private finalWritten(stored: StoredRun): AuditRecord | undefined {
+    const final = stored.seal === undefined ? undefined : this.finals.get(stored.run.id);
+    return final !== undefined && final.hash === stored.seal?.hash ? final : undefined;
+  }
+
+  private rememberFinal(runId: string, record: AuditRecord): void {
+    this.finals.delete(runId);
+    this.finals.set(runId, record);
+    const oldest = this.finals.keys().next();
+    if (this.finals.size > RECENT_FINALS && oldest.done !== true) this.finals.delete(oldest.value);
   }
 
   private scheduleRetry(): void {

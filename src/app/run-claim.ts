@@ -19,6 +19,10 @@ export interface ClaimDeps {
 export class RunClaim {
   private timer: NodeJS.Timeout | undefined;
   private lost = false;
+  /** Given up by a change that carried it (`ClaimWrite`): nothing left to release. */
+  private gone = false;
+  /** Changes carrying the claim on their way: the timer's renewals wait (see `writing`). */
+  private writes = 0;
   private readonly losers = new Set<() => void>();
 
   private constructor(
@@ -29,11 +33,44 @@ export class RunClaim {
   /** The claim, or undefined while another process holds an unexpired one. */
   static async take(deps: ClaimDeps, runId: string): Promise<RunClaim | undefined> {
     if (!(await deps.store.claim(runId, deps.owner, deps.ttlMs, deps.now()))) return undefined;
+    return RunClaim.taken(deps, runId);
+  }
+
+  /** The claim a change just took with it (`ClaimWrite`), renewed from now on. */
+  static taken(deps: ClaimDeps, runId: string): RunClaim {
     const claim = new RunClaim(deps, runId);
-    claim.timer = setInterval(() => void claim.renew(), Math.max(1, Math.floor(deps.ttlMs / 3)));
+    claim.timer = setInterval(() => {
+      if (claim.writes === 0) void claim.renew();
+    }, Math.max(1, Math.floor(deps.ttlMs / 3)));
     // A driver waiting for a command must not keep a closing process alive on its own.
     claim.timer.unref();
     return claim;
+  }
+
+  /**
+   * Sends a change that carries the claim. The timer does not renew meanwhile: the change renews
+   * the claim or gives it up itself, and a renewal sent after a change that gave it up would take
+   * the claim again (a run nobody drives, looking driven until the claim lapses and a sweep or a
+   * retake finds it). A renewal already sent reaches the store first (one connection, in order).
+   */
+  async writing<T>(send: () => Promise<T>): Promise<T> {
+    this.writes++;
+    try {
+      return await send();
+    } finally {
+      this.writes--;
+    }
+  }
+
+  /** A change gave the claim up (nothing left to drive): release() has nothing to do. */
+  givenUp(): void {
+    this.gone = true;
+    clearInterval(this.timer);
+  }
+
+  /** A change carrying the claim was refused: another process holds the run. */
+  refused(): void {
+    this.lose();
   }
 
   /** False once another process took the run over. */
@@ -50,6 +87,8 @@ export class RunClaim {
   /** Renew now; false (and `onLost` told) when another process holds the run. */
   async renew(): Promise<boolean> {
     if (this.lost) return false;
+    // Given up with the run's last change: renewing would take it again.
+    if (this.gone) return true;
     let ok: boolean;
     try {
       ok = await this.deps.store.claim(this.runId, this.deps.owner, this.deps.ttlMs, this.deps.now());
@@ -65,7 +104,9 @@ export class RunClaim {
 
   async release(): Promise<void> {
     clearInterval(this.timer);
-    if (!this.lost) await this.deps.store.unclaim(this.runId, this.deps.owner);
+    if (this.lost || this.gone) return;
+    this.gone = true;
+    await this.deps.store.unclaim(this.runId, this.deps.owner);
   }
 
   private lose(): void {

@@ -14,7 +14,7 @@ import type { VarValue } from "../core/sop/types.ts";
 import { sealRecord } from "../audit/hash-record.ts";
 import type { MachineIdentity } from "../exec/process-identity.ts";
 import type { EventBus } from "../ports/event-bus.ts";
-import type { ChainHead, RunEnding, RunStore, StoredRun } from "../ports/run-store.ts";
+import type { ChainHead, ClaimWrite, RunEnding, RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
 import type { RunJob, WorkQueue } from "../ports/work-queue.ts";
 import { findActive, findWaiting, type RunRef } from "./find-run.ts";
@@ -101,6 +101,17 @@ export interface SweepReport {
 interface Step {
   stored: StoredRun;
   result: EventResult;
+  /**
+   * A driver's change only (`Driving`): what became of its claim. Absent when nothing was
+   * written (nothing to do, or no slot): the claim is as it was.
+   */
+  claim?: "held" | "released" | "refused";
+}
+
+/** A change made by whoever drives the run: it carries the driver's claim (`ClaimWrite`). */
+interface Driving {
+  /** The claim held; undefined when this change is to take it. */
+  claim: RunClaim | undefined;
 }
 
 const jobId = (...parts: string[]): string => parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_");
@@ -310,8 +321,38 @@ export class RunEngine {
   /**
    * Drive the run while holding its claim: recover what a dead worker left, start it when a slot
    * is free, and run its commands until it waits for a person or ends.
+   *
+   * A run with no command on record as running is driven from a read made without the claim: its
+   * first change carries the claim (`ClaimWrite`), so it lands only if nobody else holds the run,
+   * and takes the claim with it, or gives it up in the same step when nothing is left to run (a
+   * no-op run: one write, no separate claim and unclaim). Nothing before that write acts on the
+   * world but timers, which find nothing to do if it does not land.
    */
   private async drive(runId: string): Promise<void> {
+    const read = await this.deps.store.get(runId);
+    if (!read || isTerminal(read.run.status)) return;
+    // A command on record as running may still run under another process's claim: whether it is
+    // orphaned is judged only from a read made under the claim.
+    if (hasRunningCommand(read.run)) return this.driveClaimed(runId);
+    const first = await this.transition(runId, await this.firstInput(read), read, { claim: undefined });
+    if (first.claim === "refused") return this.retakeLater(runId);
+    if (first.claim === undefined) {
+      // Nothing written. The run had moved on since the read (another change): what to do is
+      // decided again, under the claim, from the run as it is now.
+      if (first.stored.run.revision !== read.run.revision && !isTerminal(first.stored.run.status)) await this.driveClaimed(runId);
+      return;
+    }
+    if (first.claim === "released") return;
+    const claim = RunClaim.taken(this.claimDeps(), runId);
+    try {
+      await this.carryOn(runId, first, claim);
+    } finally {
+      await claim.release();
+    }
+  }
+
+  /** Drive the run after taking its claim on its own, then reading it. */
+  private async driveClaimed(runId: string): Promise<void> {
     // Read alongside the claim (one round trip's wait, not two); used only once the claim is ours,
     // and awaited inside the try below, so a failed read still gives the claim up.
     const reading = this.deps.store.get(runId);
@@ -329,22 +370,29 @@ export class RunEngine {
       if (!stored || isTerminal(stored.run.status)) return;
       // Each change starts from the run as this process last wrote it (or just read it): the
       // compare-and-set refuses it if anyone changed the run since, and it is read again then.
-      let step = await this.transition(runId, await this.firstInput(stored), stored);
+      let step = await this.transition(runId, await this.firstInput(stored), stored, { claim });
       // The run had moved on before the claim was ours (its previous holder's last change): what
       // to do is decided again from the run as it is now.
-      if (!step.result.changed && step.stored.run.revision !== stored.run.revision && !isTerminal(step.stored.run.status)) {
-        step = await this.transition(runId, await this.firstInput(step.stored), step.stored);
+      if (!step.result.changed && step.claim === undefined && step.stored.run.revision !== stored.run.revision && !isTerminal(step.stored.run.status)) {
+        step = await this.transition(runId, await this.firstInput(step.stored), step.stored, { claim });
       }
-      let command = step.result.changed ? commandOf(step.result) : undefined;
-      while (command && claim.held && !this.stopping) {
-        const ran = await this.runOne(step.stored, command, claim);
-        // Lost meanwhile: the process that took the run over has recovered (or will recover) the step.
-        if (ran === undefined || !(await claim.renew())) return;
-        step = await this.transition(runId, ran.finished, ran.stored);
-        command = step.result.changed ? commandOf(step.result) : undefined;
-      }
+      await this.carryOn(runId, step, claim);
     } finally {
       await claim.release();
+    }
+  }
+
+  /** Runs the commands the run's changes call for, one after another, while the claim holds. */
+  private async carryOn(runId: string, first: Step, claim: RunClaim): Promise<void> {
+    let step = first;
+    let command = step.result.changed ? commandOf(step.result) : undefined;
+    while (command && claim.held && !this.stopping) {
+      const ran = await this.runOne(step.stored, command, claim);
+      // Lost meanwhile: the process that took the run over has recovered (or will recover) the step.
+      if (ran === undefined) return;
+      // Carries the claim: refused (changing nothing) if another process took the run over meanwhile.
+      step = await this.transition(runId, ran.finished, ran.stored, { claim });
+      command = step.result.changed ? commandOf(step.result) : undefined;
     }
   }
 
@@ -375,9 +423,10 @@ export class RunEngine {
     let latest = stored;
     try {
       const finished = await runCommand(this.deps, stored, effect, controller.signal, async (process) => {
-        const started = await this.recordStart(stored, effect, process);
+        // Recorded with the claim renewed in the same step: the command runs only if it is still ours.
+        const started = await this.recordStart(stored, effect, process, claim);
         if (started) latest = started;
-        recorded = started !== undefined && (await claim.renew());
+        recorded = started !== undefined;
         return recorded;
       });
       return recorded && claim.held ? { finished, stored: latest } : undefined;
@@ -394,12 +443,12 @@ export class RunEngine {
   }
 
   /** The run once where the command runs is on record (a command runs only then); undefined when it could not be. */
-  private async recordStart(stored: StoredRun, effect: CommandEffect, process: CommandProcess): Promise<StoredRun | undefined> {
+  private async recordStart(stored: StoredRun, effect: CommandEffect, process: CommandProcess, claim: RunClaim): Promise<StoredRun | undefined> {
     const runId = stored.run.id;
     const input: RunInput = { type: "command_started", target: effect.target, commandIndex: effect.commandIndex, attempt: effect.attempt, process };
     try {
-      const step = await this.transition(runId, input, stored);
-      return step.result.changed ? step.stored : undefined;
+      const step = await this.transition(runId, input, stored, { claim });
+      return step.result.changed && step.claim === "held" ? step.stored : undefined;
     } catch (err) {
       this.deps.log.warn({ runId, err }, `could not record where the command of run ${runId} would run, so it does not run now; a worker runs it later`);
       return undefined;
@@ -435,7 +484,7 @@ export class RunEngine {
    * is the run as this process last wrote or read it, which saves reading it again: a stale one
    * is refused by the compare-and-set (or changes nothing), and the run is read then.
    */
-  private async transition(runId: string, input: RunInput, known?: StoredRun): Promise<Step> {
+  private async transition(runId: string, input: RunInput, known?: StoredRun, driving?: Driving): Promise<Step> {
     const { store, now } = this.deps;
     let stored = known;
     let fresh = false;
@@ -458,9 +507,18 @@ export class RunEngine {
       await this.armTimers(next, result.effects);
       const ends = isTerminal(next.status) && !isTerminal(stored.run.status);
       const before = stored;
+      // A driver keeps its claim while a command is to run (or runs: a recorded start); otherwise
+      // the change gives it up, as does a closing process, which starts no further command.
+      const claimWrite: ClaimWrite | undefined = driving && {
+        owner: this.deps.owner,
+        ttlMs: this.deps.claimTtlMs,
+        now: now(),
+        release: input.type !== "command_started" && (this.stopping || commandOf(result) === undefined),
+      };
+      const send = (ending: RunEnding | undefined) => store.update(runId, before.run.revision, next, ending, claimWrite);
       const write = async () => {
         const ending = ends ? await this.ending(before, next) : undefined;
-        const outcome = await store.update(runId, before.run.revision, next, ending);
+        const outcome = await (driving?.claim ? driving.claim.writing(() => send(ending)) : send(ending));
         // Within the turn, so that the next end of the SOP here seals from where this one left the chain.
         if (ending && outcome.ok) this.heads.set(next.sop, { seq: ending.seal.seq, hash: ending.seal.hash, runId });
         if (!outcome.ok && outcome.why === "chain") this.heads.set(next.sop, outcome.head);
@@ -470,6 +528,11 @@ export class RunEngine {
       if (!outcome.ok) {
         // No slot for it yet: it stays queued, and the run that frees one nudges it.
         if (outcome.why === "no_slot") return { stored, result: { run: stored.run, effects: [], changed: false } };
+        // Another process drives the run: this change is not ours to make.
+        if (outcome.why === "claimed") {
+          driving?.claim?.refused();
+          return { stored, result: { run: stored.run, effects: [], changed: false }, claim: "refused" };
+        }
         // The run itself was as read (the store checks the revision first): seal again from the head as it is.
         if (outcome.why === "chain") continue;
         conflicts++;
@@ -479,8 +542,9 @@ export class RunEngine {
       const updated: StoredRun = { ...stored, run: next, ...(ending ? { seal: ending.seal } : {}) };
       // A write failure is the audit sink's to retry and report.
       const written = this.deps.changed(updated, ending?.record).catch(() => undefined);
+      if (claimWrite?.release) driving?.claim?.givenUp();
       await this.perform(updated, result, outcome.startable, ending ? written : undefined);
-      return { stored: updated, result };
+      return { stored: updated, result, ...(claimWrite ? { claim: claimWrite.release ? "released" : "held" } : {}) };
     }
     throw new Error(`run ${runId} kept changing under us; gave up after 50 attempts`);
   }

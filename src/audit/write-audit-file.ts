@@ -49,8 +49,45 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
     if (tempExists) await rm(temp, { force: true }).catch(() => undefined);
     throw new Error(`cannot write ${options.what ?? "file"} ${path}: ${describe(error)}`, { cause: error });
   }
-  if (options.durable !== false) await syncDirectory(dir);
+  if (options.durable !== false) await syncDirectoryShared(dir);
 }
+
+/**
+ * Group commit of folder fsyncs: a caller gets a promise for an fsync of `dir` that began after
+ * the call (so after its rename), and callers that ask while one is under way share the next one.
+ * A burst of files renamed into one folder costs two folder fsyncs at a time instead of one each,
+ * and none of them resolves before its own rename is durable.
+ */
+export function sharedSyncs(sync: (dir: string) => Promise<void>): (dir: string) => Promise<void> {
+  const folders = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+  const start = (dir: string, state: { running?: Promise<void>; next?: Promise<void> }): Promise<void> => {
+    const running: Promise<void> = sync(dir).catch(() => undefined).finally(() => {
+      if (state.running === running) delete state.running;
+      if (state.running === undefined && state.next === undefined && folders.get(dir) === state) folders.delete(dir);
+    });
+    state.running = running;
+    return running;
+  };
+  return (dir) => {
+    let state = folders.get(dir);
+    if (state === undefined) {
+      state = {};
+      folders.set(dir, state);
+    }
+    const { running } = state;
+    if (running === undefined) return start(dir, state);
+    // The fsync under way may have begun before this caller's rename: the one after it covers
+    // this caller and everyone who asks meanwhile.
+    const waiting = state;
+    waiting.next ??= running.then(() => {
+      delete waiting.next;
+      return start(dir, waiting);
+    });
+    return waiting.next;
+  };
+}
+
+const syncDirectoryShared = sharedSyncs(syncDirectory);
 
 function serialize(value: unknown): string {
   // lib.d.ts says string, but undefined, a function or a symbol has no JSON form.

@@ -78,7 +78,23 @@ export type UpdateOutcome =
    */
   | { ok: false; why: "revision" | "no_slot" }
   /** The SOP's chain head moved since the caller read it; `head` is where it is now, to seal again from. */
-  | { ok: false; why: "chain"; head: ChainHead };
+  | { ok: false; why: "chain"; head: ChainHead }
+  /** With a `ClaimWrite`: another owner holds an unexpired claim on the run; nothing changed. */
+  | { ok: false; why: "claimed" };
+
+/**
+ * The driver's claim, checked and moved by the same atomic step as a change (`update`): the
+ * change lands only when nobody else holds an unexpired claim, and then the claim is `owner`'s
+ * until `now + ttlMs` (taken or renewed), or given up with the change when `release` (nothing is
+ * left for this driver to run). It saves a driver the separate claim and unclaim round trips.
+ */
+export interface ClaimWrite {
+  owner: string;
+  ttlMs: number;
+  /** Epoch ms of the claimant's clock, as for `claim`. */
+  now: number;
+  release: boolean;
+}
 
 /** Who drives a run (runs its commands), until when (epoch ms of the claimant's clock). */
 export interface Claim {
@@ -101,9 +117,12 @@ export interface RunStore {
    *   in line (higher priority first, then earlier, then by id); a slot is held by every run that
    *   runs or waits for a person;
    * - → ended: `ending` is required; the seal joins the chain (only from the head it names), the
-   *   record is kept, and the slot frees: the outcome names the queued runs that may start now.
+   *   record is kept, and the slot frees: the outcome names the queued runs that may start now;
+   * - with `claim`: refused (`claimed`) while another owner holds an unexpired claim on the run,
+   *   else the claim is taken, renewed or given up with the change (see `ClaimWrite`). Every
+   *   other refusal leaves the claim as it was.
    */
-  update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome>;
+  update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding, claim?: ClaimWrite): Promise<UpdateOutcome>;
   /**
    * Every run that matches, oldest first. Meant for the runs going on (queued, running, waiting),
    * which are few; history (ended runs) is read a page at a time with `page`.

@@ -53,6 +53,20 @@ describe("the sweep (local driver)", () => {
     expect(record).toMatchObject({ status: "success", seq: 1 });
   });
 
+  it("leaves a run another process holds alone, and takes it over once that claim lapsed", async () => {
+    await ws.addSop("plain", `description = "x"\nexecution_mode = "automatic"`, steps("**Say**\n```sh\necho hi\n```"));
+    const runner = await open();
+    const id = await admitWithoutNudge(runner, "plain");
+    // Another process claimed it (and then died): this worker's first change must be refused.
+    const claimedAt = Date.now();
+    const claimedUntil = claimedAt + 300;
+    expect(await storeOf(runner).claim(id, "elsewhere", 300, claimedAt)).toBe(true);
+    expect((await runner.sweep()).startable).toEqual([id]);
+    const record = await until("the run to end", async () => ((await runner.record(id)).status === "success" ? runner.record(id) : undefined));
+    expect(record).toMatchObject({ status: "success", seq: 1 });
+    expect(Date.parse(record.started_at!)).toBeGreaterThanOrEqual(claimedUntil);
+  });
+
   it("re-arms the deadline of a run that waits, after a restart lost the in-process timer", async () => {
     await ws.addSop("gated", `description = "x"\nexecution_mode = "automatic"\n[approval]\ntimeout_secs = 60\non_timeout = "deny"`, steps("**Deploy** [requires_approval: true]\n```sh\ntrue\n```"));
     // Asked for two minutes ago, by this clock: its deadline has passed when the next process starts.

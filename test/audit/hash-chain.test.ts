@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { canonicalJson } from "../../src/core/audit/canonical-json.ts";
 import { auditFilePath, auditTimestamp } from "../../src/audit/audit-path.ts";
 import { GENESIS_HASH, hashRecord, sealRecord } from "../../src/audit/hash-record.ts";
-import { writeJsonAtomic } from "../../src/audit/write-audit-file.ts";
+import { sharedSyncs, writeJsonAtomic } from "../../src/audit/write-audit-file.ts";
 
 const record = {
   sop: "deploy-production",
@@ -170,3 +170,51 @@ describe("writeJsonAtomic", () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("sharedSyncs", () => {
+  /** A folder fsync that ends when the test says so. */
+  function fakeSync() {
+    const begun: { dir: string; end: () => void }[] = [];
+    const sync = (dir: string) => new Promise<void>((resolve) => begun.push({ dir, end: resolve }));
+    return { begun, sync };
+  }
+  const settled = async (p: Promise<void>) => {
+    let done = false;
+    void p.then(() => (done = true));
+    // Enough turns of the microtask queue for every chained callback to run.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    return done;
+  };
+
+  it("resolves each caller only after an fsync that began after its call, sharing the next one among those who wait", async () => {
+    const { begun, sync } = fakeSync();
+    const syncDir = sharedSyncs(sync);
+    const a = syncDir("/logs/x");
+    expect(begun).toHaveLength(1);
+    // B and C ask while A's fsync runs: it may have begun before their renames.
+    const b = syncDir("/logs/x");
+    const c = syncDir("/logs/x");
+    expect(begun).toHaveLength(1);
+    begun[0]!.end();
+    expect(await settled(a)).toBe(true);
+    expect(await settled(b)).toBe(false);
+    expect(begun).toHaveLength(2);
+    // D asks while the shared fsync runs: it gets the one after.
+    const d = syncDir("/logs/x");
+    begun[1]!.end();
+    expect(await settled(b)).toBe(true);
+    expect(await settled(c)).toBe(true);
+    expect(await settled(d)).toBe(false);
+    expect(begun).toHaveLength(3);
+    begun[2]!.end();
+    expect(await settled(d)).toBe(true);
+    // Another folder is never covered by this one's fsync.
+    void syncDir("/logs/y");
+    expect(begun.map((s) => s.dir)).toEqual(["/logs/x", "/logs/x", "/logs/x", "/logs/y"]);
+  });
+
+  it("lets a caller go on when the folder cannot be synced (best effort, like a single sync)", async () => {
+    const syncDir = sharedSyncs(() => Promise.reject(new Error("EINVAL")));
+    await expect(syncDir("/logs/x")).resolves.toBeUndefined();
+  });
+});

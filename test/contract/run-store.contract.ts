@@ -257,6 +257,60 @@ export function runStoreContract(driver: string, open: OpenStore): void {
         expect(await store.claims(["r1"])).toEqual(new Map());
       });
 
+      it("takes, renews and gives up the claim with a change, and refuses a change while another owner holds it", async () => {
+        const { store } = subject;
+        await store.admit(storedRun("r1"), admitNow);
+        const run = (await store.get("r1"))!.run;
+        const claimOf = (owner: string, now: number, release = false) => ({ owner, ttlMs: 1_000, now, release });
+        const running = bumped(run, { status: "running", startedAt: 1_500 });
+        expect(await store.update("r1", 0, running, undefined, claimOf("a", 10_000))).toEqual({ ok: true, startable: [] });
+        expect(await store.claims(["r1"])).toEqual(new Map([["r1", { owner: "a", until: 11_000 }]]));
+        // Another owner's change is refused, whatever else it would be refused for, and changes nothing.
+        expect(await store.update("r1", 1, bumped(running, { endReason: "b" }), undefined, claimOf("b", 10_500))).toEqual({ ok: false, why: "claimed" });
+        expect((await store.get("r1"))?.run.revision).toBe(1);
+        expect((await store.claims(["r1"])).get("r1")).toEqual({ owner: "a", until: 11_000 });
+        // A stale revision is refused first, and leaves the claim alone.
+        expect(await store.update("r1", 0, running, undefined, claimOf("a", 10_600, true))).toEqual({ ok: false, why: "revision" });
+        expect((await store.claims(["r1"])).get("r1")).toEqual({ owner: "a", until: 11_000 });
+        // Its holder renews it with a change; a change that is nobody's driver's leaves it as it is.
+        const renewed = bumped(running, { endReason: "a" });
+        expect((await store.update("r1", 1, renewed, undefined, claimOf("a", 10_700))).ok).toBe(true);
+        expect((await store.claims(["r1"])).get("r1")).toEqual({ owner: "a", until: 11_700 });
+        const decided = bumped(renewed, { endReason: "decided" });
+        expect((await store.update("r1", 2, decided)).ok).toBe(true);
+        expect((await store.claims(["r1"])).get("r1")).toEqual({ owner: "a", until: 11_700 });
+        // Expired: another owner's change takes it over; then the holder's own release gives it up.
+        const taken = bumped(decided, { endReason: "b" });
+        expect((await store.update("r1", 3, taken, undefined, claimOf("b", 11_701))).ok).toBe(true);
+        expect((await store.claims(["r1"])).get("r1")).toEqual({ owner: "b", until: 12_701 });
+        expect(await store.claim("r1", "a", 1_000, 11_800)).toBe(false);
+        expect((await store.update("r1", 4, bumped(taken, { endReason: "done" }), undefined, claimOf("b", 11_900, true))).ok).toBe(true);
+        expect(await store.claims(["r1"])).toEqual(new Map());
+      });
+
+      it("leaves the claim alone when a start is refused for want of a slot", async () => {
+        const { store } = subject;
+        await store.admit(storedRun("r1"), admitNow);
+        await store.admit(storedRun("r2", { queuedAt: 2_000 }), admitNow);
+        expect(await startRun(store, "r1")).toBe(true);
+        const run = (await store.get("r2"))!.run;
+        const refused = await store.update("r2", 0, bumped(run, { status: "running" }), undefined, { owner: "a", ttlMs: 1_000, now: 10_000, release: false });
+        expect(refused).toEqual({ ok: false, why: "no_slot" });
+        expect(await store.claims(["r2"])).toEqual(new Map());
+      });
+
+      it("lets exactly one of 20 owners changing a run at once take it", async () => {
+        const { store } = subject;
+        await store.admit(storedRun("r1"), admitNow);
+        const run = (await store.get("r1"))!.run;
+        // Different states, one revision: the compare-and-set alone would let one win too; the claim says whose it is.
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+          store.update("r1", 0, bumped(run, { status: "running", endReason: `o${i}` }), undefined, { owner: `o${i}`, ttlMs: 5_000, now: 1_000, release: false })));
+        const winner = results.findIndex((r) => r.ok);
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        expect((await store.claims(["r1"])).get("r1")?.owner).toBe(`o${winner}`);
+      });
+
       it("grants exactly one of 20 owners claiming at once", async () => {
         const { store } = subject;
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim("r1", `o${i}`, 5_000, 1_000)));

@@ -74,6 +74,20 @@ describe("Redis driver", () => {
     expect((await a.store.get("r1"))?.run.endReason).toBe(`writer ${results.indexOf(true)}`);
   });
 
+  it("sends a definition it saw stored once, and again when it is gone from Redis, so every run it admits is readable", async () => {
+    const [a, b, prefix] = await twoProcesses();
+    await a.store.admit(storedRun("r1"), admitNow);
+    await a.store.admit(storedRun("r2", { queuedAt: 2_000 }), admitNow);
+    const definitions = await keysMatching(admin, `${keyPrefix(prefix)}:def:*`);
+    expect(definitions).toHaveLength(1);
+    // A flush (or anyone) took the definition away: the next admission must bring it back.
+    await admin.del(...definitions);
+    await a.store.admit(storedRun("r3", { queuedAt: 3_000 }), admitNow);
+    // Read by another process, which never cached it.
+    expect((await b.store.get("r3"))?.definition).toEqual(storedRun("r3").definition);
+    expect((await b.store.get("r1"))?.definition).toEqual(storedRun("r1").definition);
+  });
+
   it("admits exactly one of 50 runs under a cooldown when they come from two processes", async () => {
     const [a, b] = await twoProcesses();
     const stores = [a.store, b.store];

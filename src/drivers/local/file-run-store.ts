@@ -8,7 +8,7 @@ import { isActive, isTerminal, type RunState, type RunStatus } from "../../core/
 import type { Priority } from "../../core/sop/types.ts";
 import type { Platform } from "../../ports/message-ledger.ts";
 import type {
-  Admission, ChainHead, Claim, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun, UpdateOutcome,
+  Admission, ChainHead, Claim, ClaimWrite, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
 import type { EndedSummary } from "./ended-index.ts";
 import { EndedRuns, summaryOf, withoutLegacyFields, type RunFile } from "./ended-runs.ts";
@@ -122,7 +122,7 @@ export class FileRunStore implements RunStore {
     return structuredClone(stored);
   }
 
-  async update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome> {
+  async update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding, claim?: ClaimWrite): Promise<UpdateOutcome> {
     this.assertWritable();
     let current = this.runs.get(runId);
     if (current === undefined && this.ended.has(runId)) {
@@ -138,6 +138,8 @@ export class FileRunStore implements RunStore {
     if (next.id !== runId || next.sop !== current.run.sop) {
       throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
     }
+    // Before any other check that writes (a refused start joins "blocked"): a refusal changes nothing.
+    if (claim !== undefined && !this.mayClaim(runId, claim.owner, claim.now)) return { ok: false, why: "claimed" };
     const { sop } = next;
     const index = this.indexOf(sop);
     const was = current.run.status;
@@ -162,6 +164,8 @@ export class FileRunStore implements RunStore {
       index.sealed.set(seal.seq, runId);
     }
     this.put(file);
+    if (claim?.release) this.unclaimNow(runId, claim.owner);
+    else if (claim !== undefined) this.claimed.set(runId, { owner: claim.owner, until: claim.now + claim.ttlMs });
     if (next.status !== "queued") index.blocked.delete(runId);
     const startable = sealing ? this.unblock(sop, file.definition.maxConcurrent) : [];
     // The run file carries the seal, so it is written first: a crash before the head's own file
@@ -290,13 +294,22 @@ export class FileRunStore implements RunStore {
 
   async claim(runId: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
     this.assertWritable();
-    const held = this.claimed.get(runId);
-    if (held !== undefined && held.owner !== owner && held.until > now) return false;
+    if (!this.mayClaim(runId, owner, now)) return false;
     this.claimed.set(runId, { owner, until: now + ttlMs });
     return true;
   }
 
   async unclaim(runId: string, owner: string): Promise<void> {
+    this.unclaimNow(runId, owner);
+  }
+
+  /** Nobody else holds an unexpired claim on the run. */
+  private mayClaim(runId: string, owner: string, now: number): boolean {
+    const held = this.claimed.get(runId);
+    return held === undefined || held.owner === owner || held.until <= now;
+  }
+
+  private unclaimNow(runId: string, owner: string): void {
     if (this.claimed.get(runId)?.owner === owner) this.claimed.delete(runId);
   }
 

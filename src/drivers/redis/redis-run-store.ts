@@ -4,7 +4,7 @@ import { nextDeadline } from "../../core/run/apply-event.ts";
 import { ACTIVE_STATUSES, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
 import type { Priority, SopDefinition } from "../../core/sop/types.ts";
 import type {
-  Admission, ChainHead, Claim, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, Seal, StoredRun, UpdateOutcome,
+  Admission, ChainHead, Claim, ClaimWrite, PruneQuery, RunEnding, RunFilter, RunPage, RunPageQuery, RunStore, Seal, StoredRun, UpdateOutcome,
 } from "../../ports/run-store.ts";
 import type { RedisClient } from "./redis-connection.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
@@ -55,15 +55,24 @@ export class RedisRunStore implements RunStore {
     const definition = JSON.stringify(stored.definition);
     const sha = sha256(definition);
     const k = this.keys;
-    const result = (await this.indexed(run, queueScript(
+    const state = JSON.stringify(run);
+    const attempt = async (send: boolean) => (await this.indexed(run, queueScript(
       this.redis.multi(),
       "admit",
       [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, "queued"), k.line(run.sop), k.sops],
       [
-        run.id, run.sop, JSON.stringify(run), run.revision, stored.dir, sha, definition, stored.definition.maxConcurrent,
+        run.id, run.sop, state, run.revision, stored.dir, sha, send ? definition : "", stored.definition.maxConcurrent,
         opts.now, Math.max(0, opts.cooldownSecs * 1000), opts.force ? "1" : "0", run.queuedAt, lineScore(run),
       ],
     ))) as number[];
+    // A definition this process saw stored is not sent again (every run of a SOP pins the same
+    // one). The script checks it is still there in the same step as the admission; when it is
+    // gone (a flush), the admission changes nothing and is made again with it.
+    let result = await attempt(!this.definitions.has(sha));
+    if (result[0] === -2) {
+      this.definitions.delete(sha);
+      result = await attempt(true);
+    }
     if (result[0] === -1) throw new Error(`cannot admit run ${run.id}: a run with that id already exists`);
     if (result[0] === 0) return { accepted: false, reason: "cooldown", retryAfterSecs: Math.ceil((result[1] ?? 0) / 1000) };
     this.remember(sha, definition);
@@ -82,7 +91,7 @@ export class RedisRunStore implements RunStore {
     return stored;
   }
 
-  async update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding): Promise<UpdateOutcome> {
+  async update(runId: string, expectedRevision: number, next: RunState, ending?: RunEnding, claim?: ClaimWrite): Promise<UpdateOutcome> {
     this.assertOpen();
     if (next.id !== runId) throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
     const k = this.keys;
@@ -91,11 +100,12 @@ export class RedisRunStore implements RunStore {
     const result = (await this.indexed(next, queueScript(
       this.redis.multi(),
       "update",
-      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), k.deadlines, ...statusKeys],
+      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), k.deadlines, k.claim(runId), ...statusKeys],
       [
         runId, expectedRevision, JSON.stringify(next), next.revision, next.status, next.sop, next.queuedAt,
         seal === undefined ? "" : JSON.stringify(seal), ending === undefined ? "" : JSON.stringify(ending.record),
         seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "", nextDeadline(next) ?? "",
+        ...claimArgs(claim),
         ...RUN_STATUSES,
       ],
     ))) as (number | string)[];
@@ -103,6 +113,7 @@ export class RedisRunStore implements RunStore {
       case 1: return { ok: true, startable: result.slice(1).map(String) };
       case -1: throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
       case -2: return { ok: false, why: "no_slot" };
+      case -4: return { ok: false, why: "claimed" };
       case -3: return { ok: false, why: "chain", head: typeof result[1] === "string" && result[1] !== "" ? (JSON.parse(result[1]) as ChainHead) : { ...GENESIS } };
       default: return { ok: false, why: "revision" };
     }
@@ -198,8 +209,7 @@ export class RedisRunStore implements RunStore {
 
   async claim(runId: string, owner: string, ttlMs: number, now: number): Promise<boolean> {
     this.assertOpen();
-    // Redis drops the key well after it expired by the claimants' clocks, which may differ a little.
-    const result = await runScript(this.redis, "claim", [this.keys.claim(runId)], [owner, now, now + ttlMs, Math.max(1, ttlMs) * 4]);
+    const result = await runScript(this.redis, "claim", [this.keys.claim(runId)], [owner, now, now + ttlMs, claimKeyLifetime(ttlMs)]);
     return result === 1;
   }
 
@@ -286,6 +296,16 @@ export class RedisRunStore implements RunStore {
     if (this.definitions.size >= DEFINITION_CACHE && oldest.done !== true) this.definitions.delete(oldest.value);
     this.definitions.set(sha, json);
   }
+}
+
+/** Redis drops a claim's key well after it expired by the claimants' clocks, which may differ a little. */
+const claimKeyLifetime = (ttlMs: number): number => Math.max(1, ttlMs) * 4;
+
+/** ARGV[14..17] of update.lua: a driver's claim taken, renewed or given up with the change; "" for none. */
+function claimArgs(claim: ClaimWrite | undefined): (string | number)[] {
+  if (claim === undefined) return ["", 0, "", 0];
+  if (claim.owner === "") throw new RangeError("a claim needs an owner");
+  return [claim.owner, claim.now, claim.release ? "" : claim.now + claim.ttlMs, claimKeyLifetime(claim.ttlMs)];
 }
 
 function lineScore(run: RunState): number {

@@ -16,7 +16,8 @@
   ARGV[4]  revision
   ARGV[5]  SOP folder (dir)
   ARGV[6]  definition sha256 (hex)
-  ARGV[7]  definition JSON (stored only if no run pinned the same definition before)
+  ARGV[7]  definition JSON (stored only if no run pinned the same definition before), or "" when
+           the caller saw it stored already
   ARGV[8]  max_concurrent of the pinned definition: the slots this run may start within
   ARGV[9]  now (epoch ms)
   ARGV[10] cooldown (ms)
@@ -28,6 +29,7 @@
     {1}               accepted
     {0, remainingMs}  refused: the SOP cools down for remainingMs more
     {-1}              a run with this id already exists
+    {-2}              ARGV[7] is "" and the definition is not stored (flushed, or deleted): send it
 ]]
 local rcall = redis.call
 local id, sop = ARGV[1], ARGV[2]
@@ -42,7 +44,12 @@ if ARGV[11] ~= "1" and cooldownMs > 0 and last ~= nil then
   if remaining > 0 then return {0, remaining} end
 end
 
-rcall("SET", KEYS[2], ARGV[7], "NX")
+-- Checked before any write, in the same step: a run is never stored without its definition.
+if ARGV[7] == "" then
+  if rcall("EXISTS", KEYS[2]) == 0 then return {-2} end
+else
+  rcall("SET", KEYS[2], ARGV[7], "NX")
+end
 rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", "queued", "sop", sop,
   "dir", ARGV[5], "def", ARGV[6], "max", ARGV[8], "order", ARGV[13])
 rcall("ZADD", KEYS[4], ARGV[12], id)

@@ -9,6 +9,9 @@
     queued are returned, to be nudged (runs that never tried have a job of their own on the way,
     so a run ending never nudges the whole line).
   The indexes move with the state: the run is in its status index, and in the line while queued.
+  With a claim owner (ARGV[14]), the change is also the driver's claim (see claim.lua): refused
+  while another owner holds an unexpired claim, else the claim is taken or renewed until ARGV[16],
+  or dropped when ARGV[16] is "" (nothing left for the driver to run), in the same step.
 
   KEYS[1]    run hash      <p>:run:<id>
   KEYS[2]    line          <p>:sop:<name>:line
@@ -16,7 +19,8 @@
   KEYS[4]    sealed        <p>:sop:<name>:sealed (run ids scored by seq)
   KEYS[5]    blocked       <p>:sop:<name>:blocked (queued runs refused a slot, scored like the line)
   KEYS[6]    deadlines     <p>:deadlines         (runs going on, scored by their earliest deadline)
-  KEYS[7..]  status index  <p>:sop:<name>:status:<status>, one key per run status
+  KEYS[7]    claim         <p>:claim:<id>        (string "<until epoch ms>|<owner>")
+  KEYS[8..]  status index  <p>:sop:<name>:status:<status>, one key per run status
 
   ARGV[1]    run id
   ARGV[2]    expected revision
@@ -31,7 +35,11 @@
   ARGV[11]   seal prev hash: the hash of the head the caller read (with the ending)
   ARGV[12]   seal hash (with the ending)
   ARGV[13]   the run's earliest deadline (epoch ms), or "" for none
-  ARGV[14..] the status each of KEYS[7..] indexes, in the same order
+  ARGV[14]   claim owner, or "" when the change is not a driver's (the claim is left alone)
+  ARGV[15]   now (epoch ms, the claimant's clock; with a claim owner)
+  ARGV[16]   claim until (epoch ms), or "" to give the claim up with the change
+  ARGV[17]   how long Redis keeps the claim key (ms; with a claim held)
+  ARGV[18..] the status each of KEYS[8..] indexes, in the same order
 
   Returns
     {1, id…}  updated; the ids are blocked runs to nudge now that a slot is free (only when the run ended)
@@ -39,6 +47,7 @@
     {-1}      the stored run belongs to another SOP than the new state names
     {-2}      a queued run may not start: no slot is free for it
     {-3, head} the chain head moved since the caller read it; head is its JSON now ("" for none)
+    {-4}      another owner holds an unexpired claim on the run (only with a claim owner)
 ]]
 local rcall = redis.call
 local id, status = ARGV[1], ARGV[5]
@@ -54,8 +63,8 @@ local max = tonumber(current[5]) or 1
 
 local from, to
 local active = {}
-for i = 7, #KEYS do
-  local s = ARGV[i + 7]
+for i = 8, #KEYS do
+  local s = ARGV[i + 10]
   if s == was then from = KEYS[i] end
   if s == status then to = KEYS[i] end
   if ACTIVE[s] then active[#active + 1] = KEYS[i] end
@@ -67,6 +76,16 @@ local function activeCount()
   local n = 0
   for _, key in ipairs(active) do n = n + rcall("ZCARD", key) end
   return n
+end
+
+-- Before the slot check, which writes (a refused start joins "blocked"): a refusal changes nothing.
+local owner = ARGV[14]
+if owner ~= "" then
+  local held = rcall("GET", KEYS[7])
+  if held then
+    local sep = string.find(held, "|", 1, true)
+    if string.sub(held, sep + 1) ~= owner and tonumber(string.sub(held, 1, sep - 1)) > tonumber(ARGV[15]) then return {-4} end
+  end
 end
 
 if was == "queued" and ACTIVE[status] then
@@ -103,6 +122,10 @@ else
   rcall("ZREM", KEYS[5], id)
 end
 if ARGV[13] == "" then rcall("ZREM", KEYS[6], id) else rcall("ZADD", KEYS[6], ARGV[13], id) end
+if owner ~= "" then
+  -- Checked above: the claim is the caller's, expired, or nobody's.
+  if ARGV[16] == "" then rcall("DEL", KEYS[7]) else rcall("SET", KEYS[7], ARGV[16] .. "|" .. owner, "PX", ARGV[17]) end
+end
 
 local result = {1}
 if ends then
