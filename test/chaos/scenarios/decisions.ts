@@ -156,8 +156,9 @@ async function runDecisions(driver: "local" | "redis", ctx: ScenarioContext, tal
     const entry = record.approvals.find((a) => a.gate === "step:1");
     ctx.log(`${c.gate.sop}: ${entry?.decision ?? "?"} by ${entry?.by.length ?? 0} (${c.answers.approve200} approvals and ${c.answers.deny200} denials answered 200), run ${record.status}`);
     for (const problem of decisionProblems(c.gate, record, c.answers)) tally.add("duplicateDecisions", 1, `${c.gate.sop} run ${c.runId}: ${problem}`);
-    if (entry?.decision === "denied" && c.answers.approve200 > 0 && entry.by.length === 1) {
-      tally.note(`${c.gate.sop} run ${c.runId}: ${c.answers.approve200} approval(s) were answered 200 ("approval recorded") before the deny, but the record's approvals[].by shows only the denier (${entry.by.join(", ")})`);
+    // A deny ends the gate: `by` names the denier, and the approvals given before it are in `approved_by`.
+    if (entry?.decision === "denied" && entry.approved_by.length < c.answers.approve200) {
+      tally.note(`${c.gate.sop} run ${c.runId}: ${c.answers.approve200} approval(s) were answered 200 ("approval recorded") before the deny, but the record's approvals[].approved_by names ${entry.approved_by.length} (${entry.approved_by.join(", ")})`);
     }
     if (c.answers.other.length > 0) tally.note(`${c.gate.sop} run ${c.runId}: answers other than 200/409: ${c.answers.other.slice(0, 3).join("; ")}`);
   }
