@@ -178,7 +178,10 @@ export class AuditSink {
     if (this.deps.writes === false) return;
     const runId = stored.run.id;
     for (let under = this.writing.get(runId); under; under = this.writing.get(runId)) await under.done;
-    if (stored.seal && this.finalWritten(stored) === undefined && !(await finalOnDisk(this.pathOf(stored), stored.seal.hash))) await this.update(runId);
+    if (stored.seal && this.finalWritten(stored) === undefined && !(await finalOnDisk(this.pathOf(stored), stored.seal.hash))) {
+      // Ended, so `stored` is final: the write need not read it again.
+      await this.update(runId, { stored });
+    }
   }
 
   /**
@@ -251,11 +254,12 @@ export class AuditSink {
       for (let i = 0; i < sealed.length; i += CHECK_PARALLEL) {
         const missing = await Promise.all(sealed.slice(i, i + CHECK_PARALLEL).map(async ({ runId }) => {
           const stored = await this.deps.store.get(runId);
-          return stored !== undefined && !(stored.seal && (await finalOnDisk(this.pathOf(stored), stored.seal.hash))) ? runId : undefined;
+          return stored !== undefined && !(stored.seal && (await finalOnDisk(this.pathOf(stored), stored.seal.hash))) ? stored : undefined;
         }));
-        for (const runId of missing) {
-          if (runId === undefined) continue;
-          await this.update(runId);
+        for (const stored of missing) {
+          if (stored === undefined) continue;
+          // Sealed, so what was just read is final: the write need not read it again.
+          await this.update(stored.run.id, { stored });
           written++;
         }
       }
