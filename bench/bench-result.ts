@@ -72,7 +72,7 @@ export function resultTable(rows: readonly BenchResult[], errors: readonly { nam
 }
 
 /** "targets: 17 met, 2 missed (load-sops cold, redis-throughput); 1 benchmark broken (…)" */
-export function targetSummary(rows: readonly BenchResult[], errors: readonly { name: string }[]): string {
+function targetSummary(rows: readonly BenchResult[], errors: readonly { name: string }[]): string {
   const targeted = rows.filter((r) => r.target !== undefined);
   const missed = targeted.filter((r) => r.target?.met === false).map((r) => r.name);
   const parts = [`targets: ${targeted.length - missed.length} met, ${missed.length} missed${missed.length ? ` (${missed.join(", ")})` : ""}`];

@@ -2,7 +2,7 @@ import { TERMINAL_STATUSES, type RunState } from "../core/run/run-state.ts";
 import type { RunStore } from "../ports/run-store.ts";
 
 /** How many of an SOP's latest ended runs its metrics (success rate, percentiles) are taken from. */
-export const METRICS_WINDOW = 200;
+const METRICS_WINDOW = 200;
 /** SOPs whose window is kept between calls. */
 const KEPT = 1_000;
 

@@ -1,5 +1,5 @@
 /** Which run a command means: by id, or the one run of an SOP that waits (or is active). */
-import { isActive, OPEN_STATUSES, WAITING_STATUSES, type RunState } from "../core/run/run-state.ts";
+import { OPEN_STATUSES, WAITING_STATUSES, type RunState } from "../core/run/run-state.ts";
 import type { RunStore } from "../ports/run-store.ts";
 import type { SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
@@ -38,7 +38,7 @@ export async function findActive({ store, catalog }: Sources, target: string | R
   const ref = typeof target === "string" ? target : (target.sop ?? "");
   const byId = await store.get(ref);
   if (byId) return byId.run;
-  const runs = (await store.list({ sop: ref, statuses: OPEN_STATUSES })).filter((r) => isActive(r.status) || r.status === "queued");
+  const runs = await store.list({ sop: ref, statuses: OPEN_STATUSES });
   const [first, ...others] = runs;
   if (first && others.length === 0) return first;
   if (runs.length > 1) {

@@ -13,7 +13,7 @@ const DAY_MS = 86_400_000;
 /** Runs one store call removes; prune goes on while a call removes this many. */
 const BATCH = 500;
 /** How often a process prunes after the first time, at start. */
-export const RETENTION_INTERVAL_MS = 3_600_000;
+const RETENTION_INTERVAL_MS = 3_600_000;
 
 export interface RetentionOptions {
   store: RunStore;
@@ -21,11 +21,10 @@ export interface RetentionOptions {
   days: number;
   clock: Clock;
   log: Logger;
-  intervalMs?: number;
 }
 
 /** Removes what is past retention now; returns how many runs, by SOP. */
-export async function pruneHistory(store: RunStore, endedBefore: number): Promise<Map<string, number>> {
+async function pruneHistory(store: RunStore, endedBefore: number): Promise<Map<string, number>> {
   const bySop = new Map<string, number>();
   for (;;) {
     const pruned = await store.prune({ endedBefore, limit: BATCH });
@@ -34,7 +33,7 @@ export async function pruneHistory(store: RunStore, endedBefore: number): Promis
   }
 }
 
-/** Prunes at once and then every `intervalMs` (default hourly) until stopped. */
+/** Prunes at once and then hourly until stopped. */
 export class Retention {
   private cancel: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -72,6 +71,6 @@ export class Retention {
       () => undefined,
       (err: unknown) => this.o.log.error({ err }, `retention: cannot prune ended runs: ${(err as Error).message}; trying again in an hour`),
     );
-    this.cancel = this.o.clock.schedule(() => this.tick(), this.o.intervalMs ?? RETENTION_INTERVAL_MS);
+    this.cancel = this.o.clock.schedule(() => this.tick(), RETENTION_INTERVAL_MS);
   }
 }

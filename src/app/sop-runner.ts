@@ -423,8 +423,7 @@ export class SopRunner {
   async record(runId: string): Promise<AuditRecord> {
     const stored = await this.store.get(runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-    await this.audit.settle(stored);
-    return this.audit.recordOf(stored);
+    return this.settled(stored);
   }
 
   /** Look now for runs nobody moves (see `RunEngine.sweep`); every worker does this on its own timer. */

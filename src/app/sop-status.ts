@@ -46,17 +46,17 @@ export function sopMetrics(runs: readonly RunState[]): SopMetrics {
 
 /**
  * The status of `sop` from its runs going on and its latest ended runs (the metrics' window), and
- * the cooldown the store says is left. `endedCount`, when given, is how many ended runs it has in
- * all (the `runs` metric); by default those in `runs`.
+ * the cooldown the store says is left. `endedCount` is how many ended runs it has in all (the
+ * `runs` metric), beyond the window.
  */
-export function sopStatus(sop: string, runs: readonly RunState[], cooldownRemainingSecs: number, endedCount?: number): SopStatus {
+export function sopStatus(sop: string, runs: readonly RunState[], cooldownRemainingSecs: number, endedCount: number): SopStatus {
   const ended = runs.filter((r) => isTerminal(r.status)).sort((a, b) => (b.completedAt ?? 0) - (a.completedAt ?? 0));
   const status: SopStatus = {
     sop,
     active: runs.filter((r) => isActive(r.status)),
     queued: runs.filter((r) => r.status === "queued"),
     cooldown_remaining_secs: cooldownRemainingSecs,
-    metrics: { ...sopMetrics(runs), ...(endedCount === undefined ? {} : { runs: endedCount }) },
+    metrics: { ...sopMetrics(runs), runs: endedCount },
   };
   if (ended[0]) status.last = ended[0];
   return status;

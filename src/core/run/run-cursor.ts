@@ -20,11 +20,6 @@ export function compareNewestFirst(a: RunPlace, b: RunPlace): number {
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
-/** Whether `place` comes after the cursor's run in history order (is older). */
-export function isAfter(place: RunPlace, cursor: RunPlace): boolean {
-  return compareNewestFirst(place, cursor) > 0;
-}
-
 export function encodeCursor(place: RunPlace): string {
   return btoa(`${place.queuedAt}:${place.id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }

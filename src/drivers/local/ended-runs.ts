@@ -37,10 +37,6 @@ export class EndedRuns {
     this.index = new EndedIndexFile(indexPath);
   }
 
-  get size(): number {
-    return this.summaries.size;
-  }
-
   has(runId: string): boolean {
     return this.summaries.has(runId);
   }
@@ -80,7 +76,7 @@ export class EndedRuns {
 
   /** The run's file when memory has it (its last change, or a recent read); no read. */
   cached(runId: string): RunFile | undefined {
-    return this.has(runId) ? (this.unwritten.get(runId) ?? this.recent.get(runId)) : undefined;
+    return this.has(runId) ? this.fileToWrite(runId) : undefined;
   }
 
   /** Whether a change to the run still waits for its write: prune leaves such a run alone. */

@@ -8,10 +8,6 @@ export class HistoryOrder {
   /** Oldest first. */
   private places: RunPlace[] = [];
 
-  get size(): number {
-    return this.places.length;
-  }
-
   add(place: RunPlace): void {
     const at = this.firstNotOlder(place);
     if (this.places[at]?.id === place.id) return;
