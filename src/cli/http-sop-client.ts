@@ -8,6 +8,7 @@ import { RUN_ID_SHAPE } from "../core/names.ts";
 import type { Plan } from "../core/plan/plan-run.ts";
 import { isAtRest } from "../core/run/run-state.ts";
 import type { Diagnostic, VarValue } from "../core/sop/types.ts";
+import type { CommandTriggerResult } from "../http/api/command-trigger.ts";
 import type { ServerClient } from "./http-client.ts";
 import {
   Refusal, activeBehindPeople, type DecisionTarget, type PlanAnswer, type SopClient, type SopListing, type StatusAnswer, type TriggerOutcome,
@@ -20,9 +21,6 @@ interface SopView {
   status: { active: RunBrief[]; queued: RunBrief[]; last: RunBrief | null; cooldown_remaining_secs: number; metrics: SopMetrics };
 }
 type Decided = { message: string; run: AuditRecord };
-type TriggerResult =
-  | { sop: string; status: "started"; run: AuditRecord }
-  | { sop: string; status: "refused"; code: string; error: string; retry_after_secs?: number };
 
 const path = (s: string): string => encodeURIComponent(s);
 
@@ -91,7 +89,7 @@ export class HttpSopClient implements SopClient {
   }
 
   async trigger(text: string): Promise<TriggerOutcome[]> {
-    const { results } = await this.server.post<{ results: TriggerResult[] }>("/api/sop/trigger", { text });
+    const { results } = await this.server.post<{ results: CommandTriggerResult[] }>("/api/sop/trigger", { text });
     return results.map((r): TriggerOutcome => (r.status === "started"
       ? { sop: r.sop, record: r.run }
       : { sop: r.sop, refusal: new Refusal(r.code, r.error, r.retry_after_secs !== undefined ? { retry_after_secs: r.retry_after_secs } : {}) }));

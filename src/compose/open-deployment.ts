@@ -61,12 +61,12 @@ export interface SopRunnerOptions {
    * Keep audit files in LOGS_DIR (default true). With Redis, `sop serve` writes every run's
    * record from the events it hears; `sop worker` processes write none unless SOP_AUDIT_FILES=1.
    */
+  auditFiles?: boolean;
   /**
    * Prune ended runs past SOP_RETENTION_DAYS, at start and hourly (`sop serve`, `sop worker`);
    * default false, so a CLI command never prunes.
    */
   retention?: boolean;
-  auditFiles?: boolean;
   /**
    * Only look (`sop status`, `sop list`): no worker, no lock on DATA_DIR, no audit writes, and
    * every change refused. Nothing is recovered or moved on: that is a worker's job.

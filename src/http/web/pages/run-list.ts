@@ -22,10 +22,15 @@ export interface RunFilters {
   status?: string;
 }
 
+/** /runs with these filters (and a cursor): every paging link keeps the same filters. */
+function runsUrl(f: RunFilters, cursor?: string): string {
+  const query = new URLSearchParams({ ...(f.sop ? { sop: f.sop } : {}), ...(f.status ? { status: f.status } : {}), ...(cursor !== undefined ? { cursor } : {}) });
+  return `/runs?${query.toString()}`;
+}
+
 /** The link to the page after this one: the same filters, and the cursor the store gave. */
 function olderLink(f: RunFilters, next: string): SafeHtml {
-  const query = new URLSearchParams({ ...(f.sop ? { sop: f.sop } : {}), ...(f.status ? { status: f.status } : {}), cursor: next });
-  return html`<nav class="pager"><a rel="next" href="/runs?${query.toString()}">Older →</a></nav>`;
+  return html`<nav class="pager"><a rel="next" href="${runsUrl(f, next)}">Older →</a></nav>`;
 }
 
 /** A page of history, newest first; `next` is the cursor of the older page (absent on the last). `paged`: this is not the first page. */
@@ -43,7 +48,7 @@ export function runListPage(o: { runs: RunState[]; next?: string | undefined; pa
   </select></label>
   <button type="submit">Filter</button>
 </form>
-${o.paged ? html`<p class="muted"><a href="/runs?${new URLSearchParams({ ...(f.sop ? { sop: f.sop } : {}), ...(f.status ? { status: f.status } : {}) }).toString()}">← Newest</a></p>` : ""}
+${o.paged ? html`<p class="muted"><a href="${runsUrl(f)}">← Newest</a></p>` : ""}
 ${runsTable(o.runs)}
 ${o.next !== undefined ? olderLink(f, o.next) : ""}`;
 }
