@@ -156,11 +156,7 @@ export class RedisRunStore implements RunStore {
 
   async markAudited(sop: string, seq: number): Promise<void> {
     this.assertOpen();
-    // A mark never moves back, also when two processes mark at once.
-    await this.redis.eval(
-      "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1])) or 0 if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
-      1, this.keys.audited, sop, seq,
-    );
+    await runScript(this.redis, "markAudited", [this.keys.audited], [sop, seq]);
   }
 
   async prune(query: PruneQuery): Promise<{ runId: string; sop: string }[]> {

@@ -14,6 +14,7 @@ const SCRIPTS = {
   unclaim: { file: "unclaim.lua", keys: 1 },
   index: { file: "index.lua", keys: undefined },
   prune: { file: "prune.lua", keys: 16 },
+  markAudited: { file: "mark-audited.lua", keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
