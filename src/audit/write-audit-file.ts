@@ -23,11 +23,21 @@ export interface WriteJsonOptions {
  * the path and the cause, e.g. `cannot write audit file /x/y.json: ENOSPC: no space left on device`.
  */
 export async function writeJsonAtomic(path: string, value: unknown, options: WriteJsonOptions = {}): Promise<void> {
+  let text: string;
+  try {
+    text = serialize(value);
+  } catch (error) {
+    throw writeError(path, options, error);
+  }
+  await writeTextAtomic(path, text, options);
+}
+
+/** `writeJsonAtomic` for text already made (JSON lines, say): the same temp file, rename and errors. */
+export async function writeTextAtomic(path: string, text: string, options: WriteJsonOptions = {}): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   let tempExists = false;
   try {
-    const text = serialize(value);
     // "wx": never reuse or clobber a file that happens to carry the temp name. The folder is made
     // only when missing: files are rewritten far more often than folders appear.
     const create = () => open(temp, "wx", options.private ? 0o600 : 0o666);
@@ -47,9 +57,13 @@ export async function writeJsonAtomic(path: string, value: unknown, options: Wri
     tempExists = false;
   } catch (error) {
     if (tempExists) await rm(temp, { force: true }).catch(() => undefined);
-    throw new Error(`cannot write ${options.what ?? "file"} ${path}: ${describe(error)}`, { cause: error });
+    throw writeError(path, options, error);
   }
   if (options.durable !== false) await syncDirectoryShared(dir);
+}
+
+function writeError(path: string, options: WriteJsonOptions, error: unknown): Error {
+  return new Error(`cannot write ${options.what ?? "file"} ${path}: ${describe(error)}`, { cause: error });
 }
 
 /**

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { appendFile, open, readFile, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { appendFile, readFile } from "node:fs/promises";
+import { writeTextAtomic } from "../../audit/write-audit-file.ts";
 import { isTerminal, type RunStatus } from "../../core/run/run-state.ts";
 
 /** What memory keeps of an ended run; the run file (read on demand) holds the rest. */
@@ -72,19 +71,8 @@ export class EndedIndexFile {
     return this.enqueue(async () => {
       const lines: string[] = [];
       for (const s of summaries) lines.push(JSON.stringify(s));
-      const temp = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-      try {
-        const handle = await open(temp, "wx", 0o600);
-        try {
-          await handle.writeFile(lines.length > 0 ? `${lines.join("\n")}\n` : "", "utf8");
-        } finally {
-          await handle.close();
-        }
-        await rename(temp, this.path);
-      } catch (error) {
-        await rm(temp, { force: true }).catch(() => undefined);
-        throw new Error(`cannot write the run index ${this.path}: ${(error as Error).message}`, { cause: error });
-      }
+      // A cache the run files can rebuild: atomic, not fsynced.
+      await writeTextAtomic(this.path, lines.length > 0 ? `${lines.join("\n")}\n` : "", { what: "the run index", durable: false, private: true });
     });
   }
 
