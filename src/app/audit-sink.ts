@@ -16,6 +16,7 @@ import { redactText } from "../exec/redact.ts";
 import type { RunStore, StoredRun } from "../ports/run-store.ts";
 import type { Logger } from "./logger.ts";
 import { systemClock, type Clock } from "../ports/clock.ts";
+import { setNewest } from "../core/bounded-map.ts";
 
 /** How much of a file's end holds its `hash` (the last member of a sealed record as written). */
 const TAIL_BYTES = 512;
@@ -350,10 +351,7 @@ export class AuditSink {
   }
 
   private rememberFinal(runId: string, record: AuditRecord): void {
-    this.finals.delete(runId);
-    this.finals.set(runId, record);
-    const oldest = this.finals.keys().next();
-    if (this.finals.size > RECENT_FINALS && oldest.done !== true) this.finals.delete(oldest.value);
+    setNewest(this.finals, runId, record, RECENT_FINALS);
   }
 
   private scheduleRetry(): void {

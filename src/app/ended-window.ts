@@ -1,5 +1,6 @@
 import { TERMINAL_STATUSES, type RunState } from "../core/run/run-state.ts";
 import type { RunStore } from "../ports/run-store.ts";
+import { setNewest } from "../core/bounded-map.ts";
 
 /** How many of an SOP's latest ended runs its metrics (success rate, percentiles) are taken from. */
 const METRICS_WINDOW = 200;
@@ -28,10 +29,7 @@ export class EndedWindows {
     if (kept?.key === key) return { runs: kept.runs, count };
     const page = await this.store.page({ sop, statuses: TERMINAL_STATUSES, limit: METRICS_WINDOW });
     const runs = page.runs.map((run) => ({ ...run, steps: run.steps.map((step) => ({ ...step, output: "" })) }));
-    this.kept.delete(sop);
-    this.kept.set(sop, { key, runs });
-    const oldest = this.kept.keys().next();
-    if (this.kept.size > KEPT && oldest.done !== true) this.kept.delete(oldest.value);
+    setNewest(this.kept, sop, { key, runs }, KEPT);
     return { runs, count };
   }
 }

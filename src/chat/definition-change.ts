@@ -14,6 +14,7 @@ import type { SopDefinition } from "../core/sop/types.ts";
 import type { StoredRun } from "../ports/run-store.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
 import { definitionText } from "./definition-text.ts";
+import { setNewest } from "../core/bounded-map.ts";
 
 export interface DiffLine {
   /**
@@ -161,9 +162,7 @@ export async function definitionChanges(runner: RunHistory, stored: StoredRun): 
         };
       }
     }
-    const oldest = cache.keys().next();
-    if (cache.size >= CACHE_SIZE && !oldest.done) cache.delete(oldest.value);
-    cache.set(key(cp), change);
+    setNewest(cache, key(cp), change, CACHE_SIZE);
   }
   for (const cp of waiting) {
     const change = cache.get(key(cp));

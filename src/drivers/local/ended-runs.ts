@@ -4,6 +4,7 @@ import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import type { StoredRun } from "../../ports/run-store.ts";
 import { EndedIndexFile, type EndedSummary } from "./ended-index.ts";
 import { checkRun } from "./stored-run-checks.ts";
+import { setNewest } from "../../core/bounded-map.ts";
 
 /** What a run file holds: the stored run and, once it ended, its sealed record. */
 export interface RunFile extends StoredRun {
@@ -155,10 +156,7 @@ export class EndedRuns {
   }
 
   private remember(runId: string, file: RunFile): void {
-    this.recent.delete(runId);
-    this.recent.set(runId, file);
-    const oldest = this.recent.keys().next();
-    if (this.recent.size > RECENT && oldest.done !== true) this.recent.delete(oldest.value);
+    setNewest(this.recent, runId, file, RECENT);
   }
 }
 

@@ -10,6 +10,7 @@ import type { RedisClient } from "./redis-connection.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
 import { indexHistory, pageRuns, pruneRuns, queueIndex, scored } from "./redis-history.ts";
 import { defineScripts, queueScript, runScript } from "./scripts.ts";
+import { setNewest } from "../../core/bounded-map.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
 const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, low: 3 };
@@ -287,10 +288,7 @@ export class RedisRunStore implements RunStore {
   }
 
   private remember(sha: string, json: string): void {
-    if (this.definitions.has(sha)) return;
-    const oldest = this.definitions.keys().next();
-    if (this.definitions.size >= DEFINITION_CACHE && oldest.done !== true) this.definitions.delete(oldest.value);
-    this.definitions.set(sha, json);
+    if (!this.definitions.has(sha)) setNewest(this.definitions, sha, json, DEFINITION_CACHE);
   }
 }
 
