@@ -60,7 +60,7 @@ export async function runCommand(
       timeoutMs: effect.timeoutMs,
       redact,
       signal,
-      onSpawn: (pid) => processOf(deps.machine, pid, effect).then(started),
+      onSpawn: (pid) => started(processOf(deps.machine, pid, effect)),
     });
     const outputVars = keepSecretsOut(await readOutputVars(outputFile), Object.values(secrets));
     const event = { exitCode: result.exitCode, output: result.output, timedOut: result.timedOut, cancelled: result.cancelled, durationMs: result.durationMs };
@@ -74,9 +74,9 @@ function stepLabel(target: CommandTarget): string {
   return target.kind === "step" ? String(target.step) : target.gate;
 }
 
-async function processOf(machine: MachineIdentity, pid: number, effect: CommandEffect): Promise<CommandProcess> {
+function processOf(machine: MachineIdentity, pid: number, effect: CommandEffect): CommandProcess {
   const proc: CommandProcess = { host: machine.host, machine: machine.machine ?? "", pgid: pid, commandIndex: effect.commandIndex, attempt: effect.attempt };
-  const ticks = await startTicksOf(pid);
+  const ticks = startTicksOf(pid);
   if (ticks !== undefined) proc.startTicks = ticks;
   return proc;
 }

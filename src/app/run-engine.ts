@@ -4,7 +4,8 @@
  * seal of its audit record and the freed slot when it ends), and performs the effects. Commands
  * run only in `handle` (a worker), by whoever holds the run's claim.
  */
-import { applyEvent, pendingTimers, targetKey, type EventResult, type RunInput } from "../core/run/apply-event.ts";
+import { pendingTimers, targetKey, type EventResult, type RunInput } from "../core/run/apply-event.ts";
+import { applyInOrder, type OrderedResult, type TimedInput } from "../core/run/apply-in-order.ts";
 import { mayDecide, type Actor } from "../core/run/decide.ts";
 import type { Effect } from "../core/run/effects.ts";
 import { newRun } from "../core/run/new-run.ts";
@@ -100,7 +101,7 @@ export interface SweepReport {
 
 interface Step {
   stored: StoredRun;
-  result: EventResult;
+  result: OrderedResult;
   /**
    * A driver's change only (`Driving`): what became of its claim. Absent when nothing was
    * written (nothing to do, or no slot): the claim is as it was.
@@ -112,6 +113,8 @@ interface Step {
 interface Driving {
   /** The claim held; undefined when this change is to take it. */
   claim: RunClaim | undefined;
+  /** Inputs applied in memory only so far, written in this change before its own input. */
+  carried?: readonly TimedInput[];
 }
 
 const jobId = (...parts: string[]): string => parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_");
@@ -386,14 +389,35 @@ export class RunEngine {
   private async carryOn(runId: string, first: Step, claim: RunClaim): Promise<void> {
     let step = first;
     let command = step.result.changed ? commandOf(step.result) : undefined;
-    while (command && claim.held && !this.stopping) {
-      const ran = await this.runOne(step.stored, command, claim);
+    // A command's end that another command follows at once is not written on its own: it goes with
+    // that command's start (one durable write per step, not two), and the next launcher is spawned
+    // meanwhile. What the next command sees (its variables) is the run with the end applied.
+    let carried: TimedInput[] = [];
+    while (command && this.startsMore(claim)) {
+      const ran = await this.runOne(step.stored, command, claim, carried);
       // Lost meanwhile: the process that took the run over has recovered (or will recover) the step.
       if (ran === undefined) return;
+      carried = [...ran.carried, { input: ran.finished, at: this.deps.now() }];
+      const ahead = applyInOrder(ran.stored.definition, ran.stored.run, carried);
+      const next = ahead.changed ? commandOf(ahead) : undefined;
+      // Checked again after the command: the loop's own check must never find something carried.
+      if (next && this.startsMore(claim)) {
+        step = { stored: ran.stored, result: ahead };
+        command = next;
+        continue;
+      }
       // Carries the claim: refused (changing nothing) if another process took the run over meanwhile.
-      step = await this.transition(runId, ran.finished, ran.stored, { claim });
+      const last = carried.pop();
+      if (last === undefined) return;
+      step = await this.transition(runId, last.input, ran.stored, { claim, carried });
+      carried = [];
       command = step.result.changed ? commandOf(step.result) : undefined;
     }
+  }
+
+  /** Whether a driver holding `claim` starts another command: not once the claim or the process is going. */
+  private startsMore(claim: RunClaim): boolean {
+    return claim.held && !this.stopping;
   }
 
   /** What a driver that just took the claim applies first: recover orphans, start, or move on. */
@@ -406,9 +430,12 @@ export class RunEngine {
   /**
    * Run one command; undefined when its result must not be applied: the claim was lost (the
    * process that took the run over recovers the step), or its start could not be recorded (then
-   * it never began, and whoever drives the run next runs it).
+   * it never began, and whoever drives the run next runs it). `carried` is written with the
+   * command's start; when the command never got a process it is handed back, still to write.
    */
-  private async runOne(stored: StoredRun, effect: CommandEffect, claim: RunClaim): Promise<{ finished: Extract<RunInput, { type: "command_finished" }>; stored: StoredRun } | undefined> {
+  private async runOne(
+    stored: StoredRun, effect: CommandEffect, claim: RunClaim, carried: readonly TimedInput[],
+  ): Promise<{ finished: Extract<RunInput, { type: "command_finished" }>; stored: StoredRun; carried: readonly TimedInput[] } | undefined> {
     const controller = new AbortController();
     const { run } = stored;
     this.running.set(run.id, controller);
@@ -421,15 +448,19 @@ export class RunEngine {
     let recorded = true as boolean;
     // The run as its start was written: what the command's end is applied to.
     let latest = stored;
+    let unwritten = carried;
+    // What the command is run with: the run as it stands with what is carried applied.
+    const current = carried.length === 0 ? stored : { ...stored, run: applyInOrder(stored.definition, stored.run, carried).run };
     try {
-      const finished = await runCommand(this.deps, stored, effect, controller.signal, async (process) => {
+      const finished = await runCommand(this.deps, current, effect, controller.signal, async (process) => {
         // Recorded with the claim renewed in the same step: the command runs only if it is still ours.
-        const started = await this.recordStart(stored, effect, process, claim);
+        const started = await this.recordStart(stored, effect, process, claim, carried);
+        unwritten = [];
         if (started) latest = started;
         recorded = started !== undefined;
         return recorded;
       });
-      return recorded && claim.held ? { finished, stored: latest } : undefined;
+      return recorded && claim.held ? { finished, stored: latest, carried: unwritten } : undefined;
     } finally {
       clearInterval(watch);
       stopWhenLost();
@@ -442,15 +473,27 @@ export class RunEngine {
     if (stored && isTerminal(stored.run.status)) controller.abort();
   }
 
-  /** The run once where the command runs is on record (a command runs only then); undefined when it could not be. */
-  private async recordStart(stored: StoredRun, effect: CommandEffect, process: CommandProcess, claim: RunClaim): Promise<StoredRun | undefined> {
+  /**
+   * The run once where the command runs is on record, with what was carried (a command runs only
+   * then); undefined when it could not be. What was carried is written even then, when it can
+   * be: a step that ended is never left looking interrupted because the next could not start.
+   */
+  private async recordStart(
+    stored: StoredRun, effect: CommandEffect, process: CommandProcess, claim: RunClaim, carried: readonly TimedInput[],
+  ): Promise<StoredRun | undefined> {
     const runId = stored.run.id;
     const input: RunInput = { type: "command_started", target: effect.target, commandIndex: effect.commandIndex, attempt: effect.attempt, process };
     try {
-      const step = await this.transition(runId, input, stored, { claim });
-      return step.result.changed && step.claim === "held" ? step.stored : undefined;
+      const step = await this.transition(runId, input, stored, { claim, carried });
+      return step.result.lastChanged && step.claim === "held" ? step.stored : undefined;
     } catch (err) {
       this.deps.log.warn({ runId, err }, `could not record where the command of run ${runId} would run, so it does not run now; a worker runs it later`);
+      const last = carried.at(-1);
+      if (last !== undefined) {
+        await this.transition(runId, last.input, stored, { claim, carried: carried.slice(0, -1) }).catch((e: unknown) => {
+          this.deps.log.warn({ runId, err: e }, `could not record how the last command of run ${runId} ended; a worker recovers it`);
+        });
+      }
       return undefined;
     }
   }
@@ -495,7 +538,7 @@ export class RunEngine {
         if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
         fresh = true;
       }
-      const result = applyEvent(stored.definition, stored.run, input, now());
+      const result = applyInOrder(stored.definition, stored.run, [...(driving?.carried ?? []), { input, at: now() }]);
       if (!result.changed) {
         if (fresh) return { stored, result };
         // Nothing to do by what this process knew: the store may know better.
@@ -527,11 +570,11 @@ export class RunEngine {
       const { ending, outcome } = ends ? await this.inTurn(next.sop, write) : await write();
       if (!outcome.ok) {
         // No slot for it yet: it stays queued, and the run that frees one nudges it.
-        if (outcome.why === "no_slot") return { stored, result: { run: stored.run, effects: [], changed: false } };
+        if (outcome.why === "no_slot") return { stored, result: unchangedResult(stored.run) };
         // Another process drives the run: this change is not ours to make.
         if (outcome.why === "claimed") {
           driving?.claim?.refused();
-          return { stored, result: { run: stored.run, effects: [], changed: false }, claim: "refused" };
+          return { stored, result: unchangedResult(stored.run), claim: "refused" };
         }
         // The run itself was as read (the store checks the revision first): seal again from the head as it is.
         if (outcome.why === "chain") continue;
@@ -653,6 +696,10 @@ export class RunEngine {
 
 function hasRunningCommand(run: RunState): boolean {
   return run.steps.some((s) => s.status === "running") || run.verifications.some((v) => v.status === "running");
+}
+
+function unchangedResult(run: RunState): OrderedResult {
+  return { run, effects: [], changed: false, lastChanged: false };
 }
 
 function commandOf(result: EventResult): CommandEffect | undefined {

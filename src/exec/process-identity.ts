@@ -35,9 +35,11 @@ function readMachine(): MachineIdentity {
  * undefined when it is gone or /proc cannot tell. A pid and its start time name one process for
  * the life of a boot.
  */
-export async function startTicksOf(pid: number): Promise<string | undefined> {
+export function startTicksOf(pid: number): string | undefined {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // Read at once: /proc is the kernel's memory, never a disk, and this sits between a command's
+    // spawn and its start (four trips through the thread pool would cost more than the read).
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces and parentheses; the fields after its last ")" do not.
     return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
   } catch {

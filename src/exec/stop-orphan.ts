@@ -20,7 +20,7 @@ const KILL_WAIT_MS = 2000;
 export async function stopOrphan(proc: CommandProcess, here: MachineIdentity, options: StopOrphanOptions = {}): Promise<string> {
   const where = `process group ${proc.pgid} on ${proc.host}`;
   if (here.machine === undefined || proc.machine !== here.machine) return `it may still be running: ${where}`;
-  const leader = await startTicksOf(proc.pgid);
+  const leader = startTicksOf(proc.pgid);
   // The leader lives with another start time: the id was reused after our group ended.
   if (leader !== undefined && proc.startTicks !== undefined && leader !== proc.startTicks) return `its ${where} had ended`;
   if (leader !== undefined && proc.startTicks === undefined) return `it may still be running: ${where} (not stopped: its start was not recorded)`;
