@@ -22,32 +22,25 @@ const PIPE_DRAIN_MS = 1000;
  * The outer shell, leader of the command's process group:
  * - waits for a line on its stdin, the go-ahead once `onSpawn` has recorded where the command
  *   runs (end of input without it means the caller is gone: nothing runs, exit 125);
- * - runs `/bin/sh -e -c <command>` with stderr joined onto stdout (one pipe keeps the true order
- *   of both streams, which two pipes cannot) and stdin from /dev/null; the command is a
- *   positional parameter, never parsed by the outer shell;
- * - meanwhile watches its stdin, which the caller holds open while it lives: when the caller dies
- *   (kill -9 of a worker) the input ends and the whole group gets SIGTERM, so a command never
- *   outlives the process that answers for it, on any machine;
- * - ends as the command ended: with its exit code, or killed by the same signal.
+ * - starts a watcher on a copy of its stdin, which the caller holds open while it lives: when the
+ *   caller dies (kill -9 of a worker) the input ends and the whole group gets SIGTERM, so a
+ *   command never outlives the process that answers for it, on any machine;
+ * - becomes `/bin/sh -e -c <command>` (exec: the same process, so the group's leader and the
+ *   process the caller waits for are the command's shell, and its end, code or signal, is the
+ *   command's own), with stderr joined onto stdout (one pipe keeps the true order of both
+ *   streams, which two pipes cannot) and stdin from /dev/null; the command is a positional
+ *   parameter, never parsed by the outer shell.
+ *
+ * The watcher outlives the command by design: the caller's SIGTERM to the group once the shell
+ * exited (which also ends the command's leftover background jobs) ends it. Two processes per
+ * command, not three: the shell that waited for the command and reported its end is gone.
  */
 const LAUNCHER_SCRIPT = [
   "read -r _ || exit 125",
   // A job started with & reads /dev/null unless told otherwise: the watcher reads a copy of stdin.
   "exec 3<&0",
-  '/bin/sh -e -c "$1" 2>&1 </dev/null 3<&- &',
-  "command=$!",
   "(while read -r _; do :; done; kill -TERM 0) <&3 >/dev/null 2>&1 &",
-  "watcher=$!",
-  "exec 3<&-",
-  // Signals sent to the group are for the command: this shell outlives them to report its end
-  // (a caught signal, unlike an ignored one, is not passed on as ignored to the command).
-  "trap : TERM INT HUP",
-  // wait says "Terminated" on stderr when the command died by a signal; the end is reported anyway.
-  'while :; do wait "$command" 2>/dev/null; status=$?; kill -0 "$command" 2>/dev/null || break; done',
-  'kill -KILL "$watcher" 2>/dev/null',
-  "trap - TERM INT HUP",
-  'if [ "$status" -gt 128 ]; then kill -"$((status - 128))" "$$"; fi',
-  'exit "$status"',
+  'exec /bin/sh -e -c "$1" 2>&1 </dev/null 3<&-',
 ].join("\n");
 const LAUNCHER = ["-c", LAUNCHER_SCRIPT, "sh"];
 
@@ -144,7 +137,9 @@ export class ShellExecutor implements StepExecutor {
       };
       const onAbort = (): void => stop("cancel");
       const finish = (): void => {
-        child.stdin?.destroy();
+        // Not before the shell's end: the watcher reads its end of this pipe, and the stderr pipe
+        // closes as soon as the shell joins stderr onto stdout, while the command runs.
+        if (exit !== undefined) child.stdin?.destroy();
         if (done || exit === undefined || openPipes > 0) return;
         done = true;
         timers.forEach(clearTimeout);
