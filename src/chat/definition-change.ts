@@ -91,12 +91,16 @@ export function foldDiff(lines: readonly DiffLine[], maxChanged: number): { show
 
 const passed = (c: Checkpoint): boolean => c.status === "approved" || c.status === "bypassed";
 
+/** The checkpoint with this id that `run` passed by `before` (epoch ms): only decisions made before a request count. */
+const passedBy = (run: RunState, id: string, before: number): Checkpoint | undefined =>
+  run.checkpoints.find((c) => c.id === id && passed(c) && c.decidedAt !== undefined && c.decidedAt <= before);
+
 /** The checkpoint with this id that another run of the SOP last passed before `before` (epoch ms). */
 function lastPassed(runs: readonly RunState[], self: RunState, id: string, before: number): { run: RunState; cp: Checkpoint; decidedAt: number } | undefined {
   let best: { run: RunState; cp: Checkpoint; decidedAt: number } | undefined;
   for (const run of runs) {
     if (run.id === self.id) continue;
-    const cp = run.checkpoints.find((c) => c.id === id && passed(c) && c.decidedAt !== undefined && c.decidedAt <= before);
+    const cp = passedBy(run, id, before);
     const decidedAt = cp?.decidedAt;
     if (cp && decidedAt !== undefined && (!best || decidedAt > best.decidedAt || (decidedAt === best.decidedAt && run.queuedAt > best.run.queuedAt))) best = { run, cp, decidedAt };
   }
@@ -146,8 +150,8 @@ export async function definitionChanges(runner: RunHistory, stored: StoredRun): 
   const cache = cacheOf(runner);
   const key = (cp: Checkpoint) => `${run.id}\0${cp.id}\0${cp.requestedAt}`;
   const unknown = waiting.filter((cp) => !cache.has(key(cp)));
-  const ids = new Set(unknown.map((cp) => cp.id));
-  const runs = unknown.length ? await recentRuns(runner, run.sop, (r) => r.id !== run.id && r.checkpoints.some((c) => ids.has(c.id) && passed(c))) : [];
+  // Paging stops at a run that counts for lastPassed: one passed after the request does not.
+  const runs = unknown.length ? await recentRuns(runner, run.sop, (r) => r.id !== run.id && unknown.some((cp) => passedBy(r, cp.id, cp.requestedAt) !== undefined)) : [];
   for (const cp of unknown) {
     const found = lastPassed(runs, run, cp.id, cp.requestedAt);
     let change: DefinitionChange | null = null;
