@@ -253,6 +253,17 @@ export class SopRunner {
   }
 
   /**
+   * Whether a queued run waits behind runs that wait for people (their slots free only when
+   * someone decides), not merely for a slot about to free: where `sop run` stops following and
+   * says so. False for a run that is not queued.
+   */
+  async queuedBehindPeople(runId: string): Promise<boolean> {
+    const stored = await this.store.get(runId);
+    if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+    return stored.run.status === "queued" && (await this.behindPeople(stored.run)).now;
+  }
+
+  /**
    * The checkpoint of a run that `actor` could decide now (the named one, or the one pending),
    * undefined when it does not wait there or they may not: what a Deny click asks before it
    * opens a form for the reason. The decision itself is still the engine's.

@@ -11,7 +11,7 @@ import type { Diagnostic, VarValue } from "../core/sop/types.ts";
 import type { CommandTriggerResult } from "../http/api/command-trigger.ts";
 import type { ServerClient } from "./http-client.ts";
 import {
-  Refusal, activeBehindPeople, type DecisionTarget, type PlanAnswer, type SopClient, type SopListing, type StatusAnswer, type TriggerOutcome,
+  Refusal, type DecisionTarget, type PlanAnswer, type SopClient, type SopListing, type StatusAnswer, type TriggerOutcome,
 } from "./sop-client.ts";
 
 const POLL_MS = 250;
@@ -100,7 +100,7 @@ export class HttpSopClient implements SopClient {
       const record = await this.server.get<AuditRecord>(`/api/runs/${path(runId)}`);
       onUpdate(record);
       if (isAtRest(record.status)) return record;
-      if (record.status === "queued" && activeBehindPeople((await this.server.get<SopView>(`/api/sops/${path(record.sop)}`)).status.active)) return record;
+      if (record.status === "queued" && (await this.server.get<{ behind_people: boolean }>(`/api/runs/${path(runId)}/queue`)).behind_people) return record;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }

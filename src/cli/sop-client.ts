@@ -7,7 +7,6 @@
 import type { SopMetrics } from "../app/sop-status.ts";
 import type { AuditRecord } from "../core/audit/audit-record.ts";
 import type { Plan } from "../core/plan/plan-run.ts";
-import { isWaiting, queuedBehindPeople } from "../core/run/run-state.ts";
 import type { Trigger, VarValue } from "../core/sop/types.ts";
 
 /** An SOP as `sop list` shows it. */
@@ -82,7 +81,3 @@ export class Refusal extends Error {
   }
 }
 
-/** The engine's rule (`queuedBehindPeople`) over the active runs of the SOP a status shows. */
-export function activeBehindPeople(active: readonly { status: string }[]): boolean {
-  return queuedBehindPeople({ running: active.filter((r) => r.status === "running").length, waiting: active.filter((r) => isWaiting(r.status)).length });
-}

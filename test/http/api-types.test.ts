@@ -111,6 +111,17 @@ describe("the API refuses wrong types with 400 and starts nothing", () => {
 });
 
 describe("the API takes the right types", () => {
+  it("says why a run has not started: behind a run that waits for people, holding its SOP's one slot", async () => {
+    const queued = await call("POST", "/api/sop/execute", { sop: "gated" });
+    expect(queued.status).toBe(202);
+    const id = queued.json["run_id"] as string;
+    const why = await call("GET", `/api/runs/${id}/queue`);
+    expect(why).toMatchObject({ status: 200, json: { behind_people: true, start_block: { max_concurrent: 1, holders: [{ run_id: waitingRun, status: "awaiting_approval" }] } } });
+    expect((await call("POST", "/api/sop/cancel", { run_id: id })).status).toBe(200);
+    expect(await call("GET", `/api/runs/${id}/queue`)).toMatchObject({ status: 200, json: { behind_people: false, start_block: null } });
+    expect((await call("GET", "/api/runs/no-such-run/queue")).status).toBe(404);
+  });
+
   it("starts a run with string, number and boolean vars, which keep their types", async () => {
     const res = await call("POST", "/api/sop/execute", { sop: "hello", vars: { who: "you", count: 3, loud: true }, skip_approval: false, force: false });
     expect(res.status, JSON.stringify(res.json)).toBe(202);

@@ -60,4 +60,15 @@ export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): 
   });
 
   api.get<{ Params: { id: string } }>("/runs/:id", { schema: { params: idParams } }, async (req) => runner.record(req.params.id));
+
+  // Why a run has not started: the engine's verdict (behind people, or only behind a slot about to
+  // free) and what holds its SOP's slots, so a client never restates the rule from a status.
+  api.get<{ Params: { id: string } }>("/runs/:id/queue", { schema: { params: idParams } }, async (req) => {
+    const { id } = req.params;
+    const [behindPeople, block] = await Promise.all([runner.queuedBehindPeople(id), runner.startBlock(id)]);
+    return {
+      behind_people: behindPeople,
+      start_block: block ? { max_concurrent: block.maxConcurrent, holders: block.holders.map(runBrief) } : null,
+    };
+  });
 }
