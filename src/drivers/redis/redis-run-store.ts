@@ -108,6 +108,7 @@ export class RedisRunStore implements RunStore {
         seal === undefined ? "" : JSON.stringify(seal), ending === undefined ? "" : JSON.stringify(ending.record),
         seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "", nextDeadline(next) ?? "",
         ...claimArgs(claim),
+        next.completedAt ?? "",
         ...RUN_STATUSES,
       ],
     )) as (number | string)[];

@@ -11,10 +11,11 @@
   keys      { run hash, all runs, SOP's runs, ended runs }
   anyStatus { <p>:status:<status>, … }, one key per run status
   statuses  the status each of anyStatus indexes, in the same order
+  completedAt  the run's completedAt when the caller knows it is the hash's (nil: read from its JSON)
   Returns 1 when the indexes changed, 0 when there was nothing to do (no such run, another SOP's,
   or already in line), or an error reply.
 ]]
-local function indexHistory(keys, anyStatus, statuses, id, sop, queuedAt)
+local function indexHistory(keys, anyStatus, statuses, id, sop, queuedAt, completedAt)
   local h = redis.call("HMGET", keys[1], "status", "sop", "ix")
   local status, stored, indexed = h[1], h[2], h[3]
   if not status or stored ~= sop or status == indexed then return 0 end
@@ -31,8 +32,9 @@ local function indexHistory(keys, anyStatus, statuses, id, sop, queuedAt)
   if from ~= nil then redis.call("ZREM", from, id) end
   redis.call("ZADD", to, queuedAt, id)
   if status == "success" or status == "failed" or status == "denied" or status == "cancelled" or status == "timed_out" then
-    local run = cjson.decode(redis.call("HGET", keys[1], "run"))
-    redis.call("ZADD", keys[4], tonumber(run.completedAt) or tonumber(queuedAt), id)
+    local ended = tonumber(completedAt)
+    if ended == nil then ended = tonumber(cjson.decode(redis.call("HGET", keys[1], "run")).completedAt) end
+    redis.call("ZADD", keys[4], ended or tonumber(queuedAt), id)
   end
   redis.call("HSET", keys[1], "ix", status)
   return 1

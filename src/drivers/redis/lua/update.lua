@@ -45,7 +45,9 @@
   ARGV[15]   now (epoch ms, the claimant's clock; with a claim owner)
   ARGV[16]   claim until (epoch ms), or "" to give the claim up with the change
   ARGV[17]   how long Redis keeps the claim key (ms; with a claim held)
-  ARGV[18..] the status each of KEYS[8..7+n] (and KEYS[11+n..]) indexes, in the same order
+  ARGV[18]   completedAt of the new state (epoch ms), or "" when it has none: the ended index's
+             score, so that the run's JSON need not be decoded here
+  ARGV[19..] the status each of KEYS[8..7+n] (and KEYS[11+n..]) indexes, in the same order
 
   Returns (an error reply from the indexes goes before these)
     {1, id…}  updated; the ids are blocked runs to nudge now that a slot is free (only when the run ended)
@@ -60,7 +62,7 @@ local id, status = ARGV[1], ARGV[5]
 local GENESIS = string.rep("0", 64)
 local ACTIVE = { running = true, awaiting_approval = true, awaiting_manual = true }
 local ENDED = { success = true, failed = true, denied = true, cancelled = true, timed_out = true }
-local n = #ARGV - 17
+local n = #ARGV - 18
 
 local function transition()
   local current = rcall("HMGET", KEYS[1], "rev", "status", "sop", "order", "max")
@@ -72,7 +74,7 @@ local function transition()
   local from, to
   local active = {}
   for i = 8, 7 + n do
-    local s = ARGV[i + 10]
+    local s = ARGV[i + 11]
     if s == was then from = KEYS[i] end
     if s == status then to = KEYS[i] end
     if ACTIVE[s] then active[#active + 1] = KEYS[i] end
@@ -155,8 +157,11 @@ local result = transition()
 local anyStatus, statuses = {}, {}
 for i = 1, n do
   anyStatus[i] = KEYS[10 + n + i]
-  statuses[i] = ARGV[17 + i]
+  statuses[i] = ARGV[18 + i]
 end
-local indexed = indexHistory({ KEYS[1], KEYS[8 + n], KEYS[9 + n], KEYS[10 + n] }, anyStatus, statuses, id, ARGV[6], ARGV[7])
+-- The hash holds the new state only when the change landed; otherwise the index reads its own.
+local completedAt = nil
+if result[1] == 1 and ARGV[18] ~= "" then completedAt = ARGV[18] end
+local indexed = indexHistory({ KEYS[1], KEYS[8 + n], KEYS[9 + n], KEYS[10 + n] }, anyStatus, statuses, id, ARGV[6], ARGV[7], completedAt)
 if type(indexed) == "table" and indexed.err then return indexed end
 return result
