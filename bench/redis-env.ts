@@ -111,6 +111,28 @@ export async function commandCalls(redis: Redis): Promise<number> {
   return calls;
 }
 
+let sent = 0;
+let counting = false;
+
+/**
+ * Commands this process sent to Redis so far, over every ioredis connection (BullMQ's included;
+ * a script counts once, a MULTI as MULTI, its commands and EXEC). Unlike `commandCalls`, other
+ * users of the same Redis do not count. Counting starts at the first call.
+ */
+export function sentCommands(): number {
+  if (!counting) {
+    counting = true;
+    const proto = Redis.prototype;
+    // Taken as a plain function value: it is called back with the connection as `this`.
+    const send = Object.getOwnPropertyDescriptor(proto, "sendCommand")?.value as (...args: Parameters<Redis["sendCommand"]>) => ReturnType<Redis["sendCommand"]>;
+    proto.sendCommand = function (this: Redis, ...args: Parameters<Redis["sendCommand"]>) {
+      sent++;
+      return Reflect.apply(send, this, args);
+    };
+  }
+  return sent;
+}
+
 /** Redis's own CPU seconds so far (user + system, main thread and others). */
 export async function redisCpuSeconds(redis: Redis): Promise<number> {
   const cpu = await info(redis, "cpu");

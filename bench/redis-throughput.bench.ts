@@ -13,7 +13,7 @@ import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { SopRunner } from "../src/app/sop-runner.ts";
 import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
-import { commandCalls, connect, REDIS_URL, redisCpuSeconds, withPrefix } from "./redis-env.ts";
+import { commandCalls, connect, REDIS_URL, redisCpuSeconds, sentCommands, withPrefix } from "./redis-env.ts";
 import { collectGarbage, median } from "./stats.ts";
 import { withRunner, withWorkspace, type TempWorkspace } from "./temp-workspace.ts";
 import { NO_OP_MD, NO_OP_SOP, burst, noOpToml } from "./no-op-burst.ts";
@@ -42,6 +42,9 @@ interface Timed {
   /** Redis's own CPU seconds and its commands (scripts count once), per run or job, over the rounds. */
   redisCpuUs: number;
   redisCalls: number;
+  /** Commands this process sent, and its own CPU (every thread), per run or job, over the rounds. */
+  sentCalls: number;
+  nodeCpuUs: number;
 }
 
 /** Times `round` (`per` runs or jobs) until MAX_ROUNDS or ROUNDS_BUDGET_MS, with Redis's CPU and commands over all of it. */
@@ -49,6 +52,8 @@ async function timeRounds(probe: Redis, per: number, round: () => Promise<void>)
   const rounds: number[] = [];
   const cpu0 = await redisCpuSeconds(probe);
   const calls0 = await commandCalls(probe);
+  const sent0 = sentCommands();
+  const node0 = process.cpuUsage();
   do {
     collectGarbage();
     const start = performance.now();
@@ -56,7 +61,11 @@ async function timeRounds(probe: Redis, per: number, round: () => Promise<void>)
     rounds.push(performance.now() - start);
   } while (rounds.length < MAX_ROUNDS && rounds.reduce((a, b) => a + b, 0) < ROUNDS_BUDGET_MS);
   const units = rounds.length * per;
+  const node = process.cpuUsage(node0);
+  const sentCalls = (sentCommands() - sent0) / units;
   return {
+    sentCalls,
+    nodeCpuUs: (node.user + node.system) / units,
     ms: median(rounds),
     rounds,
     redisCpuUs: (((await redisCpuSeconds(probe)) - cpu0) * 1e6) / units,
@@ -141,7 +150,8 @@ export async function benchRedisThroughput(): Promise<BenchResult[]> {
       target: targetText(`≥ ${TARGET_RATIO}×`, ratioText(ratio), ratio >= TARGET_RATIO),
       note: `${per} no-op runs (3 notes, audit written) ${how}, worker concurrency ${CONCURRENCY}, after ${WARM_UP_RUNS} warm-up; ` +
         `median of ${timed.rounds.length} round(s) (${ms(timed)} ms; raw ${ms(raw)} ms for ${RUNS} jobs); per run vs per raw job: ` +
-        `Redis CPU ${fmt(timed.redisCpuUs)} vs ${fmt(raw.redisCpuUs)} µs, Redis commands ${fmt(timed.redisCalls)} vs ${fmt(raw.redisCalls)}`,
+        `Redis CPU ${fmt(timed.redisCpuUs)} vs ${fmt(raw.redisCpuUs)} µs, Redis commands ${fmt(timed.redisCalls)} vs ${fmt(raw.redisCalls)} ` +
+        `(all users of this Redis); sent by this process ${fmt(timed.sentCalls)} vs ${fmt(raw.sentCalls)}, its CPU ${fmt(timed.nodeCpuUs)} vs ${fmt(raw.nodeCpuUs)} µs`,
     };
   };
   return [

@@ -18,6 +18,7 @@ import type { EventBus } from "../ports/event-bus.ts";
 import type { ChainHead, ClaimWrite, RunEnding, RunStore, StoredRun } from "../ports/run-store.ts";
 import type { StepExecutor } from "../ports/step-executor.ts";
 import type { RunJob, WorkQueue } from "../ports/work-queue.ts";
+import { setNewest } from "../core/bounded-map.ts";
 import { findActive, findWaiting, type RunRef } from "./find-run.ts";
 import type { Logger } from "./logger.ts";
 import { RunClaim } from "./run-claim.ts";
@@ -120,6 +121,8 @@ interface Driving {
 const jobId = (...parts: string[]): string => parts.join("-").replace(/[^A-Za-z0-9_.-]/g, "_");
 /** Past a claim's end, the nudge that takes an abandoned run over waits this much longer. */
 const CLAIM_GRACE_MS = 250;
+/** Runs going on whose state as this process last wrote it is kept for the next nudge here. */
+const RECENT_WRITES = 1024;
 
 export class RunEngine {
   private readonly running = new Map<string, AbortController>();
@@ -137,6 +140,13 @@ export class RunEngine {
    */
   private readonly sealing = new Map<string, Promise<unknown>>();
   private readonly serials = new Map<string, Promise<void>>();
+  /**
+   * Per run going on, the run as this process last wrote it (admitted, or changed): the nudge that
+   * follows, when it comes here, drives from it instead of reading it back. Like any read made
+   * without the claim it may be stale by the time it is used; the compare-and-set refuses a
+   * change made from a stale one, and the run is read then.
+   */
+  private readonly written = new Map<string, StoredRun>();
   private readonly unsubscribe: () => void;
   /** Closing: finish the commands that run, start no other. */
   private stopping = false;
@@ -220,6 +230,7 @@ export class RunEngine {
         retryAfterSecs: admission.retryAfterSecs,
       });
     }
+    setNewest(this.written, run.id, stored, RECENT_WRITES);
     await this.nudge(run);
     await this.deps.events.publish({ type: "run_queued", runId: run.id, sop: name, at });
     return stored;
@@ -325,14 +336,17 @@ export class RunEngine {
    * Drive the run while holding its claim: recover what a dead worker left, start it when a slot
    * is free, and run its commands until it waits for a person or ends.
    *
-   * A run with no command on record as running is driven from a read made without the claim: its
+   * A run with no command on record as running is driven from a read made without the claim (or
+   * from the run as this process last wrote it: stale or not, the compare-and-set judges): its
    * first change carries the claim (`ClaimWrite`), so it lands only if nobody else holds the run,
    * and takes the claim with it, or gives it up in the same step when nothing is left to run (a
    * no-op run: one write, no separate claim and unclaim). Nothing before that write acts on the
    * world but timers, which find nothing to do if it does not land.
    */
   private async drive(runId: string): Promise<void> {
-    const read = await this.deps.store.get(runId);
+    const known = this.written.get(runId);
+    this.written.delete(runId);
+    const read = known ?? (await this.deps.store.get(runId));
     if (!read || isTerminal(read.run.status)) return;
     // A command on record as running may still run under another process's claim: whether it is
     // orphaned is judged only from a read made under the claim.
@@ -583,6 +597,8 @@ export class RunEngine {
         continue;
       }
       const updated: StoredRun = { ...stored, run: next, ...(ending ? { seal: ending.seal } : {}) };
+      if (isTerminal(next.status)) this.written.delete(runId);
+      else setNewest(this.written, runId, updated, RECENT_WRITES);
       // A write failure is the audit sink's to retry and report.
       const written = this.deps.changed(updated, ending?.record).catch(() => undefined);
       if (claimWrite?.release) driving?.claim?.givenUp();

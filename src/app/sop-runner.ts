@@ -520,12 +520,14 @@ export class SopRunner {
   private async behindPeople(run: RunState): Promise<{ now: boolean; someWait: boolean }> {
     const { store } = this;
     // Counted, not read: with thousands of runs waiting, this is asked for every queued run; the
-    // line is looked at only when the counts say the run may be behind people.
-    const [running, waiting] = await Promise.all([store.count(run.sop, ["running"]), store.count(run.sop, WAITING_STATUSES)]);
-    const someWait = waiting > 0;
-    if (!queuedBehindPeople({ running, waiting })) return { now: false, someWait };
+    // line is looked at only when the counts say the run may be behind people. Runs that go on
+    // are counted only when some wait: with none waiting, nobody is behind people.
+    const waiting = await store.count(run.sop, WAITING_STATUSES);
+    if (waiting === 0) return { now: false, someWait: false };
+    const running = await store.count(run.sop, ["running"]);
+    if (!queuedBehindPeople({ running, waiting })) return { now: false, someWait: true };
     const now = !(await store.startable(run.sop)).includes(run.id) && (await store.get(run.id))?.run.status === "queued";
-    return { now, someWait };
+    return { now, someWait: true };
   }
 
 

@@ -11,46 +11,55 @@
  * round trip.
  */
 export function canonicalJson(value: unknown): string {
-  return encode(value, "$", new Set());
+  return encode(value, undefined, new Set());
 }
 
-function encode(value: unknown, path: string, ancestors: Set<object>): string {
+/**
+ * Where a value sits, as the chain of keys from the root: spelled out (`$.steps[2].output`) only
+ * for an error, so a record that is plain JSON (every record sealed) builds no path strings.
+ */
+interface Place {
+  up: Place | undefined;
+  key: string | number;
+}
+
+function encode(value: unknown, place: Place | undefined, ancestors: Set<object>): string {
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
     case "boolean":
       return value ? "true" : "false";
     case "number":
-      if (!Number.isFinite(value)) throw notJson(path, String(value));
+      if (!Number.isFinite(value)) throw notJson(place, String(value));
       return JSON.stringify(value);
     case "object":
       if (value === null) return "null";
-      return encodeContainer(value, path, ancestors);
+      return encodeContainer(value, place, ancestors);
     default:
-      throw notJson(path, `a ${typeof value}`);
+      throw notJson(place, `a ${typeof value}`);
   }
 }
 
-function encodeContainer(value: object, path: string, ancestors: Set<object>): string {
-  if (ancestors.has(value)) throw new TypeError(`canonicalJson: ${path} refers back to itself (a cycle)`);
+function encodeContainer(value: object, place: Place | undefined, ancestors: Set<object>): string {
+  if (ancestors.has(value)) throw new TypeError(`canonicalJson: ${pathOf(place)} refers back to itself (a cycle)`);
   // Only ancestors count: the same object reached twice by different paths is a DAG, not a cycle.
   ancestors.add(value);
   try {
     if (Array.isArray(value)) {
-      return `[${value.map((item: unknown, i) => encode(item, `${path}[${i}]`, ancestors)).join(",")}]`;
+      return `[${value.map((item: unknown, i) => encode(item, { up: place, key: i }, ancestors)).join(",")}]`;
     }
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       // An object need not have a constructor (one made with Object.create from another).
       const { constructor: made } = value as { constructor?: { name: string } };
-      throw notJson(path, `a ${made?.name ?? "non-plain object"}`);
+      throw notJson(place, `a ${made?.name ?? "non-plain object"}`);
     }
     const members: string[] = [];
     // Default sort compares UTF-16 code units: stable across locales, unlike localeCompare.
     for (const key of Object.keys(value).sort()) {
       const member: unknown = (value as Record<string, unknown>)[key];
       if (member === undefined) continue;
-      members.push(`${JSON.stringify(key)}:${encode(member, memberPath(path, key), ancestors)}`);
+      members.push(`${JSON.stringify(key)}:${encode(member, { up: place, key }, ancestors)}`);
     }
     return `{${members.join(",")}}`;
   } finally {
@@ -58,10 +67,14 @@ function encodeContainer(value: object, path: string, ancestors: Set<object>): s
   }
 }
 
-function memberPath(path: string, key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+/** `$`, then `.name` for identifier-like keys, `["odd key"]` for others and `[i]` for array items. */
+function pathOf(place: Place | undefined): string {
+  if (place === undefined) return "$";
+  const { up, key } = place;
+  if (typeof key === "number") return `${pathOf(up)}[${key}]`;
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${pathOf(up)}.${key}` : `${pathOf(up)}[${JSON.stringify(key)}]`;
 }
 
-function notJson(path: string, what: string): TypeError {
-  return new TypeError(`canonicalJson: ${path} is ${what}, which is not plain JSON`);
+function notJson(place: Place | undefined, what: string): TypeError {
+  return new TypeError(`canonicalJson: ${pathOf(place)} is ${what}, which is not plain JSON`);
 }

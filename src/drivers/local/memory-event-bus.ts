@@ -13,15 +13,19 @@ interface Subscription {
 
 /** The local `EventBus`: synchronous fan-out, in subscription order, within this process. */
 export class MemoryEventBus implements EventBus {
-  private subscriptions: Subscription[] = [];
+  /**
+   * Replaced, never changed in place: a publish goes through the list as it was when it began, so
+   * subscribing or unsubscribing from inside a handler affects the next event only, and no event
+   * pays for a copy (with hundreds of callers each awaiting a run, there are hundreds of them).
+   */
+  private subscriptions: readonly Subscription[] = [];
   private closed = false;
 
   constructor(private readonly options: MemoryEventBusOptions) {}
 
   async publish(event: RunEvent): Promise<void> {
     if (this.closed) return;
-    // A copy, so subscribing or unsubscribing from inside a handler affects the next event only.
-    for (const { handler } of [...this.subscriptions]) {
+    for (const { handler } of this.subscriptions) {
       try {
         const result = handler(event);
         // Handlers are typed as sync, but an async one must not leave an unhandled rejection.
@@ -34,7 +38,7 @@ export class MemoryEventBus implements EventBus {
 
   subscribe(handler: (event: RunEvent) => void): () => void {
     const subscription: Subscription = { handler };
-    this.subscriptions.push(subscription);
+    this.subscriptions = [...this.subscriptions, subscription];
     return () => {
       this.subscriptions = this.subscriptions.filter((s) => s !== subscription);
     };

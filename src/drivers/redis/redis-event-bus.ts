@@ -40,6 +40,8 @@ interface Envelope {
  */
 export class RedisEventBus implements EventBus {
   readonly origin: string;
+  /** How this bus's own messages begin (`send` writes the origin first): their echo is dropped unparsed. */
+  private readonly echo: string;
   private readonly local: MemoryEventBus;
   private closed = false;
   private readonly onMessage = (channel: string, message: string): void => this.receive(channel, message);
@@ -48,6 +50,7 @@ export class RedisEventBus implements EventBus {
 
   private constructor(private readonly options: RedisEventBusOptions) {
     this.origin = options.origin ?? randomUUID();
+    this.echo = `{"o":${JSON.stringify(this.origin)},`;
     this.local = new MemoryEventBus({ onError: (error, event) => this.report(error, event) });
   }
 
@@ -101,7 +104,7 @@ export class RedisEventBus implements EventBus {
   }
 
   private receive(channel: string, message: string): void {
-    if (this.closed || channel !== this.options.channel) return;
+    if (this.closed || channel !== this.options.channel || message.startsWith(this.echo)) return;
     let origin: string;
     let events: RunEvent[];
     try {

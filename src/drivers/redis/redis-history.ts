@@ -1,5 +1,5 @@
 /**
- * History on Redis: pages newest first from the history indexes (see lua/index.lua), prune of
+ * History on Redis: pages newest first from the history indexes (see lua/history-index.lua), prune of
  * ended runs (lua/prune.lua), and the one-time indexing of runs stored before the indexes existed.
  */
 import { compareNewestFirst, decodeCursor, encodeCursor, type RunPlace } from "../../core/run/run-cursor.ts";
@@ -118,7 +118,7 @@ export async function indexHistory(redis: RedisClient, keys: RedisKeys): Promise
   await redis.set(k.historyIndexed, "1");
 }
 
-/** Queues lua/index.lua for a run on a pipeline or MULTI (after the admit or update it follows). */
+/** Queues lua/index.lua for a run on a pipeline (admit.lua and update.lua index the runs they change themselves). */
 export function queueIndex(batch: object, keys: RedisKeys, id: string, sop: string, queuedAt: number): void {
   const k = keys;
   queueScript(batch, "index", [k.run(id), k.runs, k.sopRuns(sop), k.ended, ...RUN_STATUSES.map((s) => k.anyStatus(s))], [id, sop, queuedAt, ...RUN_STATUSES]);

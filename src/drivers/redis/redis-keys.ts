@@ -25,7 +25,7 @@ export interface RedisKeys {
   sops: string;
   /** Sorted set per SOP and status: run ids scored by queuedAt (what `list` reads). */
   status(sop: string, status: RunStatus): string;
-  /** Sorted set: every run, scored by queuedAt (history; see lua/index.lua). */
+  /** Sorted set: every run, scored by queuedAt (history; see lua/history-index.lua). */
   runs: string;
   /** Sorted set per SOP: its runs, scored by queuedAt. */
   sopRuns(sop: string): string;

@@ -8,8 +8,8 @@ import type {
 } from "../../ports/run-store.ts";
 import type { RedisClient } from "./redis-connection.ts";
 import { DEFAULT_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.ts";
-import { indexHistory, pageRuns, pruneRuns, queueIndex, scored } from "./redis-history.ts";
-import { defineScripts, queueScript, runScript } from "./scripts.ts";
+import { indexHistory, pageRuns, pruneRuns, scored } from "./redis-history.ts";
+import { defineScripts, runScript } from "./scripts.ts";
 import { setNewest } from "../../core/bounded-map.ts";
 
 const GENESIS: ChainHead = { seq: 0, hash: "0".repeat(64) };
@@ -57,15 +57,16 @@ export class RedisRunStore implements RunStore {
     const sha = sha256(definition);
     const k = this.keys;
     const state = JSON.stringify(run);
-    const attempt = async (send: boolean) => (await this.indexed(run, queueScript(
-      this.redis.multi(),
+    const attempt = async (send: boolean) => (await runScript(
+      this.redis,
       "admit",
-      [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, "queued"), k.line(run.sop), k.sops],
+      [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, "queued"), k.line(run.sop), k.sops, ...this.historyKeys(run.sop)],
       [
         run.id, run.sop, state, run.revision, stored.dir, sha, send ? definition : "", stored.definition.maxConcurrent,
         opts.now, Math.max(0, opts.cooldownSecs * 1000), opts.force ? "1" : "0", run.queuedAt, lineScore(run),
+        ...RUN_STATUSES,
       ],
-    ))) as number[];
+    )) as number[];
     // A definition this process saw stored is not sent again (every run of a SOP pins the same
     // one). The script checks it is still there in the same step as the admission; when it is
     // gone (a flush), the admission changes nothing and is made again with it.
@@ -98,18 +99,19 @@ export class RedisRunStore implements RunStore {
     const k = this.keys;
     const statusKeys = RUN_STATUSES.map((status) => k.status(next.sop, status));
     const seal = ending?.seal;
-    const result = (await this.indexed(next, queueScript(
-      this.redis.multi(),
+    const result = (await runScript(
+      this.redis,
       "update",
-      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), k.deadlines, k.claim(runId), ...statusKeys],
+      [k.run(runId), k.line(next.sop), k.chains, k.sealed(next.sop), k.blocked(next.sop), k.deadlines, k.claim(runId), ...statusKeys, ...this.historyKeys(next.sop)],
       [
         runId, expectedRevision, JSON.stringify(next), next.revision, next.status, next.sop, next.queuedAt,
         seal === undefined ? "" : JSON.stringify(seal), ending === undefined ? "" : JSON.stringify(ending.record),
         seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "", nextDeadline(next) ?? "",
         ...claimArgs(claim),
+        next.completedAt ?? "",
         ...RUN_STATUSES,
       ],
-    ))) as (number | string)[];
+    )) as (number | string)[];
     switch (result[0]) {
       case 1: return { ok: true, startable: result.slice(1).map(String) };
       case -1: throw new Error(`cannot update run ${runId}: the new state names run ${next.id} of SOP ${next.sop}`);
@@ -167,14 +169,11 @@ export class RedisRunStore implements RunStore {
   }
 
   async count(sop: string, statuses: readonly RunStatus[]): Promise<number> {
-    const counts = this.redis.pipeline();
-    for (const status of statuses) counts.zcard(this.keys.status(sop, status));
-    let n = 0;
-    for (const [error, reply] of (await counts.exec()) ?? []) {
-      if (error) throw error;
-      n += Number(reply);
-    }
-    return n;
+    // Plain commands, sent back to back as a pipeline would send them: an ioredis pipeline object
+    // copies every script defined on the connection (BullMQ's too), which cost more than the
+    // counts themselves when a caller awaiting each of hundreds of runs asks this.
+    const counts = await Promise.all(statuses.map((status) => this.redis.zcard(this.keys.status(sop, status))));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   async startable(sop: string): Promise<string[]> {
@@ -255,15 +254,10 @@ export class RedisRunStore implements RunStore {
     return Promise.resolve();
   }
 
-  /** Runs an admit or update MULTI with the history index script after it; the first reply is the script's. */
-  private async indexed(run: RunState, batch: ReturnType<RedisClient["multi"]>): Promise<unknown> {
-    queueIndex(batch, this.keys, run.id, run.sop, run.queuedAt);
-    const replies = await batch.exec();
-    const [first, second] = replies ?? [];
-    if (first === undefined) throw new Error(`the Redis transaction for run ${run.id} was discarded`);
-    if (first[0]) throw first[0];
-    if (second?.[0]) throw second[0];
-    return first[1];
+  /** The history indexes admit.lua and update.lua keep in the same step: all runs, the SOP's, ended, and each status across SOPs. */
+  private historyKeys(sop: string): string[] {
+    const k = this.keys;
+    return [k.runs, k.sopRuns(sop), k.ended, ...RUN_STATUSES.map((s) => k.anyStatus(s))];
   }
 
   private historyReady(): Promise<void> {

@@ -5,24 +5,29 @@ import type { RedisClient } from "./redis-connection.ts";
  * The run store's Lua scripts (in `./lua`, each with a header naming its KEYS, ARGV and
  * returns). Every check-and-change of the store is one of them, so it is atomic across
  * processes. `keys` is the fixed key count; `undefined` means the caller passes it first
- * (scripts that take one key per run status).
+ * (scripts that take one key per run status). `after` names a chunk of shared functions put
+ * before the script's own source (Redis scripts have no `require`).
  */
 const SCRIPTS = {
-  admit: { file: "admit.lua", keys: 6 },
-  update: { file: "update.lua", keys: undefined },
+  admit: { file: "admit.lua", keys: undefined, after: "history-index.lua" },
+  update: { file: "update.lua", keys: undefined, after: "history-index.lua" },
   claim: { file: "claim.lua", keys: 1 },
   unclaim: { file: "unclaim.lua", keys: 1 },
-  index: { file: "index.lua", keys: undefined },
+  index: { file: "index.lua", keys: undefined, after: "history-index.lua" },
   prune: { file: "prune.lua", keys: 16 },
   markAudited: { file: "mark-audited.lua", keys: 1 },
-} as const;
+} satisfies Record<string, { file: string; keys: number | undefined; after?: string }>;
 
 export type ScriptName = keyof typeof SCRIPTS;
 type Arg = string | number;
 
 // Read once per process: the files ship beside this module and never change while it runs.
+const readLua = (file: string): string => readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
 const sources = new Map<ScriptName, string>(
-  (Object.keys(SCRIPTS) as ScriptName[]).map((name) => [name, readFileSync(new URL(`./lua/${SCRIPTS[name].file}`, import.meta.url), "utf8")]),
+  (Object.keys(SCRIPTS) as ScriptName[]).map((name) => {
+    const script: { file: string; after?: string } = SCRIPTS[name];
+    return [name, script.after === undefined ? readLua(script.file) : `${readLua(script.after)}\n${readLua(script.file)}`];
+  }),
 );
 
 const commandName = (name: ScriptName): string => `sop_${name}`;

@@ -1,7 +1,8 @@
 --[[
   Admit a new run: refuse it while its SOP cools down (unless forced), else store it, index it
   and record the acceptance time. One script, so two processes admitting at once under a
-  cooldown accept exactly one run.
+  cooldown accept exactly one run. Its history indexes move with it (history-index.lua, which
+  scripts.ts puts before this), in the same step.
 
   KEYS[1] run hash            <p>:run:<id>
   KEYS[2] definition          <p>:def:<sha256 of the definition JSON>
@@ -9,6 +10,10 @@
   KEYS[4] status index        <p>:sop:<name>:status:queued
   KEYS[5] line                <p>:sop:<name>:line
   KEYS[6] SOP names           <p>:sops
+  KEYS[7] all runs            <p>:runs
+  KEYS[8] SOP's runs          <p>:sop:<name>:runs
+  KEYS[9] ended runs          <p>:ended
+  KEYS[10..] status index     <p>:status:<status>, one key per run status (across SOPs)
 
   ARGV[1]  run id
   ARGV[2]  SOP name
@@ -24,6 +29,7 @@
   ARGV[11] force: "1" or "0"
   ARGV[12] queuedAt (epoch ms): the score in the status index
   ARGV[13] line score: priority rank * 1e13 + queuedAt
+  ARGV[14..] the status each of KEYS[10..] indexes, in the same order
 
   Returns
     {1}               accepted
@@ -34,28 +40,41 @@
 local rcall = redis.call
 local id, sop = ARGV[1], ARGV[2]
 
-if rcall("EXISTS", KEYS[1]) == 1 then return {-1} end
+local function admit()
+  if rcall("EXISTS", KEYS[1]) == 1 then return {-1} end
 
-local now = tonumber(ARGV[9])
-local cooldownMs = tonumber(ARGV[10])
-local last = tonumber(rcall("GET", KEYS[3]))
-if ARGV[11] ~= "1" and cooldownMs > 0 and last ~= nil then
-  local remaining = last + cooldownMs - now
-  if remaining > 0 then return {0, remaining} end
+  local now = tonumber(ARGV[9])
+  local cooldownMs = tonumber(ARGV[10])
+  local last = tonumber(rcall("GET", KEYS[3]))
+  if ARGV[11] ~= "1" and cooldownMs > 0 and last ~= nil then
+    local remaining = last + cooldownMs - now
+    if remaining > 0 then return {0, remaining} end
+  end
+
+  -- Checked before any write, in the same step: a run is never stored without its definition.
+  if ARGV[7] == "" then
+    if rcall("EXISTS", KEYS[2]) == 0 then return {-2} end
+  else
+    rcall("SET", KEYS[2], ARGV[7], "NX")
+  end
+  rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", "queued", "sop", sop,
+    "dir", ARGV[5], "def", ARGV[6], "max", ARGV[8], "order", ARGV[13])
+  rcall("ZADD", KEYS[4], ARGV[12], id)
+  rcall("ZADD", KEYS[5], ARGV[13], id)
+  rcall("SADD", KEYS[6], sop)
+
+  -- A forced run may be admitted with an older clock than the last one; the cooldown runs from the latest.
+  if last == nil or now > last then rcall("SET", KEYS[3], ARGV[9]) end
+  return {1}
 end
 
--- Checked before any write, in the same step: a run is never stored without its definition.
-if ARGV[7] == "" then
-  if rcall("EXISTS", KEYS[2]) == 0 then return {-2} end
-else
-  rcall("SET", KEYS[2], ARGV[7], "NX")
+local result = admit()
+-- Whatever admit() did (a refusal changes nothing): the indexes follow the hash.
+local anyStatus, statuses = {}, {}
+for i = 10, #KEYS do
+  anyStatus[#anyStatus + 1] = KEYS[i]
+  statuses[#statuses + 1] = ARGV[i + 4]
 end
-rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", "queued", "sop", sop,
-  "dir", ARGV[5], "def", ARGV[6], "max", ARGV[8], "order", ARGV[13])
-rcall("ZADD", KEYS[4], ARGV[12], id)
-rcall("ZADD", KEYS[5], ARGV[13], id)
-rcall("SADD", KEYS[6], sop)
-
--- A forced run may be admitted with an older clock than the last one; the cooldown runs from the latest.
-if last == nil or now > last then rcall("SET", KEYS[3], ARGV[9]) end
-return {1}
+local indexed = indexHistory({ KEYS[1], KEYS[7], KEYS[8], KEYS[9] }, anyStatus, statuses, id, sop, ARGV[12])
+if type(indexed) == "table" and indexed.err then return indexed end
+return result

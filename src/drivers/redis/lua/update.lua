@@ -12,6 +12,8 @@
   With a claim owner (ARGV[14]), the change is also the driver's claim (see claim.lua): refused
   while another owner holds an unexpired claim, else the claim is taken or renewed until ARGV[16],
   or dropped when ARGV[16] is "" (nothing left for the driver to run), in the same step.
+  The history indexes follow the hash last (history-index.lua, which scripts.ts puts before
+  this), whatever the transition did.
 
   KEYS[1]    run hash      <p>:run:<id>
   KEYS[2]    line          <p>:sop:<name>:line
@@ -20,7 +22,11 @@
   KEYS[5]    blocked       <p>:sop:<name>:blocked (queued runs refused a slot, scored like the line)
   KEYS[6]    deadlines     <p>:deadlines         (runs going on, scored by their earliest deadline)
   KEYS[7]    claim         <p>:claim:<id>        (string "<until epoch ms>|<owner>")
-  KEYS[8..]  status index  <p>:sop:<name>:status:<status>, one key per run status
+  KEYS[8..7+n]  status index  <p>:sop:<name>:status:<status>, one key per run status (n of them)
+  KEYS[8+n]     all runs      <p>:runs
+  KEYS[9+n]     SOP's runs    <p>:sop:<name>:runs
+  KEYS[10+n]    ended runs    <p>:ended
+  KEYS[11+n..]  status index  <p>:status:<status>, one key per run status across SOPs, in the same order
 
   ARGV[1]    run id
   ARGV[2]    expected revision
@@ -39,9 +45,11 @@
   ARGV[15]   now (epoch ms, the claimant's clock; with a claim owner)
   ARGV[16]   claim until (epoch ms), or "" to give the claim up with the change
   ARGV[17]   how long Redis keeps the claim key (ms; with a claim held)
-  ARGV[18..] the status each of KEYS[8..] indexes, in the same order
+  ARGV[18]   completedAt of the new state (epoch ms), or "" when it has none: the ended index's
+             score, so that the run's JSON need not be decoded here
+  ARGV[19..] the status each of KEYS[8..7+n] (and KEYS[11+n..]) indexes, in the same order
 
-  Returns
+  Returns (an error reply from the indexes goes before these)
     {1, id…}  updated; the ids are blocked runs to nudge now that a slot is free (only when the run ended)
     {0}       no such run, or its revision is not the expected one
     {-1}      the stored run belongs to another SOP than the new state names
@@ -54,90 +62,106 @@ local id, status = ARGV[1], ARGV[5]
 local GENESIS = string.rep("0", 64)
 local ACTIVE = { running = true, awaiting_approval = true, awaiting_manual = true }
 local ENDED = { success = true, failed = true, denied = true, cancelled = true, timed_out = true }
+local n = #ARGV - 18
 
-local current = rcall("HMGET", KEYS[1], "rev", "status", "sop", "order", "max")
-if current[1] == false or tonumber(current[1]) ~= tonumber(ARGV[2]) then return {0} end
-if current[3] ~= ARGV[6] then return {-1} end
-local was = current[2]
-local max = tonumber(current[5]) or 1
+local function transition()
+  local current = rcall("HMGET", KEYS[1], "rev", "status", "sop", "order", "max")
+  if current[1] == false or tonumber(current[1]) ~= tonumber(ARGV[2]) then return {0} end
+  if current[3] ~= ARGV[6] then return {-1} end
+  local was = current[2]
+  local max = tonumber(current[5]) or 1
 
-local from, to
-local active = {}
-for i = 8, #KEYS do
-  local s = ARGV[i + 10]
-  if s == was then from = KEYS[i] end
-  if s == status then to = KEYS[i] end
-  if ACTIVE[s] then active[#active + 1] = KEYS[i] end
-end
--- Checked before any write: a script that fails half-way keeps its earlier writes.
-if to == nil then return redis.error_reply("update: no status index for " .. status) end
-
-local function activeCount()
-  local n = 0
-  for _, key in ipairs(active) do n = n + rcall("ZCARD", key) end
-  return n
-end
-
--- Before the slot check, which writes (a refused start joins "blocked"): a refusal changes nothing.
-local owner = ARGV[14]
-if owner ~= "" then
-  local held = rcall("GET", KEYS[7])
-  if held then
-    local sep = string.find(held, "|", 1, true)
-    if string.sub(held, sep + 1) ~= owner and tonumber(string.sub(held, 1, sep - 1)) > tonumber(ARGV[15]) then return {-4} end
+  local from, to
+  local active = {}
+  for i = 8, 7 + n do
+    local s = ARGV[i + 11]
+    if s == was then from = KEYS[i] end
+    if s == status then to = KEYS[i] end
+    if ACTIVE[s] then active[#active + 1] = KEYS[i] end
   end
-end
+  -- Checked before any write: a script that fails half-way keeps its earlier writes.
+  if to == nil then return redis.error_reply("update: no status index for " .. status) end
 
-if was == "queued" and ACTIVE[status] then
-  local free = max - activeCount()
-  local rank = rcall("ZRANK", KEYS[2], id)
-  if free <= 0 or (rank ~= false and rank >= free) then
-    rcall("ZADD", KEYS[5], current[4], id)
-    return {-2}
+  local function activeCount()
+    local n = 0
+    for _, key in ipairs(active) do n = n + rcall("ZCARD", key) end
+    return n
   end
-end
 
-local ends = ENDED[status] and not ENDED[was]
-if ends then
-  if ARGV[8] == "" then return redis.error_reply("update: a run cannot end without its seal") end
-  local seq, hash = 0, GENESIS
-  local head = rcall("HGET", KEYS[3], current[3])
-  if head then
-    local decoded = cjson.decode(head)
-    seq, hash = decoded.seq, decoded.hash
-  end
-  if tonumber(ARGV[10]) ~= seq + 1 or ARGV[11] ~= hash then return {-3, head or ""} end
-  rcall("HSET", KEYS[3], current[3], cjson.encode({ seq = tonumber(ARGV[10]), hash = ARGV[12], runId = id }))
-  rcall("ZADD", KEYS[4], ARGV[10], id)
-  rcall("HSET", KEYS[1], "seal", ARGV[8], "record", ARGV[9])
-end
-
-rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", status)
-if from ~= nil and from ~= to then rcall("ZREM", from, id) end
-rcall("ZADD", to, ARGV[7], id)
-if status == "queued" then
-  rcall("ZADD", KEYS[2], current[4], id)
-else
-  rcall("ZREM", KEYS[2], id)
-  rcall("ZREM", KEYS[5], id)
-end
-if ARGV[13] == "" then rcall("ZREM", KEYS[6], id) else rcall("ZADD", KEYS[6], ARGV[13], id) end
-if owner ~= "" then
-  -- Checked above: the claim is the caller's, expired, or nobody's.
-  if ARGV[16] == "" then rcall("DEL", KEYS[7]) else rcall("SET", KEYS[7], ARGV[16] .. "|" .. owner, "PX", ARGV[17]) end
-end
-
-local result = {1}
-if ends then
-  local free = max - activeCount()
-  -- Blocked runs that left the line meanwhile (cancelled, started) are dropped on the way.
-  while #result - 1 < free do
-    local batch = rcall("ZRANGE", KEYS[5], 0, free - #result)
-    if #batch == 0 then break end
-    rcall("ZREM", KEYS[5], unpack(batch))
-    for _, queuedId in ipairs(batch) do
-      if rcall("ZSCORE", KEYS[2], queuedId) then result[#result + 1] = queuedId end
+  -- Before the slot check, which writes (a refused start joins "blocked"): a refusal changes nothing.
+  local owner = ARGV[14]
+  if owner ~= "" then
+    local held = rcall("GET", KEYS[7])
+    if held then
+      local sep = string.find(held, "|", 1, true)
+      if string.sub(held, sep + 1) ~= owner and tonumber(string.sub(held, 1, sep - 1)) > tonumber(ARGV[15]) then return {-4} end
     end
   end
+
+  if was == "queued" and ACTIVE[status] then
+    local free = max - activeCount()
+    local rank = rcall("ZRANK", KEYS[2], id)
+    if free <= 0 or (rank ~= false and rank >= free) then
+      rcall("ZADD", KEYS[5], current[4], id)
+      return {-2}
+    end
+  end
+
+  local ends = ENDED[status] and not ENDED[was]
+  if ends then
+    if ARGV[8] == "" then return redis.error_reply("update: a run cannot end without its seal") end
+    local seq, hash = 0, GENESIS
+    local head = rcall("HGET", KEYS[3], current[3])
+    if head then
+      local decoded = cjson.decode(head)
+      seq, hash = decoded.seq, decoded.hash
+    end
+    if tonumber(ARGV[10]) ~= seq + 1 or ARGV[11] ~= hash then return {-3, head or ""} end
+    rcall("HSET", KEYS[3], current[3], cjson.encode({ seq = tonumber(ARGV[10]), hash = ARGV[12], runId = id }))
+    rcall("ZADD", KEYS[4], ARGV[10], id)
+    rcall("HSET", KEYS[1], "seal", ARGV[8], "record", ARGV[9])
+  end
+
+  rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", status)
+  if from ~= nil and from ~= to then rcall("ZREM", from, id) end
+  rcall("ZADD", to, ARGV[7], id)
+  if status == "queued" then
+    rcall("ZADD", KEYS[2], current[4], id)
+  else
+    rcall("ZREM", KEYS[2], id)
+    rcall("ZREM", KEYS[5], id)
+  end
+  if ARGV[13] == "" then rcall("ZREM", KEYS[6], id) else rcall("ZADD", KEYS[6], ARGV[13], id) end
+  if owner ~= "" then
+    -- Checked above: the claim is the caller's, expired, or nobody's.
+    if ARGV[16] == "" then rcall("DEL", KEYS[7]) else rcall("SET", KEYS[7], ARGV[16] .. "|" .. owner, "PX", ARGV[17]) end
+  end
+
+  local result = {1}
+  if ends then
+    local free = max - activeCount()
+    -- Blocked runs that left the line meanwhile (cancelled, started) are dropped on the way.
+    while #result - 1 < free do
+      local batch = rcall("ZRANGE", KEYS[5], 0, free - #result)
+      if #batch == 0 then break end
+      rcall("ZREM", KEYS[5], unpack(batch))
+      for _, queuedId in ipairs(batch) do
+        if rcall("ZSCORE", KEYS[2], queuedId) then result[#result + 1] = queuedId end
+      end
+    end
+  end
+  return result
 end
+
+local result = transition()
+local anyStatus, statuses = {}, {}
+for i = 1, n do
+  anyStatus[i] = KEYS[10 + n + i]
+  statuses[i] = ARGV[18 + i]
+end
+-- The hash holds the new state only when the change landed; otherwise the index reads its own.
+local completedAt = nil
+if result[1] == 1 and ARGV[18] ~= "" then completedAt = ARGV[18] end
+local indexed = indexHistory({ KEYS[1], KEYS[8 + n], KEYS[9 + n], KEYS[10 + n] }, anyStatus, statuses, id, ARGV[6], ARGV[7], completedAt)
+if type(indexed) == "table" and indexed.err then return indexed end
 return result
