@@ -15,65 +15,75 @@
  *   and a line starts at most one block besides its containers;
  * - a setext underline or a link definition starts a line, after that leading run.
  */
-import { MARKDOWN_LIMITS, type Budget, type Limit, type MarkdownLimits } from "./markdown-limits.ts";
+import type { Budget, MarkdownLimits } from "./markdown-limits.ts";
 
 /**
  * Characters markdown-it reads differently from micromark: tabs (columns), CR line endings
  * (markdown-it normalizes them first), NUL (replaced), and Unicode whitespace other than the
- * space (markdown-it trims paragraphs with JavaScript's trim, which drops them).
+ * space and "\n" (markdown-it trims paragraphs with JavaScript's trim, which drops them): all
+ * that JavaScript's \s matches but those two.
  */
-const UNLIKE_WHITESPACE = /[^\S \n]|\0/;
-/** Spaces and the characters of list and quote markers, where containers open. */
-const LEADING_RUN = /^[ >*+\-.)0-9]*/;
-const BLANK = /^ *$/;
-/** A line that could be a setext underline, inside containers or not. */
-const UNDERLINE = /^[ >*+\-.)0-9]*[=-]+ *$/;
-
+const UNLIKE_WHITESPACE = /[\t\v\f\r\0\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 /** How far a failed `&…;` or `][label]` can read: the longest entity name, a label's 999. */
 const REFERENCE_READ = 40;
 const LABEL_READ = 1_002;
 /** Slack for a construct tried twice at one offset (autolink and HTML both at "<" …). */
 const RETRIES = 2;
 
+/** The counts, file-wide and the most in one chunk; one pass fills them, without a parser. */
+interface Tally {
+  emphasis: number;
+  brackets: number;
+  inline: number;
+  lookahead: number;
+  blocks: number;
+  setext: number;
+  definitions: number;
+  lines: number;
+  /** The most containers any line can open or continue. */
+  deepest: number;
+  most: { emphasis: number; brackets: number; inline: number };
+}
+
+/** One run of non-blank lines, where every paragraph lies whole. */
+interface Chunk {
+  length: number;
+  emphasis: number;
+  brackets: number;
+  inline: number;
+  /** Constructs that, failing, may read to the end of the paragraph: code spans, "<", "](". */
+  readsToEnd: number;
+  labels: number;
+  references: number;
+}
+
 /** Upper bounds of what micromark's budget would count on `text`, shaped as limits. */
 export function budgetBounds(text: string): MarkdownLimits {
-  const file = new Map<Budget, number>();
-  const paragraph = new Map<Budget, number>();
-  const add = (budget: Budget, n: number, perParagraph = 0): void => {
-    file.set(budget, (file.get(budget) ?? 0) + n);
-    if (perParagraph > (paragraph.get(budget) ?? 0)) paragraph.set(budget, perParagraph);
-  };
-  const lines = text.split("\n");
-  let deepest = 0;
+  const tally: Tally = { emphasis: 0, brackets: 0, inline: 0, lookahead: 0, blocks: 0, setext: 0, definitions: 0, lines: 0, deepest: 0, most: { emphasis: 0, brackets: 0, inline: 0 } };
   let chunk = newChunk();
-  const closeChunk = (): void => {
-    add("emphasis", chunk.emphasis, chunk.emphasis);
-    add("brackets", chunk.brackets, chunk.brackets);
-    add("inline", chunk.inline, chunk.inline);
-    const reads = (chunk.readsToEnd * chunk.length + chunk.labels * LABEL_READ + chunk.references * REFERENCE_READ + chunk.brackets * 2) * RETRIES;
-    add("lookahead", reads);
-    chunk = newChunk();
-  };
-  for (const line of lines) {
-    const run = LEADING_RUN.exec(line)?.[0] ?? "";
-    deepest = Math.max(deepest, containerDepth(run));
-    add("blocks", 1 + countMarkers(run));
-    if (UNDERLINE.test(line)) add("setext", 1);
-    if (line.charCodeAt(run.length) === 91) add("definitions", 1);
-    if (BLANK.test(line)) closeChunk();
-    else countInline(line, chunk);
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    if (countLine(text, start, end, tally, chunk)) {
+      closeChunk(tally, chunk);
+      chunk = newChunk();
+    }
+    start = end + 1;
   }
-  closeChunk();
+  closeChunk(tally, chunk);
   // Every open container tries to continue on every line. The containers open at any line were
   // all open on the line where the innermost of them opened: at most `deepest`.
-  add("nesting", RETRIES * lines.length * deepest);
-  const bound = (budget: Budget): Limit => {
-    const limit: Limit = { file: file.get(budget) ?? 0 };
-    if (MARKDOWN_LIMITS[budget].paragraph !== undefined) limit.paragraph = paragraph.get(budget) ?? 0;
-    return limit;
+  const nesting = RETRIES * tally.lines * tally.deepest;
+  return {
+    emphasis: { paragraph: tally.most.emphasis, file: tally.emphasis },
+    brackets: { paragraph: tally.most.brackets, file: tally.brackets },
+    lookahead: { file: tally.lookahead },
+    inline: { paragraph: tally.most.inline, file: tally.inline },
+    blocks: { file: tally.blocks },
+    nesting: { file: nesting },
+    setext: { file: tally.setext },
+    definitions: { file: tally.definitions },
   };
-  const budgets = Object.keys(MARKDOWN_LIMITS) as Budget[];
-  return Object.fromEntries(budgets.map((b) => [b, bound(b)])) as Record<Budget, Limit>;
 }
 
 /** Whether `text` is one the fast tier may parse under `limits`: no limit can trip on it. */
@@ -88,42 +98,49 @@ export function fastTierAccepts(text: string, limits: MarkdownLimits): boolean {
   });
 }
 
-interface Chunk {
-  length: number;
-  emphasis: number;
-  brackets: number;
-  inline: number;
-  /** Constructs that, failing, may read to the end of the paragraph: code spans, "<", "](". */
-  readsToEnd: number;
-  labels: number;
-  references: number;
-}
-
 function newChunk(): Chunk {
   return { length: 0, emphasis: 0, brackets: 0, inline: 0, readsToEnd: 0, labels: 0, references: 0 };
 }
 
-/** The most containers a leading run can open or continue. */
-function containerDepth(run: string): number {
+function closeChunk(tally: Tally, chunk: Chunk): void {
+  tally.emphasis += chunk.emphasis;
+  tally.brackets += chunk.brackets;
+  tally.inline += chunk.inline;
+  tally.most.emphasis = Math.max(tally.most.emphasis, chunk.emphasis);
+  tally.most.brackets = Math.max(tally.most.brackets, chunk.brackets);
+  tally.most.inline = Math.max(tally.most.inline, chunk.inline);
+  tally.lookahead += (chunk.readsToEnd * chunk.length + chunk.labels * LABEL_READ + chunk.references * REFERENCE_READ + chunk.brackets * 2) * RETRIES;
+}
+
+/** Counts the line `text[start, end)` into `tally` and `chunk`; true when it is blank (ends the chunk). */
+function countLine(text: string, start: number, end: number, tally: Tally, chunk: Chunk): boolean {
+  tally.lines++;
+  // The leading run of spaces and marker characters, where containers open and continue.
   let quotes = 0;
-  for (let i = 0; i < run.length; i++) if (run.charCodeAt(i) === 62) quotes++;
-  return quotes + Math.ceil((run.length - quotes) / 2);
-}
-
-function countMarkers(run: string): number {
-  let n = 0;
-  for (let i = 0; i < run.length; i++) {
-    const c = run.charCodeAt(i);
-    // > * + - . )
-    if (c === 62 || c === 42 || c === 43 || c === 45 || c === 46 || c === 41) n++;
+  let markers = 0;
+  let blank = true;
+  let i = start;
+  for (; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32) continue;
+    blank = false;
+    if (c === 62) quotes++;
+    // * + - . )
+    else if (c === 42 || c === 43 || c === 45 || c === 46 || c === 41) markers++;
+    else if (c < 48 || c > 57) break;
   }
-  return n;
-}
-
-function countInline(line: string, chunk: Chunk): void {
-  chunk.length += line.length + 1;
-  for (let i = 0; i < line.length; i++) {
-    switch (line.charCodeAt(i)) {
+  if (blank) return true;
+  const run = i - start;
+  // A quote takes its ">", a list item at least two columns, the last opened maybe one.
+  tally.deepest = Math.max(tally.deepest, quotes + Math.ceil((run - quotes) / 2));
+  tally.blocks += 1 + quotes + markers;
+  if (text.charCodeAt(i) === 91) tally.definitions++;
+  let underline = true;
+  let rule = false;
+  chunk.length += end - start + 1;
+  for (let k = start; k < end; k++) {
+    const c = text.charCodeAt(k);
+    switch (c) {
       case 42: // *
       case 95: // _
         chunk.emphasis++;
@@ -136,12 +153,12 @@ function countInline(line: string, chunk: Chunk): void {
       case 93: // ]
         chunk.brackets++;
         chunk.inline++;
-        if (line.charCodeAt(i + 1) === 40) chunk.readsToEnd++;
-        else if (line.charCodeAt(i + 1) === 91) chunk.labels++;
+        if (text.charCodeAt(k + 1) === 40) chunk.readsToEnd++;
+        else if (text.charCodeAt(k + 1) === 91) chunk.labels++;
         break;
       case 96: // `, once per run
         chunk.inline++;
-        if (line.charCodeAt(i - 1) !== 96) chunk.readsToEnd++;
+        if (text.charCodeAt(k - 1) !== 96) chunk.readsToEnd++;
         break;
       case 60: // <
         chunk.inline++;
@@ -159,5 +176,11 @@ function countInline(line: string, chunk: Chunk): void {
         chunk.inline++;
         break;
     }
+    // A setext underline is "=" or "-" after the containers: a line of only those characters,
+    // spaces and marker characters could be one.
+    if (c === 61 || c === 45) rule = true;
+    else if (c !== 32 && c !== 62 && c !== 42 && c !== 43 && c !== 46 && c !== 41 && (c < 48 || c > 57)) underline = false;
   }
+  if (underline && rule) tally.setext++;
+  return false;
 }
