@@ -57,12 +57,17 @@ export function inlineChildren(ctx: ProcedureContext, tokens: Token[], content: 
     starts.push(at);
     at += line.text.length + 1;
   }
-  /** The source offset of content index `ci`. */
+  /** The source offset of content index `ci`: a binary search, as a paragraph may have thousands of lines. */
   const source = (ci: number): number => {
-    let k = starts.length - 1;
-    while (k > 0 && (starts[k] ?? 0) > ci) k--;
-    const line = lines[k] ?? decline("content line");
-    return line.offset + (ci - (starts[k] ?? 0));
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if ((starts[mid] ?? 0) <= ci) low = mid;
+      else high = mid - 1;
+    }
+    const line = lines[low] ?? decline("content line");
+    return line.offset + (ci - (starts[low] ?? 0));
   };
   const root: PhrasingContent[] = [];
   const stack: Frame[] = [];
