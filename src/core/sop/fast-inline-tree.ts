@@ -208,7 +208,9 @@ function resourceEnd(content: string, ci: number, link: Link): number {
   const rawUrl = content.slice(pos, destination.pos);
   if (rawUrl === "" || rawUrl === "<>" || /[\\&\n]/.test(rawUrl)) decline("link destination with escapes");
   link.url = rawUrl.startsWith("<") ? rawUrl.slice(1, -1) : rawUrl;
-  if (markdownIt.normalizeLink(link.url) !== href) decline("link destination differs");
+  // markdown-it's href is the destination percent-encoded (its normalizeLink): the same text
+  // for an ordinary URL, else encoded here too to compare.
+  if (link.url !== href && markdownIt.normalizeLink(link.url) !== href) decline("link destination differs");
   pos = skipSpaces(content, destination.pos);
   link.title = null;
   const quote = content[pos];
