@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { fromMarkdown } from "mdast-util-from-markdown";
 import { describe, expect, it } from "vitest";
 import { corpusSop } from "../../bench/sop-corpus.ts";
-import { fastMarkdownTree } from "../../src/core/sop/fast-markdown-tree.ts";
+import { fastMarkdownTree, fastTreeDeclines } from "../../src/core/sop/fast-markdown-tree.ts";
 import { budgetBounds, fastTierAccepts } from "../../src/core/sop/fast-tier-budget.ts";
 import { markdownBudget } from "../../src/core/sop/markdown-budget.ts";
 import { MARKDOWN_LIMITS } from "../../src/core/sop/markdown-limits.ts";
@@ -67,6 +67,8 @@ describe("the fast tier", () => {
   it("builds remark's own tree for the SOPs of the bench corpus", () => {
     // Every fifth: the corpus rotates its step templates, so these hold every shape it has.
     const some = CORPUS.filter((_, i) => i % 5 === 0);
+    // Why it declines, if it ever does, is the first thing to know.
+    expect(some.map((md) => fastTreeDeclines(createContext(md, "SOP.md"))).filter((why) => why !== undefined)).toEqual([]);
     expect(some.filter((md) => sameTreeWhereTaken(md))).toHaveLength(some.length);
   });
 

@@ -34,9 +34,10 @@ const MAX_LEVEL = 12;
 export function fastMarkdownTree(ctx: ProcedureContext): Root | undefined {
   try {
     return convert(ctx);
-  } catch (error) {
-    if (error instanceof Decline) return undefined;
-    throw error;
+  } catch {
+    // Whatever stops the fast tier (a decline, or markdown-it throwing on some text) is the fast
+    // tier's failure, not the input's: micromark then parses it, and decides.
+    return undefined;
   }
 }
 
@@ -46,8 +47,7 @@ export function fastTreeDeclines(ctx: ProcedureContext): string | undefined {
     convert(ctx);
     return undefined;
   } catch (error) {
-    if (error instanceof Decline) return error.message;
-    throw error;
+    return error instanceof Decline ? error.message : `threw: ${String(error)}`;
   }
 }
 
