@@ -124,6 +124,17 @@ describe("parseProcedure gives what micromark alone gives", () => {
     );
   });
 
+  it("for emphasis of every shape, where the two parsers are likeliest to differ", () => {
+    const pieces = ["*", "**", "***", "_", "__", "a", "T", "b_c", " ", "\n", "\n\n", "(", ")", ".", "`", "\\", "- ", "1. ", "é", "**T**", "x*", "*x", "[", "](u)"];
+    const emphasis = fc.array(fc.constantFrom(...pieces), { maxLength: 40 }).map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(emphasis, (md) => {
+        sameTreeWhereTaken(md);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("for corpus SOPs with characters inserted, deleted or swapped", () => {
     const pieces = ["*", "_", "`", "[", "]", "(", ")", "\\", "&", "<", "\n", "\n\n", "  ", "1. ", "- ", "#", "é", "\t", "\r\n"];
     const mutated = fc

@@ -35,6 +35,38 @@ const DOUBTFUL_TEXT = /\]\(|!\[|<[A-Za-z/!?]|&[#A-Za-z]|`/;
  */
 const ODD_BESIDE_DELIMITER = /[^\n -~\p{L}\p{N}\p{M}][*_]|[*_][^\n -~\p{L}\p{N}\p{M}]/u;
 
+/**
+ * Where a delimiter run can both open and close (`a**b`, `T****T`), CommonMark's "rule of 3"
+ * applies, and micromark and markdown-it apply it to different lengths once a run is partly
+ * used (`***T****T**` nests differently). Without such a run the rule never applies.
+ */
+function hasTwoWayDelimiter(content: string): boolean {
+  for (let i = 0; i < content.length; i++) {
+    const marker = content[i];
+    if (marker !== "*" && marker !== "_") continue;
+    let end = i;
+    while (content[end] === marker) end++;
+    const before = content[i - 1];
+    const after = content[end];
+    const left = !isSpace(after) && (!isPunctuation(after) || isSpace(before) || isPunctuation(before));
+    const right = !isSpace(before) && (!isPunctuation(before) || isSpace(after) || isPunctuation(after));
+    const both = marker === "*" ? left && right : left && right && isPunctuation(before) && isPunctuation(after);
+    if (both) return true;
+    i = end - 1;
+  }
+  return false;
+}
+
+/** Spaces and line ends (no tabs get here); the ends of the content count as space. */
+function isSpace(char: string | undefined): boolean {
+  return char === undefined || char === " " || char === "\n";
+}
+
+/** ASCII punctuation; other characters beside a delimiter are letters, digits or marks (ODD_BESIDE_DELIMITER). */
+function isPunctuation(char: string | undefined): boolean {
+  return char !== undefined && /[!-/:-@[-`{-~]/.test(char);
+}
+
 interface Frame {
   node: { type: "strong" | "emphasis" } | Link;
   markup: string;
@@ -51,6 +83,7 @@ interface PendingText {
 /** Walks `tokens` (the children of one inline token) over `content`, its text. */
 export function inlineChildren(ctx: ProcedureContext, tokens: Token[], content: string, lines: ContentLine[]): PhrasingContent[] {
   if (ODD_BESIDE_DELIMITER.test(content)) decline("emphasis delimiter beside Unicode punctuation or space");
+  if (hasTwoWayDelimiter(content)) decline("emphasis delimiter run that can both open and close");
   const starts: number[] = [];
   let at = 0;
   for (const line of lines) {
