@@ -21,7 +21,7 @@ import { fromMarkdown } from "mdast-util-from-markdown";
 import { markdownBudget } from "../src/core/sop/markdown-budget.ts";
 import { MARKDOWN_LIMITS } from "../src/core/sop/markdown-limits.ts";
 import { parseManifest } from "../src/core/sop/parse-manifest.ts";
-import { parseProcedure } from "../src/core/sop/parse-procedure.ts";
+import { parseProcedure, parseProcedureFast } from "../src/core/sop/parse-procedure.ts";
 import { fmt, ratioText, targetText, type BenchResult } from "./bench-result.ts";
 import { corpusSop, writeCorpus } from "./sop-corpus.ts";
 import { collectGarbage, median, medianMs, timeMs } from "./stats.ts";
@@ -75,9 +75,9 @@ async function coldFigures(ws: TempWorkspace, read: number): Promise<BenchResult
   // What worker threads give on this machine now, whatever the load average says.
   const forced = Math.max(1, availableParallelism() - 1);
   const withWorkers = await medianMs(RUNS, () => loadSops(dir, { pool: { threads: forced } }), { warmUp: false });
-  // Where the time goes, one warm pass over the same texts each: the SOP.md parser, the mdast
-  // tree it starts from (micromark's tokens, metered, and mdast-util-from-markdown's tree: what a
-  // faster tokenizer would replace), and the SOP.toml parser.
+  // Where the time goes, one warm pass over the same texts each: the SOP.md parser (its fast
+  // tier first, as parseSop runs it), the same with micromark alone, micromark's metered mdast
+  // tree by itself, and the SOP.toml parser. How many SOPs the fast tier took shows it is taken.
   const corpus = Array.from({ length: SOP_COUNT }, (_, i) => corpusSop(i));
   const treeOptions = { extensions: [markdownBudget(MARKDOWN_LIMITS)] };
   const pass = async (each: (sop: (typeof corpus)[number]) => unknown): Promise<number> => {
@@ -87,6 +87,8 @@ async function coldFigures(ws: TempWorkspace, read: number): Promise<BenchResult
     });
   };
   const procedureMs = await pass((sop) => parseProcedure(sop.md, "SOP.md"));
+  const micromarkMs = await pass((sop) => parseProcedure(sop.md, "SOP.md", { tiers: "micromark" }));
+  const fastTaken = corpus.filter((sop) => parseProcedureFast(sop.md, "SOP.md") !== undefined).length;
   const treeMs = await pass((sop) => fromMarkdown(sop.md, treeOptions));
   const manifestMs = await pass((sop) => parseManifest(sop.toml, "SOP.toml"));
   const perSop = (ms: number) => `${fmt((ms * 1000) / SOP_COUNT)} µs/SOP`;
@@ -94,7 +96,9 @@ async function coldFigures(ws: TempWorkspace, read: number): Promise<BenchResult
     against("load-sops cold", pooled.median, `ms / ${fmt(SOP_COUNT)} SOPs, nothing cached`, TARGET_COLD_MS, { label: "read-only", ms: read },
       `median of ${RUNS}; ${samples(pooled)}; ${threads} worker thread(s) by the load average; on this thread alone ${fmt(oneThread.median)} ms, ` +
       `with ${forced} worker(s) forced ${fmt(withWorkers.median)} ms (${ratioText(withWorkers.median / oneThread.median)} this thread alone); ` +
-      `SOP.md parsing alone ${fmt(procedureMs)} ms (${perSop(procedureMs)}, one pass), of which the mdast tree about ${fmt(treeMs)} ms (${perSop(treeMs)}); ` +
+      `SOP.md parsing alone ${fmt(procedureMs)} ms (${perSop(procedureMs)}, one pass; fast tier taken for ${fmt(fastTaken)} of ${fmt(SOP_COUNT)}), ` +
+      `with micromark alone ${fmt(micromarkMs)} ms (${perSop(micromarkMs)}; ${ratioText(micromarkMs / procedureMs)} the two tiers), ` +
+      `micromark's mdast tree by itself about ${fmt(treeMs)} ms (${perSop(treeMs)}); ` +
       `SOP.toml parsing alone ${fmt(manifestMs)} ms (${perSop(manifestMs)})`),
   ];
 }

@@ -11,6 +11,10 @@
  * stops the parse with a located MarkdownLimitError. The same parse builds the tree when nothing
  * is over: there is no second pass, and the tree is exactly remark's. The limits themselves are
  * in markdown-limits.ts.
+ *
+ * fast-tier-budget.ts bounds these same counts from the text alone, to let the fast tier parse
+ * only where none could trip: what is counted here, and how, is mirrored there (its test runs
+ * this metering with those bounds as limits, and they must never trip).
  */
 import {
   attention,

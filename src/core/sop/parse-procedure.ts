@@ -1,22 +1,28 @@
 /**
- * SOP.md → steps (SPEC §2.2). The structure comes from remark's mdast tree, never from regexes
- * over the Markdown; the source text is sliced only to read what mdast does not keep (a written
- * list number, an attribute group's exact columns, the description as written).
+ * SOP.md → steps (SPEC §2.2), in two tiers that give the same result for every input:
+ *
+ * 1. the fast tier: where no Markdown limit could trip (fast-tier-budget.ts), markdown-it's
+ *    tokens made into remark's tree (fast-markdown-tree.ts), read as usual. It is kept only when
+ *    the procedure it reads has no diagnostic at all: an SOP with problems is parsed again below,
+ *    so every error and warning is located exactly as remark locates it;
+ * 2. remark's tree from micromark, metered by markdown-budget.ts, as the parser always was: for
+ *    everything the fast tier declines, and for every SOP with a diagnostic.
+ *
+ * micromark takes a few milliseconds per ordinary SOP.md, markdown-it a tenth of that; valid
+ * files, nearly all of them, finish on the fast tier. test/core/parse-procedure-tiers.test.ts
+ * proves the two tiers equal.
  */
-import type { ListItem, Root } from "mdast";
+import type { Root } from "mdast";
 import { fromMarkdown, type Options } from "mdast-util-from-markdown";
+import { fastMarkdownTree } from "./fast-markdown-tree.ts";
+import { fastTierAccepts } from "./fast-tier-budget.ts";
 import { markdownBudget } from "./markdown-budget.ts";
 import { MarkdownLimitError, type MarkdownLimits } from "./markdown-limits.ts";
 import { createContext, report, type ProcedureContext } from "./procedure-context.ts";
 import { PROCEDURE_LIMITS, textProblem, type ProcedureLimits } from "./procedure-limits.ts";
-import { findStepItems } from "./procedure-section.ts";
-import { startOf, startOffset } from "./procedure-tree.ts";
-import { shorten } from "./step-attributes.ts";
-import { readStepBody } from "./step-body.ts";
-import { readAttributeBullets } from "./step-bullets.ts";
-import { readStepHeader } from "./step-header.ts";
-import { reportUnusedBullets, StepSettings, type UnusedBullet } from "./step-settings.ts";
-import { slugify, type Diagnostic, type Step } from "./types.ts";
+import { readProcedure, type ParsedProcedure } from "./read-procedure.ts";
+
+export type { ParsedProcedure } from "./read-procedure.ts";
 
 /**
  * remark's parser without unified around it: remark-parse only hands the text and its micromark
@@ -25,25 +31,23 @@ import { slugify, type Diagnostic, type Step } from "./types.ts";
  * built once per set of limits: the product's, and whatever a test passes.
  */
 const parseOptions = new WeakMap<MarkdownLimits, Options>();
-/** Past this many, one summary stands for the rest: nobody reads 200,000 lines about one file. */
-const MAX_DIAGNOSTICS = 100;
 
 export interface ProcedureOptions {
   /** Default: the product's limits (PROCEDURE_LIMITS), which parseSop always uses. */
   limits?: ProcedureLimits;
-}
-
-export interface ParsedProcedure {
-  steps: Step[];
-  /** Sorted by line and column. */
-  diagnostics: Diagnostic[];
+  /** "micromark" skips the fast tier: for the tests that prove both tiers give the same. */
+  tiers?: "fast-first" | "micromark";
 }
 
 /**
  * Reads the procedure of an SOP. Never throws: whatever the input, problems come back as
  * diagnostics located in `file` (named as the caller names it), and the steps it could read.
  */
-export function parseProcedure(markdown: string, file: string, { limits = PROCEDURE_LIMITS }: ProcedureOptions = {}): ParsedProcedure {
+export function parseProcedure(markdown: string, file: string, { limits = PROCEDURE_LIMITS, tiers = "fast-first" }: ProcedureOptions = {}): ParsedProcedure {
+  if (tiers === "fast-first") {
+    const fast = parseProcedureFast(markdown, file, limits);
+    if (fast) return fast;
+  }
   const ctx = createContext(markdown, file);
   const tooBig = textProblem(markdown, limits.text);
   if (tooBig) {
@@ -52,12 +56,21 @@ export function parseProcedure(markdown: string, file: string, { limits = PROCED
   }
   const root = parseMarkdown(ctx, markdown, limits.markdown);
   if (!root) return { steps: [], diagnostics: ctx.diagnostics };
-  const items = findStepItems(ctx, root);
-  checkNumbering(ctx, items);
-  const unused: UnusedBullet[] = [];
-  const steps = items.map((item, index) => parseStep(ctx, item, index + 1, unused));
-  reportUnusedBullets(ctx, unused);
-  return { steps, diagnostics: capped(ctx.diagnostics.sort((a, b) => a.line - b.line || a.column - b.column)) };
+  return readProcedure(ctx, root);
+}
+
+/**
+ * The procedure as the fast tier reads it, or undefined where parseProcedure goes on to
+ * micromark: the text is past a limit or near one, the fast tier declines its Markdown, or the
+ * procedure has a diagnostic. Exported so that a test can tell the fast tier is really taken.
+ */
+export function parseProcedureFast(markdown: string, file: string, limits: ProcedureLimits = PROCEDURE_LIMITS): ParsedProcedure | undefined {
+  if (textProblem(markdown, limits.text) || !fastTierAccepts(markdown, limits.markdown)) return undefined;
+  const ctx = createContext(markdown, file);
+  const root = fastMarkdownTree(ctx);
+  if (!root) return undefined;
+  const procedure = readProcedure(ctx, root);
+  return procedure.diagnostics.length === 0 ? procedure : undefined;
 }
 
 /** remark's tree, or nothing (and an error) when the text is past one of the Markdown limits. */
@@ -71,73 +84,4 @@ function parseMarkdown(ctx: ProcedureContext, markdown: string, limits: Markdown
     report(ctx, "error", error.code, { line: error.line, column: error.column }, error.message);
     return undefined;
   }
-}
-
-function capped(diagnostics: Diagnostic[]): Diagnostic[] {
-  const hidden = diagnostics.slice(MAX_DIAGNOSTICS);
-  const first = hidden[0];
-  if (first === undefined) return diagnostics;
-  return [
-    ...diagnostics.slice(0, MAX_DIAGNOSTICS),
-    {
-      ...first,
-      severity: hidden.some((d) => d.severity === "error") ? "error" : "warning",
-      code: "too-many-problems",
-      message: `${hidden.length} more problems from here on are not shown; fix the ones above first`,
-    },
-  ];
-}
-
-/** Numbers as written are for people (remark keeps only a list's start): gaps and repeats warn. */
-function checkNumbering(ctx: ProcedureContext, items: ListItem[]): void {
-  let previous: number | undefined;
-  for (const item of items) {
-    const start = startOffset(item);
-    const written = /^\d{1,9}/.exec(ctx.text.slice(start, start + 10))?.[0];
-    if (written === undefined) continue;
-    const n = Number(written);
-    if (previous === undefined && n !== 1) {
-      report(ctx, "warning", "step-number", startOf(item), `the first step is numbered ${n}; number the steps from 1`);
-    } else if (previous !== undefined && n !== previous + 1) {
-      report(ctx, "warning", "step-number", startOf(item), `step numbered ${n} follows ${previous}`);
-    }
-    previous = n;
-  }
-}
-
-function parseStep(ctx: ProcedureContext, item: ListItem, number: number, unused: UnusedBullet[]): Step {
-  const header = readStepHeader(ctx, item);
-  if (header.title === "") {
-    report(ctx, "error", "no-title", startOf(item), `step ${number} has no title; start it with one, e.g. "${number}. **Build release**"`);
-  }
-  const bullets = readAttributeBullets(ctx, item);
-  const settings = new StepSettings(ctx, number);
-  for (const attribute of header.attributes) settings.fromGroup(attribute);
-  for (const attribute of bullets.attributes) settings.fromBullet(attribute);
-  const body = readStepBody(ctx, item, header, bullets.items);
-  unused.push(...settings.unused);
-  const { options } = settings;
-  const manualAt = settings.setAt("manual");
-  if (options.manual && body.commands.length > 0 && manualAt !== undefined) {
-    report(ctx, "warning", "manual-with-commands", manualAt.offset,
-      `step ${number} is manual, so its commands will not run; remove "${shorten(manualAt.written)}" or the code blocks`);
-  }
-  const step: Step = {
-    number,
-    title: header.title,
-    slug: slugify(header.title),
-    description: body.description,
-    commands: body.commands,
-    shown: body.shown,
-    requiresApproval: options.requiresApproval,
-    manual: options.manual,
-    retries: options.retries,
-    continueOnError: options.continueOnError,
-    always: options.always,
-    metadata: Object.fromEntries(settings.metadata),
-    line: startOf(item).line,
-  };
-  if (options.condition) step.condition = options.condition;
-  if (options.timeoutSecs !== undefined) step.timeoutSecs = options.timeoutSecs;
-  return step;
 }
