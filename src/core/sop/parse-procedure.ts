@@ -44,15 +44,17 @@ export interface ProcedureOptions {
  * diagnostics located in `file` (named as the caller names it), and the steps it could read.
  */
 export function parseProcedure(markdown: string, file: string, { limits = PROCEDURE_LIMITS, tiers = "fast-first" }: ProcedureOptions = {}): ParsedProcedure {
-  if (tiers === "fast-first") {
-    const fast = parseProcedureFast(markdown, file, limits);
-    if (fast) return fast;
-  }
   const ctx = createContext(markdown, file);
   const tooBig = textProblem(markdown, limits.text);
   if (tooBig) {
     report(ctx, "error", tooBig.code, { line: tooBig.line, column: 1 }, tooBig.message);
     return { steps: [], diagnostics: ctx.diagnostics };
+  }
+  if (tiers === "fast-first") {
+    const fast = fastProcedure(ctx, limits.markdown);
+    if (fast) return fast;
+    // The same text and lines serve micromark; what the fast tier found is found again there.
+    ctx.diagnostics = [];
   }
   const root = parseMarkdown(ctx, markdown, limits.markdown);
   if (!root) return { steps: [], diagnostics: ctx.diagnostics };
@@ -65,8 +67,13 @@ export function parseProcedure(markdown: string, file: string, { limits = PROCED
  * procedure has a diagnostic. Exported so that a test can tell the fast tier is really taken.
  */
 export function parseProcedureFast(markdown: string, file: string, limits: ProcedureLimits = PROCEDURE_LIMITS): ParsedProcedure | undefined {
-  if (textProblem(markdown, limits.text) || !fastTierAccepts(markdown, limits.markdown)) return undefined;
-  const ctx = createContext(markdown, file);
+  if (textProblem(markdown, limits.text)) return undefined;
+  return fastProcedure(createContext(markdown, file), limits.markdown);
+}
+
+/** The fast tier over a text within the text limits. */
+function fastProcedure(ctx: ProcedureContext, limits: MarkdownLimits): ParsedProcedure | undefined {
+  if (!fastTierAccepts(ctx.text, limits)) return undefined;
   const root = fastMarkdownTree(ctx);
   if (!root) return undefined;
   const procedure = readProcedure(ctx, root);

@@ -3,14 +3,13 @@
  * as micromark counts them (tabs would count otherwise; the fast tier never sees one).
  */
 import type { Node } from "mdast";
-import { lineAt, type ProcedureContext } from "./procedure-context.ts";
+import { positionAt, type ProcedureContext } from "./procedure-context.ts";
 
 type Position = NonNullable<Node["position"]>;
 type Point = Position["start"];
 
 export function point(ctx: ProcedureContext, offset: number): Point {
-  const line = lineAt(ctx, offset);
-  return { line, column: offset - (ctx.lineStarts[line - 1] ?? 0) + 1, offset };
+  return { ...positionAt(ctx, offset), offset };
 }
 
 export function span(ctx: ProcedureContext, from: number, to: number): Position {
