@@ -408,7 +408,8 @@ export class RunEngine {
     // meanwhile. What the next command sees (its variables) is the run with the end applied.
     let carried: TimedInput[] = [];
     while (command && this.startsMore(claim)) {
-      const ran = await this.runOne(step.stored, command, claim, carried);
+      // The run the command sees: with something carried, the one the step ahead was read from.
+      const ran = await this.runOne(step.stored, command, claim, carried, step.result.run);
       // Lost meanwhile: the process that took the run over has recovered (or will recover) the step.
       if (ran === undefined) return;
       carried = [...ran.carried, { input: ran.finished, at: this.deps.now() }];
@@ -448,7 +449,7 @@ export class RunEngine {
    * command's start; when the command never got a process it is handed back, still to write.
    */
   private async runOne(
-    stored: StoredRun, effect: CommandEffect, claim: RunClaim, carried: readonly TimedInput[],
+    stored: StoredRun, effect: CommandEffect, claim: RunClaim, carried: readonly TimedInput[], current: RunState,
   ): Promise<{ finished: Extract<RunInput, { type: "command_finished" }>; stored: StoredRun; carried: readonly TimedInput[] } | undefined> {
     const controller = new AbortController();
     const { run } = stored;
@@ -463,10 +464,8 @@ export class RunEngine {
     // The run as its start was written: what the command's end is applied to.
     let latest = stored;
     let unwritten = carried;
-    // What the command is run with: the run as it stands with what is carried applied.
-    const current = carried.length === 0 ? stored : { ...stored, run: applyInOrder(stored.definition, stored.run, carried).run };
     try {
-      const finished = await runCommand(this.deps, current, effect, controller.signal, async (process) => {
+      const finished = await runCommand(this.deps, { ...stored, run: current }, effect, controller.signal, async (process) => {
         // Recorded with the claim renewed in the same step: the command runs only if it is still ours.
         const started = await this.recordStart(stored, effect, process, claim, carried);
         unwritten = [];

@@ -246,21 +246,27 @@ export class SopRunner {
   /** Why a queued run has not started: its SOP's slots and the runs holding them; undefined when nothing blocks it. */
   async startBlock(runId: string): Promise<StartBlock | undefined> {
     const stored = await this.store.get(runId);
-    if (stored?.run.status !== "queued") return undefined;
-    const holders = (await this.store.list({ sop: stored.run.sop, statuses: ACTIVE_STATUSES })).filter((r) => r.id !== runId);
-    const { maxConcurrent } = stored.definition;
-    return holders.length >= maxConcurrent ? { maxConcurrent, holders } : undefined;
+    return stored && this.blockOf(stored);
   }
 
   /**
-   * Whether a queued run waits behind runs that wait for people (their slots free only when
-   * someone decides), not merely for a slot about to free: where `sop run` stops following and
-   * says so. False for a run that is not queued.
+   * Why a run has not started, from one read of it: whether it waits behind runs that wait for
+   * people (their slots free only when someone decides), not merely for a slot about to free
+   * (where `sop run` stops following and says so), and what holds its SOP's slots.
    */
-  async queuedBehindPeople(runId: string): Promise<boolean> {
+  async queueState(runId: string): Promise<{ behindPeople: boolean; block: StartBlock | undefined }> {
     const stored = await this.store.get(runId);
     if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-    return stored.run.status === "queued" && (await this.behindPeople(stored.run)).now;
+    if (stored.run.status !== "queued") return { behindPeople: false, block: undefined };
+    const [behind, block] = await Promise.all([this.behindPeople(stored.run), this.blockOf(stored)]);
+    return { behindPeople: behind.now, block };
+  }
+
+  private async blockOf(stored: StoredRun): Promise<StartBlock | undefined> {
+    if (stored.run.status !== "queued") return undefined;
+    const holders = (await this.store.list({ sop: stored.run.sop, statuses: ACTIVE_STATUSES })).filter((r) => r.id !== stored.run.id);
+    const { maxConcurrent } = stored.definition;
+    return holders.length >= maxConcurrent ? { maxConcurrent, holders } : undefined;
   }
 
   /**

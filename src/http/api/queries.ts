@@ -65,7 +65,7 @@ export function registerQueryRoutes(api: FastifyInstance, { runner }: ApiDeps): 
   // free) and what holds its SOP's slots, so a client never restates the rule from a status.
   api.get<{ Params: { id: string } }>("/runs/:id/queue", { schema: { params: idParams } }, async (req) => {
     const { id } = req.params;
-    const [behindPeople, block] = await Promise.all([runner.queuedBehindPeople(id), runner.startBlock(id)]);
+    const { behindPeople, block } = await runner.queueState(id);
     return {
       behind_people: behindPeople,
       start_block: block ? { max_concurrent: block.maxConcurrent, holders: block.holders.map(runBrief) } : null,
