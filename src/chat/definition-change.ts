@@ -6,9 +6,9 @@
  *
  * The diff is jsdiff's (`diff`, Myers' algorithm, no dependencies of its own) rather than one
  * written here: its hunks with context are what a compact diff needs, and it bounds its own work
- * (maxEditLength) on a pathological pair.
+ * (maxEditLength) on a pathological pair. It is imported the first time two definitions differ:
+ * most processes never diff, and loading it costs an idle `sop serve` some 4 MiB.
  */
-import { structuredPatch } from "diff";
 import type { Checkpoint, RunState } from "../core/run/run-state.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
 import type { StoredRun } from "../ports/run-store.ts";
@@ -43,10 +43,11 @@ const MAX_EDITS = 5000;
 const CACHE_SIZE = 1000;
 
 /** The line diff of two definitions, empty when their texts agree. */
-export function compareDefinitions(before: SopDefinition, after: SopDefinition): Pick<DefinitionChange, "lines" | "changed" | "tooLarge"> {
+export async function compareDefinitions(before: SopDefinition, after: SopDefinition): Promise<Pick<DefinitionChange, "lines" | "changed" | "tooLarge">> {
   const a = definitionText(before);
   const b = definitionText(after);
   if (a === b) return { lines: [], changed: 0, tooLarge: false };
+  const { structuredPatch } = await import("diff");
   const patch = structuredPatch("before", "after", a, b, undefined, undefined, { context: CONTEXT, maxEditLength: MAX_EDITS });
   if (!patch) return { lines: [], changed: 1, tooLarge: true };
   const newLines = b.split("\n");
@@ -157,7 +158,7 @@ export async function definitionChanges(runner: RunHistory, stored: StoredRun): 
     let change: DefinitionChange | null = null;
     if (found && found.run.definitionHash !== run.definitionHash) {
       const before = await runner.run(found.run.id);
-      const diff = before ? compareDefinitions(before.definition, stored.definition) : undefined;
+      const diff = before ? await compareDefinitions(before.definition, stored.definition) : undefined;
       if (diff && diff.changed > 0) {
         change = {
           since: { runId: found.run.id, version: found.run.version, decision: found.cp.status === "bypassed" ? "bypassed" : "approved", decidedAt: found.decidedAt },

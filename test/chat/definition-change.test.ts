@@ -47,13 +47,13 @@ describe("the canonical text of a definition", () => {
 });
 
 describe("the diff of two definitions", () => {
-  it("shows the changed lines with one line of context, the step a change inside it belongs to, and … between hunks", () => {
+  it("shows the changed lines with one line of context, the step a change inside it belongs to, and … between hunks", async () => {
     const v2 = definition([
       step(1, "Build", { commands: ["make\nmake test"] }),
       step(2, "Ship", { requiresApproval: true, commands: ["deploy --to staging", "notify"] }),
       step(3, "Verify", { if: "shipped && ok", commands: ["echo 3", "echo verified"] }),
     ], { vars: { env: "prod", api_token: "abc123456" }, approval: { ...V1.approval, minApprovals: 2 } });
-    const diff = compareDefinitions(V1, v2);
+    const diff = await compareDefinitions(V1, v2);
     expect(text(diff.lines)).toEqual([
       "  secrets: none",
       "- approval: 1 of anyone, self-approval allowed, no timeout",
@@ -69,29 +69,29 @@ describe("the diff of two definitions", () => {
     ]);
     expect(diff.changed).toBe(6);
     const settings = definition(V1.steps, { ...V1, priority: "high", notify: { slack: ["C-OPS"], discord: [] } });
-    expect(text(compareDefinitions(V1, settings).lines)).toEqual([
+    expect(text((await compareDefinitions(V1, settings)).lines)).toEqual([
       "  sop test-sop", "- priority: medium", "+ priority: high", "  execution_mode: automatic",
       "  …",
       "  approval: 1 of anyone, self-approval allowed, no timeout", "- notify: slack none; discord none", "+ notify: slack C-OPS; discord none", "  step 1. Build",
     ]);
   });
 
-  it("names the step when a hunk starts inside it", () => {
+  it("names the step when a hunk starts inside it", async () => {
     const long = ["a", "b", "c", "d", "e", "f"];
     const before = definition([step(1, "Deploy", { commands: [long.join("\n")] })]);
     const after = definition([step(1, "Deploy", { commands: [long.map((l) => (l === "e" ? "e --force" : l)).join("\n")] })]);
-    expect(text(compareDefinitions(before, after).lines)).toEqual(["@@ step 1. Deploy", "      d", "-     e", "+     e --force", "      f"]);
+    expect(text((await compareDefinitions(before, after)).lines)).toEqual(["@@ step 1. Deploy", "      d", "-     e", "+     e --force", "      f"]);
   });
 
-  it("finds nothing when only prose changed: descriptions, blocks shown but never run, the version", () => {
+  it("finds nothing when only prose changed: descriptions, blocks shown but never run, the version", async () => {
     const reworded = definition(V1.steps.map((s) => ({ ...s, description: `${s.description} Carefully.`, shown: [{ lang: "text", code: "example" }] })), { ...V1, version: "2.0.0", description: "new words" });
-    expect(compareDefinitions(V1, reworded)).toEqual({ lines: [], changed: 0, tooLarge: false });
+    expect(await compareDefinitions(V1, reworded)).toEqual({ lines: [], changed: 0, tooLarge: false });
   });
 
-  it("folds a long diff after a number of changed lines and says how many more there are", () => {
+  it("folds a long diff after a number of changed lines and says how many more there are", async () => {
     const before = definition([step(1, "Many", { commands: [Array.from({ length: 30 }, (_, i) => `echo ${i}`).join("\n")] })]);
     const after = definition([step(1, "Many", { commands: [Array.from({ length: 30 }, (_, i) => `echo ${i} changed`).join("\n")] })]);
-    const { lines, changed } = compareDefinitions(before, after);
+    const { lines, changed } = await compareDefinitions(before, after);
     expect(changed).toBe(60);
     const { shown, more } = foldDiff(lines, 10);
     expect(shown.filter((l) => l.kind === "add" || l.kind === "remove")).toHaveLength(10);
@@ -179,6 +179,34 @@ describe("definitionChanges: the run that last passed the gate", () => {
     const newer = await r.execute("ship", { actor: "slack:UALICE" });
     await r.approve("ship", { actor: "slack:UBOB", runId: older.run_id, wait: true });
     expect(await waitingChange(r, newer.run_id)).toBeUndefined();
+  });
+
+  it("reads on past pages of runs that passed the gate only after the request, to the run that passed it before", async () => {
+    const r = await setUp();
+    const first = await r.execute("ship", { actor: "slack:UALICE" });
+    await r.approve("ship", { actor: "slack:UBOB", runId: first.run_id, wait: true });
+    await edit(r, "echo shipping to staging", "echo shipping twice");
+    const waiting = (await r.run((await r.execute("ship", { actor: "slack:UALICE" })).run_id))!;
+    const approved = (await r.run(first.run_id))!.run;
+    const asked = waiting.run.checkpoints.find((c) => c.id === "step:2")!.requestedAt;
+    // Two pages and more of runs (newest first) whose gate was approved after this request was made.
+    const passedLater = Array.from({ length: 250 }, (_, i) => ({
+      ...approved,
+      id: `later-${i}`,
+      checkpoints: approved.checkpoints.map((c) => ({ ...c, decidedAt: asked + 1 })),
+    }));
+    const newestFirst = [waiting.run, ...passedLater, approved];
+    const history: Pick<SopRunner, "history" | "run"> = {
+      history: async ({ limit, cursor }) => {
+        const start = Number(cursor ?? 0);
+        const next = start + limit < newestFirst.length ? String(start + limit) : undefined;
+        return { runs: newestFirst.slice(start, start + limit), ...(next === undefined ? {} : { next }) };
+      },
+      run: (id) => r.run(id),
+    };
+    const change = (await definitionChanges(history, waiting)).get("step:2");
+    expect(change?.since.runId).toBe(first.run_id);
+    expect(text(change!.lines)).toContain("+     echo shipping twice");
   });
 
   it("shows the change in the channel's request, folded to a few lines, and never again once decided", async () => {
