@@ -236,7 +236,11 @@ export class RunEngine {
     }
     setNewest(this.written, run.id, stored, RECENT_WRITES);
     await this.nudge(run);
-    await this.deps.events.publish({ type: "run_queued", runId: run.id, sop: name, at });
+    const { trigger, requestedBy, cooldownForcedBy } = run;
+    await this.deps.events.publish({
+      type: "run_queued", runId: run.id, sop: name, at, requestedBy, trigger: trigger.type,
+      ...(trigger.source ? { source: trigger.source } : {}), ...(cooldownForcedBy ? { cooldownForcedBy } : {}),
+    });
     return stored;
   }
 
