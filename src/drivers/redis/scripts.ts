@@ -16,6 +16,7 @@ const SCRIPTS = {
   index: { file: "index.lua", keys: undefined, after: "history-index.lua" },
   prune: { file: "prune.lua", keys: 16 },
   markAudited: { file: "mark-audited.lua", keys: 1 },
+  count: { file: "count.lua", keys: undefined },
 } satisfies Record<string, { file: string; keys: number | undefined; after?: string }>;
 
 export type ScriptName = keyof typeof SCRIPTS;
