@@ -120,6 +120,15 @@ export class AuditSink {
     return buildRecord(stored, this.deps.secretValues(stored));
   }
 
+  /**
+   * The final record of a run that ended, when this process wrote its file durably (a copy);
+   * undefined otherwise. A run is sealed once, so this never goes stale.
+   */
+  finalOf(runId: string): AuditRecord | undefined {
+    const final = this.finals.get(runId);
+    return final === undefined ? undefined : structuredClone(final);
+  }
+
   /** The record as it stands: the sealed one once the run ended. */
   async recordOf(stored: StoredRun): Promise<AuditRecord> {
     const final = this.finalWritten(stored);

@@ -68,11 +68,6 @@ export class RunClaim {
     clearInterval(this.timer);
   }
 
-  /** A change carrying the claim was refused: another process holds the run. */
-  refused(): void {
-    this.lose();
-  }
-
   /** False once another process took the run over. */
   get held(): boolean {
     return !this.lost;
@@ -98,7 +93,7 @@ export class RunClaim {
       this.deps.log.debug({ runId: this.runId, err }, "claim renewal failed; trying again");
       return true;
     }
-    if (!ok) this.lose();
+    if (!ok) this.refused();
     return ok;
   }
 
@@ -109,7 +104,8 @@ export class RunClaim {
     await this.deps.store.unclaim(this.runId, this.deps.owner);
   }
 
-  private lose(): void {
+  /** A change carrying the claim, or a renewal, was refused: another process holds the run. Told once. */
+  refused(): void {
     if (this.lost) return;
     this.lost = true;
     clearInterval(this.timer);

@@ -80,6 +80,8 @@ export interface ExecuteOptions {
   force?: boolean;
   actor: ActorRef;
   trigger?: TriggerInfo;
+  /** Told the new run's id before it is admitted, so that a caller hears every event of it. */
+  watch?: (runId: string) => void;
 }
 
 export interface DecideOptions {
@@ -210,8 +212,10 @@ export class RunEngine {
     if (opts.force && inCooldown && !actor.admin) {
       throw new SopError("not_allowed", `not allowed: only admins may start ${name} during its cooldown`);
     }
+    const id = this.deps.newId();
+    opts.watch?.(id);
     const run = newRun(def, {
-      id: this.deps.newId(),
+      id,
       definitionHash: loaded.hash,
       trigger: opts.trigger ?? { type: "manual" },
       requestedBy: actor.id,
@@ -232,7 +236,11 @@ export class RunEngine {
     }
     setNewest(this.written, run.id, stored, RECENT_WRITES);
     await this.nudge(run);
-    await this.deps.events.publish({ type: "run_queued", runId: run.id, sop: name, at });
+    const { trigger, requestedBy, cooldownForcedBy } = run;
+    await this.deps.events.publish({
+      type: "run_queued", runId: run.id, sop: name, at, requestedBy, trigger: trigger.type,
+      ...(trigger.source ? { source: trigger.source } : {}), ...(cooldownForcedBy ? { cooldownForcedBy } : {}),
+    });
     return stored;
   }
 

@@ -37,11 +37,14 @@ async function logEvent(event: RunEvent, store: RunStore, log: Logger): Promise<
   const run = `run ${event.runId} of ${event.sop}`;
   switch (event.type) {
     case "run_queued": {
-      const stored = await store.get(event.runId);
-      if (!stored) return;
-      const { trigger, requestedBy } = stored.run;
+      // The event says it all (an earlier version's did not: then the run is read).
+      const told = event.requestedBy !== undefined && event.trigger !== undefined
+        ? { requestedBy: event.requestedBy, trigger: { type: event.trigger, source: event.source }, cooldownForcedBy: event.cooldownForcedBy }
+        : (await store.get(event.runId))?.run;
+      if (!told) return;
+      const { trigger, requestedBy, cooldownForcedBy } = told;
       const how = [trigger.type, trigger.source].filter(Boolean).join(" from ");
-      log.info({ ...at, requestedBy, trigger: trigger.type }, `${run} accepted: ${how}, requested by ${requestedBy}${stored.run.cooldownForcedBy ? `, forced past the cooldown by ${stored.run.cooldownForcedBy}` : ""}`);
+      log.info({ ...at, requestedBy, trigger: trigger.type }, `${run} accepted: ${how}, requested by ${requestedBy}${cooldownForcedBy ? `, forced past the cooldown by ${cooldownForcedBy}` : ""}`);
       return;
     }
     case "run_started":
@@ -68,8 +71,8 @@ async function logEvent(event: RunEvent, store: RunStore, log: Logger): Promise<
       log.info({ ...at, gate: event.checkpoint, by: event.by }, `${run}: ${event.by} was refused on ${event.checkpoint} (recorded in the audit)`);
       return;
     case "run_finished": {
-      const stored = await store.get(event.runId);
-      const r = stored?.run;
+      // A run that started says when (an earlier version's event did not: then the run is read).
+      const r = event.startedAt !== undefined ? { startedAt: event.startedAt, completedAt: event.at, endReason: event.endReason } : (await store.get(event.runId))?.run;
       const took = r?.startedAt !== undefined && r.completedAt !== undefined ? ` in ${duration(r.completedAt - r.startedAt)}` : "";
       log.info({ ...at, status: event.status }, `${run} finished: ${event.status}${took}${r?.endReason ? ` (${r.endReason})` : ""}`);
       return;

@@ -21,6 +21,7 @@ import { formatDiagnostic } from "./load-sops.ts";
 import type { Logger } from "./logger.ts";
 import { Admissions, viaOf, type AdmissionListener } from "./run-admission.ts";
 import type { ActorRef, RunEngine, RunRef, SweepReport } from "./run-engine.ts";
+import { RunWatchers, type RunWatch, type SopMarks } from "./run-watchers.ts";
 import type { LoadStats, SopCatalog } from "./sop-catalog.ts";
 import { SopError } from "./sop-error.ts";
 import { sopStatus, type SopStatus } from "./sop-status.ts";
@@ -107,6 +108,7 @@ export class SopRunner {
   private matcher: CommandMatcher;
   private readonly windows: EndedWindows;
   private readonly admissions = new Admissions();
+  private readonly watchers: RunWatchers;
   private readonly engine: RunEngine;
   private readonly catalog: SopCatalog;
   private readonly store: RunStore;
@@ -124,6 +126,7 @@ export class SopRunner {
       log: this.log, audit: this.audit, defaultActor: this.defaultActor, now: this.now, onClose: this.onClose,
     } = parts);
     this.windows = new EndedWindows(this.store);
+    this.watchers = new RunWatchers((listener) => this.bus.subscribe(listener));
     this.matcher = new CommandMatcher(this.catalog.list().map((s) => s.definition));
   }
 
@@ -293,7 +296,7 @@ export class SopRunner {
 
   /** Every way of starting a run comes through here, and every start is told to `onAdmission`'s listeners. */
   async execute(name: string, opts: RunOptions = {}): Promise<AuditRecord> {
-    const seen = this.collect();
+    let watch: RunWatch | undefined;
     const actor = this.actor(opts.actor);
     const trigger = opts.trigger ?? { type: "manual" };
     const told = { sop: name, trigger: trigger.type, via: viaOf(trigger), actor: actor.id };
@@ -303,21 +306,24 @@ export class SopRunner {
       });
     };
     try {
-      const stored = await this.admit(name, opts, actor, trigger).catch((err: unknown) => {
+      // Watched from before its admission when awaited: no event of the run is missed, so the run
+      // as admitted stands until one comes.
+      const watching = opts.wait === false ? undefined : (runId: string) => void (watch = this.watchers.watch(runId, name));
+      const stored = await this.admit(name, opts, actor, trigger, watching).catch((err: unknown) => {
         if (err instanceof SopError) tell({ ...told, accepted: false, code: err.code, message: err.message });
         throw err;
       });
       const { run } = stored;
       tell({ ...told, accepted: true, runId: run.id });
       // The run as accepted: nothing to read back (it may have moved on since, as it may right after).
-      if (opts.wait === false) return await this.audit.recordOf(stored);
-      return await this.untilAtRest(run.id, seen);
+      if (watch === undefined) return await this.audit.recordOf(stored);
+      return await this.untilAtRest(watch, stored);
     } finally {
-      seen.stop();
+      watch?.stop();
     }
   }
 
-  private async admit(name: string, opts: RunOptions, actor: ActorRef, trigger: TriggerInfo): Promise<StoredRun> {
+  private async admit(name: string, opts: RunOptions, actor: ActorRef, trigger: TriggerInfo, watch?: (runId: string) => void): Promise<StoredRun> {
     const def = this.catalog.get(name)?.definition;
     if (opts.refuseWhenBusy && def) {
       const busy = await this.store.list({ sop: name, statuses: OPEN_STATUSES });
@@ -331,6 +337,7 @@ export class SopRunner {
       ...(opts.vars ? { vars: opts.vars } : {}),
       ...(opts.skipApproval ? { skipApproval: true } : {}),
       ...(opts.force ? { force: true } : {}),
+      ...(watch ? { watch } : {}),
     });
   }
 
@@ -345,25 +352,20 @@ export class SopRunner {
   }
 
   private async decision(target: string | RunRef, decision: "approve" | "deny", comment: string | undefined, opts: DecisionOptions) {
-    const seen = this.collect();
     const ref: RunRef = typeof target === "string" ? { sop: target } : target;
     const runId = opts.runId ?? ref.runId;
-    try {
-      const { message, run } = await this.engine.decide(
-        { ...(ref.sop ? { sop: ref.sop } : {}), ...(runId ? { runId } : {}) },
-        {
-          actor: this.actor(opts.actor), decision,
-          ...(comment !== undefined ? { comment } : {}),
-          ...(opts.checkpoint !== undefined ? { checkpoint: opts.checkpoint } : {}),
-          ...(opts.definitionHash !== undefined ? { definitionHash: opts.definitionHash } : {}),
-        },
-      );
-      // Without `wait` the answer need not wait for audit files on disk: it is built from the store.
-      const record = opts.wait ? await this.untilAtRest(run.id, seen) : await this.currentRecord(run.id);
-      return { message, record };
-    } finally {
-      seen.stop();
-    }
+    const { message, run } = await this.engine.decide(
+      { ...(ref.sop ? { sop: ref.sop } : {}), ...(runId ? { runId } : {}) },
+      {
+        actor: this.actor(opts.actor), decision,
+        ...(comment !== undefined ? { comment } : {}),
+        ...(opts.checkpoint !== undefined ? { checkpoint: opts.checkpoint } : {}),
+        ...(opts.definitionHash !== undefined ? { definitionHash: opts.definitionHash } : {}),
+      },
+    );
+    // Without `wait` the answer need not wait for audit files on disk: it is built from the store.
+    const record = opts.wait ? await this.follow(run.id) : await this.currentRecord(run.id);
+    return { message, record };
   }
 
   async cancel(nameOrRunId: string | RunRef, opts: { actor?: string | ActorRef; reason?: string } = {}): Promise<{ message: string; record: AuditRecord }> {
@@ -457,58 +459,55 @@ export class SopRunner {
    * `onUpdate` the run's record each time it is looked at: what `sop run` prints progress from.
    */
   async follow(runId: string, onUpdate?: (record: AuditRecord) => void): Promise<AuditRecord> {
-    const seen = this.collect();
+    const watch = this.watchers.watch(runId);
     try {
-      return await this.untilAtRest(runId, seen, onUpdate);
+      return await this.untilAtRest(watch, undefined, onUpdate);
     } finally {
-      seen.stop();
+      watch.stop();
     }
   }
 
-  /** Events seen since now, so none is missed between starting something and waiting for it. */
-  private collect() {
-    const waiters = new Set<(event: RunEvent) => void>();
-    const stop = this.events.subscribe((e: RunEvent) => { for (const w of waiters) w(e); });
-    return { waiters, stop };
-  }
-
-  private async untilAtRest(runId: string, seen: { waiters: Set<(event: RunEvent) => void> }, onUpdate?: (record: AuditRecord) => void): Promise<AuditRecord> {
+  /**
+   * Until the watched run is at rest. `known` is the run as admitted once the watch began: it
+   * stands for the run until an event of the run comes, and is not read back.
+   */
+  private async untilAtRest(watch: RunWatch, known?: StoredRun, onUpdate?: (record: AuditRecord) => void): Promise<AuditRecord> {
+    const { runId } = watch;
     // What else than the run's own events may bring it to rest: while it is queued, runs of its SOP
     // that start waiting for people, or (when some wait) that end; nothing once it has started.
-    // Waking on every event of the SOP made each of N runs awaited at once look N times per run.
-    for (;;) {
-      let others: ((e: RunEvent) => boolean) | undefined;
-      // Other runs' events that came while the store was read, before `others` was known.
-      const early: RunEvent[] = [];
-      let wake: (event: RunEvent) => void = () => undefined;
-      const changed = new Promise<void>((resolve) => {
-        wake = (e) => {
-          if (e.runId === runId || others?.(e) === true) resolve();
-          else if (others === undefined) early.push(e);
-        };
-      });
-      seen.waiters.add(wake);
-      try {
-        const stored = await this.store.get(runId);
-        if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
-        if (onUpdate) onUpdate(await this.audit.recordOf(stored));
-        if (isAtRest(stored.run.status)) return await this.settled(stored);
-        let matters = (_e: RunEvent): boolean => false;
-        if (stored.run.status === "queued") {
-          const behind = await this.behindPeople(stored.run);
-          if (behind.now) return await this.record(runId);
-          const { sop } = stored.run;
-          matters = (e) => e.sop === sop && (e.type === "approval_requested" || e.type === "manual_requested" || (behind.someWait && e.type === "run_finished"));
-        }
-        others = matters;
-        if (early.some(matters)) continue;
-        // Events are at most once (a Redis pub/sub message can be lost): look again now and then.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LOOK_AGAIN_MS)))]);
-        clearTimeout(timer);
-      } finally {
-        seen.waiters.delete(wake);
+    // Those are counted per SOP (`SopMarks`): the marks as they stood before the run was read
+    // tell whether any came while it was read.
+    let sop = known?.run.sop;
+    for (let first = true; ; first = false) {
+      const heard = watch.own;
+      let before = first || sop === undefined ? undefined : this.watchers.sopMarks(sop);
+      let stored: StoredRun | undefined;
+      if (first && known !== undefined && heard === 0) {
+        stored = known;
+      } else {
+        // Ended here: the final record this process wrote durably before announcing the end.
+        const final = onUpdate === undefined && watch.last?.type === "run_finished" ? this.audit.finalOf(runId) : undefined;
+        if (final !== undefined) return final;
+        stored = await this.store.get(runId);
       }
+      if (!stored) throw new SopError("unknown_run", `unknown run ${runId}`);
+      sop = stored.run.sop;
+      before ??= watch.startMarks(sop);
+      if (onUpdate) onUpdate(await this.audit.recordOf(stored));
+      if (isAtRest(stored.run.status)) return await this.settled(stored);
+      watch.others = undefined;
+      if (stored.run.status === "queued") {
+        const behind = await this.behindPeople(stored.run);
+        if (behind.now) return await this.record(runId);
+        const seen = before;
+        const matters = (m: SopMarks): boolean => m.people !== seen.people || (behind.someWait && m.finished !== seen.finished);
+        if (matters(this.watchers.sopMarks(sop))) continue;
+        watch.others = matters;
+      }
+      // Heard while it was read: look again.
+      if (watch.own !== heard) continue;
+      // Events are at most once (a Redis pub/sub message can be lost): look again now and then.
+      await watch.next(LOOK_AGAIN_MS, watch.others === undefined ? undefined : sop);
     }
   }
 

@@ -53,6 +53,17 @@ describe("running SOPs in-process", () => {
     expect(record!.steps[0]!.output).toContain("All tests passed");
   });
 
+  it("resolves an awaited run with the sealed record its audit file holds", async () => {
+    await ws.addSop("notes", `description = "x"\nexecution_mode = "automatic"`, steps("**One**", "**Two**"));
+    runner = await ws.runner();
+    const records = await Promise.all([runner.execute("notes"), runner.execute("notes"), runner.execute("notes")]);
+    const files = await ws.auditFiles("notes");
+    for (const record of records) {
+      expect(record.status).toBe("success");
+      expect(files.find((f) => f.run_id === record.run_id)).toEqual(record);
+    }
+  });
+
   it("keeps a waiting run across a restart, and the next process approves and finishes it", async () => {
     await ws.addExample("deploy-production");
     runner = await ws.runner();

@@ -209,6 +209,10 @@ export function finishRun(def: SopDefinition, run: RunState, now: number, effect
   run.status = status ?? (failure ? "failed" : "success");
   if (run.status === "failed" && failure && run.endReason === undefined) run.endReason = failure;
   run.completedAt = now;
-  effects.push({ type: "emit", event: { type: "run_finished", runId: run.id, sop: run.sop, at: now, status: run.status } });
+  const told = {
+    ...(run.startedAt !== undefined ? { startedAt: run.startedAt } : {}),
+    ...(run.endReason !== undefined ? { endReason: run.endReason } : {}),
+  };
+  effects.push({ type: "emit", event: { type: "run_finished", runId: run.id, sop: run.sop, at: now, status: run.status, ...told } });
   effects.push({ type: "finished" });
 }

@@ -32,9 +32,14 @@ interface CheckpointEvent extends EventBase {
   step?: number;
 }
 
-/** What happened to a run, as the bus tells it: each kind with the fields it always has. */
+/**
+ * What happened to a run, as the bus tells it: each kind with the fields it always has. An
+ * accepted run and an ended one also carry what a log line says of them, so that every process
+ * hearing them need not read the run (absent from a process of an earlier version).
+ */
 export type RunEvent =
-  | (EventBase & { type: "run_queued" | "run_started" })
+  | (EventBase & { type: "run_queued"; requestedBy?: string; trigger?: string; source?: string; cooldownForcedBy?: string })
+  | (EventBase & { type: "run_started" })
   | (EventBase & { type: "step_started"; step: number })
   /** A decision that ends a step (a manual step marked, a denial) also says which checkpoint and who. */
   | (EventBase & { type: "step_finished"; step: number; status: StepStatus; checkpoint?: string; by?: string })
@@ -45,7 +50,7 @@ export type RunEvent =
   | (CheckpointEvent & { type: "approval_decided" | "manual_done"; status: "approved" | "denied" | "partial" | "bypassed" | "timed_out"; by?: string })
   /** Somebody's decision refused (not an approver, self-approval …): what they tried. */
   | (CheckpointEvent & { type: "approval_refused"; status: "approve" | "deny"; by: string })
-  | (EventBase & { type: "run_finished"; status: RunStatus });
+  | (EventBase & { type: "run_finished"; status: RunStatus; startedAt?: number; endReason?: string });
 
 export type RunEventType = RunEvent["type"];
 

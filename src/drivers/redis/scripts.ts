@@ -5,18 +5,22 @@ import type { RedisClient } from "./redis-connection.ts";
  * The run store's Lua scripts (in `./lua`, each with a header naming its KEYS, ARGV and
  * returns). Every check-and-change of the store is one of them, so it is atomic across
  * processes. `keys` is the fixed key count; `undefined` means the caller passes it first
- * (scripts that take one key per run status). `after` names a chunk of shared functions put
- * before the script's own source (Redis scripts have no `require`).
+ * (scripts that take one key per run status). `after` names chunks of shared definitions put,
+ * in order, before the script's own source (Redis scripts have no `require`).
  */
+/** What the scripts that move a run's history indexes put first. */
+const HISTORY = ["run-statuses.lua", "history-index.lua"] as const;
+
 const SCRIPTS = {
-  admit: { file: "admit.lua", keys: undefined, after: "history-index.lua" },
-  update: { file: "update.lua", keys: undefined, after: "history-index.lua" },
+  admit: { file: "admit.lua", keys: undefined, after: HISTORY },
+  update: { file: "update.lua", keys: undefined, after: HISTORY },
   claim: { file: "claim.lua", keys: 1 },
   unclaim: { file: "unclaim.lua", keys: 1 },
-  index: { file: "index.lua", keys: undefined, after: "history-index.lua" },
-  prune: { file: "prune.lua", keys: 16 },
+  index: { file: "index.lua", keys: undefined, after: HISTORY },
+  prune: { file: "prune.lua", keys: 16, after: ["run-statuses.lua"] },
   markAudited: { file: "mark-audited.lua", keys: 1 },
-} satisfies Record<string, { file: string; keys: number | undefined; after?: string }>;
+  count: { file: "count.lua", keys: undefined },
+} satisfies Record<string, { file: string; keys: number | undefined; after?: readonly string[] }>;
 
 export type ScriptName = keyof typeof SCRIPTS;
 type Arg = string | number;
@@ -25,8 +29,8 @@ type Arg = string | number;
 const readLua = (file: string): string => readFileSync(new URL(`./lua/${file}`, import.meta.url), "utf8");
 const sources = new Map<ScriptName, string>(
   (Object.keys(SCRIPTS) as ScriptName[]).map((name) => {
-    const script: { file: string; after?: string } = SCRIPTS[name];
-    return [name, script.after === undefined ? readLua(script.file) : `${readLua(script.after)}\n${readLua(script.file)}`];
+    const script: { file: string; after?: readonly string[] } = SCRIPTS[name];
+    return [name, [...(script.after ?? []), script.file].map(readLua).join("\n")];
   }),
 );
 

@@ -70,11 +70,7 @@ end
 
 local result = admit()
 -- Whatever admit() did (a refusal changes nothing): the indexes follow the hash.
-local anyStatus, statuses = {}, {}
-for i = 10, #KEYS do
-  anyStatus[#anyStatus + 1] = KEYS[i]
-  statuses[#statuses + 1] = ARGV[i + 4]
-end
+local anyStatus, statuses = statusIndexes(10, 14, #KEYS - 9)
 local indexed = indexHistory({ KEYS[1], KEYS[7], KEYS[8], KEYS[9] }, anyStatus, statuses, id, sop, ARGV[12])
 if type(indexed) == "table" and indexed.err then return indexed end
 return result

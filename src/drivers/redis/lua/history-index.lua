@@ -1,6 +1,7 @@
 --[[
-  Not a script of its own: scripts.ts puts this chunk before index.lua, admit.lua and update.lua,
-  which call it last, so a run's history indexes move in the same script as its hash.
+  Not a script of its own: scripts.ts puts this chunk (after run-statuses.lua) before index.lua,
+  admit.lua and update.lua, which call it last, so a run's history indexes move in the same script
+  as its hash.
 
   indexHistory brings a run's history indexes in line with its hash: the run in the history of
   all runs and of its SOP (scored by queuedAt), in the index of its status across SOPs, and once
@@ -31,7 +32,7 @@ local function indexHistory(keys, anyStatus, statuses, id, sop, queuedAt, comple
   redis.call("ZADD", keys[3], queuedAt, id)
   if from ~= nil then redis.call("ZREM", from, id) end
   redis.call("ZADD", to, queuedAt, id)
-  if status == "success" or status == "failed" or status == "denied" or status == "cancelled" or status == "timed_out" then
+  if ENDED[status] then
     local ended = tonumber(completedAt)
     if ended == nil then ended = tonumber(cjson.decode(redis.call("HGET", keys[1], "run")).completedAt) end
     redis.call("ZADD", keys[4], ended or tonumber(queuedAt), id)

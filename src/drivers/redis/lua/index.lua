@@ -18,9 +18,5 @@
     1  the indexes changed
     0  nothing to do (no such run, another SOP's, or already in line)
 ]]
-local anyStatus, statuses = {}, {}
-for i = 5, #KEYS do
-  anyStatus[#anyStatus + 1] = KEYS[i]
-  statuses[#statuses + 1] = ARGV[i - 1]
-end
+local anyStatus, statuses = statusIndexes(5, 4, #KEYS - 4)
 return indexHistory({ KEYS[1], KEYS[2], KEYS[3], KEYS[4] }, anyStatus, statuses, ARGV[1], ARGV[2], ARGV[3])

@@ -30,7 +30,6 @@
 ]]
 local rcall = redis.call
 local id, sop = ARGV[1], ARGV[2]
-local ENDED = { success = true, failed = true, denied = true, cancelled = true, timed_out = true }
 
 local h = rcall("HMGET", KEYS[1], "status", "sop", "seal")
 if not h[1] or (ENDED[h[1]] and not h[3]) then

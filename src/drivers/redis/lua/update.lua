@@ -61,7 +61,6 @@ local rcall = redis.call
 local id, status = ARGV[1], ARGV[5]
 local GENESIS = string.rep("0", 64)
 local ACTIVE = { running = true, awaiting_approval = true, awaiting_manual = true }
-local ENDED = { success = true, failed = true, denied = true, cancelled = true, timed_out = true }
 local n = #ARGV - 18
 
 local function transition()
@@ -154,11 +153,7 @@ local function transition()
 end
 
 local result = transition()
-local anyStatus, statuses = {}, {}
-for i = 1, n do
-  anyStatus[i] = KEYS[10 + n + i]
-  statuses[i] = ARGV[18 + i]
-end
+local anyStatus, statuses = statusIndexes(11 + n, 19, n)
 -- The hash holds the new state only when the change landed; otherwise the index reads its own.
 local completedAt = nil
 if result[1] == 1 and ARGV[18] ~= "" then completedAt = ARGV[18] end
