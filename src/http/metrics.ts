@@ -10,6 +10,9 @@ import type { SopRunner } from "../app/sop-runner.ts";
 import type { RunEvent } from "../core/run/effects.ts";
 import { isTerminal, OPEN_STATUSES, type RunState } from "../core/run/run-state.ts";
 
+/** What the metrics read of a runner: its events and admissions as they come, its SOPs and open runs at a scrape. */
+export type MetricsSource = Pick<SopRunner, "events" | "onAdmission" | "list" | "runs" | "run">;
+
 /** What chat adapters report; starts and refusals come from the runner's admissions. */
 export interface MetricsSink {
   /** A chat message or notification could not be delivered. */
@@ -56,7 +59,7 @@ export class BotMetrics implements MetricsSink {
     name: "sop_notification_failures_total", help: "Chat notifications that could not be delivered", labelNames: ["platform"] as const, registers: [this.registry],
   });
 
-  constructor(private readonly runner: SopRunner, private readonly log: Logger) {
+  constructor(private readonly runner: MetricsSource, private readonly log: Logger) {
     collectDefaultMetrics({ register: this.registry });
     // Gauges' collect() runs with the gauge as `this`; these reach the bot's state.
     const runs = () => this.runs();
@@ -143,27 +146,37 @@ export class BotMetrics implements MetricsSink {
       case "run_finished": {
         const { status } = event;
         this.runsTotal.inc({ sop, status });
-        const run = (await this.runner.run(event.runId))?.run;
-        const start = run?.startedAt ?? run?.queuedAt;
-        if (run?.completedAt !== undefined && start !== undefined) this.runDuration.observe({ sop, status }, (run.completedAt - start) / 1000);
+        // The event says when the run started; one that never started (timed from its queueing) or
+        // told by an earlier version is read.
+        const start = event.startedAt ?? (await this.startOf(event.runId));
+        if (start !== undefined) this.runDuration.observe({ sop, status }, (event.at - start) / 1000);
         return;
       }
       case "step_finished": {
         if (event.status === "skipped" || event.status === "bypassed") return;
-        const step = (await this.runner.run(event.runId))?.run.steps[event.step - 1];
-        if (step?.startedAt !== undefined && step.completedAt !== undefined) {
-          this.stepDuration.observe({ sop, status: event.status }, (step.completedAt - step.startedAt) / 1000);
-        }
+        const start = event.startedAt ?? (await this.runner.run(event.runId))?.run.steps[event.step - 1]?.startedAt;
+        if (start !== undefined) this.stepDuration.observe({ sop, status: event.status }, (event.at - start) / 1000);
         return;
       }
       case "approval_decided": {
         if (event.status === "partial" || event.status === "bypassed") return;
-        const cp = (await this.runner.run(event.runId))?.run.checkpoints.find((c) => c.id === event.checkpoint);
-        if (cp?.decidedAt !== undefined) this.approvalWait.observe({ sop, decision: event.status }, (cp.decidedAt - cp.requestedAt) / 1000);
+        const asked = event.requestedAt ?? (await this.askedAt(event.runId, event.checkpoint));
+        if (asked !== undefined) this.approvalWait.observe({ sop, decision: event.status }, (event.at - asked) / 1000);
         return;
       }
       default:
         return;
     }
+  }
+
+  private async startOf(runId: string): Promise<number | undefined> {
+    const run = (await this.runner.run(runId))?.run;
+    return run?.startedAt ?? run?.queuedAt;
+  }
+
+  /** When a checkpoint decided by time (or told by an earlier version) was asked: from the run, if a decision time is on record. */
+  private async askedAt(runId: string, checkpoint: string): Promise<number | undefined> {
+    const cp = (await this.runner.run(runId))?.run.checkpoints.find((c) => c.id === checkpoint);
+    return cp?.decidedAt === undefined ? undefined : cp.requestedAt;
   }
 }

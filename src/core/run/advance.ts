@@ -5,7 +5,7 @@
  * same as advancing once.
  */
 import type { Gate, SopDefinition, Step } from "../sop/types.ts";
-import type { Effect } from "./effects.ts";
+import { stepFinished, type Effect } from "./effects.ts";
 import { checkpointId, isTerminal, type Checkpoint, type RunState } from "./run-state.ts";
 import {
   approvalsBefore, decideStep, gateApproval, gatesOf, runFailure, runGates, type ApprovalSpec,
@@ -129,7 +129,7 @@ function startBody(def: SopDefinition, run: RunState, step: Step, why: string, n
     if (run.bypassedBy !== undefined) {
       requestApproval(run, spec, "manual", now, effects);
       setFields(state, { status: "bypassed", completedAt: now, reason: `bypassed by ${run.bypassedBy}` });
-      effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: step.number, status: "bypassed" } });
+      effects.push(stepFinished(run, state, now));
       return false;
     }
     requestApproval(run, spec, "manual", now, effects);
@@ -139,7 +139,7 @@ function startBody(def: SopDefinition, run: RunState, step: Step, why: string, n
   const command = step.commands[0];
   if (command === undefined) {
     setFields(state, { status: "success", completedAt: now });
-    effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: step.number, status: "success" } });
+    effects.push(stepFinished(run, state, now));
     return false;
   }
   setFields(state, { status: "running", commandIndex: 0, attempt: 0 });
@@ -166,7 +166,7 @@ export function advanceInPlace(def: SopDefinition, run: RunState, now: number, e
       case "skip": {
         const state = stepStateOf(run, action.step.number);
         setFields(state, { status: "skipped", reason: action.reason });
-        effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: action.step.number, status: "skipped" } });
+        effects.push(stepFinished(run, state, now));
         continue;
       }
       case "approval": {

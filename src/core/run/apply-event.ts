@@ -5,7 +5,7 @@
 import type { SopDefinition, VarValue } from "../sop/types.ts";
 import { advanceInPlace, finishRun, gateTimeoutMs, stepTimeoutMs, type Transition } from "./advance.ts";
 import { decide, type Actor, type DecisionOutcome } from "./decide.ts";
-import { RUN_TIMEOUT, type Effect, type CommandTarget } from "./effects.ts";
+import { RUN_TIMEOUT, stepFinished, type Effect, type CommandTarget } from "./effects.ts";
 import { capOutput } from "./cap-output.ts";
 import { isTerminal, type Checkpoint, type CommandProcess, type RunState } from "./run-state.ts";
 import { setFields } from "./set-fields.ts";
@@ -154,7 +154,7 @@ function commandFinished(
   }
   setFields(state, { status: ok ? "success" : "failed", completedAt: now });
   if (!ok) state.reason = failureWords(result, step.timeoutSecs);
-  effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: step.number, status: state.status } });
+  effects.push(stepFinished(run, state, now));
   return true;
 }
 
@@ -249,7 +249,7 @@ function recover(run: RunState, def: SopDefinition, now: number, effects: Effect
       effects.push(again(state.attempt));
     } else {
       setFields(state, { status: "failed", completedAt: now, reason: "interrupted", output: capOutput(`${state.output}\n--- interrupted${fate} ---\n`) });
-      effects.push({ type: "emit", event: { type: "step_finished", runId: run.id, sop: run.sop, at: now, step: state.number, status: "failed" } });
+      effects.push(stepFinished(run, state, now));
     }
   }
   for (const v of run.verifications) {

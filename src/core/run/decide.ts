@@ -2,7 +2,7 @@
  * Approve / deny / Done / Failed on a waiting checkpoint: who may, how many, and what a refused
  * or stale click says. Adapters pass the actor; only this decides whether the decision counts.
  */
-import type { Effect } from "./effects.ts";
+import { stepFinished, type Effect } from "./effects.ts";
 import type { Checkpoint, RunState } from "./run-state.ts";
 import { isTerminal } from "./run-state.ts";
 import { setFields } from "./set-fields.ts";
@@ -81,12 +81,12 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
     // `by` becomes who decided; the approvals given before the deny stay on record.
     if (cp.by.length > 0) cp.approvedBy = [...cp.by];
     setFields(cp, { status: "denied", by: [actor.id], decidedAt: now });
-    effects.push({ type: "emit", event: { ...event, type: cp.kind === "manual" ? "manual_done" : "approval_decided", status: "denied" } });
+    effects.push({ type: "emit", event: { ...event, type: cp.kind === "manual" ? "manual_done" : "approval_decided", status: "denied", requestedAt: cp.requestedAt } });
     const words = `${cp.kind === "manual" ? "marked failed" : "denied"} by ${actor.id}${input.comment ? `: ${input.comment}` : ""}`;
     if (cp.kind === "manual" && step) {
       run.status = "running";
       setFields(step, { status: "failed", completedAt: now, reason: words });
-      effects.push({ type: "emit", event: { ...event, step: step.number, type: "step_finished", status: "failed" } });
+      effects.push(stepFinished(run, step, now, { checkpoint: cp.id, by: actor.id }));
       return { ok: true, message: `step ${step.number} of run ${run.id} marked failed`, changed: true, resolved: true };
     }
     run.endReason = words;
@@ -104,11 +104,11 @@ export function decide(run: RunState, input: DecideInput, now: number, effects: 
   run.status = "running";
   if (cp.kind === "manual" && step) {
     setFields(step, { status: "success", completedAt: now });
-    effects.push({ type: "emit", event: { ...event, type: "manual_done", status: "approved" } });
-    effects.push({ type: "emit", event: { ...event, step: step.number, type: "step_finished", status: "success" } });
+    effects.push({ type: "emit", event: { ...event, type: "manual_done", status: "approved", requestedAt: cp.requestedAt } });
+    effects.push(stepFinished(run, step, now, { checkpoint: cp.id, by: actor.id }));
     return { ok: true, message: `step ${step.number} of run ${run.id} marked done`, changed: true, resolved: true };
   }
   if (step && step.status === "awaiting_approval") step.status = "pending";
-  effects.push({ type: "emit", event: { ...event, type: "approval_decided", status: "approved" } });
+  effects.push({ type: "emit", event: { ...event, type: "approval_decided", status: "approved", requestedAt: cp.requestedAt } });
   return { ok: true, message: `approved ${cp.id} of run ${run.id}`, changed: true, resolved: true };
 }
