@@ -15,3 +15,8 @@ it("leaves markdown-it out of the parser's bundle and in the fast tier's", () =>
   expect(bundles("parse-sop.js", "markdown-it")).toBe(false);
   expect(bundles("fast-markdown-tree.js", "markdown-it")).toBe(true);
 });
+
+it("holds zod's messages in English only, the language the parser words its errors in", () => {
+  const text = readFileSync(new URL("parse-sop.js", SOP_DIR), "utf8");
+  expect(text.match(/^\/\/ node_modules\/zod\/v4\/locales\/.*$/gm)).toEqual(["// node_modules/zod/v4/locales/en.js"]);
+});
