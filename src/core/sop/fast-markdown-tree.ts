@@ -13,7 +13,7 @@
  * mdast-util-from-markdown's rule for it is its own), so the tree equals remark's less those.
  */
 import type { Code, Heading, List, ListItem, Paragraph, Root, RootContent } from "mdast";
-import type { Env, Token } from "markdown-it";
+import type { Token } from "markdown-it";
 import { inlineChildren, type ContentLine } from "./fast-inline-tree.ts";
 import { Decline, decline } from "./fast-tier-decline.ts";
 import { markdownIt } from "./fast-tier-markdown-it.ts";
@@ -58,7 +58,8 @@ interface Converter {
 }
 
 function convert(ctx: ProcedureContext): Root {
-  const env: Env = {};
+  // What markdown-it leaves in `env`: the link definitions it found, by label.
+  const env: { references?: Record<string, unknown> } = {};
   const tokens = markdownIt.parse(ctx.text, env);
   // A link definition makes reference links possible, whose labels are matched with Unicode
   // case folding: micromark's business.
