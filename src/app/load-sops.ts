@@ -30,7 +30,7 @@ const POOL_THRESHOLD = 50;
  */
 const FAST_TIER_THRESHOLD = 5;
 
-/** The fast tier, imported on first use: the only place the app loads markdown-it. */
+/** The fast tier, imported on first use (parse-worker.ts, only ever started for many SOPs, imports it at once). */
 export async function loadFastTree(): Promise<FastTree> {
   return (await import("../core/sop/fast-markdown-tree.ts")).fastMarkdownTree;
 }
