@@ -57,20 +57,29 @@ export function sourceHash(): string {
  * importing parse-sop.js and see the same exports. The other core modules the app imports
  * directly (describe-trigger, types, names, conditions …) are pure helpers over plain data, so
  * their separate copies behave the same.
+ *
+ * The fast tier (fast-markdown-tree.js with markdown-it) is a bundle of its own: parse-sop.js
+ * never imports it, the app imports it only for big loads (load-sops.ts), and a process that
+ * never does (a server with a few SOPs) never pays its memory. Its copies of the small helpers
+ * it shares with the parser (source points, line starts) are pure functions too.
  */
+const BUNDLES = [["src", "core", "sop", "parse-sop.js"], ["src", "core", "sop", "fast-markdown-tree.js"]];
+
 function bundleParser(): void {
-  const file = join(DIST, "src", "core", "sop", "parse-sop.js");
-  // buildSync throws with esbuild's messages when it fails.
-  buildSync({
-    entryPoints: [file],
-    outfile: file,
-    allowOverwrite: true,
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20.19",
-    logLevel: "silent",
-  });
+  for (const path of BUNDLES) {
+    const file = join(DIST, ...path);
+    // buildSync throws with esbuild's messages when it fails.
+    buildSync({
+      entryPoints: [file],
+      outfile: file,
+      allowOverwrite: true,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20.19",
+      logLevel: "silent",
+    });
+  }
 }
 
 /** A clean build of dist/; throws when tsc reports errors (and then leaves no dist/ behind). */

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { FastTree } from "../core/sop/parse-procedure.ts";
 import { missingFile, parseSop, type ParsedSop, type SopSource } from "../core/sop/parse-sop.ts";
 import type { Diagnostic, LoadedSop } from "../core/sop/types.ts";
 import { SOP_NAME } from "../core/names.ts";
@@ -19,6 +20,20 @@ export { MAX_SOP_FILE_BYTES } from "./read-sop-file.ts";
 const READ_BATCH = 100;
 /** More SOPs than this to parse, and worker threads help (when a core is idle): below it, starting them costs more. */
 const POOL_THRESHOLD = 50;
+/**
+ * This many SOPs to parse, or more, and the fast tier (markdown-it) is loaded for them. Loading it
+ * costs a process memory for good (some 10 MiB where nothing else was parsed) and about what
+ * micromark spends, cold, on a few SOPs (measured: `sop validate` of 2 SOPs 10 ms slower with
+ * micromark alone, of 5 some 25 ms, of 10 some 80 ms). Below it (a server with a handful of SOPs,
+ * the hot reload of one, a start with the parse cache warm, which parses none) micromark parses
+ * alone, a few milliseconds slower per SOP, with the same result.
+ */
+const FAST_TIER_THRESHOLD = 5;
+
+/** The fast tier, imported on first use (parse-worker.ts, only ever started for many SOPs, imports it at once). */
+export async function loadFastTree(): Promise<FastTree> {
+  return (await import("../core/sop/fast-markdown-tree.ts")).fastMarkdownTree;
+}
 
 export interface LoadResult {
   sops: LoadedSop[];
@@ -38,6 +53,10 @@ export interface LoadOptions {
   /** Parse on worker threads when more than this many SOPs need parsing; Infinity: never. */
   poolThreshold?: number;
   pool?: PoolOptions;
+  /** Load the fast tier when at least this many SOPs need parsing; Infinity: never. */
+  fastTierThreshold?: number;
+  /** How the fast tier is loaded (default loadFastTree); tests count the loads. */
+  loadFastTree?: () => Promise<FastTree>;
 }
 
 /** One folder's outcome. `parsed` and, with a cache, `key` are there when SOP.toml could be parsed. */
@@ -98,8 +117,9 @@ async function parseReads(reads: readonly FolderRead[], options: LoadOptions): P
   const cached = parses.map((p) => p !== undefined);
   const todo = reads.flatMap((r, i) => (r.source && parses[i] === undefined ? [{ index: i, folder: r.folder, source: r.source }] : []));
   const sources = todo.map((t) => t.source);
+  const fastTree = sources.length >= (options.fastTierThreshold ?? FAST_TIER_THRESHOLD) ? await (options.loadFastTree ?? loadFastTree)() : undefined;
   const threads = sources.length > (options.poolThreshold ?? POOL_THRESHOLD) ? (options.pool?.threads ?? poolThreads(sources.length)) : 0;
-  const fresh = threads > 0 ? await parseInPool(sources, { ...options.pool, threads }) : sources.map((s) => parseSop(s));
+  const fresh = threads > 0 ? await parseInPool(sources, { ...options.pool, threads, fastTree }) : sources.map((s) => parseSop(s, { fastTree }));
   todo.forEach(({ index, folder }, k) => {
     const parsed = fresh[k];
     if (parsed === undefined) throw new Error(`no parse came back for SOP folder ${folder}: ${fresh.length} results for ${todo.length} sources`);

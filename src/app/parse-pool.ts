@@ -6,6 +6,7 @@
  */
 import { availableParallelism, loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
+import type { FastTree } from "../core/sop/parse-procedure.ts";
 import { parseSop, type ParsedSop, type SopSource } from "../core/sop/parse-sop.ts";
 
 export type ToPool = { sources: SopSource[] };
@@ -21,6 +22,8 @@ export interface PoolOptions {
   useThisThread?: boolean;
   /** How a worker is started; tests start broken ones. */
   spawn?: () => Worker;
+  /** The fast tier for this thread's batches (the workers load their own). */
+  fastTree?: FastTree | undefined;
 }
 
 /** SOPs a worker must have ahead of it to be worth starting: its start costs about this many parses. */
@@ -53,7 +56,7 @@ function startWorker(): Worker {
 
 class BatchQueue {
   private next = 0;
-  constructor(private readonly sources: readonly SopSource[], readonly results: (ParsedSop | undefined)[]) {}
+  constructor(private readonly sources: readonly SopSource[], readonly results: (ParsedSop | undefined)[], private readonly fastTree: FastTree | undefined) {}
 
   /** The start and end of the next batch, or undefined when all are taken. */
   take(): [number, number] | undefined {
@@ -68,7 +71,11 @@ class BatchQueue {
   }
 
   parseHere([start, end]: [number, number]): void {
-    this.sources.slice(start, end).forEach((source, k) => (this.results[start + k] = parseSop(source)));
+    this.sources.slice(start, end).forEach((source, k) => (this.results[start + k] = this.parse(source)));
+  }
+
+  parse(source: SopSource): ParsedSop {
+    return parseSop(source, { fastTree: this.fastTree });
   }
 
   store([start]: [number, number], results: readonly ParsedSop[]): void {
@@ -123,7 +130,7 @@ function drive(queue: BatchQueue, stop: Promise<void>, spawn: () => Worker): Pro
 
 /** Parses every source, in input order, on `threads` workers and (by default) this thread. */
 export async function parseInPool(sources: readonly SopSource[], options: PoolOptions = {}): Promise<ParsedSop[]> {
-  const queue = new BatchQueue(sources, new Array<ParsedSop | undefined>(sources.length));
+  const queue = new BatchQueue(sources, new Array<ParsedSop | undefined>(sources.length), options.fastTree);
   let emptied!: () => void;
   const empty = new Promise<void>((resolve) => (emptied = resolve));
   const threads = Math.max(1, options.threads ?? poolThreads(sources.length));
@@ -139,5 +146,5 @@ export async function parseInPool(sources: readonly SopSource[], options: PoolOp
   await Promise.all(workers);
   // The workers may all have failed before taking anything: what is left is parsed here.
   for (let batch = queue.take(); batch; batch = queue.take()) queue.parseHere(batch);
-  return sources.map((source, i) => queue.results[i] ?? parseSop(source));
+  return sources.map((source, i) => queue.results[i] ?? queue.parse(source));
 }

@@ -4,11 +4,13 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadSops, MAX_SOP_FILE_BYTES } from "../../src/app/load-sops.ts";
+import { loadFastTree, loadSops, MAX_SOP_FILE_BYTES } from "../../src/app/load-sops.ts";
 import { parseInPool, poolThreads } from "../../src/app/parse-pool.ts";
 import { parseSop, type SopSource } from "../../src/core/sop/parse-sop.ts";
+import { writeCorpus } from "../../bench/sop-corpus.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+const EXAMPLES = new URL("../../sops-example/", import.meta.url).pathname;
 
 /**
  * Every manifest fixture with every procedure fixture, and each manifest alone: good SOPs, broken
@@ -71,6 +73,43 @@ describe("loadSops on files that are not what they should be", () => {
       ["latin1/SOP.toml", "not-utf8", 1, 1],
       ["no-md/SOP.md", "missing-file", 1, 1],
     ]);
+  });
+});
+
+describe("the fast tier (markdown-it)", () => {
+  /** A loader that counts its loads and the trees the tier it loads builds. */
+  function countingLoader() {
+    const counts = { loads: 0, trees: 0 };
+    const load = async () => {
+      counts.loads++;
+      const fastTree = await loadFastTree();
+      return (...args: Parameters<typeof fastTree>) => {
+        counts.trees++;
+        return fastTree(...args);
+      };
+    };
+    return { counts, load };
+  }
+
+  it("is not loaded for a handful of SOPs, which micromark parses alone", async () => {
+    const { counts, load } = countingLoader();
+    const { sops } = await loadSops(EXAMPLES, { loadFastTree: load });
+    expect(sops).toHaveLength(4);
+    expect(counts).toEqual({ loads: 0, trees: 0 });
+  });
+
+  it("is loaded once for many SOPs, parses them, and the load is what micromark alone gives", async () => {
+    const many = await mkdtemp(join(tmpdir(), "sop-load-fast-"));
+    try {
+      await writeCorpus(many, 30);
+      const { counts, load } = countingLoader();
+      const fast = await loadSops(many, { loadFastTree: load, poolThreshold: Infinity });
+      expect(counts).toEqual({ loads: 1, trees: 30 });
+      expect(fast.sops).toHaveLength(30);
+      expect(fast).toStrictEqual(await loadSops(many, { fastTierThreshold: Infinity, poolThreshold: Infinity }));
+    } finally {
+      await rm(many, { recursive: true, force: true });
+    }
   });
 });
 

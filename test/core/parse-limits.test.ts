@@ -7,7 +7,7 @@ import { markdownBudget } from "../../src/core/sop/markdown-budget.ts";
 import { MARKDOWN_LIMITS } from "../../src/core/sop/markdown-limits.ts";
 import { parseProcedure } from "../../src/core/sop/parse-procedure.ts";
 import { parseSop } from "../../src/core/sop/parse-sop.ts";
-import { PROCEDURE_LIMITS, type ProcedureLimits } from "../../src/core/sop/procedure-limits.ts";
+import { countedTextProblem, PROCEDURE_LIMITS, textProblem, type ProcedureLimits } from "../../src/core/sop/procedure-limits.ts";
 import type { Diagnostic } from "../../src/core/sop/types.ts";
 import { SHAPE_NAMES, pathologicalMarkdown } from "../chaos/pathological-markdown.ts";
 import { OUTCOMES_AT_THE_CAP } from "../chaos/shape-outcomes.ts";
@@ -292,6 +292,25 @@ describe("every pathological shape, made against small limits just under a small
     const markdown = pathologicalMarkdown(name, SMALL_CAP_BYTES - 1, SMALL);
     expect(new TextEncoder().encode(markdown).length).toBeLessThan(SMALL_CAP_BYTES);
     expect(outcomeOf(parseProcedure(markdown, "SOP.md", { limits: SMALL }).diagnostics)).toBe(OUTCOMES[name]);
+  });
+});
+
+describe("the text limits' one-pass check", () => {
+  it("finds exactly what counting line by line finds", () => {
+    // Indentation, markers and line endings of every kind, near each of the small limits.
+    const atom = fc.constantFrom(" ", "    ", "\t", "\t\t\t", ">", "> ", "- ", "* ", "+ ", "1. ", "12) ", "-", "a", "x y", "\n", "\r\n", "\r");
+    const mixed = fc.array(atom, { maxLength: 30 }).map((parts) => parts.join(""));
+    const repeated = fc.tuple(atom, fc.integer({ min: 1, max: 70 })).map(([part, times]) => part.repeat(times));
+    const line = fc.tuple(repeated, mixed).map(([lead, rest]) => lead + rest);
+    const text = fc.array(line, { maxLength: 320 }).map((parts) => parts.join("\n"));
+    fc.assert(
+      fc.property(text, fc.integer({ min: -2, max: 2 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 12 }), (md, spare, indentColumns, markersOnALine) => {
+        // The line limit just around the text's own count, so the other two limits get their turn.
+        const limits = { lines: Math.max(1, md.split(/\r\n|\r|\n/).length + spare), indentColumns, markersOnALine };
+        expect(textProblem(md, limits)).toEqual(countedTextProblem(md, limits));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -36,8 +36,8 @@ const ATOMS = ["*", "**", "_", "a", "b_c", " ", "  ", "\n", "\n\n", "[", "]", "]
   "\\", "- ", "1. ", "2) ", "> ", "# ", "=", "---", "```", "~~~", "    ", "[a]: u\n", "<http://x>", "!", "é", "**T**", "[if: a]", "## Steps\n"];
 const markdownish = fc.array(fc.constantFrom(...ATOMS), { maxLength: 120 }).map((parts) => parts.join(""));
 
-const micromarkOnly = (md: string) => parseProcedure(md, "SOP.md", { tiers: "micromark" });
-const bothTiers = (md: string) => parseProcedure(md, "SOP.md");
+const micromarkOnly = (md: string) => parseProcedure(md, "SOP.md");
+const bothTiers = (md: string) => parseProcedure(md, "SOP.md", { fastTree: fastMarkdownTree });
 
 /** remark's tree without `spread`, which the fast tier leaves out (the reader never reads it). */
 function withoutSpread(node: unknown): unknown {
@@ -60,7 +60,7 @@ describe("the fast tier", () => {
     // All are taken (the speed depends on it); every fourth is compared with micromark, whose
     // parse is the slow part: the corpus rotates its step templates, so these hold every shape.
     CORPUS.forEach((md, i) => {
-      const fast = parseProcedureFast(md, "SOP.md");
+      const fast = parseProcedureFast(md, "SOP.md", fastMarkdownTree);
       expect(fast).toBeDefined();
       if (i % 4 === 0) expect(fast).toEqual(micromarkOnly(md));
     });
@@ -75,7 +75,7 @@ describe("the fast tier", () => {
   });
 
   it("takes the example SOPs that have no diagnostic", () => {
-    const taken = EXAMPLES.filter(([, md]) => parseProcedureFast(md, "SOP.md") !== undefined).map(([name]) => name);
+    const taken = EXAMPLES.filter(([, md]) => parseProcedureFast(md, "SOP.md", fastMarkdownTree) !== undefined).map(([name]) => name);
     expect(taken).toEqual(EXAMPLES.filter(([, md]) => micromarkOnly(md).diagnostics.length === 0).map(([name]) => name));
   });
 
@@ -90,7 +90,7 @@ describe("the fast tier", () => {
       );
     };
     const md = `# Big\n\n## Steps\n\n${Array.from({ length: 150 }, (_, i) => step(i + 1)).join("\n")}`;
-    const fast = parseProcedureFast(md, "SOP.md");
+    const fast = parseProcedureFast(md, "SOP.md", fastMarkdownTree);
     expect(fast?.steps).toHaveLength(150);
     expect(fast).toEqual(micromarkOnly(md));
   });

@@ -90,17 +90,16 @@ export function inlineChildren(ctx: ProcedureContext, tokens: Token[], content: 
     starts.push(at);
     at += line.text.length + 1;
   }
-  /** The source offset of content index `ci`: a binary search, as a paragraph may have thousands of lines. */
+  /**
+   * The source offset of content index `ci`. The walk asks for offsets in order, never going
+   * back, so the line a cursor is on only moves forward: linear over a paragraph of any length.
+   */
+  let cursor = 0;
   const source = (ci: number): number => {
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if ((starts[mid] ?? 0) <= ci) low = mid;
-      else high = mid - 1;
-    }
-    const line = lines[low] ?? decline("content line");
-    return line.offset + (ci - (starts[low] ?? 0));
+    if (ci < (starts[cursor] ?? 0)) cursor = 0;
+    while (cursor + 1 < starts.length && (starts[cursor + 1] ?? Infinity) <= ci) cursor++;
+    const line = lines[cursor] ?? decline("content line");
+    return line.offset + (ci - (starts[cursor] ?? 0));
   };
   const root: PhrasingContent[] = [];
   const stack: Frame[] = [];

@@ -13,11 +13,11 @@
  * mdast-util-from-markdown's rule for it is its own), so the tree equals remark's less those.
  */
 import type { Code, Heading, List, ListItem, Paragraph, Root, RootContent } from "mdast";
-import type { Env, Token } from "markdown-it";
+import type { Token } from "markdown-it";
 import { inlineChildren, type ContentLine } from "./fast-inline-tree.ts";
 import { Decline, decline } from "./fast-tier-decline.ts";
 import { markdownIt } from "./fast-tier-markdown-it.ts";
-import type { ProcedureContext } from "./procedure-context.ts";
+import { lineEnd, lineStart, type ProcedureContext } from "./procedure-context.ts";
 import { point, span } from "./source-points.ts";
 
 /**
@@ -32,21 +32,23 @@ const MAX_LEVEL = 12;
  * line endings, NUL.
  */
 export function fastMarkdownTree(ctx: ProcedureContext): Root | undefined {
-  try {
-    return convert(ctx);
-  } catch {
-    // Whatever stops the fast tier (a decline, or markdown-it throwing on some text) is the fast
-    // tier's failure, not the input's: micromark then parses it, and decides.
-    return undefined;
-  }
+  const tree = attempt(ctx);
+  return typeof tree === "string" ? undefined : tree;
 }
 
 /** Why the fast tier declines `ctx.text`, or undefined when it takes it: for tests and tuning. */
 export function fastTreeDeclines(ctx: ProcedureContext): string | undefined {
+  const tree = attempt(ctx);
+  return typeof tree === "string" ? tree : undefined;
+}
+
+/** The tree, or why there is none. */
+function attempt(ctx: ProcedureContext): Root | string {
   try {
-    convert(ctx);
-    return undefined;
+    return convert(ctx);
   } catch (error) {
+    // Whatever stops the fast tier (a decline, or markdown-it throwing on some text) is the fast
+    // tier's failure, not the input's: micromark then parses it, and decides.
     return error instanceof Decline ? error.message : `threw: ${String(error)}`;
   }
 }
@@ -58,7 +60,8 @@ interface Converter {
 }
 
 function convert(ctx: ProcedureContext): Root {
-  const env: Env = {};
+  // What markdown-it leaves in `env`: the link definitions it found, by label.
+  const env: { references?: Record<string, unknown> } = {};
   const tokens = markdownIt.parse(ctx.text, env);
   // A link definition makes reference links possible, whose labels are matched with Unicode
   // case folding: micromark's business.
@@ -108,9 +111,9 @@ function heading(conv: Converter, open: Token): Heading {
   const inline = take(conv);
   if (inline.type !== "inline") decline("heading without inline content");
   expectClose(conv, "heading_close");
-  const from = ctx.lineStarts[line] ?? decline("heading line");
+  const from = lineStart(ctx, line);
   // remark's heading runs to the end of the line, trailing spaces included.
-  const to = rawLineEnd(ctx, line);
+  const to = lineEnd(ctx, line);
   const hashes = ctx.text.indexOf(open.markup, from);
   if (hashes < 0 || hashes >= to || ctx.text.slice(from, hashes).trim() !== "") decline("heading marker");
   let contentStart = hashes + open.markup.length;
@@ -137,12 +140,13 @@ function paragraph(conv: Converter, open: Token): Paragraph {
     type: "paragraph",
     children: inlineChildren(ctx, inline.children ?? [], inline.content, lines),
     // remark's paragraph keeps the trailing spaces of its last line; its text does not.
-    position: span(ctx, head.offset, rawLineEnd(ctx, end - 1)),
+    position: span(ctx, head.offset, lineEnd(ctx, end)),
   };
 }
 
 /**
- * Where each line of a paragraph's content starts in the source. markdown-it's content is the
+ * Where each line of a paragraph's content starts in the source (`first`, `end`: markdown-it's
+ * 0-based line range, the end excluded). markdown-it's content is the
  * paragraph's lines, each a suffix of its source line (container prefixes and indentation cut
  * off), joined with "\n" and trimmed at both ends; so each line is found by its length from the
  * end of its source line, and checked.
@@ -151,10 +155,10 @@ function contentLines(ctx: ProcedureContext, content: string, first: number, end
   const texts = content.split("\n");
   if (texts.length !== end - first) decline("paragraph lines do not match its line range");
   return texts.map((text, k) => {
-    const line = first + k;
-    const lineEnd = k === texts.length - 1 ? trimmedLineEnd(ctx, line) : rawLineEnd(ctx, line);
-    const offset = lineEnd - text.length;
-    if (offset < (ctx.lineStarts[line] ?? Infinity) || ctx.text.slice(offset, lineEnd) !== text) decline("paragraph line not found in the source");
+    const line = first + k + 1;
+    const end = k === texts.length - 1 ? trimmedLineEnd(ctx, line) : lineEnd(ctx, line);
+    const offset = end - text.length;
+    if (offset < lineStart(ctx, line) || ctx.text.slice(offset, end) !== text) decline("paragraph line not found in the source");
     return { offset, text };
   });
 }
@@ -163,14 +167,14 @@ function fencedCode(ctx: ProcedureContext, token: Token): Code {
   const [first, end] = token.map ?? decline("fence without lines");
   // markdown-it ends each line of the body with "\n", but the last when the file ends there.
   const body = token.content === "" ? 0 : token.content.split("\n").length - (token.content.endsWith("\n") ? 1 : 0);
-  const closing = ctx.text.slice(ctx.lineStarts[end - 1] ?? 0, rawLineEnd(ctx, end - 1)).trim();
+  const closing = ctx.text.slice(lineStart(ctx, end), lineEnd(ctx, end)).trim();
   // An unclosed fence gets a warning, so the procedure goes to micromark anyway.
   if (end - first !== body + 2 || !closing.startsWith(token.markup) || closing !== closing[0]?.repeat(closing.length)) decline("unclosed fence");
-  const from = ctx.lineStarts[first] ?? decline("fence line");
+  const from = lineStart(ctx, first + 1);
   const fence = ctx.text.indexOf(token.markup, from);
-  if (fence < 0 || fence >= rawLineEnd(ctx, first) || !/^[ \-*+.)0-9]*$/.test(ctx.text.slice(from, fence))) decline("fence marker");
+  if (fence < 0 || fence >= lineEnd(ctx, first + 1) || !/^[ \-*+.)0-9]*$/.test(ctx.text.slice(from, fence))) decline("fence marker");
   // Info strings with escapes or references are decoded by each parser its own way.
-  const info = ctx.text.slice(fence + token.markup.length, rawLineEnd(ctx, first));
+  const info = ctx.text.slice(fence + token.markup.length, lineEnd(ctx, first + 1));
   if (/[\\&]/.test(info) || info.trim() !== token.info.trim()) decline("fence info with escapes or references");
   // remark's meta runs to the end of the line, trailing spaces included.
   const match = /^ *([^ ]+)(?: +(.*))?$/.exec(info);
@@ -182,7 +186,7 @@ function fencedCode(ctx: ProcedureContext, token: Token): Code {
     meta,
     value: token.content.endsWith("\n") ? token.content.slice(0, -1) : token.content,
     // Like a heading, it runs to the end of its closing line, trailing spaces included.
-    position: span(ctx, fence, rawLineEnd(ctx, end - 1)),
+    position: span(ctx, fence, lineEnd(ctx, end)),
   };
 }
 
@@ -208,7 +212,7 @@ function list(conv: Converter, open: Token): List {
 function listItem(conv: Converter, open: Token): ListItem {
   const { ctx } = conv;
   const line = lineOf(open);
-  const from = ctx.lineStarts[line] ?? decline("item line");
+  const from = lineStart(ctx, line);
   // The marker is the line's first non-space character, unless the item opens on a line that
   // already opened another ("- - x", "1. - x"): those are declined below.
   let marker = from;
@@ -219,7 +223,7 @@ function listItem(conv: Converter, open: Token): ListItem {
   for (let token = conv.tokens[conv.next]; token?.type !== "list_item_close"; token = conv.tokens[conv.next]) {
     if (!token) decline("unclosed list item");
     const child = block(conv);
-    if (child.type === "list" && child.position?.start.line === line + 1) decline("two list markers on one line");
+    if (child.type === "list" && child.position?.start.line === line) decline("two list markers on one line");
     children.push(child as ListItem["children"][number]);
   }
   expectClose(conv, "list_item_close");
@@ -228,21 +232,16 @@ function listItem(conv: Converter, open: Token): ListItem {
   return { type: "listItem", checked: null, children, position: { start: point(ctx, marker), end: last.position.end } };
 }
 
+/** The 1-based line a block token opens on (markdown-it counts from 0). */
 function lineOf(token: Token): number {
   const map = token.map ?? decline(`${token.type} without lines`);
-  return map[0];
+  return map[0] + 1;
 }
 
-/** Offset of the end of 0-based `line`, before its "\n". */
-function rawLineEnd(ctx: ProcedureContext, line: number): number {
-  const next = ctx.lineStarts[line + 1];
-  return next === undefined ? ctx.text.length : next - 1;
-}
-
-/** The same, less trailing spaces. */
+/** lineEnd less trailing spaces. */
 function trimmedLineEnd(ctx: ProcedureContext, line: number): number {
-  const start = ctx.lineStarts[line] ?? ctx.text.length;
-  let end = rawLineEnd(ctx, line);
+  const start = lineStart(ctx, line);
+  let end = lineEnd(ctx, line);
   while (end > start && ctx.text.charCodeAt(end - 1) === 32) end--;
   return end;
 }

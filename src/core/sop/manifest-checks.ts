@@ -6,7 +6,7 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import picomatch from "picomatch";
-import type { z } from "zod";
+import type * as z from "zod";
 import { quote } from "./show-toml-value.ts";
 
 type Refine = (value: string, ctx: z.RefinementCtx) => void;

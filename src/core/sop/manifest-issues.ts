@@ -3,7 +3,7 @@
  * author wrote it (`[sop].priority`, `[[triggers]] #2 cron`) and says what would be accepted;
  * zod's own wording never reaches the author. Positions are added by the caller.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { knownKeysAt, schemaAt, suggestKey } from "./manifest-keys.ts";
 import { ENUM_ALIASES } from "./manifest-schema.ts";
 import { quote, showTomlValue } from "./show-toml-value.ts";

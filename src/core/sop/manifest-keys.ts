@@ -4,7 +4,7 @@
  * following the document (a trigger's keys depend on its `type`), so messages never drift from
  * what validation accepts.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 type Path = readonly PropertyKey[];
 

@@ -1,20 +1,24 @@
 /**
  * SOP.md → steps (SPEC §2.2), in two tiers that give the same result for every input:
  *
- * 1. the fast tier: where no Markdown limit could trip (fast-tier-budget.ts), markdown-it's
- *    tokens made into remark's tree (fast-markdown-tree.ts), read as usual. It is kept only when
- *    the procedure it reads has no diagnostic at all: an SOP with problems is parsed again below,
- *    so every error and warning is located exactly as remark locates it;
+ * 1. the fast tier, when the caller passes it (`fastTree`): where no Markdown limit could trip
+ *    (fast-tier-budget.ts), markdown-it's tokens made into remark's tree (fast-markdown-tree.ts),
+ *    read as usual. It is kept only when the procedure it reads has no diagnostic at all: an SOP
+ *    with problems is parsed again below, so every error and warning is located exactly as remark
+ *    locates it;
  * 2. remark's tree from micromark, metered by markdown-budget.ts, as the parser always was: for
- *    everything the fast tier declines, and for every SOP with a diagnostic.
+ *    everything the fast tier declines, for every SOP with a diagnostic, and for every SOP when
+ *    the caller passes no fast tier.
  *
  * micromark takes a few milliseconds per ordinary SOP.md, markdown-it a tenth of that; valid
- * files, nearly all of them, finish on the fast tier. test/core/parse-procedure-tiers.test.ts
- * proves the two tiers equal.
+ * files, nearly all of them, finish on the fast tier. But loading markdown-it costs a process
+ * some 10 MiB and tens of milliseconds, more than micromark spends on a handful of SOPs: so the
+ * fast tier is a value the caller loads (fast-markdown-tree.ts) and passes in, and this module
+ * never imports it (the app loads it only for big loads, load-sops.ts).
+ * test/core/parse-procedure-tiers.test.ts proves the two tiers equal.
  */
 import type { Root } from "mdast";
 import { fromMarkdown, type Options } from "mdast-util-from-markdown";
-import { fastMarkdownTree } from "./fast-markdown-tree.ts";
 import { fastTierAccepts } from "./fast-tier-budget.ts";
 import { markdownBudget } from "./markdown-budget.ts";
 import { MarkdownLimitError, type MarkdownLimits } from "./markdown-limits.ts";
@@ -32,26 +36,32 @@ export type { ParsedProcedure } from "./read-procedure.ts";
  */
 const parseOptions = new WeakMap<MarkdownLimits, Options>();
 
+/**
+ * The fast tier's tree builder (fastMarkdownTree of fast-markdown-tree.ts): remark's tree for a
+ * text within the fast tier's budget, or undefined where it declines.
+ */
+export type FastTree = (ctx: ProcedureContext) => Root | undefined;
+
 export interface ProcedureOptions {
   /** Default: the product's limits (PROCEDURE_LIMITS), which parseSop always uses. */
   limits?: ProcedureLimits;
-  /** "micromark" skips the fast tier: for the tests that prove both tiers give the same. */
-  tiers?: "fast-first" | "micromark";
+  /** The fast tier, tried first; without it, micromark parses every text. Either way the result is the same. */
+  fastTree?: FastTree | undefined;
 }
 
 /**
  * Reads the procedure of an SOP. Never throws: whatever the input, problems come back as
  * diagnostics located in `file` (named as the caller names it), and the steps it could read.
  */
-export function parseProcedure(markdown: string, file: string, { limits = PROCEDURE_LIMITS, tiers = "fast-first" }: ProcedureOptions = {}): ParsedProcedure {
+export function parseProcedure(markdown: string, file: string, { limits = PROCEDURE_LIMITS, fastTree }: ProcedureOptions = {}): ParsedProcedure {
   const ctx = createContext(markdown, file);
   const tooBig = textProblem(markdown, limits.text);
   if (tooBig) {
     report(ctx, "error", tooBig.code, { line: tooBig.line, column: 1 }, tooBig.message);
     return { steps: [], diagnostics: ctx.diagnostics };
   }
-  if (tiers === "fast-first") {
-    const fast = fastProcedure(ctx, limits.markdown);
+  if (fastTree) {
+    const fast = fastProcedure(ctx, limits.markdown, fastTree);
     if (fast) return fast;
     // The same text and lines serve micromark; what the fast tier found is found again there.
     ctx.diagnostics = [];
@@ -66,15 +76,15 @@ export function parseProcedure(markdown: string, file: string, { limits = PROCED
  * micromark: the text is past a limit or near one, the fast tier declines its Markdown, or the
  * procedure has a diagnostic. Exported so that a test can tell the fast tier is really taken.
  */
-export function parseProcedureFast(markdown: string, file: string, limits: ProcedureLimits = PROCEDURE_LIMITS): ParsedProcedure | undefined {
+export function parseProcedureFast(markdown: string, file: string, fastTree: FastTree, limits: ProcedureLimits = PROCEDURE_LIMITS): ParsedProcedure | undefined {
   if (textProblem(markdown, limits.text)) return undefined;
-  return fastProcedure(createContext(markdown, file), limits.markdown);
+  return fastProcedure(createContext(markdown, file), limits.markdown, fastTree);
 }
 
 /** The fast tier over a text within the text limits. */
-function fastProcedure(ctx: ProcedureContext, limits: MarkdownLimits): ParsedProcedure | undefined {
+function fastProcedure(ctx: ProcedureContext, limits: MarkdownLimits, fastTree: FastTree): ParsedProcedure | undefined {
   if (!fastTierAccepts(ctx.text, limits)) return undefined;
-  const root = fastMarkdownTree(ctx);
+  const root = fastTree(ctx);
   if (!root) return undefined;
   const procedure = readProcedure(ctx, root);
   return procedure.diagnostics.length === 0 ? procedure : undefined;

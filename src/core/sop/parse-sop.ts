@@ -5,7 +5,7 @@
  */
 import { conditionVariables } from "../conditions/evaluate-condition.ts";
 import { parseManifest, type Manifest, type ManifestGate } from "./parse-manifest.ts";
-import { parseProcedure } from "./parse-procedure.ts";
+import { parseProcedure, type FastTree } from "./parse-procedure.ts";
 import type { Diagnostic, GateAttachment, SopDefinition, Step } from "./types.ts";
 
 /**
@@ -25,6 +25,11 @@ export interface SopSource {
   markdown: string | undefined;
 }
 
+export interface ParseOptions {
+  /** The fast tier for SOP.md (see parse-procedure.ts): the same result, sooner, once loaded. */
+  fastTree?: FastTree | undefined;
+}
+
 export interface ParsedSop {
   definition?: SopDefinition;
   diagnostics: Diagnostic[];
@@ -35,7 +40,7 @@ export function missingFile(file: string, name: "SOP.toml" | "SOP.md"): Diagnost
   return { severity: "error", file, line: 1, column: 1, code: "missing-file", message: `missing ${name}: every SOP folder needs SOP.toml and SOP.md` };
 }
 
-export function parseSop(src: SopSource): ParsedSop {
+export function parseSop(src: SopSource, { fastTree }: ParseOptions = {}): ParsedSop {
   const { manifest, diagnostics } = parseManifest(src.toml, src.tomlFile);
   const at = (line: number, column: number, code: string, message: string, severity: Diagnostic["severity"] = "error"): void => {
     diagnostics.push({ severity, file: src.tomlFile, line, column, code, message });
@@ -51,7 +56,7 @@ export function parseSop(src: SopSource): ParsedSop {
     return { diagnostics: [missingFile(src.mdFile, "SOP.md"), ...diagnostics] };
   }
   // Always the product's limits (PROCEDURE_LIMITS): a cached parse is keyed without them.
-  const procedure = parseProcedure(src.markdown, src.mdFile);
+  const procedure = parseProcedure(src.markdown, src.mdFile, { fastTree });
   diagnostics.push(...procedure.diagnostics);
   if (!manifest) return { diagnostics };
   checkName(manifest);
