@@ -8,7 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/core/run/effects.ts";
 import { keyPrefix, openRedisDriver, type RedisDriver, type RedisDriverOptions } from "../../src/drivers/redis/index.ts";
-import { admitNow, bumped, endRun, startRun, storedRun } from "../contract/fixtures.ts";
+import { admitNow, bumped, startRun, storedRun } from "../contract/fixtures.ts";
 import { deleteKeys, keysMatching, redisUrlForTests, testPrefix } from "../helpers/redis.ts";
 import { until } from "../helpers/until.ts";
 
@@ -202,25 +202,6 @@ describe("Redis driver", () => {
     a.queue.process(async (job) => void seen.push(job.runId), 1);
     await until("another worker took the job over", () => seen.includes("r1"), 15_000);
     expect(seen).toEqual(["r1"]);
-  });
-
-  it("gives a sealed run's final record with its read, and never an earlier read's record for a run read since", async () => {
-    const [a, b] = await twoProcesses();
-    await a.store.admit(storedRun("r1"), admitNow);
-    await endRun(a.store, "r1", "success", "1".repeat(64));
-    expect((await b.store.get("r1"))?.seal?.hash).toBe("1".repeat(64));
-    // Pruned, and a run of the same id admitted again: its read is of a run with no record.
-    await admin.del(a.store.keys.run("r1"));
-    await a.store.admit(storedRun("r1"), admitNow);
-    expect((await b.store.get("r1"))?.seal).toBeUndefined();
-    expect(await b.store.finalRecord("r1")).toBeUndefined();
-    // Once that one ends, its record comes with its read: a process asks Redis once for both.
-    await endRun(a.store, "r1", "failed", "2".repeat(64));
-    const sealed = await a.store.finalRecord("r1");
-    expect(sealed?.hash).toBe("2".repeat(64));
-    expect((await b.store.get("r1"))?.seal?.hash).toBe("2".repeat(64));
-    await admin.hdel(b.store.keys.run("r1"), "record");
-    expect(await b.store.finalRecord("r1")).toEqual(sealed);
   });
 
   it("refuses to open when no Redis answers, naming the URL without its password, and reports it once", async () => {

@@ -18,8 +18,6 @@ const LINE_RANK: Record<Priority, number> = { critical: 0, high: 1, medium: 2, l
 // ZRANGE breaks equal scores by id, the same total order as the local store.
 const RANK_SPAN = 1e13;
 const DEFINITION_CACHE = 128;
-/** Final records read along with their runs, kept for the `finalRecord` that follows such a read. */
-const RECORDS_READ = 256;
 
 
 export interface RedisRunStoreOptions {
@@ -38,12 +36,6 @@ export class RedisRunStore implements RunStore {
   readonly keys: RedisKeys;
   /** Definition JSON by sha256: immutable, so safe to keep; bounded, oldest out first. */
   private readonly definitions = new Map<string, string>();
-  /**
-   * Per sealed run last read by `get`, its final record's JSON, taken by the `finalRecord` that
-   * follows (the audit sink asks for both): one round trip instead of two. A record is sealed
-   * once and never changes; a read of a run without one drops its entry.
-   */
-  private readonly records = new Map<string, string>();
   private closed = false;
   private history: Promise<void> | undefined;
 
@@ -90,9 +82,7 @@ export class RedisRunStore implements RunStore {
   }
 
   async get(runId: string): Promise<StoredRun | undefined> {
-    const [run, sha, dir, seal, record] = await this.redis.hmget(this.keys.run(runId), "run", "def", "dir", "seal", "record");
-    if (record == null) this.records.delete(runId);
-    else setNewest(this.records, runId, record, RECORDS_READ);
+    const [run, sha, dir, seal] = await this.redis.hmget(this.keys.run(runId), "run", "def", "dir", "seal");
     if (run == null || sha == null) return undefined;
     const stored: StoredRun = {
       run: JSON.parse(run) as RunState,
@@ -247,9 +237,7 @@ export class RedisRunStore implements RunStore {
   }
 
   async finalRecord(runId: string): Promise<AuditRecord | undefined> {
-    const read = this.records.get(runId);
-    this.records.delete(runId);
-    const record = read ?? (await this.redis.hget(this.keys.run(runId), "record"));
+    const record = await this.redis.hget(this.keys.run(runId), "record");
     return record === null ? undefined : (JSON.parse(record) as AuditRecord);
   }
 
