@@ -3,8 +3,8 @@
  * the Procfile and the library export run. It compiles src/ and adapters/ with
  * tsconfig.build.json, copies beside the compiled modules every other file of those folders (web
  * assets, Lua scripts: what the code reads relative to its own module), bundles the SOP parser
- * into one module (bundleParser), and writes last dist/BUILD_HASH, a hash of the sources it was
- * built from.
+ * into one module and its fast tier into another (bundleParser), and writes last dist/BUILD_HASH,
+ * a hash of the sources it was built from.
  *
  * `ensureFreshBuild` compares that hash with the sources as they are now and builds only when
  * they differ; the tests (vitest's globalSetup) and benchmarks call it, so what they spawn through

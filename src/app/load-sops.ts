@@ -117,7 +117,8 @@ async function parseReads(reads: readonly FolderRead[], options: LoadOptions): P
   const cached = parses.map((p) => p !== undefined);
   const todo = reads.flatMap((r, i) => (r.source && parses[i] === undefined ? [{ index: i, folder: r.folder, source: r.source }] : []));
   const sources = todo.map((t) => t.source);
-  const fastTree = sources.length >= (options.fastTierThreshold ?? FAST_TIER_THRESHOLD) ? await (options.loadFastTree ?? loadFastTree)() : undefined;
+  // The fast tier only saves time: if it cannot be loaded, micromark alone gives the same parses.
+  const fastTree = sources.length >= (options.fastTierThreshold ?? FAST_TIER_THRESHOLD) ? await (options.loadFastTree ?? loadFastTree)().catch(() => undefined) : undefined;
   const threads = sources.length > (options.poolThreshold ?? POOL_THRESHOLD) ? (options.pool?.threads ?? poolThreads(sources.length)) : 0;
   const fresh = threads > 0 ? await parseInPool(sources, { ...options.pool, threads, fastTree }) : sources.map((s) => parseSop(s, { fastTree }));
   todo.forEach(({ index, folder }, k) => {

@@ -71,7 +71,8 @@ async function logEvent(event: RunEvent, store: RunStore, log: Logger): Promise<
       log.info({ ...at, gate: event.checkpoint, by: event.by }, `${run}: ${event.by} was refused on ${event.checkpoint} (recorded in the audit)`);
       return;
     case "run_finished": {
-      // A run that started says when (an earlier version's event did not: then the run is read).
+      // A run that started says when; one that never started (cancelled while queued) or told by
+      // an earlier version is read.
       const r = event.startedAt !== undefined ? { startedAt: event.startedAt, completedAt: event.at, endReason: event.endReason } : (await store.get(event.runId))?.run;
       const took = r?.startedAt !== undefined && r.completedAt !== undefined ? ` in ${duration(r.completedAt - r.startedAt)}` : "";
       log.info({ ...at, status: event.status }, `${run} finished: ${event.status}${took}${r?.endReason ? ` (${r.endReason})` : ""}`);

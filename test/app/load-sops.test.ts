@@ -111,6 +111,19 @@ describe("the fast tier (markdown-it)", () => {
       await rm(many, { recursive: true, force: true });
     }
   });
+
+  it("that cannot be loaded leaves micromark to parse them all, with the same load", async () => {
+    const many = await mkdtemp(join(tmpdir(), "sop-load-fast-"));
+    try {
+      await writeCorpus(many, 10);
+      const broken = () => Promise.reject(new Error("Cannot find module dist/src/core/sop/fast-markdown-tree.js"));
+      const load = await loadSops(many, { loadFastTree: broken, poolThreshold: Infinity });
+      expect(load.sops).toHaveLength(10);
+      expect(load).toStrictEqual(await loadSops(many, { fastTierThreshold: Infinity, poolThreshold: Infinity }));
+    } finally {
+      await rm(many, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("parsing on worker threads", () => {
