@@ -29,16 +29,25 @@ export interface PoolOptions {
 /** SOPs a worker must have ahead of it to be worth starting: its start costs about this many parses. */
 const PER_WORKER = 100;
 
+/** The machine as poolThreads sees it; tests pass their own. */
+export interface MachineLoad {
+  cores: number;
+  /** The 1-minute load average. */
+  load: number;
+}
+
 /**
- * Worker threads worth starting for `count` SOPs: one core fewer than the machine has, but no
- * more than are idle (by the 1-minute load average) and one per PER_WORKER SOPs. A worker needs a
- * core of its own to help: on a busy machine its start and its own JIT warm-up only take time
- * from this thread (measured: ~40% more CPU for the same wall time on two busy cores).
+ * Worker threads worth starting for `count` SOPs: two cores fewer than the machine has, no more
+ * than the idle cores (by the 1-minute load average) less one, and one per PER_WORKER SOPs. This
+ * thread needs a core, and V8's own threads (garbage collection, compiling hot code) about a third
+ * of another during a cold parse: on 2 idle cores, 1,000 SOPs parsed in 0.92–0.99 s on this
+ * thread alone (1.4 s of CPU) and in 1.13–1.24 s with one worker (2.0–2.3 s of CPU), 3,000 in
+ * 1.72–1.87 s against 1.90–2.02 s. So a 2-core machine parses on this thread alone. On a busy
+ * machine a worker's start and JIT warm-up only take time from this thread.
  */
-export function poolThreads(count: number): number {
-  const cores = availableParallelism();
-  const idle = Math.floor(cores - (loadavg()[0] ?? 0));
-  return Math.max(0, Math.min(cores - 1, idle, Math.ceil(count / PER_WORKER)));
+export function poolThreads(count: number, machine: MachineLoad = { cores: availableParallelism(), load: loadavg()[0] ?? 0 }): number {
+  const idle = Math.floor(machine.cores - machine.load);
+  return Math.max(0, Math.min(machine.cores - 2, idle - 1, Math.ceil(count / PER_WORKER)));
 }
 
 /**

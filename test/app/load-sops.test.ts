@@ -152,11 +152,13 @@ describe("parsing on worker threads", () => {
     }
   });
 
-  it("starts no more workers than there are other cores, nor one per fewer than 100 SOPs", () => {
-    for (const count of [1, 100, 101, 10_000]) {
-      expect(poolThreads(count)).toBeGreaterThanOrEqual(0);
-      expect(poolThreads(count)).toBeLessThanOrEqual(Math.min(availableParallelism() - 1, Math.ceil(count / 100)));
-    }
+  it("leaves a core to this thread and one to V8's own threads, starts none on busy cores, nor one per fewer than 100 SOPs", () => {
+    for (const count of [1, 1_000, 10_000]) expect(poolThreads(count, { cores: 2, load: 0 })).toBe(0);
+    expect(poolThreads(10_000, { cores: 8, load: 0 })).toBe(6);
+    expect(poolThreads(10_000, { cores: 8, load: 3.5 })).toBe(3);
+    expect(poolThreads(150, { cores: 8, load: 0 })).toBe(2);
+    expect(poolThreads(10_000, { cores: 4, load: 4 })).toBe(0);
+    expect(poolThreads(10_000)).toBeLessThanOrEqual(Math.max(0, availableParallelism() - 2));
   });
 
   it("parses here what a worker that dies or never starts leaves behind", async () => {

@@ -1,0 +1,2 @@
+import { writeCorpus } from "../bench/sop-corpus.ts";
+await writeCorpus(process.argv[2]!, Number(process.argv[3]));
