@@ -30,12 +30,16 @@ export class RunWatch {
     readonly runId: string,
     private readonly watchers: RunWatchers,
     /** The marks as the watch began: of its SOP when known then, else of every SOP. */
-    private readonly start: { sop: SopMarks } | { every: ReadonlyMap<string, SopMarks> },
+    private readonly start: { sop: string; marks: SopMarks } | { every: ReadonlyMap<string, SopMarks> },
   ) {}
 
-  /** The marks of `sop` as the watch began. */
+  /**
+   * The marks of `sop` as the watch began. Of another SOP than the one it began with, none are
+   * known: NONE makes any mark since look new, which costs the caller a read, never a missed change.
+   */
   startMarks(sop: string): SopMarks {
-    return "sop" in this.start ? this.start.sop : (this.start.every.get(sop) ?? NONE);
+    if ("sop" in this.start) return this.start.sop === sop ? this.start.marks : NONE;
+    return this.start.every.get(sop) ?? NONE;
   }
 
   /** Resolves at the next event that concerns this caller, or after `ms`. */
@@ -87,7 +91,7 @@ export class RunWatchers {
    */
   watch(runId: string, sop?: string): RunWatch {
     this.unsubscribe ??= this.subscribe((e) => this.dispatch(e));
-    const watch = new RunWatch(runId, this, sop === undefined ? { every: new Map(this.marks) } : { sop: this.sopMarks(sop) });
+    const watch = new RunWatch(runId, this, sop === undefined ? { every: new Map(this.marks) } : { sop, marks: this.sopMarks(sop) });
     let set = this.byRun.get(runId);
     if (set === undefined) this.byRun.set(runId, (set = new Set()));
     set.add(watch);
