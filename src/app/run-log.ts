@@ -71,9 +71,8 @@ async function logEvent(event: RunEvent, store: RunStore, log: Logger): Promise<
       log.info({ ...at, gate: event.checkpoint, by: event.by }, `${run}: ${event.by} was refused on ${event.checkpoint} (recorded in the audit)`);
       return;
     case "run_finished": {
-      // A run that started says when; one that never started (cancelled while queued) or told by
-      // an earlier version is read.
-      const r = event.startedAt !== undefined ? { startedAt: event.startedAt, completedAt: event.at, endReason: event.endReason } : (await store.get(event.runId))?.run;
+      // The event says it all (an earlier version's did not: then the run is read).
+      const r = event.queuedAt !== undefined || event.startedAt !== undefined ? { startedAt: event.startedAt, completedAt: event.at, endReason: event.endReason } : (await store.get(event.runId))?.run;
       const took = r?.startedAt !== undefined && r.completedAt !== undefined ? ` in ${duration(r.completedAt - r.startedAt)}` : "";
       log.info({ ...at, status: event.status }, `${run} finished: ${event.status}${took}${r?.endReason ? ` (${r.endReason})` : ""}`);
       return;

@@ -146,9 +146,8 @@ export class BotMetrics implements MetricsSink {
       case "run_finished": {
         const { status } = event;
         this.runsTotal.inc({ sop, status });
-        // The event says when the run started; one that never started (timed from its queueing) or
-        // told by an earlier version is read.
-        const start = event.startedAt ?? (await this.startOf(event.runId));
+        // Timed from its start, or its queueing when it never started; an earlier version's event is read.
+        const start = event.startedAt ?? event.queuedAt ?? (await this.startOf(event.runId));
         if (start !== undefined) this.runDuration.observe({ sop, status }, (event.at - start) / 1000);
         return;
       }

@@ -210,6 +210,7 @@ export function finishRun(def: SopDefinition, run: RunState, now: number, effect
   if (run.status === "failed" && failure && run.endReason === undefined) run.endReason = failure;
   run.completedAt = now;
   const told = {
+    queuedAt: run.queuedAt,
     ...(run.startedAt !== undefined ? { startedAt: run.startedAt } : {}),
     ...(run.endReason !== undefined ? { endReason: run.endReason } : {}),
   };

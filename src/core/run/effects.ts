@@ -58,7 +58,8 @@ export type RunEvent =
   | (CheckpointEvent & { type: "approval_decided" | "manual_done"; status: "approved" | "denied" | "partial" | "bypassed" | "timed_out"; by?: string; requestedAt?: number })
   /** Somebody's decision refused (not an approver, self-approval …): what they tried. */
   | (CheckpointEvent & { type: "approval_refused"; status: "approve" | "deny"; by: string })
-  | (EventBase & { type: "run_finished"; status: RunStatus; startedAt?: number; endReason?: string });
+  /** `queuedAt` is always there (but from a process of an earlier version); `startedAt` when the run started. */
+  | (EventBase & { type: "run_finished"; status: RunStatus; queuedAt?: number; startedAt?: number; endReason?: string });
 
 export type RunEventType = RunEvent["type"];
 
