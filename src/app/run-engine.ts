@@ -646,8 +646,11 @@ export class RunEngine {
     const { run } = stored;
     for (const effect of result.effects) if (effect.type === "kill_command") this.running.get(run.id)?.abort();
     for (const id of startable) await this.nudgeById(id);
-    // Going on with nothing running and no command to start (a decision let it go on): a worker moves it.
-    if (run.status === "running" && !hasRunningCommand(run) && !commandOf(result)) await this.nudge(run);
+    // Going on with nothing running and no command to start (a decision let it go on), or with its
+    // next command due in a process that is closing and starts none: a worker moves it now, not
+    // at the next sweep.
+    const handedOver = this.stopping && commandOf(result) !== undefined;
+    if (run.status === "running" && (handedOver || (!hasRunningCommand(run) && !commandOf(result)))) await this.nudge(run);
     // Last, so that whoever hears of the change finds everything it implies done. Published
     // together (in order), so a bus may carry them in one message.
     const tell = async (): Promise<void> => {

@@ -238,6 +238,27 @@ describe.skipIf(url === undefined)("over Redis (see the REDIS SUITES SKIPPED lin
     }));
     expect(results.map((r) => r.status)).toEqual(Array(6).fill("success"));
   }, 60_000);
+
+  it("hands a run to another worker at once when the process driving it closes between two steps", async () => {
+    await ws.addSop("two", `description = "x"\nexecution_mode = "automatic"`, steps(
+      '**Wait**\n```sh\nwhile [ ! -f "$TMPDIR/go" ]; do sleep 0.05; done\n```',
+      "**Then**\n```sh\necho then\n```",
+    ));
+    const first = await node();
+    const run = await first.execute("two", { wait: false });
+    await until("step 1 to run", async () => (await first.run(run.run_id))?.run.steps[0]?.status === "running");
+    // Only a nudge reaches this worker in time: its sweep is an hour away.
+    const other = await node(ws.logsDir, { sweepIntervalMs: 3_600_000 });
+    // Closing lets step 1 finish but starts no step 2 here.
+    const closing = runners.splice(runners.indexOf(first), 1)[0]!.close();
+    await writeFile(join(ws.tmpDir, "go"), "");
+    await closing;
+    const record = await until("another worker to run step 2", async () => {
+      const r = await other.record(run.run_id);
+      return r.status === "success" ? r : undefined;
+    });
+    expect(record.steps[1]!.output).toBe("then\n");
+  });
 });
 
 /** Each step appends its number to $TMPDIR/journal: how often each really ran. */
