@@ -7,6 +7,8 @@
  * measured in the same run on the same Redis, is raw BullMQ: the same number of no-op jobs added
  * at once (same priority and removal options as the runner's jobs) to a queue whose `Worker` has
  * the same concurrency. The ratio is the share of bare BullMQ's rate a real run keeps.
+ * `redis-floor` (no target) is the same burst through the store and queue alone, without the
+ * engine: the most this design could reach (see redis-floor.ts).
  */
 import { performance } from "node:perf_hooks";
 import { Queue, Worker } from "bullmq";
@@ -17,6 +19,7 @@ import { commandCalls, connect, REDIS_URL, redisCpuSeconds, sentCommands, withPr
 import { collectGarbage, median } from "./stats.ts";
 import { withRunner, withWorkspace, type TempWorkspace } from "./temp-workspace.ts";
 import { NO_OP_MD, NO_OP_SOP, burst, noOpToml } from "./no-op-burst.ts";
+import { openFloor } from "./redis-floor.ts";
 
 const RUNS = 500;
 /** Runs awaited at once through `runner.execute()`, as a library user would. */
@@ -95,6 +98,22 @@ async function runnerRounds(ws: TempWorkspace, prefix: string, mode: "burst" | "
   }
 }
 
+/** The store's and queue's own work per run, without the engine (see redis-floor.ts). */
+async function floorRounds(ws: TempWorkspace, prefix: string): Promise<Timed> {
+  const connection = connect();
+  try {
+    const floor = await openFloor(connection, prefix, ws.sopsDir, CONCURRENCY);
+    try {
+      await floor.burst(WARM_UP_RUNS);
+      return await timeRounds(connection, RUNS, () => floor.burst(RUNS));
+    } finally {
+      await floor.close();
+    }
+  } finally {
+    connection.disconnect();
+  }
+}
+
 /** Raw BullMQ: RUNS no-op jobs added at once, timed until the worker completed all of them. */
 async function rawRounds(prefix: string): Promise<Timed> {
   const connection = connect();
@@ -133,6 +152,10 @@ export async function benchRedisThroughput(): Promise<BenchResult[]> {
     if (files !== expected) throw new Error(`expected ${expected} audit files, found ${files}`);
     return timed;
   }));
+  const floor = await withPrefix("floor", (prefix) => withWorkspace("redis-floor", async (ws) => {
+    await ws.addSop(SOP, TOML, MD);
+    return floorRounds(ws, prefix);
+  }));
   const runs = await measure("burst", RUNS);
   const awaitedRuns = await measure("awaited", AWAITED_RUNS);
 
@@ -154,7 +177,19 @@ export async function benchRedisThroughput(): Promise<BenchResult[]> {
         `(all users of this Redis); sent by this process ${fmt(timed.sentCalls)} vs ${fmt(raw.sentCalls)}, its CPU ${fmt(timed.nodeCpuUs)} vs ${fmt(raw.nodeCpuUs)} µs`,
     };
   };
+  const floorRate = (RUNS * 1000) / floor.ms;
   return [
+    {
+      name: "redis-floor",
+      value: floorRate,
+      unit: "runs/s",
+      baseline: `raw BullMQ ${fmt(rawRate)} jobs/s`,
+      ratio: `${ratioText(floorRate / rawRate)} of raw BullMQ`,
+      note: `the ceiling of the two figures below in this design: ${RUNS} runs of the same SOP, each only admitted, queued as one BullMQ job and sealed ` +
+        `by one transition (the store's and queue's work that every run needs), no engine, audit files or events; worker concurrency ${CONCURRENCY}; ` +
+        `median of ${floor.rounds.length} round(s) (${ms(floor)} ms); per run: Redis CPU ${fmt(floor.redisCpuUs)} µs, Redis commands ${fmt(floor.redisCalls)}, ` +
+        `sent ${fmt(floor.sentCalls)}, this process's CPU ${fmt(floor.nodeCpuUs)} µs`,
+    },
     line("redis-throughput", RUNS, runs, "started at once, awaited by their run_finished events"),
     line("redis-throughput-awaited", AWAITED_RUNS, awaitedRuns, "started at once through runner.execute(), each awaited until it ended"),
   ];
