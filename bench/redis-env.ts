@@ -46,18 +46,29 @@ export async function pingLatencies(count: number): Promise<number[]> {
 
 const livePrefixes = new Set<string>();
 
+/** A fresh key prefix, `sop-bench-<label>-<random>`; `release` deletes every key under it. */
+export function openPrefix(label: string): { prefix: string; release: () => Promise<void> } {
+  const prefix = `sop-bench-${label}-${randomBytes(4).toString("hex")}`;
+  livePrefixes.add(prefix);
+  return {
+    prefix,
+    release: async () => {
+      await deleteKeys(prefix);
+      livePrefixes.delete(prefix);
+    },
+  };
+}
+
 /**
  * Runs `fn` with a fresh key prefix and deletes every key under it afterwards, also when `fn`
  * throws. A benchmark that stalls never gets here; run.ts calls `sweepRedis` at the end for it.
  */
 export async function withPrefix<T>(label: string, fn: (prefix: string) => Promise<T>): Promise<T> {
-  const prefix = `sop-bench-${label}-${randomBytes(4).toString("hex")}`;
-  livePrefixes.add(prefix);
+  const { prefix, release } = openPrefix(label);
   try {
     return await fn(prefix);
   } finally {
-    await deleteKeys(prefix);
-    livePrefixes.delete(prefix);
+    await release();
   }
 }
 
@@ -102,8 +113,8 @@ export async function info(redis: Redis, section: "memory" | "cpu" | "stats"): P
 }
 
 /**
- * Commands Redis executed so far, all clients together (`INFO commandstats`); a script counts
- * once, however many commands it runs inside. Other users of the same Redis count too.
+ * Commands Redis executed so far, all clients together (`INFO commandstats`): a script counts
+ * as its EVALSHA and each command it runs inside. Other users of the same Redis count too.
  */
 export async function commandCalls(redis: Redis): Promise<number> {
   let calls = 0;
