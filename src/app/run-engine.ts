@@ -276,14 +276,15 @@ export class RunEngine {
 
   /** A queue job: move the run on, running its commands here until it waits or ends. */
   async handle(job: RunJob): Promise<void> {
-    await this.serially(job.runId, async () => {
-      if (job.kind === "timeout") {
-        const { stored, result } = await this.transition(job.runId, { type: "timeout", checkpoint: job.checkpoint });
-        if (!result.changed) await this.armEarly(stored, job.checkpoint);
-        if (!result.changed || isTerminal(stored.run.status)) return;
-      }
-      await this.drive(job.runId);
-    });
+    if (job.kind === "timeout") {
+      // Not behind the run's drive, which may be running a command here for hours: like a cancel,
+      // the deadline is a compare-and-set of its own, and its kill reaches the command through
+      // `running`. Only the drive that follows (an approval timed out and approved) waits its turn.
+      const { stored, result } = await this.transition(job.runId, { type: "timeout", checkpoint: job.checkpoint });
+      if (!result.changed) await this.armEarly(stored, job.checkpoint);
+      if (!result.changed || isTerminal(stored.run.status)) return;
+    }
+    await this.serially(job.runId, () => this.drive(job.runId));
   }
 
   /**

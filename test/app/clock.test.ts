@@ -2,6 +2,8 @@
  * Waits as long as real SOPs have them (an hour for an approval, backing off a chat outage)
  * pass in a test at once: everything that waits for time asks the runner's clock.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/app/logger.ts";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
@@ -27,6 +29,15 @@ afterEach(async () => {
 
 const HOUR = 3600_000;
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("a clock the test moves", () => {
   it("denies an approval after its hour-long timeout, and not a minute before", async () => {
     await ws.addSop("gated", `description = "x"\nexecution_mode = "automatic"\n[approval]\ntimeout_secs = 3600\non_timeout = "deny"`, steps(
@@ -44,6 +55,27 @@ describe("a clock the test moves", () => {
     const record = await runner.record(run.run_id);
     expect(record.approvals[0]).toMatchObject({ decision: "timed_out" });
     expect(Date.parse(record.completed_at!) - Date.parse(record.started_at!)).toBe(HOUR);
+  });
+
+  it("times a run out at its timeout_secs while its command still runs here, and stops the command", async () => {
+    await ws.addSop("slow", `description = "x"\nexecution_mode = "automatic"\ntimeout_secs = 3600`, steps(
+      "**Migrate** [timeout: 7200]\n```sh\necho $$ > pid\nsleep 600\n```",
+    ));
+    const clock = new TestClock();
+    runner = await ws.runner({ clock });
+    const run = await runner.execute("slow", { actor: "api:alice", wait: false });
+    const pidFile = join(ws.sopsDir, "slow", "pid");
+    const pid = await until("the command to run", () => readFile(pidFile, "utf8").then((text) => Number(text) || undefined, () => undefined));
+
+    await clock.advance(HOUR - 60_000);
+    expect((await runner.record(run.run_id)).status).toBe("running");
+    // The deadline's job lands in the process that is driving the run's command: it must not wait for it.
+    await clock.advance(60_000);
+    await until("the run timeout", async () => (await runner!.record(run.run_id)).status === "timed_out");
+    const record = await runner.record(run.run_id);
+    expect(Date.parse(record.completed_at!) - Date.parse(record.started_at!)).toBe(HOUR);
+    expect(record.steps[0]).toMatchObject({ status: "cancelled", reason: "the run took longer than timeout_secs = 3600" });
+    await until("the command to be stopped", () => !alive(pid));
   });
 
   it("retries a notification that failed after the back-off, on the clock, and not before", async () => {
