@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { AuditRecord } from "../../core/audit/audit-record.ts";
 import { nextDeadline } from "../../core/run/apply-event.ts";
 import { ACTIVE_STATUSES, RUN_STATUSES, type RunState, type RunStatus } from "../../core/run/run-state.ts";
@@ -57,13 +57,14 @@ export class RedisRunStore implements RunStore {
     const sha = sha256(definition);
     const k = this.keys;
     const state = JSON.stringify(run);
+    const token = writeToken();
     const attempt = async (send: boolean) => (await runScript(
       this.redis,
       "admit",
       [k.run(run.id), k.definition(sha), k.last(run.sop), k.status(run.sop, "queued"), k.line(run.sop), k.sops, ...this.historyKeys(run.sop)],
       [
         run.id, run.sop, state, run.revision, stored.dir, sha, send ? definition : "", stored.definition.maxConcurrent,
-        opts.now, Math.max(0, opts.cooldownSecs * 1000), opts.force ? "1" : "0", run.queuedAt, lineScore(run),
+        opts.now, Math.max(0, opts.cooldownSecs * 1000), opts.force ? "1" : "0", run.queuedAt, lineScore(run), token,
         ...RUN_STATUSES,
       ],
     )) as number[];
@@ -109,6 +110,7 @@ export class RedisRunStore implements RunStore {
         seal?.seq ?? 0, seal?.prevHash ?? "", seal?.hash ?? "", nextDeadline(next) ?? "",
         ...claimArgs(claim),
         next.completedAt ?? "",
+        writeToken(),
         ...RUN_STATUSES,
       ],
     )) as (number | string)[];
@@ -304,6 +306,15 @@ function lineScore(run: RunState): number {
 }
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+/**
+ * Tokens of this process's writes: a random tag drawn once, then a counter. A write sent again
+ * after its reply was lost carries the same one (the client resends the same command), which is
+ * how admit.lua and update.lua know it for a write that landed.
+ */
+const WRITE_TAG = randomBytes(8).toString("hex");
+let writes = 0;
+const writeToken = (): string => `${WRITE_TAG}${(writes++).toString(36)}`;
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

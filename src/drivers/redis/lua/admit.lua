@@ -29,19 +29,24 @@
   ARGV[11] force: "1" or "0"
   ARGV[12] queuedAt (epoch ms): the score in the status index
   ARGV[13] line score: priority rank * 1e13 + queuedAt
-  ARGV[14..] the status each of KEYS[10..] indexes, in the same order
+  ARGV[14] this admission's token, unique to the call: the same admission sent again after its
+           reply was lost (a client resends it) finds it on the run and is answered as accepted
+  ARGV[15..] the status each of KEYS[10..] indexes, in the same order
 
   Returns
-    {1}               accepted
+    {1}               accepted (also when this admission, sent again, was accepted before)
     {0, remainingMs}  refused: the SOP cools down for remainingMs more
-    {-1}              a run with this id already exists
+    {-1}              another run with this id already exists
     {-2}              ARGV[7] is "" and the definition is not stored (flushed, or deleted): send it
 ]]
 local rcall = redis.call
 local id, sop = ARGV[1], ARGV[2]
 
 local function admit()
-  if rcall("EXISTS", KEYS[1]) == 1 then return {-1} end
+  if rcall("EXISTS", KEYS[1]) == 1 then
+    if rcall("HGET", KEYS[1], "atok") == ARGV[14] then return {1} end
+    return {-1}
+  end
 
   local now = tonumber(ARGV[9])
   local cooldownMs = tonumber(ARGV[10])
@@ -58,7 +63,7 @@ local function admit()
     rcall("SET", KEYS[2], ARGV[7], "NX")
   end
   rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", "queued", "sop", sop,
-    "dir", ARGV[5], "def", ARGV[6], "max", ARGV[8], "order", ARGV[13])
+    "dir", ARGV[5], "def", ARGV[6], "max", ARGV[8], "order", ARGV[13], "atok", ARGV[14])
   rcall("ZADD", KEYS[4], ARGV[12], id)
   rcall("ZADD", KEYS[5], ARGV[13], id)
   rcall("SADD", KEYS[6], sop)
@@ -70,7 +75,7 @@ end
 
 local result = admit()
 -- Whatever admit() did (a refusal changes nothing): the indexes follow the hash.
-local anyStatus, statuses = statusIndexes(10, 14, #KEYS - 9)
+local anyStatus, statuses = statusIndexes(10, 15, #KEYS - 9)
 local indexed = indexHistory({ KEYS[1], KEYS[7], KEYS[8], KEYS[9] }, anyStatus, statuses, id, sop, ARGV[12])
 if type(indexed) == "table" and indexed.err then return indexed end
 return result

@@ -47,7 +47,14 @@
   ARGV[17]   how long Redis keeps the claim key (ms; with a claim held)
   ARGV[18]   completedAt of the new state (epoch ms), or "" when it has none: the ended index's
              score, so that the run's JSON need not be decoded here
-  ARGV[19..] the status each of KEYS[8..7+n] (and KEYS[11+n..]) indexes, in the same order
+  ARGV[19]   this write's token, unique to the call (see "Sent twice" below)
+  ARGV[20..] the status each of KEYS[8..7+n] (and KEYS[11+n..]) indexes, in the same order
+
+  Sent twice: a client resends a command whose reply a dropped connection lost (ioredis does, by
+  default), so the same write may come again after it landed. The run keeps the token and answer
+  of its last write: the same token at the revision that write made is answered as it was, and
+  changes nothing. Otherwise the revision check would refuse it, and the caller would take a change
+  that landed for one that did not (no events, no nudges, an approval answered as refused).
 
   Returns (an error reply from the indexes goes before these)
     {1, id…}  updated; the ids are blocked runs to nudge now that a slot is free (only when the run ended)
@@ -61,11 +68,18 @@ local rcall = redis.call
 local id, status = ARGV[1], ARGV[5]
 local GENESIS = string.rep("0", 64)
 local ACTIVE = { running = true, awaiting_approval = true, awaiting_manual = true }
-local n = #ARGV - 18
+local n = #ARGV - 19
 
 local function transition()
-  local current = rcall("HMGET", KEYS[1], "rev", "status", "sop", "order", "max")
-  if current[1] == false or tonumber(current[1]) ~= tonumber(ARGV[2]) then return {0} end
+  local current = rcall("HMGET", KEYS[1], "rev", "status", "sop", "order", "max", "wtok", "wres")
+  if current[1] == false then return {0} end
+  if tonumber(current[1]) ~= tonumber(ARGV[2]) then
+    if tonumber(current[1]) ~= tonumber(ARGV[4]) or current[6] ~= ARGV[19] then return {0} end
+    -- This very write, sent again: answered as it was the first time.
+    local answer = {1}
+    for queuedId in string.gmatch(current[7] or "", "[^,]+") do answer[#answer + 1] = queuedId end
+    return answer
+  end
   if current[3] ~= ARGV[6] then return {-1} end
   local was = current[2]
   local max = tonumber(current[5]) or 1
@@ -73,7 +87,7 @@ local function transition()
   local from, to
   local active = {}
   for i = 8, 7 + n do
-    local s = ARGV[i + 11]
+    local s = ARGV[i + 12]
     if s == was then from = KEYS[i] end
     if s == status then to = KEYS[i] end
     if ACTIVE[s] then active[#active + 1] = KEYS[i] end
@@ -121,7 +135,7 @@ local function transition()
     rcall("HSET", KEYS[1], "seal", ARGV[8], "record", ARGV[9])
   end
 
-  rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", status)
+  rcall("HSET", KEYS[1], "run", ARGV[3], "rev", ARGV[4], "status", status, "wtok", ARGV[19], "wres", "")
   if from ~= nil and from ~= to then rcall("ZREM", from, id) end
   rcall("ZADD", to, ARGV[7], id)
   if status == "queued" then
@@ -148,12 +162,13 @@ local function transition()
         if rcall("ZSCORE", KEYS[2], queuedId) then result[#result + 1] = queuedId end
       end
     end
+    if #result > 1 then rcall("HSET", KEYS[1], "wres", table.concat(result, ",", 2)) end
   end
   return result
 end
 
 local result = transition()
-local anyStatus, statuses = statusIndexes(11 + n, 19, n)
+local anyStatus, statuses = statusIndexes(11 + n, 20, n)
 -- The hash holds the new state only when the change landed; otherwise the index reads its own.
 local completedAt = nil
 if result[1] == 1 and ARGV[18] ~= "" then completedAt = ARGV[18] end
