@@ -101,6 +101,13 @@ export class AuditSink {
    * reading either back. Matched by the seal's hash, so a record is never taken for another.
    */
   private readonly finals = new Map<string, AuditRecord>();
+  /**
+   * Per run that ended here, until its final record is on disk: what `writeFinal` returned. Settled
+   * by the write that lands it, however many retries that takes, or given up (`giveUpWaiting`).
+   */
+  private readonly landing = new Map<string, { done: Promise<void>; resolve: () => void; reject: (error: Error) => void }>();
+  /** Set by `giveUpWaiting`: a final record that cannot be written rejects its waiter instead of keeping it. */
+  private givingUp = false;
 
   constructor(
     private readonly deps: {
@@ -178,6 +185,40 @@ export class AuditSink {
       }
     })();
     return created.done;
+  }
+
+  /**
+   * The final record of a run that ended here (`known` with its sealed record): written, and
+   * resolved only once it is on disk, retries included, so that its end is announced only then
+   * (whoever hears it finds the file final). Rejects when the process gives up waiting first
+   * (`giveUpWaiting`); the write itself is still retried until the process closes.
+   */
+  writeFinal(runId: string, known: KnownRun & { sealed: AuditRecord }): Promise<void> {
+    if (this.deps.writes === false) return Promise.resolve();
+    let waiter = this.landing.get(runId);
+    if (waiter === undefined) {
+      let resolve!: () => void;
+      let reject!: (error: Error) => void;
+      const done = new Promise<void>((yes, no) => {
+        resolve = yes;
+        reject = no;
+      });
+      waiter = { done, resolve, reject };
+      this.landing.set(runId, waiter);
+    }
+    void this.update(runId, known);
+    return waiter.done;
+  }
+
+  /**
+   * For a process that closes: stop holding ends back for final records that cannot be written
+   * (a full or unwritable LOGS_DIR may never come back). Those waiting now, and any whose write
+   * fails from here on, are rejected; their ends go unannounced here (the store has the record,
+   * and the next start writes the file).
+   */
+  giveUpWaiting(): void {
+    this.givingUp = true;
+    for (const [runId, cause] of this.failing) this.settleLanding(runId, new Error(`the final record of run ${runId} is not on disk: ${cause}`));
   }
 
   /**
@@ -340,6 +381,7 @@ export class AuditSink {
       if (digest === undefined) {
         this.lastWritten.delete(runId);
         if (stored.seal !== undefined && record.hash === stored.seal.hash) this.rememberFinal(runId, record);
+        this.settleLanding(runId);
       } else {
         this.lastWritten.set(runId, digest);
       }
@@ -349,6 +391,7 @@ export class AuditSink {
       const cause = (err as Error).message;
       if (![...this.failing.values()].includes(cause)) this.deps.log.error({ runId, err }, `audit: ${cause}; the run goes on and the write is retried`);
       this.failing.set(runId, cause);
+      if (this.givingUp) this.settleLanding(runId, new Error(`the final record of run ${runId} is not on disk: ${cause}`));
       this.scheduleRetry();
     }
   }
@@ -357,6 +400,15 @@ export class AuditSink {
   private finalWritten(stored: StoredRun): AuditRecord | undefined {
     const final = stored.seal === undefined ? undefined : this.finals.get(stored.run.id);
     return final !== undefined && final.hash === stored.seal?.hash ? final : undefined;
+  }
+
+  /** Resolves (or, with an error, rejects) whoever waits for the run's final record to land. */
+  private settleLanding(runId: string, error?: Error): void {
+    const waiter = this.landing.get(runId);
+    if (waiter === undefined) return;
+    this.landing.delete(runId);
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
   }
 
   private rememberFinal(runId: string, record: AuditRecord): void {

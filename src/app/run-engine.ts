@@ -48,7 +48,9 @@ export interface EngineDeps {
    * Told of every change this engine makes, with the run as written (and, when it ended, its
    * sealed record), before anyone hears of it (the audit files); resolves once the run's file
    * holds the change. A run's end is announced only after that: whoever hears `run_finished`
-   * finds the final record on disk.
+   * finds the final record on disk. For an end it waits through failed writes (a full disk) until
+   * one lands, and rejects only when the process gives up waiting as it closes: the end then goes
+   * untold here.
    */
   changed: (stored: StoredRun, sealed?: AuditRecord) => Promise<void>;
   /** This process, as run claims name it. */
@@ -607,8 +609,10 @@ export class RunEngine {
       const updated: StoredRun = { ...stored, run: next, ...(ending ? { seal: ending.seal } : {}) };
       if (isTerminal(next.status)) this.written.delete(runId);
       else setNewest(this.written, runId, updated, RECENT_WRITES);
-      // A write failure is the audit sink's to retry and report.
-      const written = this.deps.changed(updated, ending?.record).catch(() => undefined);
+      // A write failure is the audit sink's to retry and report. An end waits for its final record,
+      // which rejects only when the process gives up waiting (closing): the end is then not told.
+      const written = this.deps.changed(updated, ending?.record);
+      if (!ending) written.catch(() => undefined);
       if (claimWrite?.release) driving?.claim?.givenUp();
       await this.perform(updated, result, outcome.startable, ending ? written : undefined);
       return { stored: updated, result, ...(claimWrite ? { claim: claimWrite.release ? "released" : "held" } : {}) };

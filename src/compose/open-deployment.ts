@@ -163,7 +163,8 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     admins: [...(options.admins ?? config.admins), localUser],
     env, tmpDir: outputDir,
     recordOf: (stored) => buildRecord(stored, secretValues(stored)),
-    changed: (stored, sealed) => audit.update(stored.run.id, { stored, sealed }),
+    // An end resolves once its final record is on disk (retries included): it is announced only then.
+    changed: (stored, sealed) => (sealed === undefined ? audit.update(stored.run.id, { stored }) : audit.writeFinal(stored.run.id, { stored, sealed })),
     owner: `${machine.host}:${process.pid}:${randomUUID().slice(0, 8)}`,
     claimTtlMs: options.claimTtlMs ?? config.claimTtlMs,
     machine,
@@ -185,7 +186,9 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     // nudge the next ones; the queue takes those until it is closed.
     engine.quiesce();
     await driver.queue.close();
-    // Ends announced once their final record is on disk: told before the bus closes.
+    // Ends announced once their final record is on disk: told before the bus closes. Those whose
+    // record cannot be written (LOGS_DIR full or gone) are not waited for: they go unannounced.
+    audit.giveUpWaiting();
     await engine.idle();
     engine.stop();
     await Promise.all(background);

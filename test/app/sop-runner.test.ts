@@ -1,9 +1,10 @@
-import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { existsSync, readdirSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
 import { SopError } from "../../src/app/sop-error.ts";
+import { TestClock } from "../helpers/test-clock.ts";
 import { until } from "../helpers/until.ts";
 import { Workspace, steps } from "../helpers/workspace.ts";
 
@@ -214,6 +215,32 @@ describe("running SOPs in-process", () => {
     await until("the error to be logged", () => errors.length > 0);
     expect(errors[0]).toMatch(/^audit: cannot write audit file .*not-a-dir\/logs\/sop\/quick\/.*\.json: ENOTDIR/);
     expect(errors[0]).toContain("the run goes on and the write is retried");
+  });
+
+  it("announces a run's end only once its final audit file is on disk, after LOGS_DIR comes back", async () => {
+    await ws.addSop("quick", `description = "x"\nexecution_mode = "automatic"`, steps("**Note**"));
+    const blocker = join(ws.root, "not-a-dir");
+    await writeFile(blocker, "");
+    const folder = join(blocker, "logs", "sop", "quick");
+    const errors: string[] = [];
+    const log = { info() {}, warn() {}, debug() {}, error: (_o: object, msg?: string) => void errors.push(msg ?? "") };
+    const clock = new TestClock();
+    runner = await ws.runner({ logsDir: join(blocker, "logs"), log, clock });
+    // For each run_finished heard: whether the run's final file was there to read at that moment.
+    const fileThere: boolean[] = [];
+    runner.events.subscribe((e) => {
+      if (e.type === "run_finished") fileThere.push(existsSync(folder) && readdirSync(folder).some((n) => n.endsWith(".json") && !n.startsWith(".")));
+    });
+    const run = await runner.execute("quick", { wait: false });
+    await until("the run to be sealed", async () => (await runner!.run(run.run_id))?.seal !== undefined);
+    await until("the failed write", () => errors.length > 0);
+    expect(fileThere).toEqual([]);
+
+    // LOGS_DIR comes back: the retry (on the clock) writes the final record, and only then is the end told.
+    await rm(blocker);
+    await clock.advance(2_000);
+    await until("the end to be told", () => fileThere.length > 0);
+    expect(fileThere).toEqual([true]);
   });
 
   it("reports a corrupt state file in DATA_DIR and keeps every other run", async () => {
