@@ -585,7 +585,7 @@ export class RunEngine {
       const send = (ending: RunEnding | undefined) => store.update(runId, before.run.revision, next, ending, claimWrite);
       const write = async () => {
         const ending = ends ? await this.ending(before, next) : undefined;
-        const outcome = await (driving?.claim ? driving.claim.writing(() => send(ending)) : send(ending));
+        const outcome = await (driving?.claim && claimWrite ? driving.claim.writing(() => send(ending), claimWrite.now) : send(ending));
         // Within the turn, so that the next end of the SOP here seals from where this one left the chain.
         if (ending && outcome.ok) this.heads.set(next.sop, { seq: ending.seal.seq, hash: ending.seal.hash, runId });
         if (!outcome.ok && outcome.why === "chain") this.heads.set(next.sop, outcome.head);

@@ -33,6 +33,15 @@ afterEach(async () => {
   await ws.remove();
 });
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function open(opts: Parameters<Workspace["runner"]>[0] = {}): Promise<SopRunner> {
   const runner = await ws.runner(opts);
   runners.push(runner);
@@ -71,6 +80,22 @@ describe("the sweep (local driver)", () => {
     const record = await until("the run to end", async () => ((await runner.record(id)).status === "success" ? runner.record(id) : undefined));
     expect(record).toMatchObject({ status: "success", seq: 1 });
     expect(Date.parse(record.started_at!)).toBeGreaterThanOrEqual(claimedUntil);
+  });
+
+  it("stops a running command before its claim lapses when the store stops answering the renewals", async () => {
+    await ws.addSop("slow", `description = "x"\nexecution_mode = "automatic"`, steps('**Migrate**\n```sh\necho $$ > "$TMPDIR/pid"\nsleep 30\n```'));
+    const warnings: string[] = [];
+    const log = { info() {}, error() {}, debug() {}, warn: (_o: object, msg?: string) => void warnings.push(msg ?? "") };
+    const runner = await open({ claimTtlMs: 400, log });
+    const run = await runner.execute("slow", { wait: false });
+    const pid = await until("the command to run", () => readFile(join(ws.tmpDir, "pid"), "utf8").then((text) => Number(text) || undefined, () => undefined));
+    // Renewals go unanswered from here (a client queueing its commands through a long reconnect):
+    // whoever takes the run over once the claim lapsed could not tell the command still runs here.
+    storeOf(runner).claim = () => new Promise<boolean>(() => undefined);
+    await until("the command to be stopped", () => !alive(pid));
+    expect(warnings.join("\n")).toContain(`run ${run.run_id}: the store has not answered this process's claim renewals`);
+    // Its end is not this process's to write any more: the process that takes the run over recovers the step.
+    expect((await runner.run(run.run_id))?.run.steps[0]?.status).toBe("running");
   });
 
   it("re-arms the deadline of a run that waits, after a restart lost the in-process timer", async () => {
