@@ -102,7 +102,7 @@ export class AuditSink {
    */
   private readonly finals = new Map<string, AuditRecord>();
   /**
-   * Per run that ended here, until its final record is on disk: what `writeFinal` returned. Settled
+   * Per run that ended, until its final record is on disk: what `writeFinal` and `finalLanded` return. Settled
    * by the write that lands it, however many retries that takes, or given up (`giveUpWaiting`).
    */
   private readonly landing = new Map<string, { done: Promise<void>; resolve: () => void; reject: (error: Error) => void }>();
@@ -195,6 +195,22 @@ export class AuditSink {
    */
   writeFinal(runId: string, known: KnownRun & { sealed: AuditRecord }): Promise<void> {
     if (this.deps.writes === false) return Promise.resolve();
+    const landed = this.waitFor(runId);
+    void this.update(runId, known);
+    return landed;
+  }
+
+  /**
+   * Until a final record of the run (which ended, here or in another process) is on disk here:
+   * at once when this process wrote it already. The write is someone else's to ask for (`update`,
+   * as every event of another process does). Rejects when the process gives up waiting.
+   */
+  finalLanded(runId: string): Promise<void> {
+    if (this.deps.writes === false || this.finals.has(runId)) return Promise.resolve();
+    return this.waitFor(runId);
+  }
+
+  private waitFor(runId: string): Promise<void> {
     let waiter = this.landing.get(runId);
     if (waiter === undefined) {
       let resolve!: () => void;
@@ -206,7 +222,6 @@ export class AuditSink {
       waiter = { done, resolve, reject };
       this.landing.set(runId, waiter);
     }
-    void this.update(runId, known);
     return waiter.done;
   }
 

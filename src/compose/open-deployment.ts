@@ -24,6 +24,7 @@ import { thisMachine } from "../exec/process-identity.ts";
 import { ShellExecutor } from "../exec/shell-executor.ts";
 import { stopOrphan } from "../exec/stop-orphan.ts";
 import { systemClock, type Clock } from "../ports/clock.ts";
+import { endsAfterTheirFiles } from "../app/ends-after-files.ts";
 import type { RunEvent } from "../core/run/effects.ts";
 import type { EventBus } from "../ports/event-bus.ts";
 import type { MessageLedger } from "../ports/message-ledger.ts";
@@ -151,6 +152,12 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
   const stopAudit = driver.events.subscribe((event) => {
     if (!ownEvents.has(event)) void audit.update(event.runId);
   });
+  // What this process's listeners hear: an end another process announced, once its file is final here too.
+  const heard = options.auditFiles === false || readOnly ? driver.events : endsAfterTheirFiles(driver.events, {
+    ownEvent: (event) => ownEvents.has(event),
+    finalLanded: (runId) => audit.finalLanded(runId),
+    onError: (err, event) => log.error({ err, runId: event.runId }, `a listener of ${event.type} of run ${event.runId} failed`),
+  });
   // Without a logger the run log would read the store for lines nobody sees.
   const stopRunLog = readOnly || log === silentLogger ? () => undefined : logRunActivity(driver.events, driver.store, log);
   // $SOP_OUTPUT files are not pre-created: their folder is private and their names random.
@@ -179,7 +186,7 @@ export async function openDeployment(options: SopRunnerOptions = {}): Promise<De
     const p = work().catch((err: unknown) => log.error({ err }, what)).finally(() => background.delete(p));
     background.add(p);
   };
-  const runner = new SopRunner({ engine, catalog, store: driver.store, events: driver.events, queue: driver.queue, log, audit, defaultActor: localUser, now, onClose: async () => {
+  const runner = new SopRunner({ engine, catalog, store: driver.store, events: heard, queue: driver.queue, log, audit, defaultActor: localUser, now, onClose: async () => {
     clearInterval(maintenance);
     await retention?.stop();
     // Commands running finish; no further one starts. Handlers still running may end runs and

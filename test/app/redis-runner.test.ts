@@ -1,5 +1,5 @@
 /** The engine over the Redis driver: several runners on one prefix behave as several processes. */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Queue } from "bullmq";
@@ -22,12 +22,13 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
   const bullQueues: Queue[] = [];
   const prefixes: string[] = [];
 
-  const node = async (name: string, opts: { worker?: boolean } = {}): Promise<SopRunner> => {
+  const node = async (name: string, opts: { worker?: boolean; auditFiles?: boolean } = {}): Promise<SopRunner> => {
     const logsDir = join(ws.root, `logs-${name}`);
     await mkdir(logsDir, { recursive: true });
     const { runner, bullQueue } = await openDeployment({
       sopsDir: ws.sopsDir, logsDir, redisUrl: url!, env: ws.env({ SOP_REDIS_PREFIX: prefix, REDIS_URL: url! }),
       ...(opts.worker === false ? { worker: false } : {}),
+      ...(opts.auditFiles === false ? { auditFiles: false } : {}),
     });
     runners.push(runner);
     if (bullQueue) bullQueues.push(bullQueue);
@@ -64,6 +65,22 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
       const records = await new Workspace_(join(ws.root, "logs-bot")).records("deploy-production");
       return records.length === 1 && records[0]!.status === "success";
     });
+  });
+
+  it("tells the process that keeps LOGS_DIR of an end another process made only once the final file is there", async () => {
+    await ws.addSop("plain", `description = "x"\nexecution_mode = "automatic"`, steps("**Say**\n```sh\necho hi\n```"));
+    // A `sop worker`: it keeps no audit files, and announces its ends at once.
+    const worker = await node("worker", { auditFiles: false });
+    const bot = await node("bot", { worker: false });
+    const folder = join(ws.root, "logs-bot", "sop", "plain");
+    // For each run_finished the bot's listeners hear: whether the final record was in its LOGS_DIR then.
+    const heard: boolean[] = [];
+    bot.events.subscribe((e) => {
+      if (e.type === "run_finished") heard.push(finalFileIn(folder));
+    });
+    expect((await worker.execute("plain")).status).toBe("success");
+    await until("the bot to hear the end", () => heard.length > 0);
+    expect(heard).toEqual([true]);
   });
 
   it("lets exactly one of 100 simultaneous approvals from two processes decide the gate", async () => {
@@ -133,6 +150,12 @@ describe.skipIf(url === undefined)("runs over Redis (see the REDIS SUITES SKIPPE
 });
 
 /** Reads the audit records of another LOGS_DIR. */
+/** Whether `folder` holds one audit file, and it is a final (sealed) record. */
+function finalFileIn(folder: string): boolean {
+  const names = existsSync(folder) ? readdirSync(folder).filter((n) => n.endsWith(".json") && !n.startsWith(".")) : [];
+  return names.length === 1 && typeof (JSON.parse(readFileSync(join(folder, names[0]!), "utf8")) as { hash?: unknown }).hash === "string";
+}
+
 class Workspace_ {
   constructor(private readonly logsDir: string) {}
   async records(sop: string) {
