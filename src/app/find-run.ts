@@ -23,7 +23,10 @@ export async function findWaiting({ store, catalog }: Sources, ref: RunRef): Pro
   if (first && others.length === 0) return first;
   if (waiting.length > 1) {
     throw new SopError("ambiguous", `${waiting.length} runs of ${sop} are waiting; name one: ${waiting.map((r) => r.id).join(", ")}`, {
-      runs: waiting.map((r) => ({ id: r.id, status: r.status, waiting: r.checkpoints.find((c) => c.status === "pending")?.id ?? "" })),
+      runs: waiting.map((r) => {
+        const index = r.checkpoints.findIndex((c) => c.status === "pending");
+        return { id: r.id, status: r.status, waiting: r.checkpoints[index]?.id ?? "", ...(index >= 0 ? { waitingIndex: index } : {}) };
+      }),
     });
   }
   if (!catalog.get(sop) && (await store.page({ sop, limit: 1 })).runs.length === 0) {

@@ -12,7 +12,7 @@ export class SopError extends Error {
   constructor(
     readonly code: SopErrorCode,
     message: string,
-    readonly details: { retryAfterSecs?: number; runs?: { id: string; status: string; waiting?: string }[] } = {},
+    readonly details: { retryAfterSecs?: number; runs?: { id: string; status: string; waiting?: string; waitingIndex?: number }[] } = {},
   ) {
     super(message);
   }

@@ -10,7 +10,7 @@ export type ButtonAction = "approve" | "deny";
 export interface ButtonTarget {
   action: ButtonAction;
   runId: string;
-  /** Absent on "pick a run" buttons (several runs wait): the run's pending checkpoint. */
+  /** Absent only on buttons of an earlier version: then the run's pending checkpoint at the click. */
   checkpoint?: string;
 }
 

@@ -185,12 +185,15 @@ export class ChatActions {
     }
   }
 
-  /** Several runs wait: one button per run, each bound to that run. */
+  /**
+   * Several runs wait: one button per run, each bound to that run and to the checkpoint it is
+   * listed at, so a click after that one was decided decides nothing (never a later gate unseen).
+   */
   private pickRun(kind: "approve" | "deny", sop: string, err: SopError): ChatReply {
     const runs = err.details.runs ?? [];
     const critical = kind === "approve" && this.o.runner.sop(sop)?.definition.priority === "critical";
     const buttons: ChatButton[] = runs.slice(0, 5).map((r) => ({
-      id: buttonId({ action: kind, runId: r.id }),
+      id: buttonId({ action: kind, runId: r.id, ...(r.waiting ? { checkpoint: r.waiting } : {}) }, r.waitingIndex),
       label: `${kind === "approve" ? "Approve" : "Deny"} ${shortId(r.id)}`,
       style: kind === "approve" ? "primary" : "danger",
       // The same "are you sure?" as the request's own Approve button.

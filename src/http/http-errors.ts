@@ -45,7 +45,8 @@ export function statusOf(code: SopErrorCode): number {
 export function sopErrorBody(err: SopError): ErrorBody {
   const body: ErrorBody = { error: err.message, code: err.code };
   if (err.details.retryAfterSecs !== undefined) body.retry_after_secs = err.details.retryAfterSecs;
-  if (err.details.runs) body.runs = err.details.runs;
+  // What the API has always said of each run; where its checkpoint sits in the run is for buttons.
+  if (err.details.runs) body.runs = err.details.runs.map(({ id, status, waiting }) => ({ id, status, ...(waiting === undefined ? {} : { waiting }) }));
   return body;
 }
 

@@ -86,6 +86,24 @@ describe("ChatActions", () => {
     expect(picked.message.title).toMatch(/approved step:1 of run/);
   });
 
+  it("binds each 'which run?' button to the gate it lists, so a later gate is never decided unseen", async () => {
+    await ws.addSop("two-gates", `description = "x"\nmax_concurrent = 2\n[approval]\napprovers = ["slack-group:SOPS"]`,
+      steps("**Staging** [requires_approval: true]\n```sh\ntrue\n```", "**Production** [requires_approval: true]\n```sh\necho prod\n```"));
+    await runner.reload();
+    const a = await runner.execute("two-gates", { actor: "slack:UALICE" });
+    await runner.execute("two-gates", { actor: "slack:UALICE" });
+    const pick = await actions.command({ kind: "approve", sop: "two-gates" }, bob);
+    expect(text(pick)).toContain(`\`${a.run_id}\` awaiting approval at \`step:1\``);
+    const buttonForA = pick.message.buttons.map((btn) => parseButtonId(btn.id)!).find((t) => t.runId === a.run_id)!;
+    expect(buttonForA.checkpoint).toBe("step:1");
+
+    // Someone approves step:1 of run A from its request meanwhile: A runs step 1 and waits at step:2.
+    await runner.approve("two-gates", { runId: a.run_id, actor: { id: "slack:UCAROL", groups: ["slack-group:SOPS"] }, checkpoint: "step:1", wait: true });
+    const reply = await actions.click(buttonForA, bob);
+    expect(reply.message.title).toMatch(/step:1 .*already/);
+    expect((await runner.run(a.run_id))!.run.checkpoints.find((c) => c.id === "step:2")?.status).toBe("pending");
+  });
+
   it("a stale button says the run ended and changes nothing", async () => {
     const run = await runner.execute("guarded", { actor: "slack:UALICE" });
     await runner.deny("guarded", { actor: bob.actor });
