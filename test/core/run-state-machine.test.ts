@@ -228,6 +228,32 @@ describe("approvals", () => {
     expect(p.run.checkpoints[0]!.by).toEqual(["timeout"]);
   });
 
+  it("counts no decision made after its gate's deadline: the timeout decides, though its timer has not fired", () => {
+    const p = new Play(gated({ timeoutSecs: 60 })).runToRest();
+    p.now += 60_000;
+    const late = p.approve(bob);
+    expect(late.outcome).toMatchObject({ ok: false, code: "already_decided" });
+    expect(late.outcome?.message).toMatch(/^step:1 of run .* passed its deadline \(.*\) before this decision and was timed out; nothing else changed$/);
+    expect(p.run.status).toBe("timed_out");
+    expect(p.run.checkpoints[0]).toMatchObject({ status: "timed_out", by: [] });
+
+    const lenient = new Play(gated({ timeoutSecs: 60, onTimeout: "approve" })).runToRest();
+    lenient.now += 60_000;
+    expect(lenient.deny(bob).outcome?.message).toMatch(/was approved automatically \(on_timeout = "approve"\)/);
+    lenient.runToRest();
+    expect(lenient.run.status).toBe("success");
+    expect(lenient.run.checkpoints[0]!.by).toEqual(["timeout"]);
+  });
+
+  it("counts no decision made after the run's own timeout", () => {
+    const p = new Play(definition([step(1, "Deploy", { requiresApproval: true })], { timeoutSecs: 30 })).runToRest();
+    p.now += 30_000;
+    const late = p.approve(bob);
+    expect(late.outcome).toMatchObject({ ok: false, code: "finished" });
+    expect(late.outcome?.message).toMatch(/timed out at .* \(timeout_secs = 30\), before this decision; nothing to decide$/);
+    expect(p.run.status).toBe("timed_out");
+  });
+
   it("a click racing a timeout produces exactly one decision", () => {
     const p = new Play(gated({ timeoutSecs: 60 })).runToRest();
     p.now += 61_000;

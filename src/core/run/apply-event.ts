@@ -70,6 +70,10 @@ export function applyEvent(def: SopDefinition, before: RunState, input: RunInput
       if (!commandStarted(run, input)) return unchanged;
       return { run, effects, changed: true };
     case "decide": {
+      // A deadline that passed decides first: what counts is the deadline the approvers were
+      // shown, not when a busy or stopped worker gets to its timer.
+      const late = lateDecision(def, run, input.checkpoint, now, effects);
+      if (late !== undefined) return { run, effects, outcome: late, changed: true };
       const outcome = decide(run, input, now, effects);
       if (!outcome.changed) return { ...unchanged, outcome };
       if (outcome.ended) finishRun(def, run, now, effects, "denied");
@@ -198,6 +202,24 @@ function timeout(def: SopDefinition, run: RunState, id: string, now: number, eff
   for (const s of run.steps) if (s.status === "pending" || s.status === "awaiting_approval") setFields(s, { status: "skipped", reason: words });
   finishRun(def, run, now, effects, "timed_out");
   return true;
+}
+
+/**
+ * A decision that comes after the run's own deadline, or after the deadline of the checkpoint it
+ * is for: the timeout is applied now (as its timer would have) and the decision is refused.
+ * Undefined when no deadline passed.
+ */
+function lateDecision(def: SopDefinition, run: RunState, checkpoint: string | undefined, now: number, effects: Effect[]): DecisionOutcome | undefined {
+  if (isTerminal(run.status)) return undefined;
+  const runAt = runTimeoutAt(def, run);
+  if (runAt !== undefined && now >= runAt && timeout(def, run, RUN_TIMEOUT, now, effects)) {
+    return { ok: false, code: "finished", message: `run ${run.id} timed out at ${new Date(runAt).toISOString()} (timeout_secs = ${def.timeoutSecs}), before this decision; nothing to decide`, changed: true };
+  }
+  const cp = run.checkpoints.find((c) => c.id === (checkpoint ?? run.checkpoints.find((p) => p.status === "pending")?.id));
+  const deadline = cp?.deadline;
+  if (cp === undefined || deadline === undefined || !timeout(def, run, cp.id, now, effects)) return undefined;
+  const outcome = cp.status === "approved" ? `approved automatically (on_timeout = "approve")` : "timed out";
+  return { ok: false, code: "already_decided", message: `${cp.id} of run ${run.id} passed its deadline (${new Date(deadline).toISOString()}) before this decision and was ${outcome}; nothing else changed`, changed: true };
 }
 
 /** Cancel or time out: kill what runs, and nothing else starts. */
