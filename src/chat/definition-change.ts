@@ -90,7 +90,11 @@ export function foldDiff(lines: readonly DiffLine[], maxChanged: number): { show
   return { shown, more: total - kept };
 }
 
-const passed = (c: Checkpoint): boolean => c.status === "approved" || c.status === "bypassed";
+/**
+ * Passed by a person: approved by someone (not only by its timeout, which looked at nothing), or
+ * bypassed by an admin who started the run so.
+ */
+const passed = (c: Checkpoint): boolean => (c.status === "approved" && c.by.some((id) => id !== "timeout")) || c.status === "bypassed";
 
 /** The checkpoint with this id that `run` passed by `before` (epoch ms): only decisions made before a request count. */
 const passedBy = (run: RunState, id: string, before: number): Checkpoint | undefined =>

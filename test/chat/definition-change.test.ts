@@ -10,6 +10,8 @@ import { definitionText } from "../../src/chat/definition-text.ts";
 import { ChatNotifier } from "../../src/chat/notifier.ts";
 import { definition, step } from "../helpers/definitions.ts";
 import { MemorySurface } from "../helpers/memory-surface.ts";
+import { TestClock } from "../helpers/test-clock.ts";
+import { until } from "../helpers/until.ts";
 import { steps, Workspace } from "../helpers/workspace.ts";
 import type { MessageLedger } from "../../src/ports/message-ledger.ts";
 
@@ -116,10 +118,10 @@ describe("definitionChanges: the run that last passed the gate", () => {
 
   const ledgers = new Map<SopRunner, MessageLedger>();
 
-  async function setUp(settings = "") {
+  async function setUp(settings = "", clock?: TestClock) {
     ws = await Workspace.create();
     await ws.addSop("ship", `description = "ships"\nversion = "1.0.0"\n${settings}[notify]\nslack = ["C-OPS"]`, SHIP("echo shipping to staging"));
-    const deployment = await ws.deployment({ admins: ["api:root"] });
+    const deployment = await ws.deployment({ admins: ["api:root"], ...(clock ? { clock } : {}) });
     runner = deployment.runner;
     ledgers.set(runner, deployment.ledger);
     return runner;
@@ -169,6 +171,22 @@ describe("definitionChanges: the run that last passed the gate", () => {
     const waiting = await r.execute("ship", { actor: "slack:UALICE" });
     const change = await waitingChange(r, waiting.run_id);
     expect(change?.since.decision).toBe("bypassed");
+    expect(text(change!.lines)).toContain("+     echo shipping twice");
+  });
+
+  it("does not count a gate approved only by its timeout: no person looked at that version", async () => {
+    const clock = new TestClock();
+    const r = await setUp(`[approval]\ntimeout_secs = 60\non_timeout = "approve"\n`, clock);
+    const first = await r.execute("ship", { actor: "slack:UALICE" });
+    await r.approve("ship", { actor: "slack:UBOB", runId: first.run_id, wait: true });
+    await edit(r, "echo shipping to staging", "echo shipping twice");
+    const unanswered = await r.execute("ship", { actor: "slack:UALICE" });
+    await clock.advance(60_000);
+    await until("the timeout to approve", async () => (await r.record(unanswered.run_id)).status === "success");
+
+    const next = await r.execute("ship", { actor: "slack:UALICE" });
+    const change = await waitingChange(r, next.run_id);
+    expect(change?.since).toMatchObject({ runId: first.run_id, decision: "approved" });
     expect(text(change!.lines)).toContain("+     echo shipping twice");
   });
 
