@@ -30,6 +30,19 @@ describe("signing in to the web UI", () => {
     expect(home.body).toContain("hello");
   });
 
+  it("signs nobody in from a login link another site opened (its clicks would count as the token's owner's)", async () => {
+    for (const site of ["cross-site", "same-site"]) {
+      const res = await web.app.inject({ method: "GET", url: `/?token=${ALICE}`, headers: { "sec-fetch-site": site } });
+      expect(res.statusCode).toBe(403);
+      expect(res.headers["set-cookie"]).toBeUndefined();
+      expect(res.body).toContain("This sign-in link was opened from another site; nobody was signed in.");
+    }
+    // Pasted into the address bar, or opened from a terminal: the browser says "none".
+    const pasted = await web.app.inject({ method: "GET", url: `/?token=${ALICE}`, headers: { "sec-fetch-site": "none" } });
+    expect(pasted.statusCode).toBe(303);
+    expect(sessionCookieOf(pasted)).toBeDefined();
+  });
+
   it("marks the cookie Secure when the request came over https (here: through a trusted TLS proxy)", async () => {
     const proxied = await webFixture(async () => {}, { trustProxy: true });
     try {

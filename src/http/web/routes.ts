@@ -109,5 +109,10 @@ export function registerAuthRoutes(scope: FastifyInstance, ctx: WebContext): voi
 export async function tokenLink(request: FastifyRequest, reply: FastifyReply, ctx: WebContext): Promise<FastifyReply | undefined> {
   const token = (request.query as { token?: unknown }).token;
   if (typeof token !== "string") return undefined;
+  // Opened from another site, the link would sign this browser in as whoever's token it carries
+  // (their clicks then recorded as that person's): only a link typed, pasted or opened from outside a browser counts.
+  if (["cross-site", "same-site"].includes(request.headers["sec-fetch-site"] ?? "")) {
+    return ctx.publicPage(reply, "Refused", messagePage("Refused", "This sign-in link was opened from another site; nobody was signed in. Paste it into the address bar, or sign in with your token."), 403);
+  }
   return logIn(request, reply, ctx, token, undefined);
 }
