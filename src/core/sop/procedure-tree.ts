@@ -2,7 +2,7 @@
  * Small helpers over the mdast tree. Every walk is iterative: SOP.md may nest lists or quotes
  * thousands deep, and recursion that deep would overflow the stack.
  */
-import type { Node, Nodes } from "mdast";
+import type { Code, Node, Nodes } from "mdast";
 import type { Position } from "./types.ts";
 
 // remark always sets positions on parsed nodes; the fallbacks only satisfy the types.
@@ -32,6 +32,28 @@ export function descendants(node: Nodes): Nodes[] {
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     found.push(next);
     if ("children" in next) {
+      for (let i = next.children.length - 1; i >= 0; i--) {
+        const child = next.children[i];
+        if (child) stack.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+/** Nodes whose children are blocks; every other node's children (a paragraph's, a heading's) are inline. */
+const FLOW_CONTAINERS: ReadonlySet<string> = new Set(["root", "blockquote", "list", "listItem"]);
+
+/**
+ * The code blocks in `node`, in document order. Only blocks are opened: a code block is never
+ * inline content, and the inline nodes, the most of any tree, are skipped.
+ */
+export function codeBlocks(node: Nodes): Code[] {
+  const found: Code[] = [];
+  const stack: Nodes[] = [node];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (next.type === "code") found.push(next);
+    if (FLOW_CONTAINERS.has(next.type) && "children" in next) {
       for (let i = next.children.length - 1; i >= 0; i--) {
         const child = next.children[i];
         if (child) stack.push(child);

@@ -4,7 +4,7 @@
  */
 import type { ListItem } from "mdast";
 import { lineEnd, lineStart, type ProcedureContext } from "./procedure-context.ts";
-import { descendants, endLine, startOf, startOffset } from "./procedure-tree.ts";
+import { codeBlocks, endLine, startOf, startOffset } from "./procedure-tree.ts";
 import type { StepHeader } from "./step-header.ts";
 
 const RUNNABLE = new Set(["", "bash", "sh", "shell"]);
@@ -22,8 +22,7 @@ export function readStepBody(ctx: ProcedureContext, item: ListItem, header: Step
   const first = startOf(item).line;
   // Per line of the item: 0 = description, 1 = a code block's line, 2 = an attribute bullet's.
   const removed = new Uint8Array(endLine(item) - first + 1);
-  for (const node of descendants(item)) {
-    if (node.type !== "code") continue;
+  for (const node of codeBlocks(item)) {
     const lang = node.lang ?? "";
     if (RUNNABLE.has(lang.toLowerCase())) commands.push(node.value);
     else shown.push({ lang, code: node.value });
