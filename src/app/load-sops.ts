@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { FastTree } from "../core/sop/parse-procedure.ts";
-import { missingFile, parseSop, type ParsedSop, type SopSource } from "../core/sop/parse-sop.ts";
+import { missingFile, parseSops, type ParsedSop, type SopSource } from "../core/sop/parse-sop.ts";
 import type { Diagnostic, LoadedSop } from "../core/sop/types.ts";
 import { SOP_NAME } from "../core/names.ts";
 import { parseInPool, poolThreads, type PoolOptions } from "./parse-pool.ts";
@@ -120,7 +120,7 @@ async function parseReads(reads: readonly FolderRead[], options: LoadOptions): P
   // The fast tier only saves time: if it cannot be loaded, micromark alone gives the same parses.
   const fastTree = sources.length >= (options.fastTierThreshold ?? FAST_TIER_THRESHOLD) ? await (options.loadFastTree ?? loadFastTree)().catch(() => undefined) : undefined;
   const threads = sources.length > (options.poolThreshold ?? POOL_THRESHOLD) ? (options.pool?.threads ?? poolThreads(sources.length)) : 0;
-  const fresh = threads > 0 ? await parseInPool(sources, { ...options.pool, threads, fastTree }) : sources.map((s) => parseSop(s, { fastTree }));
+  const fresh = threads > 0 ? await parseInPool(sources, { ...options.pool, threads, fastTree }) : parseSops(sources, { fastTree });
   todo.forEach(({ index, folder }, k) => {
     const parsed = fresh[k];
     if (parsed === undefined) throw new Error(`no parse came back for SOP folder ${folder}: ${fresh.length} results for ${todo.length} sources`);

@@ -166,7 +166,7 @@ function contentLines(ctx: ProcedureContext, content: string, first: number, end
 function fencedCode(ctx: ProcedureContext, token: Token): Code {
   const [first, end] = token.map ?? decline("fence without lines");
   // markdown-it ends each line of the body with "\n", but the last when the file ends there.
-  const body = token.content === "" ? 0 : token.content.split("\n").length - (token.content.endsWith("\n") ? 1 : 0);
+  const body = token.content === "" ? 0 : lineBreaks(token.content) + 1 - (token.content.endsWith("\n") ? 1 : 0);
   const closing = ctx.text.slice(lineStart(ctx, end), lineEnd(ctx, end)).trim();
   // An unclosed fence gets a warning, so the procedure goes to micromark anyway.
   if (end - first !== body + 2 || !closing.startsWith(token.markup) || closing !== closing[0]?.repeat(closing.length)) decline("unclosed fence");
@@ -236,6 +236,13 @@ function listItem(conv: Converter, open: Token): ListItem {
 function lineOf(token: Token): number {
   const map = token.map ?? decline(`${token.type} without lines`);
   return map[0] + 1;
+}
+
+/** How many "\n" `text` holds, counted in place: splitting a script into lines only to count them cost more than the rest of the block. */
+function lineBreaks(text: string): number {
+  let count = 0;
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) count++;
+  return count;
 }
 
 /** lineEnd less trailing spaces. */

@@ -177,7 +177,9 @@ function countLine(text: string, start: number, end: number, tally: Tally, chunk
         break;
     }
     // A setext underline is "=" or "-" after the containers: a line of only those characters,
-    // spaces and marker characters could be one.
+    // spaces and marker characters could be one. Once a line can't be one, its other characters
+    // need not be asked.
+    if (!underline) continue;
     if (c === 61 || c === 45) rule = true;
     else if (c !== 32 && c !== 62 && c !== 42 && c !== 43 && c !== 46 && c !== 41 && (c < 48 || c > 57)) underline = false;
   }

@@ -4,8 +4,8 @@
  * SOP.md still has its SOP.toml checked, so every problem shows at once.
  */
 import { conditionVariables } from "../conditions/evaluate-condition.ts";
-import { parseManifest, type Manifest, type ManifestGate } from "./parse-manifest.ts";
-import { parseProcedure, type FastTree } from "./parse-procedure.ts";
+import { parseManifest, type Manifest, type ManifestGate, type ManifestResult } from "./parse-manifest.ts";
+import { parseProcedure, type FastTree, type ParsedProcedure } from "./parse-procedure.ts";
 import type { Diagnostic, GateAttachment, SopDefinition, Step } from "./types.ts";
 
 /**
@@ -41,7 +41,31 @@ export function missingFile(file: string, name: "SOP.toml" | "SOP.md"): Diagnost
 }
 
 export function parseSop(src: SopSource, { fastTree }: ParseOptions = {}): ParsedSop {
-  const { manifest, diagnostics } = parseManifest(src.toml, src.tomlFile);
+  const manifest = parseManifest(src.toml, src.tomlFile);
+  return combine(src, manifest, readProcedureOf(src, fastTree));
+}
+
+/**
+ * parseSop of each source, the same results in the same order, made phase by phase: every
+ * SOP.toml, then every SOP.md, then the checks of the two together. Each parser's code then
+ * stays hot (in the CPU's caches and the JIT's feedback) while it runs, where switching between
+ * TOML, zod, markdown-it and the procedure reader for every SOP made a cold load of 1,000 SOPs
+ * some 8% slower. Every parse is independent of the others, so the order changes nothing else.
+ */
+export function parseSops(sources: readonly SopSource[], { fastTree }: ParseOptions = {}): ParsedSop[] {
+  const withManifests = sources.map((src) => ({ src, manifest: parseManifest(src.toml, src.tomlFile) }));
+  const withProcedures = withManifests.map((read) => ({ ...read, procedure: readProcedureOf(read.src, fastTree) }));
+  return withProcedures.map(({ src, manifest, procedure }) => combine(src, manifest, procedure));
+}
+
+/** SOP.md's steps, or undefined for a folder without SOP.md. */
+function readProcedureOf(src: SopSource, fastTree: FastTree | undefined): ParsedProcedure | undefined {
+  // Always the product's limits (PROCEDURE_LIMITS): a cached parse is keyed without them.
+  return src.markdown === undefined ? undefined : parseProcedure(src.markdown, src.mdFile, { fastTree });
+}
+
+/** One definition from the two files' parses, with what only both together can tell. */
+function combine(src: SopSource, { manifest, diagnostics }: ManifestResult, procedure: ParsedProcedure | undefined): ParsedSop {
   const at = (line: number, column: number, code: string, message: string, severity: Diagnostic["severity"] = "error"): void => {
     diagnostics.push({ severity, file: src.tomlFile, line, column, code, message });
   };
@@ -50,13 +74,11 @@ export function parseSop(src: SopSource, { fastTree }: ParseOptions = {}): Parse
     const { line, column } = named.namePosition;
     at(line, column, "name-mismatch", `[sop].name "${named.name}" does not match its folder "${src.folder}"; rename one of them`);
   };
-  if (src.markdown === undefined) {
+  if (procedure === undefined) {
     // No steps for gates to name: what SOP.toml says of itself is all there is to check.
     if (manifest) checkName(manifest);
     return { diagnostics: [missingFile(src.mdFile, "SOP.md"), ...diagnostics] };
   }
-  // Always the product's limits (PROCEDURE_LIMITS): a cached parse is keyed without them.
-  const procedure = parseProcedure(src.markdown, src.mdFile, { fastTree });
   diagnostics.push(...procedure.diagnostics);
   if (!manifest) return { diagnostics };
   checkName(manifest);

@@ -14,6 +14,17 @@ export interface ProcedureContext {
 }
 
 export function createContext(text: string, file: string): ProcedureContext {
+  return { text, file, lineStarts: text.includes("\r") ? lineStartsOfAnyEnding(text) : lineStartsOfLf(text), diagnostics: [] };
+}
+
+/** Where the lines start when every line ends with "\n" (nearly every file): indexOf finds them at native speed. */
+function lineStartsOfLf(text: string): number[] {
+  const lineStarts = [0];
+  for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) lineStarts.push(at + 1);
+  return lineStarts;
+}
+
+function lineStartsOfAnyEnding(text: string): number[] {
   const lineStarts = [0];
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -24,7 +35,7 @@ export function createContext(text: string, file: string): ProcedureContext {
       lineStarts.push(i + 1);
     }
   }
-  return { text, file, lineStarts, diagnostics: [] };
+  return lineStarts;
 }
 
 /** The 1-based line holding `offset`. */

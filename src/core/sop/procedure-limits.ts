@@ -76,6 +76,33 @@ export function countedTextProblem(markdown: string, limits: TextLimits): TextPr
  */
 function clearlyWithin(text: string, limits: TextLimits): boolean {
   const longestRun = Math.min(Math.floor(limits.indentColumns / 4), limits.markersOnALine);
+  if (text.includes("\r")) return clearlyWithinByCharacter(text, limits.lines, longestRun);
+  // Lines end with "\n" only: indexOf jumps from line to line, and only each line's start is read.
+  let lines = 1;
+  for (let start = 0; ; lines++) {
+    if (leadingRunPast(text, start, longestRun)) return false;
+    const end = text.indexOf("\n", start);
+    if (end < 0) break;
+    start = end + 1;
+  }
+  return lines <= limits.lines;
+}
+
+/** Whether the line at `start` opens with more than `longest` spaces, tabs and marker characters. */
+function leadingRunPast(text: string, start: number, longest: number): boolean {
+  for (let i = start; i <= start + longest; i++) {
+    if (!isRunCharacter(text.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+/** space, tab, > - * + . ) and digits */
+function isRunCharacter(c: number): boolean {
+  return c === 32 || c === 9 || c === 62 || c === 45 || c === 42 || c === 43 || c === 46 || c === 41 || (c >= 48 && c <= 57);
+}
+
+/** clearlyWithin for a text with CR line endings, a character at a time. */
+function clearlyWithinByCharacter(text: string, maxLines: number, longestRun: number): boolean {
   let lines = 1;
   let run = 0;
   let leading = true;
@@ -86,13 +113,12 @@ function clearlyWithin(text: string, limits: TextLimits): boolean {
       run = 0;
       leading = true;
     } else if (leading) {
-      // space, tab, > - * + . ) and digits
-      if (c === 32 || c === 9 || c === 62 || c === 45 || c === 42 || c === 43 || c === 46 || c === 41 || (c >= 48 && c <= 57)) {
+      if (isRunCharacter(c)) {
         if (++run > longestRun) return false;
       } else {
         leading = false;
       }
     }
   }
-  return lines <= limits.lines;
+  return lines <= maxLines;
 }

@@ -5,7 +5,7 @@
  */
 import type { Code, Heading, List, ListItem, Root, RootContent } from "mdast";
 import { lineAt, report, type ProcedureContext } from "./procedure-context.ts";
-import { descendants, endOffset, plainText, startOf, startOffset } from "./procedure-tree.ts";
+import { codeBlocks, endOffset, plainText, startOf, startOffset } from "./procedure-tree.ts";
 
 const BLOCK_NAMES: Partial<Record<RootContent["type"], string>> = {
   code: "code block",
@@ -64,8 +64,8 @@ function warnOutsideSteps(ctx: ProcedureContext, section: RootContent[], first: 
 }
 
 function checkFences(ctx: ProcedureContext, block: RootContent): void {
-  for (const node of descendants(block)) {
-    if (node.type === "code" && !fenceIsClosed(ctx, node)) {
+  for (const node of codeBlocks(block)) {
+    if (!fenceIsClosed(ctx, node)) {
       report(ctx, "warning", "unclosed-fence", startOf(node), "code fence opened here is never closed");
     }
   }

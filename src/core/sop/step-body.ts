@@ -4,7 +4,7 @@
  */
 import type { ListItem } from "mdast";
 import { lineEnd, lineStart, type ProcedureContext } from "./procedure-context.ts";
-import { descendants, endLine, startOf, startOffset } from "./procedure-tree.ts";
+import { codeBlocks, endLine, startOf, startOffset } from "./procedure-tree.ts";
 import type { StepHeader } from "./step-header.ts";
 
 const RUNNABLE = new Set(["", "bash", "sh", "shell"]);
@@ -21,9 +21,9 @@ export function readStepBody(ctx: ProcedureContext, item: ListItem, header: Step
   const shown: { lang: string; code: string }[] = [];
   const first = startOf(item).line;
   // Per line of the item: 0 = description, 1 = a code block's line, 2 = an attribute bullet's.
-  const removed = new Uint8Array(endLine(item) - first + 1);
-  for (const node of descendants(item)) {
-    if (node.type !== "code") continue;
+  // A plain array: a typed array costs far more to make, and there is one per step.
+  const removed: number[] = new Array<number>(endLine(item) - first + 1).fill(0);
+  for (const node of codeBlocks(item)) {
     const lang = node.lang ?? "";
     if (RUNNABLE.has(lang.toLowerCase())) commands.push(node.value);
     else shown.push({ lang, code: node.value });
@@ -33,7 +33,7 @@ export function readStepBody(ctx: ProcedureContext, item: ListItem, header: Step
   return { commands, shown, description: describe(ctx, item, header, removed) };
 }
 
-function describe(ctx: ProcedureContext, item: ListItem, header: StepHeader, removed: Uint8Array): string {
+function describe(ctx: ProcedureContext, item: ListItem, header: StepHeader, removed: readonly number[]): string {
   const first = startOf(item).line;
   const content = item.children[0];
   if (!content) return "";

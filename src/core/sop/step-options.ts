@@ -2,7 +2,7 @@
  * The known step attributes (SPEC §2.2) and their validation, shared by the `[key: value]`
  * group and ZeroClaw-style bullets so both accept and reject exactly the same values.
  */
-import { parseCondition } from "../conditions/parse-condition.ts";
+import { parseCondition, type ParseConditionResult } from "../conditions/parse-condition.ts";
 import { suggestKey } from "./manifest-keys.ts";
 import { shorten } from "./step-attributes.ts";
 import type { Step } from "./types.ts";
@@ -43,7 +43,7 @@ const BOOLEAN_FIELDS = {
 export function setStepOption(options: StepOptions, key: StepAttribute, written: string, raw: string, value: string): OptionError | undefined {
   switch (key) {
     case "if": {
-      const parsed = parseCondition(raw);
+      const parsed = parseConditionOnce(raw);
       if (!parsed.ok) return { code: "bad-condition", message: `bad condition: ${parsed.message}`, offset: parsed.offset };
       options.condition = { source: raw, ast: parsed.ast };
       return undefined;
@@ -68,6 +68,31 @@ export function setStepOption(options: StepOptions, key: StepAttribute, written:
       return undefined;
     }
   }
+}
+
+/** Parses kept per condition text; past this many the oldest half goes. */
+const CONDITION_MEMO_SIZE = 4096;
+/** Longer conditions are parsed each time, so the memo never holds much text. */
+const MEMO_TEXT_LIMIT = 256;
+const parsedConditions = new Map<string, ParseConditionResult>();
+
+/**
+ * parseCondition, its answers kept by text: steps write the same few conditions
+ * (`previous_step == "failed"`, `tests_pass && built`) across a catalog, and reading them again
+ * was a good part of reading a step. The AST is plain data nothing writes to (evaluation, plans
+ * and explanations only read it), so steps with the same condition share one.
+ */
+function parseConditionOnce(raw: string): ParseConditionResult {
+  if (raw.length > MEMO_TEXT_LIMIT) return parseCondition(raw);
+  let parsed = parsedConditions.get(raw);
+  if (parsed === undefined) {
+    parsed = parseCondition(raw);
+    if (parsedConditions.size >= CONDITION_MEMO_SIZE) {
+      for (const key of [...parsedConditions.keys()].slice(0, CONDITION_MEMO_SIZE / 2)) parsedConditions.delete(key);
+    }
+    parsedConditions.set(raw, parsed);
+  }
+  return parsed;
 }
 
 function bad(message: string): OptionError {

@@ -123,8 +123,10 @@ export const DEFAULT_APPROVAL: ApprovalPolicy = {
 
 /** Title → slug, as gate names and `steps.<slug>` variables use it. */
 export function slugify(title: string): string {
-  return title
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "");
+  const joined = title.toLowerCase().replace(/[^a-z0-9]+/g, "_");
+  // Each run of other characters is one "_" now, so at most one stands at either end; a regex
+  // (/^_+|_+$/g) that trimmed them tried every "_" of the slug.
+  const start = joined.startsWith("_") ? 1 : 0;
+  const end = joined.length > start && joined.endsWith("_") ? joined.length - 1 : joined.length;
+  return joined.slice(start, end);
 }
