@@ -9,6 +9,7 @@ import { silentLogger } from "../../src/app/logger.ts";
 import type { SopRunner } from "../../src/app/sop-runner.ts";
 import { ChatNotifier } from "../../src/chat/notifier.ts";
 import { MemorySurface } from "../helpers/memory-surface.ts";
+import { groupIsGone } from "../helpers/process-group.ts";
 import { TestClock } from "../helpers/test-clock.ts";
 import { until } from "../helpers/until.ts";
 import { Workspace, steps } from "../helpers/workspace.ts";
@@ -28,15 +29,6 @@ afterEach(async () => {
 });
 
 const HOUR = 3600_000;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("a clock the test moves", () => {
   it("denies an approval after its hour-long timeout, and not a minute before", async () => {
@@ -75,7 +67,8 @@ describe("a clock the test moves", () => {
     const record = await runner.record(run.run_id);
     expect(Date.parse(record.completed_at!) - Date.parse(record.started_at!)).toBe(HOUR);
     expect(record.steps[0]).toMatchObject({ status: "cancelled", reason: "the run took longer than timeout_secs = 3600" });
-    await until("the command to be stopped", () => !alive(pid));
+    // The shell is its process group's leader: the group is the command and all it started.
+    await until("the command to be stopped", () => groupIsGone(pid));
   });
 
   it("retries a notification that failed after the back-off, on the clock, and not before", async () => {

@@ -21,6 +21,7 @@ import { TestClock } from "../helpers/test-clock.ts";
 import { until } from "../helpers/until.ts";
 import { Workspace, steps } from "../helpers/workspace.ts";
 import { storeOf } from "../helpers/runner-internals.ts";
+import { groupIsGone } from "../helpers/process-group.ts";
 
 let ws: Workspace;
 const runners: SopRunner[] = [];
@@ -32,15 +33,6 @@ afterEach(async () => {
   await Promise.all(runners.splice(0).map((r) => r.close()));
   await ws.remove();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function open(opts: Parameters<Workspace["runner"]>[0] = {}): Promise<SopRunner> {
   const runner = await ws.runner(opts);
@@ -92,7 +84,8 @@ describe("the sweep (local driver)", () => {
     // Renewals go unanswered from here (a client queueing its commands through a long reconnect):
     // whoever takes the run over once the claim lapsed could not tell the command still runs here.
     storeOf(runner).claim = () => new Promise<boolean>(() => undefined);
-    await until("the command to be stopped", () => !alive(pid));
+    // The shell is its process group's leader: the group is the command and all it started.
+    await until("the command to be stopped", () => groupIsGone(pid));
     expect(warnings.join("\n")).toContain(`run ${run.run_id}: the store has not answered this process's claim renewals`);
     // Its end is not this process's to write any more: the process that takes the run over recovers the step.
     expect((await runner.run(run.run_id))?.run.steps[0]?.status).toBe("running");
