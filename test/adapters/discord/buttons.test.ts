@@ -195,7 +195,8 @@ it("on a critical SOP with two runs waiting, /approve offers one button per run,
   const asked = click(choice, `Approve ${picked.slice(0, 8)}`, PEOPLE.bob);
   const said = await answered(asked, "callback");
   expect(bot.fake.answersTo(asked)[0]).toMatchObject({ kind: "callback", type: 4, data: { flags: 64 } });
-  expect(said).toBe(`Are you sure?\nThis SOP is critical. Approve run ${picked.slice(0, 8)}?\n[Approve]\n[Cancel]`);
+  // The button is bound to the gate the list showed, and the question names it.
+  expect(said).toBe(`Are you sure?\n2 runs of ship are waiting; which one?\nThis SOP is critical. Approve \`step:2\` of run ${picked.slice(0, 8)}?\n[Approve]\n[Cancel]`);
   expect((await recordOf(picked)).status).toBe("awaiting_approval");
 
   const reply = bot.fake.answersTo(asked)[0]!.data!;

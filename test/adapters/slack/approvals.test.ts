@@ -192,7 +192,8 @@ describe("Slack approvals", () => {
     expect(pick).toMatchObject({ response_type: "ephemeral" });
     expect(textOf(pick)).toContain("2 runs of ship are waiting; which one?");
     const buttons = buttonsOf(pick);
-    expect(buttons.map((b) => b.action_id)).toEqual([`sop|approve|${first.runId}|`, `sop|approve|${second.runId}|`]);
+    // Each bound to its run and the gate the list shows it at.
+    expect(buttons.map((b) => b.action_id)).toEqual([`sop|approve|${first.runId}|step:2`, `sop|approve|${second.runId}|step:2`]);
 
     // The pick list is ephemeral: Slack sends its clicks without a stored message.
     const click = await s.user.clickButton(buttons[1]!, alice, { channel: CHANNEL });
