@@ -13,6 +13,7 @@ import type { Checkpoint, RunState } from "../core/run/run-state.ts";
 import type { SopDefinition } from "../core/sop/types.ts";
 import type { StoredRun } from "../ports/run-store.ts";
 import type { SopRunner } from "../app/sop-runner.ts";
+import { isSecretName } from "../core/secret-names.ts";
 import { definitionText } from "./definition-text.ts";
 import { setNewest } from "../core/bounded-map.ts";
 
@@ -44,8 +45,9 @@ const CACHE_SIZE = 1000;
 
 /** The line diff of two definitions, empty when their texts agree. */
 export async function compareDefinitions(before: SopDefinition, after: SopDefinition): Promise<Pick<DefinitionChange, "lines" | "changed" | "tooLarge">> {
+  const changedSecrets = new Set(Object.keys(after.vars).filter((name) => isSecretName(name) && name in before.vars && before.vars[name] !== after.vars[name]));
   const a = definitionText(before);
-  const b = definitionText(after);
+  const b = definitionText(after, changedSecrets);
   if (a === b) return { lines: [], changed: 0, tooLarge: false };
   const { structuredPatch } = await import("diff");
   const patch = structuredPatch("before", "after", a, b, undefined, undefined, { context: CONTEXT, maxEditLength: MAX_EDITS });

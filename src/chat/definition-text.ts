@@ -18,8 +18,8 @@ const SECTION_INDENT = "    ";
 
 const list = (items: readonly string[]): string => (items.length ? items.join(", ") : "none");
 
-function value(name: string, v: VarValue): string {
-  if (isSecretName(name)) return "***";
+function value(name: string, v: VarValue, changedSecrets: ReadonlySet<string>): string {
+  if (isSecretName(name)) return changedSecrets.has(name) ? "*** (changed)" : "***";
   return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
 
@@ -61,7 +61,12 @@ function stepLines(s: Step): string[] {
   return lines;
 }
 
-export function definitionText(def: SopDefinition): string {
+/**
+ * `changedSecrets`: secret-named variables whose default differs from the version this text is
+ * compared with. Their values stay masked, but the change shows (a masked value alone would
+ * hide it, and a digest of it could give a weak secret away).
+ */
+export function definitionText(def: SopDefinition, changedSecrets: ReadonlySet<string> = new Set()): string {
   const lines = [
     `sop ${def.name}`,
     `priority: ${def.priority}`,
@@ -70,7 +75,7 @@ export function definitionText(def: SopDefinition): string {
     `max_concurrent: ${def.maxConcurrent}`,
     `timeout_secs: ${def.timeoutSecs ?? "none"}`,
     `workdir: ${def.workdir}`,
-    ...Object.entries(def.vars).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `var ${k} = ${value(k, v)}`),
+    ...Object.entries(def.vars).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `var ${k} = ${value(k, v, changedSecrets)}`),
     `secrets: ${list([...def.secrets].sort())}`,
     `approval: ${policyText(def.approval)}`,
     `notify: slack ${list(def.notify.slack)}; discord ${list(def.notify.discord)}`,

@@ -85,6 +85,17 @@ describe("the diff of two definitions", () => {
     expect(text((await compareDefinitions(before, after)).lines)).toEqual(["@@ step 1. Deploy", "      d", "-     e", "+     e --force", "      f"]);
   });
 
+  it("shows that a secret-named default changed without showing either value", async () => {
+    const before = definition(V1.steps, { vars: { env: "prod", db_password: "hunter2-old" } });
+    const after = definition(V1.steps, { vars: { env: "prod", db_password: "hunter2-new" } });
+    const diff = await compareDefinitions(before, after);
+    expect(diff.changed).toBe(2);
+    expect(text(diff.lines)).toContain("- var db_password = ***");
+    expect(text(diff.lines)).toContain("+ var db_password = *** (changed)");
+    expect(JSON.stringify(diff)).not.toMatch(/hunter2/);
+    expect(await compareDefinitions(before, definition(V1.steps, { vars: { env: "prod", db_password: "hunter2-old" } }))).toMatchObject({ changed: 0 });
+  });
+
   it("finds nothing when only prose changed: descriptions, blocks shown but never run, the version", async () => {
     const reworded = definition(V1.steps.map((s) => ({ ...s, description: `${s.description} Carefully.`, shown: [{ lang: "text", code: "example" }] })), { ...V1, version: "2.0.0", description: "new words" });
     expect(await compareDefinitions(V1, reworded)).toEqual({ lines: [], changed: 0, tooLarge: false });
