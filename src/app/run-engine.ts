@@ -252,7 +252,11 @@ export class RunEngine {
     const actor = await this.resolveActor(opts.actor, target.checkpoints.filter((c) => c.status === "pending").flatMap((c) => c.approvers));
     const input: RunInput = { type: "decide", actor, decision: opts.decision };
     if (opts.comment !== undefined) input.comment = opts.comment;
-    if (opts.checkpoint !== undefined) input.checkpoint = opts.checkpoint;
+    // For the gate the person saw waiting (named, or pending at this read), whose approvers the
+    // groups were looked up for: a run that moved on to another gate meanwhile refuses it as
+    // decided, never decides a gate the person did not see.
+    const checkpoint = opts.checkpoint ?? target.checkpoints.find((c) => c.status === "pending")?.id;
+    if (checkpoint !== undefined) input.checkpoint = checkpoint;
     if (opts.definitionHash !== undefined) input.definitionHash = opts.definitionHash;
     const { stored, result } = await this.transition(target.id, input);
     const { outcome } = result;

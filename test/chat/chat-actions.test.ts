@@ -5,6 +5,7 @@ import { parseButtonId } from "../../src/chat/button-id.ts";
 import { ChatActions, type ChatCaller } from "../../src/chat/chat-actions.ts";
 import type { ChatReply } from "../../src/chat/chat-message.ts";
 import { parseDecision, parseSop, splitWords } from "../../src/chat/command-text.ts";
+import { storeOf } from "../helpers/runner-internals.ts";
 import { steps, Workspace } from "../helpers/workspace.ts";
 
 const alice: ChatCaller = { actor: { id: "slack:UALICE" }, source: "slack:C1" };
@@ -102,6 +103,25 @@ describe("ChatActions", () => {
     const reply = await actions.click(buttonForA, bob);
     expect(reply.message.title).toMatch(/step:1 .*already/);
     expect((await runner.run(a.run_id))!.run.checkpoints.find((c) => c.id === "step:2")?.status).toBe("pending");
+  });
+
+  it("applies a typed /approve to the gate that waited when it was read, not to one the run moved on to meanwhile", async () => {
+    await ws.addSop("two-gates", `description = "x"\n[approval]\napprovers = ["slack-group:SOPS"]`,
+      steps("**Staging** [requires_approval: true]\n```sh\ntrue\n```", "**Production** [requires_approval: true]\n```sh\necho prod\n```"));
+    await runner.reload();
+    const run = await runner.execute("two-gates", { actor: "slack:UALICE" });
+    const store = storeOf(runner);
+    const seen = (await store.get(run.run_id))!;
+    await runner.approve("two-gates", { runId: run.run_id, actor: { id: "slack:UCAROL", groups: ["slack-group:SOPS"] }, checkpoint: "step:1", wait: true });
+    // Bob's command read the run while it still waited at step:1 (the store answers that read as it was then).
+    const get = store.get.bind(store);
+    store.get = async (id) => {
+      store.get = get;
+      return id === run.run_id ? structuredClone(seen) : get(id);
+    };
+    const reply = await actions.command({ kind: "approve", sop: "two-gates", runId: run.run_id }, bob);
+    expect(reply.message.title).toMatch(/^step:1 of run .* was already decided/);
+    expect((await runner.run(run.run_id))!.run.checkpoints.find((c) => c.id === "step:2")?.status).toBe("pending");
   });
 
   it("a stale button says the run ended and changes nothing", async () => {
