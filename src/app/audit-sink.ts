@@ -194,8 +194,8 @@ export class AuditSink {
    * (`giveUpWaiting`); the write itself is still retried until the process closes.
    */
   writeFinal(runId: string, known: KnownRun & { sealed: AuditRecord }): Promise<void> {
-    if (this.deps.writes === false) return Promise.resolve();
-    const landed = this.waitFor(runId);
+    // Waited for before the write is asked: its landing settles the wait.
+    const landed = this.finalLanded(runId);
     void this.update(runId, known);
     return landed;
   }
